@@ -1,0 +1,680 @@
+"""The pump firmware: a deterministic state machine driven by events, in virtual time.
+
+It never reads the wall clock: every method takes the instant ``t_s`` (float seconds since the
+Unix epoch) at which it happens.  It knows only what a real pump knows: what it was programmed,
+what it commanded the motor to do, its own reservoir *estimate*, its battery and its motor-stall
+sensor.  It cannot see the actual reservoir volume, the catheter, or where the drug goes.
+
+Between events the commanded rate is constant (``rate_ml_per_day``); the engine asks
+:meth:`Firmware.next_change_s` for the next instant at which anything changes and calls
+:meth:`Firmware.consume` / :meth:`Firmware.on_time` to move there exactly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SafetyRefusal
+from ..quantities import fmt_dose_rate, fmt_flow, fmt_volume
+from .log import EventLog
+from .models import PumpModel
+from .therapy import DAY_S, Therapy, check_rates
+
+EPS_S = 1e-6
+EPS_ML = 1e-9
+INF = float("inf")
+
+CRITICAL = "critical"
+NON_CRITICAL = "non-critical"
+
+# alarm type -> (log event, severity).  Tones per clinical-facts [S]: critical = 3 s two-tone,
+# non-critical = 1 s single tone.
+ALARMS = {
+    "low_reservoir": ("low_reservoir_alarm", NON_CRITICAL),
+    "reservoir_empty": ("reservoir_empty_alarm", CRITICAL),
+    "eri": ("eri_alarm", NON_CRITICAL),
+    "end_of_service": ("end_of_service", CRITICAL),
+    "motor_stall": ("motor_stall", CRITICAL),
+}
+
+DENIAL_REASONS = ("not_enabled", "pump_not_infusing", "lockout", "daily_limit", "max_dose")
+
+
+@dataclass(slots=True)
+class PtmSettings:
+    """Patient-activated bolus settings (patient therapy manager)."""
+
+    dose_mg: float
+    duration_s: float
+    lockout_s: float
+    max_per_day: int
+    max_daily_dose_mg: float | None = None  # predictive 24 h maximum, basal + boluses
+    enabled: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "dose_mg": self.dose_mg,
+            "duration_s": self.duration_s,
+            "lockout_s": self.lockout_s,
+            "max_per_day": self.max_per_day,
+            "max_daily_dose_mg": self.max_daily_dose_mg,
+        }
+
+
+@dataclass(slots=True)
+class ActiveBolus:
+    kind: str  # clinician | priming | bridge | ptm
+    start_s: float
+    end_s: float
+    rate_ml_per_day: float
+    mg_per_day: float  # the firmware's belief of drug delivered per day during the bolus
+    dose_mg: float
+
+
+@dataclass(slots=True)
+class Alarm:
+    type: str
+    severity: str
+    raised_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "severity": self.severity, "raised_s": self.raised_s}
+
+
+@dataclass(slots=True)
+class PtmDecision:
+    granted: bool
+    reason: str | None
+    time_s: float
+    next_allowed_s: float | None
+    boluses_left_24h: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "granted": self.granted,
+            "reason": self.reason,
+            "next_allowed_s": self.next_allowed_s,
+            "boluses_left_24h": self.boluses_left_24h,
+            "message": self.message,
+        }
+
+
+class Firmware:
+    def __init__(
+        self,
+        model: PumpModel,
+        log: EventLog,
+        *,
+        t_s: float,
+        drug: str,
+        conc_mg_per_ml: float,
+        therapy: Therapy,
+        offset_s: int,
+        reservoir_ml: float,
+        low_reservoir_ml: float,
+        ptm: PtmSettings | None = None,
+        clock_offset_s: float = 0.0,
+        clock_drift_ppm: float = 0.0,
+    ) -> None:
+        self.model = model
+        self.log = log
+        self.drug = drug
+        self.conc_mg_per_ml = conc_mg_per_ml
+        self.offset_s = offset_s
+        self.estimate_ml = reservoir_ml
+        self.low_reservoir_ml = low_reservoir_ml
+        self.ptm = ptm
+        self.clock_offset_s = clock_offset_s
+        self.clock_drift = clock_drift_ppm * 1e-6
+        self.clock_ref_s = t_s
+        self.therapy = therapy
+        self.suspended: Therapy | None = None  # therapy kept by a "stop", restored by "resume"
+        self.bolus: ActiveBolus | None = None  # clinician, priming or bridge: replaces the basal
+        self.ptm_bolus: ActiveBolus | None = None  # adds to the basal
+        self.min_rate_mode = False
+        self.motor_stalled = False
+        self.stall_latched = False
+        self.recover_at_s = INF
+        self.eri_s: float | None = None
+        self.eos_at_s = INF
+        self.eos = False
+        self.alarms: dict[str, Alarm] = {}
+        self.ptm_grants: deque[float] = deque()
+        # the firmware's own record of what it delivered: (t0, t1, mg_per_day), last 48 h
+        self.history: deque[tuple[float, float, float]] = deque()
+        self.step_idx = 0
+        self.next_step_s = INF
+        self.rate_ml_per_day = 0.0
+        self.mg_per_day = 0.0
+        self._schedule(t_s)
+        self._recompute()
+        self._check_reservoir(t_s)
+
+    # ---- clock and schedule ------------------------------------------------------------------
+    def pump_time_s(self, t_s: float) -> float:
+        return t_s + self.clock_offset_s + self.clock_drift * (t_s - self.clock_ref_s)
+
+    def local_time_of_day_s(self, t_s: float) -> float:
+        return (self.pump_time_s(t_s) + self.offset_s) % DAY_S
+
+    def _schedule(self, t_s: float) -> None:
+        th = self.therapy
+        if not th.running or len(th.steps) < 2:
+            self.step_idx = 0
+            self.next_step_s = INF
+            return
+        tod = self.local_time_of_day_s(t_s)
+        self.step_idx = th.step_index_at(tod)
+        self.next_step_s = t_s + th.seconds_to_next_step(self.step_idx, tod) / (1.0 + self.clock_drift)
+
+    def set_clock(self, t_s: float, pump_time_s: float) -> None:
+        """Set the pump clock (e.g. from the programmer) so that it reads ``pump_time_s`` now."""
+        before = self.pump_time_s(t_s)
+        self.clock_offset_s = pump_time_s - t_s
+        self.clock_drift = self.clock_drift  # drift is a property of the crystal; it stays
+        self.clock_ref_s = t_s
+        self.log.append(t_s, "clock_set", error_before_s=before - t_s)
+        self._schedule(t_s)
+        self._recompute()
+
+    # ---- rates ---------------------------------------------------------------------------------
+    def basal_mg_per_day(self) -> float:
+        th = self.therapy
+        return th.steps[self.step_idx].dose_mg_per_day if th.running else 0.0
+
+    def _recompute(self) -> None:
+        if self.eos or self.motor_stalled:
+            self.rate_ml_per_day = 0.0
+            self.mg_per_day = 0.0
+            return
+        ml = mg = 0.0
+        b = self.bolus
+        if b is not None:
+            ml, mg = b.rate_ml_per_day, b.mg_per_day
+        elif self.therapy.running:
+            if self.min_rate_mode:
+                ml = self.model.min_rate_ml_per_day
+                mg = ml * self.conc_mg_per_ml
+            else:
+                mg = self.basal_mg_per_day()
+                ml = mg / self.conc_mg_per_ml if self.conc_mg_per_ml > 0 else 0.0
+        p = self.ptm_bolus
+        if p is not None:
+            ml += p.rate_ml_per_day
+            mg += p.mg_per_day
+        self.rate_ml_per_day = ml
+        self.mg_per_day = mg
+
+    def wants_to_run(self) -> bool:
+        """Would the motor turn now if nothing stopped it?"""
+        if self.eos:
+            return False
+        return self.bolus is not None or self.ptm_bolus is not None or self.therapy.running
+
+    @property
+    def state(self) -> str:
+        if self.eos:
+            return "end_of_service"
+        if self.motor_stalled:
+            return "motor_stalled"
+        if self.bolus is not None:
+            return {"priming": "priming", "bridge": "bridge_bolus"}.get(self.bolus.kind, "clinician_bolus")
+        if not self.therapy.running:
+            return "stopped"
+        if self.min_rate_mode:
+            return "minimum_rate"
+        return "infusing"
+
+    # ---- time ----------------------------------------------------------------------------------
+    def next_change_s(self, t_s: float) -> float:
+        nxt = min(self.next_step_s, self.recover_at_s, self.eos_at_s)
+        if self.bolus is not None:
+            nxt = min(nxt, self.bolus.end_s)
+        if self.ptm_bolus is not None:
+            nxt = min(nxt, self.ptm_bolus.end_s)
+        rate = self.rate_ml_per_day
+        if rate > 0.0:
+            # the next reservoir level the estimate will cross: alarm thresholds, then zero
+            est = self.estimate_ml
+            level = -1.0
+            for lv in (self.low_reservoir_ml, self.model.residual_ml, 0.0):
+                if est > lv + EPS_ML and lv > level:
+                    level = lv
+            if level >= 0.0:
+                nxt = min(nxt, t_s + (est - level) / rate * DAY_S)
+        return nxt
+
+    def consume(self, t0_s: float, t1_s: float) -> None:
+        """Account for the interval [t0, t1] at the current (constant) commanded rate."""
+        if self.rate_ml_per_day > 0.0:
+            est = self.estimate_ml - self.rate_ml_per_day * (t1_s - t0_s) / DAY_S
+            self.estimate_ml = est if est > EPS_ML else 0.0
+        mg = self.mg_per_day
+        if mg > 0.0:
+            h = self.history
+            if h and h[-1][2] == mg and abs(h[-1][1] - t0_s) < EPS_S:
+                h[-1] = (h[-1][0], t1_s, mg)
+            else:
+                h.append((t0_s, t1_s, mg))
+            horizon = t1_s - 2 * DAY_S
+            while h and h[0][1] < horizon:
+                h.popleft()
+
+    def on_time(self, t_s: float) -> None:
+        """Handle everything due at ``t_s`` (timers, schedule boundaries, reservoir thresholds)."""
+        due = t_s + EPS_S
+        if self.eos_at_s <= due and not self.eos:
+            self._end_of_service(t_s)
+        b = self.bolus
+        if b is not None and b.end_s <= due:
+            self.bolus = None
+            self.log.append(t_s, "bolus_completed", kind=b.kind, dose_mg=b.dose_mg)
+        p = self.ptm_bolus
+        if p is not None and p.end_s <= due:
+            self.ptm_bolus = None
+            self.log.append(t_s, "bolus_completed", kind="ptm", dose_mg=p.dose_mg)
+        while self.next_step_s <= due:
+            self._next_step(t_s)
+        if self.recover_at_s <= due:
+            self._recover(t_s)
+        self._check_reservoir(t_s)
+        self._recompute()
+
+    def _next_step(self, t_s: float) -> None:
+        th = self.therapy
+        old = th.steps[self.step_idx]
+        self.step_idx = (self.step_idx + 1) % len(th.steps)
+        new = th.steps[self.step_idx]
+        self.next_step_s += th.step_length_s(self.step_idx) / (1.0 + self.clock_drift)
+        if th.mode == "periodic_bolus":
+            if old.bolus >= 0 and new.bolus != old.bolus:
+                pb = th.boluses[old.bolus]
+                self.log.append(t_s, "bolus_completed", kind="periodic", dose_mg=pb.dose_mg)
+            if new.bolus >= 0 and new.bolus != old.bolus:
+                pb = th.boluses[new.bolus]
+                self.log.append(t_s, "bolus_started", kind="periodic", dose_mg=pb.dose_mg)
+
+    # ---- alarms --------------------------------------------------------------------------------
+    def _raise(self, t_s: float, kind: str, **details: Any) -> None:
+        if kind in self.alarms:
+            return
+        event, severity = ALARMS[kind]
+        self.alarms[kind] = Alarm(kind, severity, t_s)
+        self.log.append(t_s, event, severity=severity, **details)
+
+    def _clear(self, t_s: float, kind: str) -> None:
+        if self.alarms.pop(kind, None) is not None:
+            self.log.append(t_s, "alarm_cleared", alarm=kind)
+
+    def _check_reservoir(self, t_s: float) -> None:
+        est = self.estimate_ml
+        if est <= self.low_reservoir_ml + EPS_ML:
+            self._raise(t_s, "low_reservoir", estimate_ml=est, threshold_ml=self.low_reservoir_ml)
+        if est <= self.model.residual_ml + EPS_ML and self.therapy.running and "reservoir_empty" not in self.alarms:
+            self._raise(t_s, "reservoir_empty", estimate_ml=est)
+            # Assumption (documented): on its empty alarm the pump drops to its minimum rate
+            # to keep the catheter open, as older SynchroMed pumps did, until it is refilled.
+            self.min_rate_mode = True
+            if self.bolus is not None and self.bolus.kind != "priming":
+                self._cancel_bolus(t_s, "reservoir_empty")
+            if self.ptm_bolus is not None:
+                self._cancel_ptm(t_s, "reservoir_empty")
+
+    def eri(self, t_s: float) -> None:
+        """The battery reached its elective replacement indicator (called by the implant)."""
+        if self.eri_s is not None:
+            return
+        self.eri_s = t_s
+        self.eos_at_s = t_s + self.model.eri_to_eos_days * DAY_S
+        self._raise(t_s, "eri", end_of_service_at_s=self.eos_at_s)
+
+    def _end_of_service(self, t_s: float) -> None:
+        self.eos = True
+        self.eos_at_s = INF
+        if self.bolus is not None:
+            self._cancel_bolus(t_s, "end_of_service")
+        if self.ptm_bolus is not None:
+            self._cancel_ptm(t_s, "end_of_service")
+        self._raise(t_s, "end_of_service")
+        self._recompute()
+
+    # ---- motor / magnetic field ----------------------------------------------------------------
+    def stall(self, t_s: float) -> None:
+        if self.motor_stalled or self.eos:
+            return
+        # If the pump was already alarming when the field came it stays stopped until a
+        # clinician programmer or PTM interrogates it [S] (TGA, clinical-facts "MRI").
+        self.stall_latched = bool(self.alarms)
+        self.motor_stalled = True
+        self.recover_at_s = INF
+        self._raise(t_s, "motor_stall", latched=self.stall_latched)
+        self._recompute()
+
+    def field_removed(self, t_s: float, resume_delay_s: float) -> None:
+        if self.motor_stalled and not self.stall_latched:
+            self.recover_at_s = t_s + resume_delay_s
+            if resume_delay_s <= 0:
+                self._recover(t_s)
+
+    def _recover(self, t_s: float) -> None:
+        self.recover_at_s = INF
+        if not self.motor_stalled:
+            return
+        self.motor_stalled = False
+        self.stall_latched = False
+        self.log.append(t_s, "motor_stall_recovery")
+        self._clear(t_s, "motor_stall")
+        self._recompute()
+
+    # ---- commands ------------------------------------------------------------------------------
+    def program(self, t_s: float, therapy: Therapy, *, source: str = "clinician") -> None:
+        check_rates(therapy, self.conc_mg_per_ml, self.model)
+        if self.bolus is not None and self.bolus.kind != "priming":
+            self._cancel_bolus(t_s, "reprogrammed")
+        old = self.therapy
+        self.therapy = therapy
+        self.suspended = None
+        self.log.append(
+            t_s,
+            "therapy_programmed",
+            mode=therapy.mode,
+            daily_dose_mg=therapy.daily_dose_mg(),
+            previous_daily_dose_mg=old.daily_dose_mg(),
+            description=therapy.describe(),
+            source=source,
+        )
+        self._schedule(t_s)
+        self._recompute()
+        self._check_reservoir(t_s)
+
+    def stop(self, t_s: float) -> None:
+        if not self.therapy.running and self.bolus is None:
+            return
+        if self.bolus is not None:
+            self._cancel_bolus(t_s, "stopped")
+        if self.ptm_bolus is not None:
+            self._cancel_ptm(t_s, "stopped")
+        self.suspended = self.therapy if self.therapy.running else self.suspended
+        self.therapy = Therapy.stopped()
+        self.log.append(t_s, "therapy_stopped")
+        self._schedule(t_s)
+        self._recompute()
+
+    def resume(self, t_s: float) -> None:
+        if self.suspended is None:
+            return
+        check_rates(self.suspended, self.conc_mg_per_ml, self.model)
+        self.therapy = self.suspended
+        self.suspended = None
+        self.log.append(t_s, "therapy_resumed", description=self.therapy.describe())
+        self._schedule(t_s)
+        self._recompute()
+        self._check_reservoir(t_s)
+
+    def _start_bolus(
+        self,
+        t_s: float,
+        kind: str,
+        volume_ml: float,
+        rate_ml_per_day: float,
+        mg_per_day: float,
+        dose_mg: float,
+        **details: Any,
+    ) -> None:
+        duration_s = volume_ml / rate_ml_per_day * DAY_S
+        self.bolus = ActiveBolus(kind, t_s, t_s + duration_s, rate_ml_per_day, mg_per_day, dose_mg)
+        self.log.append(
+            t_s,
+            "bolus_started",
+            kind=kind,
+            dose_mg=dose_mg,
+            volume_ml=volume_ml,
+            duration_s=duration_s,
+            **details,
+        )
+        self._recompute()
+
+    def _bolus_rate_check(self, field: str, rate_ml_per_day: float) -> None:
+        if rate_ml_per_day > self.model.max_rate_ml_per_day + 1e-9:
+            raise SafetyRefusal(
+                field,
+                f"needs {fmt_flow(rate_ml_per_day)}, above the pump's maximum rate "
+                f"{fmt_flow(self.model.max_rate_ml_per_day)}; lengthen the duration",
+                rule="max_rate",
+            )
+        if rate_ml_per_day < self.model.min_rate_ml_per_day - 1e-12:
+            raise SafetyRefusal(
+                field,
+                f"needs {fmt_flow(rate_ml_per_day)}, below the pump's minimum rate "
+                f"{fmt_flow(self.model.min_rate_ml_per_day)}",
+                rule="min_rate",
+            )
+
+    def clinician_bolus(self, t_s: float, dose_mg: float, duration_s: float) -> None:
+        """A single bolus over ``duration_s`` that replaces the basal, then back to the therapy."""
+        if self.eos:
+            raise SafetyRefusal("clinician_bolus", "the pump is at end of service", rule="end_of_service")
+        if dose_mg <= 0 or duration_s <= 0:
+            raise SafetyRefusal("clinician_bolus", "dose and duration must be more than 0")
+        rate = dose_mg / self.conc_mg_per_ml / duration_s * DAY_S
+        self._bolus_rate_check("clinician_bolus.duration", rate)
+        if self.bolus is not None:
+            self._cancel_bolus(t_s, "replaced")
+        self._start_bolus(t_s, "clinician", dose_mg / self.conc_mg_per_ml, rate, dose_mg / duration_s * DAY_S, dose_mg)
+
+    def priming_bolus(self, t_s: float, volume_ml: float, rate_ml_per_day: float | None = None) -> None:
+        """Fill the fluid path at the priming rate; the programmed therapy follows."""
+        rate = rate_ml_per_day or self.model.max_rate_ml_per_day
+        self._bolus_rate_check("priming_bolus.rate", rate)
+        if volume_ml <= 0:
+            raise SafetyRefusal("priming_bolus.volume", "must be more than 0")
+        if self.bolus is not None:
+            self._cancel_bolus(t_s, "replaced")
+        self._start_bolus(t_s, "priming", volume_ml, rate, rate * self.conc_mg_per_ml, volume_ml * self.conc_mg_per_ml)
+
+    def bridge_bolus(self, t_s: float, path_volume_ml: float, old_conc_mg_per_ml: float) -> None:
+        """After a concentration change: push the path's old drug at the old mg rate, then switch."""
+        if not self.therapy.running or old_conc_mg_per_ml <= 0:
+            return
+        mg_per_day = self.basal_mg_per_day()
+        rate = mg_per_day / old_conc_mg_per_ml
+        rate = min(max(rate, self.model.min_rate_ml_per_day), self.model.max_rate_ml_per_day)
+        self._start_bolus(
+            t_s,
+            "bridge",
+            path_volume_ml,
+            rate,
+            rate * old_conc_mg_per_ml,
+            path_volume_ml * old_conc_mg_per_ml,
+            old_conc_mg_per_ml=old_conc_mg_per_ml,
+        )
+
+    def _cancel_bolus(self, t_s: float, reason: str) -> None:
+        b = self.bolus
+        if b is None:
+            return
+        self.bolus = None
+        self.log.append(t_s, "bolus_cancelled", kind=b.kind, reason=reason)
+        self._recompute()
+
+    def _cancel_ptm(self, t_s: float, reason: str) -> None:
+        p = self.ptm_bolus
+        if p is None:
+            return
+        self.ptm_bolus = None
+        self.log.append(t_s, "bolus_cancelled", kind="ptm", reason=reason)
+        self._recompute()
+
+    def refill(self, t_s: float, reservoir_ml: float, drug: str, conc_mg_per_ml: float) -> float:
+        """Record the new reservoir contents; returns the previous concentration."""
+        old_conc = self.conc_mg_per_ml
+        self.estimate_ml = reservoir_ml
+        self.drug = drug
+        self.conc_mg_per_ml = conc_mg_per_ml
+        if self.bolus is not None and self.bolus.kind == "bridge":
+            self._cancel_bolus(t_s, "refill")
+        if reservoir_ml > self.model.residual_ml + EPS_ML:
+            self.min_rate_mode = False
+            self._clear(t_s, "reservoir_empty")
+        if reservoir_ml > self.low_reservoir_ml + EPS_ML:
+            self._clear(t_s, "low_reservoir")
+        self._recompute()
+        self._check_reservoir(t_s)
+        return old_conc
+
+    def set_low_reservoir_alarm(self, t_s: float, volume_ml: float) -> None:
+        self.low_reservoir_ml = volume_ml
+        if self.estimate_ml > volume_ml + EPS_ML:
+            self._clear(t_s, "low_reservoir")
+        self._check_reservoir(t_s)
+
+    def set_ptm(self, ptm: PtmSettings | None) -> None:
+        self.ptm = ptm
+
+    def interrogate(self, t_s: float, field_present: bool) -> dict[str, Any]:
+        self.log.append(t_s, "interrogation")
+        if self.motor_stalled and self.stall_latched and not field_present:
+            self._recover(t_s)
+        return self.status(t_s)
+
+    # ---- patient-activated bolus ---------------------------------------------------------------
+    def delivered_mg_between(self, a_s: float, b_s: float) -> float:
+        """What the firmware believes it delivered in [a, b] (its own commanded record)."""
+        total = 0.0
+        for t0, t1, mg in self.history:
+            lo, hi = max(t0, a_s), min(t1, b_s)
+            if hi > lo:
+                total += mg * (hi - lo) / DAY_S
+        return total
+
+    def planned_basal_mg(self, t_s: float, until_s: float) -> float:
+        """Drug the current program will deliver in [t, until] apart from patient boluses."""
+        if self.eos:
+            return 0.0
+        total = 0.0
+        t = t_s
+        b = self.bolus
+        if b is not None:
+            end = min(b.end_s, until_s)
+            total += b.mg_per_day * (end - t) / DAY_S
+            t = end
+        if t >= until_s or not self.therapy.running:
+            return total
+        if self.min_rate_mode:
+            return total + self.model.min_rate_ml_per_day * self.conc_mg_per_ml * (until_s - t) / DAY_S
+        th = self.therapy
+        idx, nxt = self.step_idx, self.next_step_s
+        while nxt <= t:  # a clinician bolus may outlast step boundaries
+            idx = (idx + 1) % len(th.steps)
+            nxt += th.step_length_s(idx) / (1.0 + self.clock_drift)
+        while t < until_s:
+            end = min(nxt, until_s)
+            total += th.steps[idx].dose_mg_per_day * (end - t) / DAY_S
+            t = end
+            idx = (idx + 1) % len(th.steps)
+            nxt += th.step_length_s(idx) / (1.0 + self.clock_drift)
+        return total
+
+    def request_ptm_bolus(self, t_s: float) -> PtmDecision:
+        """Grant or deny a patient-activated bolus, with the reason; logs the decision."""
+        decision = self._decide_ptm(t_s)
+        if decision.granted:
+            p = self.ptm
+            assert p is not None
+            mg_per_day = p.dose_mg / p.duration_s * DAY_S
+            rate = mg_per_day / self.conc_mg_per_ml
+            self.ptm_grants.append(t_s)
+            self.ptm_bolus = ActiveBolus("ptm", t_s, t_s + p.duration_s, rate, mg_per_day, p.dose_mg)
+            self.log.append(
+                t_s,
+                "ptm_bolus_granted",
+                dose_mg=p.dose_mg,
+                duration_s=p.duration_s,
+                boluses_left_24h=decision.boluses_left_24h,
+            )
+            self.log.append(t_s, "bolus_started", kind="ptm", dose_mg=p.dose_mg, duration_s=p.duration_s)
+            self._recompute()
+        else:
+            self.log.append(
+                t_s,
+                "ptm_bolus_denied",
+                reason=decision.reason,
+                message=decision.message,
+                next_allowed_at_s=decision.next_allowed_s,
+            )
+        return decision
+
+    def _decide_ptm(self, t_s: float) -> PtmDecision:
+        p = self.ptm
+        if p is None or not p.enabled:
+            return PtmDecision(False, "not_enabled", t_s, None, None, "patient boluses are not enabled on this pump")
+        grants = self.ptm_grants
+        while grants and grants[0] <= t_s - DAY_S:
+            grants.popleft()
+        left = max(p.max_per_day - len(grants), 0)
+        state = self.state
+        if state not in ("infusing", "clinician_bolus", "bridge_bolus"):
+            return PtmDecision(
+                False,
+                "pump_not_infusing",
+                t_s,
+                None,
+                left,
+                f"the pump is not infusing (state: {state.replace('_', ' ')})",
+            )
+        last = grants[-1] if grants else None
+        if self.ptm_bolus is not None or (last is not None and t_s - last < p.lockout_s):
+            nxt = (last + p.lockout_s) if last is not None else self.ptm_bolus.end_s  # type: ignore[union-attr]
+            return PtmDecision(False, "lockout", t_s, nxt, left, "lockout: the last patient bolus was too recent")
+        if len(grants) >= p.max_per_day:
+            nxt = grants[len(grants) - p.max_per_day] + DAY_S
+            return PtmDecision(
+                False,
+                "daily_limit",
+                t_s,
+                nxt,
+                0,
+                f"daily limit: {p.max_per_day} patient boluses in the last 24 h",
+            )
+        if p.max_daily_dose_mg is not None:
+            end = t_s + p.duration_s
+            past = self.delivered_mg_between(end - DAY_S, t_s)
+            ahead = self.planned_basal_mg(t_s, end)
+            total = past + ahead + p.dose_mg
+            if total > p.max_daily_dose_mg + 1e-12:
+                return PtmDecision(
+                    False,
+                    "max_dose",
+                    t_s,
+                    None,
+                    left,
+                    f"maximum dose: {total:.4g} mg in 24 h (delivered {past:.4g} + basal during "
+                    f"bolus {ahead:.4g} + bolus {p.dose_mg:.4g}) would exceed {p.max_daily_dose_mg:.4g} mg",
+                )
+        return PtmDecision(True, None, t_s, t_s + p.lockout_s, left - 1, "bolus granted")
+
+    # ---- reporting -----------------------------------------------------------------------------
+    def status(self, t_s: float) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "drug": self.drug,
+            "concentration_mg_per_ml": self.conc_mg_per_ml,
+            "therapy": self.therapy.to_dict(),
+            "reservoir_estimate_ml": self.estimate_ml,
+            "low_reservoir_alarm_ml": self.low_reservoir_ml,
+            "rate_ml_per_day": self.rate_ml_per_day,
+            "alarms": [a.to_dict() for a in self.alarms.values()],
+            "eri_s": self.eri_s,
+            "end_of_service_s": None if self.eos_at_s == INF else self.eos_at_s,
+            "ptm": self.ptm.to_dict() if self.ptm else None,
+            "pump_clock_error_s": self.pump_time_s(t_s) - t_s,
+        }
+
+    def describe_rate(self) -> str:
+        return f"{fmt_dose_rate(self.mg_per_day)} ({fmt_flow(self.rate_ml_per_day)}); reservoir " + fmt_volume(
+            self.estimate_ml
+        )

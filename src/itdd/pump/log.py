@@ -1,0 +1,103 @@
+"""The pump's event log: a closed vocabulary, append-only, bounded like a real device's memory.
+
+Two views of one history:
+
+* the **device log** is what the pump itself records and a programmer can read: bounded (the
+  oldest entries roll off when it is full) with a running count per event type that never rolls
+  off;
+* the **full history** is what the simulator knows, including hidden hardware truth (a catheter
+  fault, a magnetic field) that the device cannot see. Entries the device cannot see are marked
+  ``device=False``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import DEVICE_LOG_CAPACITY
+
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        # firmware events (device log)
+        "therapy_programmed",
+        "therapy_stopped",
+        "therapy_resumed",
+        "bolus_started",
+        "bolus_completed",
+        "bolus_cancelled",
+        "ptm_bolus_granted",
+        "ptm_bolus_denied",
+        "low_reservoir_alarm",
+        "reservoir_empty_alarm",
+        "alarm_cleared",
+        "motor_stall",
+        "motor_stall_recovery",
+        "eri_alarm",
+        "end_of_service",
+        "refill",
+        "interrogation",
+        "clock_set",
+        "telemetry_rejected",
+        "catheter_access_port_injection",
+        # hardware truth (simulator only; the device cannot see these)
+        "catheter_fault",
+        "catheter_revision",
+        "magnetic_field_on",
+        "magnetic_field_off",
+        "reservoir_depleted",
+    }
+)
+
+DEVICE_INVISIBLE: frozenset[str] = frozenset(
+    {"catheter_fault", "catheter_revision", "magnetic_field_on", "magnetic_field_off", "reservoir_depleted"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    seq: int
+    time_s: float
+    type: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def device(self) -> bool:
+        return self.type not in DEVICE_INVISIBLE
+
+
+class EventLog:
+    __slots__ = ("_seq", "capacity", "counters", "device", "history")
+
+    def __init__(self, capacity: int = DEVICE_LOG_CAPACITY) -> None:
+        self.capacity = capacity
+        self.device: deque[LogEntry] = deque(maxlen=capacity)
+        self.history: list[LogEntry] = []
+        self.counters: dict[str, int] = {}
+        self._seq = 0
+
+    def append(self, time_s: float, type_: str, **details: Any) -> LogEntry:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown log event type {type_!r}")
+        if self.history and time_s < self.history[-1].time_s - 1e-6:
+            raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
+        self._seq += 1
+        entry = LogEntry(self._seq, time_s, type_, details)
+        self.history.append(entry)
+        if entry.device:
+            self.device.append(entry)
+            self.counters[type_] = self.counters.get(type_, 0) + 1
+        return entry
+
+    def since(self, seq: int) -> list[LogEntry]:
+        """Device entries after sequence number ``seq`` (those that have not rolled off)."""
+        return [e for e in self.device if e.seq > seq]
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    @property
+    def rolled_off(self) -> int:
+        return sum(self.counters.values()) - len(self.device)

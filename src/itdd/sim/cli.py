@@ -1,0 +1,128 @@
+"""``itdd simulate``, ``itdd schema`` and ``itdd demo``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import DISCLAIMER
+from .. import quantities as q
+from ..errors import InputError
+from .output import write_outputs
+from .runner import run_scenario
+from .scenario import json_schema_text, load_scenario
+from .summary import summary_text
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
+
+
+def progress_bar(enabled: bool) -> Callable[[float], None] | None:
+    """A one-line progress bar on stderr for long runs (only on a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    state = {"last": -1}
+
+    def show(frac: float) -> None:
+        pct = int(frac * 100)
+        if pct == state["last"]:
+            return
+        state["last"] = pct
+        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+        sys.stderr.write(f"\r[{bar}] {pct:3d}%")
+        if pct >= 100:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _check_out_dir(out: str | None) -> Path | None:
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise InputError("--out", f"{out} exists and is not a directory")
+    return path
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    scn = load_scenario(args.scenario)
+    out_dir = _check_out_dir(args.out)
+    report = getattr(args, "report", None)
+    if report is not None and Path(report).is_dir():
+        raise InputError("--report", f"{report} is a directory; give a file name such as report.html")
+    run, result = run_scenario(scn, progress_bar(not args.json))
+    if out_dir is not None:
+        write_outputs(out_dir, run, result)
+    if report is not None:
+        report_layer: Any = importlib.import_module("itdd.report")
+        report_layer.write_report(result, report, run=run)
+    if args.json:
+        json.dump(result, sys.stdout, indent=None if args.compact else 2, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(summary_text(result))
+        if out_dir is not None:
+            print(f"\nOutputs written to {out_dir}/")
+        if report is not None:
+            print(f"Report written to {report}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json_schema_text()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the bundled demo and print where its outputs are."""
+    demo = _demo_hook()
+    if demo is not None:
+        return demo(args)
+    scenario = EXAMPLES_DIR / "morphine-90-days.yaml"
+    out = Path(args.out or os.path.join(tempfile.gettempdir(), "itdd-demo"))
+    ns = argparse.Namespace(scenario=str(scenario), json=False, compact=False, out=str(out), report=None)
+    print(DISCLAIMER + "\n")
+    return cmd_simulate(ns)
+
+
+def _demo_hook() -> Callable[[argparse.Namespace], int] | None:
+    """The care-pathway layer, when present, provides the full demo journey."""
+    try:
+        care_demo: Any = importlib.import_module("itdd.care.demo")
+    except ModuleNotFoundError:
+        return None
+    hook: Callable[[argparse.Namespace], int] | None = getattr(care_demo, "run_demo", None)
+    return hook
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="run a scenario file", description="Run a scenario file. " + DISCLAIMER)
+    p.add_argument("scenario", help="scenario YAML (see docs/scenarios.md)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--compact", action="store_true", help="with --json: no indentation")
+    p.add_argument("--out", metavar="DIR", help="write result.json, daily.csv, events.csv, intervals.csv")
+    p.add_argument("--report", metavar="HTML", help="write a self-contained HTML report")
+    p.set_defaults(func=cmd_simulate)
+
+    s = sub.add_parser("schema", help="print the scenario JSON Schema")
+    s.add_argument("-o", "--output", help="write to a file instead of stdout")
+    s.set_defaults(func=cmd_schema)
+
+    d = sub.add_parser("demo", help="run the bundled demo and print where the outputs are")
+    d.add_argument("--out", metavar="DIR", help="where to write (default: a temporary folder)")
+    d.set_defaults(func=cmd_demo)
+
+
+__all__ = ["q", "register"]

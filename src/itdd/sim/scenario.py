@@ -1,0 +1,471 @@
+"""The scenario file: schema, validation with one-line errors, and compilation to the core.
+
+A scenario is YAML (or JSON).  Every quantity is a string with its unit.  Validation is strict:
+an unknown key, an unknown unit, an unknown drug, a negative dose, an event outside the scenario
+are refused with one line naming the field (``events[3].dose: ...``).  The JSON Schema published
+in ``docs/scenario.schema.json`` is generated from these models (``itdd schema``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from .. import quantities as q
+from ..drugs import get_drug
+from ..errors import InputError
+
+
+def _check(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def validator(value: Any) -> Any:
+        try:
+            parse(value)
+        except q.UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    return validator
+
+
+Volume = Annotated[
+    str,
+    AfterValidator(_check(q.parse_volume_ml)),
+    Field(description="A volume with its unit.", json_schema_extra={"examples": ["20 mL", "0.5 mL"]}),
+]
+Amount = Annotated[
+    str,
+    AfterValidator(_check(q.parse_amount_mg)),
+    Field(description="A drug amount with its unit.", json_schema_extra={"examples": ["0.1 mg", "50 mcg"]}),
+]
+Concentration = Annotated[
+    str,
+    AfterValidator(_check(q.parse_concentration_mg_per_ml)),
+    Field(description="A concentration.", json_schema_extra={"examples": ["25 mg/mL", "100 mcg/mL"]}),
+]
+DoseRate = Annotated[
+    str,
+    AfterValidator(_check(q.parse_dose_rate_mg_per_day)),
+    Field(description="A dose rate.", json_schema_extra={"examples": ["1.5 mg/day", "10 mcg/h"]}),
+]
+FlowRate = Annotated[
+    str,
+    AfterValidator(_check(q.parse_flow_ml_per_day)),
+    Field(description="A pump flow rate.", json_schema_extra={"examples": ["24 mL/day", "1 mL/h"]}),
+]
+Duration = Annotated[
+    str,
+    AfterValidator(_check(q.parse_duration_s)),
+    Field(
+        description="A duration: 30d, 12h, 45min, 3d10h or ISO 8601.", json_schema_extra={"examples": ["30d", "PT12H"]}
+    ),
+]
+Length = Annotated[
+    str,
+    AfterValidator(_check(q.parse_length_cm)),
+    Field(description="A length with its unit.", json_schema_extra={"examples": ["50 cm"]}),
+]
+Percent = Annotated[
+    str,
+    AfterValidator(_check(q.parse_fraction)),
+    Field(description="A percentage.", json_schema_extra={"examples": ["50%"]}),
+]
+TimeOfDay = Annotated[
+    str,
+    AfterValidator(_check(q.parse_time_of_day_s)),
+    Field(description="A time of day, HH:MM, in the scenario's UTC offset.", json_schema_extra={"examples": ["07:00"]}),
+]
+DateTime = Annotated[
+    str,
+    AfterValidator(_check(q.parse_datetime)),
+    Field(
+        description="ISO 8601 date-time with its UTC offset.",
+        json_schema_extra={"examples": ["2026-01-05T08:00:00+01:00"]},
+    ),
+]
+
+
+def parse_volume_per_cm(text: Any) -> float:
+    if not isinstance(text, str) or "/" not in text:
+        raise q.UnitError(f"expected a volume per length like '0.0026 mL/cm', got {text!r}")
+    value, per = text.rsplit("/", 1)
+    length_cm = q.parse_length_cm("1 " + per.strip())
+    return q.parse_volume_ml(value.strip()) / length_cm
+
+
+def parse_signed_duration_s(text: Any) -> float:
+    if not isinstance(text, str):
+        raise q.UnitError(f"expected a signed duration like '+5min', got {text!r}")
+    s = text.strip()
+    sign = -1.0 if s.startswith("-") else 1.0
+    return sign * q.parse_duration_s(s.lstrip("+-"))
+
+
+def parse_ppm(text: Any) -> float:
+    m = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*ppm\s*", text) if isinstance(text, str) else None
+    if not m:
+        raise q.UnitError(f"expected a clock drift like '20 ppm', got {text!r}")
+    return float(m.group(1))
+
+
+def parse_accuracy(text: Any) -> float | None:
+    if text == "random":
+        return None
+    if not (isinstance(text, str) and text.strip().endswith("%")):
+        raise q.UnitError(f"expected a percentage like '102.5%' or 'random', got {text!r}")
+    try:
+        value = float(text.strip()[:-1]) / 100.0
+    except ValueError:
+        raise q.UnitError(f"cannot read {text!r} as a percentage") from None
+    if not 0.5 <= value <= 1.5:
+        raise q.UnitError(f"flow accuracy {text} is outside 50%..150%")
+    return value
+
+
+VolumePerLength = Annotated[
+    str,
+    AfterValidator(_check(parse_volume_per_cm)),
+    Field(description="Catheter volume per length.", json_schema_extra={"examples": ["0.0026 mL/cm"]}),
+]
+SignedDuration = Annotated[
+    str,
+    AfterValidator(_check(parse_signed_duration_s)),
+    Field(description="A signed duration.", json_schema_extra={"examples": ["+5min", "-2min"]}),
+]
+Ppm = Annotated[
+    str,
+    AfterValidator(_check(parse_ppm)),
+    Field(description="Clock drift in parts per million.", json_schema_extra={"examples": ["20 ppm"]}),
+]
+Accuracy = Annotated[
+    str,
+    AfterValidator(_check(parse_accuracy)),
+    Field(
+        description="Flow accuracy factor as a percentage, or 'random'.",
+        json_schema_extra={"examples": ["100%", "random"]},
+    ),
+]
+
+
+def _offset_or_datetime(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().startswith("+"):
+        try:
+            q.parse_duration_s(value.strip()[1:])
+        except q.UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+    return _check(q.parse_datetime)(value)
+
+
+EventTime = Annotated[
+    str,
+    AfterValidator(_offset_or_datetime),
+    Field(
+        description="When: ISO 8601 with offset, or an offset from the start like '+3d10h'.",
+        json_schema_extra={"examples": ["+3d10h", "2026-01-08T18:00:00+01:00"]},
+    ),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CatheterSpec(Strict):
+    length: Length = "50 cm"
+    volume_per_cm: VolumePerLength = "0.0026 mL/cm"
+    tip_level: str | None = Field(default=None, description="Vertebral level of the tip, e.g. T10.")
+
+
+class PumpSpec(Strict):
+    model: Literal["synchromed-ii-20", "synchromed-ii-40"]
+    drug: str
+    concentration: Concentration
+    fill: Volume
+    low_reservoir_alarm: Volume = "2 mL"
+    flow_accuracy: Accuracy = "100%"
+    flow_accuracy_sd: Percent | None = None
+    catheter: CatheterSpec = CatheterSpec()
+    primed: bool = Field(default=True, description="The fluid path is already full of the drug.")
+    battery_age: Duration | None = Field(default=None, description="Service time already used.")
+    clock_error: SignedDuration = "+0s"
+    clock_drift: Ppm = "0 ppm"
+
+    @model_validator(mode="after")
+    def _drug_known(self) -> PumpSpec:
+        try:
+            get_drug(self.drug)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+
+class FlexStep(Strict):
+    start: TimeOfDay
+    dose: DoseRate
+
+
+class PeriodicBolusSpec(Strict):
+    at: TimeOfDay
+    dose: Amount
+    duration: Duration
+
+
+class TherapySpec(Strict):
+    mode: Literal["stopped", "simple_continuous", "flex", "periodic_bolus"]
+    dose: DoseRate | None = None
+    steps: list[FlexStep] | None = None
+    boluses: list[PeriodicBolusSpec] | None = None
+    basal: DoseRate | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_mode(self) -> TherapySpec:
+        allowed = {
+            "stopped": set(),
+            "simple_continuous": {"dose"},
+            "flex": {"steps"},
+            "periodic_bolus": {"boluses", "basal"},
+        }[self.mode]
+        required = {"simple_continuous": {"dose"}, "flex": {"steps"}, "periodic_bolus": {"boluses"}}.get(
+            self.mode, set()
+        )
+        given = {k for k in ("dose", "steps", "boluses", "basal") if getattr(self, k) is not None}
+        for k in sorted(given - allowed):
+            raise ValueError(f"'{k}' does not belong to mode {self.mode}")
+        for k in sorted(required - given):
+            raise ValueError(f"mode {self.mode} needs '{k}'")
+        return self
+
+
+class PtmSpec(Strict):
+    dose: Amount
+    duration: Duration = "10min"
+    lockout: Duration
+    max_per_day: int = Field(ge=1, le=96)
+    max_daily_dose: DoseRate | None = Field(
+        default=None, description="Predictive maximum of basal + boluses over any 24 h."
+    )
+    enabled: bool = True
+
+
+class _Event(Strict):
+    at: EventTime
+
+
+class PtmRequestEvent(_Event):
+    type: Literal["ptm_request"]
+
+
+class ClinicianBolusEvent(_Event):
+    type: Literal["clinician_bolus"]
+    dose: Amount
+    duration: Duration
+
+
+class PrimingBolusEvent(_Event):
+    type: Literal["priming_bolus"]
+    volume: Volume | None = None
+    rate: FlowRate | None = None
+
+
+class MriEvent(_Event):
+    type: Literal["mri"]
+    duration: Duration
+    resume_delay: Duration = "0min"
+
+
+class CatheterFaultEvent(_Event):
+    type: Literal["catheter_fault"]
+    kind: Literal["occlusion", "leak", "disconnection", "migration"]
+    leak_fraction: Percent = "50%"
+
+
+class CatheterRevisionEvent(_Event):
+    type: Literal["catheter_revision"]
+    length: Length | None = None
+    priming_bolus: bool = True
+
+
+class RefillEvent(_Event):
+    type: Literal["refill"]
+    withdraw: str = Field(default="all", description="'all' or a volume such as '12 mL'.")
+    fill: Volume
+    concentration: Concentration | None = None
+    drug: str | None = None
+    bridge_bolus: bool | None = Field(
+        default=None, description="Default: a bridge bolus whenever the concentration changes."
+    )
+    reservoir_volume: Volume | None = Field(
+        default=None, description="What the clinician programs as the new reservoir volume."
+    )
+
+    @model_validator(mode="after")
+    def _withdraw(self) -> RefillEvent:
+        if self.withdraw != "all":
+            try:
+                q.parse_volume_ml(self.withdraw)
+            except q.UnitError as exc:
+                raise ValueError(f"withdraw: {exc} (or 'all')") from None
+        if self.drug is not None:
+            try:
+                get_drug(self.drug)
+            except InputError as exc:
+                raise ValueError(exc.message) from None
+        return self
+
+
+class ProgramEvent(_Event):
+    type: Literal["program"]
+    therapy: TherapySpec
+
+
+class PtmSettingsEvent(_Event):
+    type: Literal["set_ptm"]
+    ptm: PtmSpec | None
+
+
+class SimpleEvent(_Event):
+    type: Literal["interrogate", "stop", "resume"]
+
+
+class CapInjectionEvent(_Event):
+    type: Literal["cap_injection"]
+    volume: Volume
+    concentration: Concentration | None = None
+    drug: str | None = None
+
+
+Event = Annotated[
+    PtmRequestEvent
+    | ClinicianBolusEvent
+    | PrimingBolusEvent
+    | MriEvent
+    | CatheterFaultEvent
+    | CatheterRevisionEvent
+    | RefillEvent
+    | ProgramEvent
+    | PtmSettingsEvent
+    | SimpleEvent
+    | CapInjectionEvent,
+    Field(discriminator="type"),
+]
+
+
+class Scenario(Strict):
+    """An itdd scenario: one implanted pump followed through virtual time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="itdd scenario")
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    start: DateTime
+    duration: Duration
+    seed: int = 0
+    pump: PumpSpec
+    therapy: TherapySpec = TherapySpec(mode="stopped")
+    ptm: PtmSpec | None = None
+    events: list[Event] = Field(default_factory=list)
+    # Sections owned by later layers (programmer, patient, pathway) are validated by them.
+    programmer: dict[str, Any] | None = None
+    patient: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _duration_positive(self) -> Scenario:
+        if q.parse_duration_s(self.duration) <= 0:
+            raise ValueError("duration must be more than 0")
+        return self
+
+
+# ---- loading and error messages ----------------------------------------------------------------
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    skip_next_tag = False
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            skip_next_tag = loc[i - 1] == "events" if i > 0 else False
+            continue
+        if skip_next_tag:  # the discriminator tag pydantic inserts after events[i]
+            skip_next_tag = False
+            continue
+        if part.startswith("function-") or part in ("list", "str", "literal"):
+            continue
+        out += ("." if out else "") + part
+    return out
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", ""))
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown event type {ctx.get('tag')!r} (one of {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        return "every event needs a 'type'"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg.replace("\n", " ")
+
+
+def format_validation_error(exc: ValidationError, root: str = "") -> InputError:
+    err = exc.errors()[0]
+    field = _loc(tuple(err["loc"]))
+    if root:
+        field = f"{root}.{field}" if field else root
+    return InputError(field or "scenario", _message(dict(err)))
+
+
+def parse_scenario_data(data: Any) -> Scenario:
+    if not isinstance(data, dict):
+        raise InputError("scenario", "the file must hold a mapping of keys (name, start, duration, pump...)")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc) from None
+
+
+def load_scenario_text(text: str) -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError("scenario", f"not valid YAML{where}") from None
+    return parse_scenario_data(data)
+
+
+def load_scenario(path: str) -> Scenario:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise InputError("scenario", f"cannot read {path}: {exc.strerror}") from None
+    return load_scenario_text(text)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://itdd.example/scenario.schema.json"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
