@@ -222,7 +222,7 @@ def load(state: dict[str, Any]) -> Implant:
     fw.eos = f["eos"]
     fw.alarms = {t: Alarm(t, s, r) for t, s, r in f["alarms"]}
     fw.ptm_grants = deque(f["ptm_grants"])
-    fw.history = deque(tuple(x) for x in f["history"])  # type: ignore[misc]
+    fw.history = deque(tuple(x) for x in f["history"])
     fw.step_idx = f["step_idx"]
     fw.next_step_s = _inf(f["next_step_s"])
     fw.rate_ml_per_day = 0.0
