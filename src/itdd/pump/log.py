@@ -40,6 +40,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "interrogation",
         "clock_set",
         "telemetry_rejected",
+        "command_applied",  # a telemetry command applied once: command, command_id, role, device_id
         "catheter_access_port_injection",
         # hardware truth (simulator only; the device cannot see these)
         "catheter_fault",
