@@ -371,7 +371,11 @@ class Firmware:
         self._recompute()
 
     # ---- commands ------------------------------------------------------------------------------
-    def program(self, t_s: float, therapy: Therapy, *, source: str = "clinician") -> None:
+    def program(
+        self, t_s: float, therapy: Therapy, *, source: str = "clinician", details: dict[str, Any] | None = None
+    ) -> None:
+        """Program a therapy; ``details`` (e.g. the programming record id and any soft-limit
+        confirmations) are added to the ``therapy_programmed`` log entry."""
         check_rates(therapy, self.conc_mg_per_ml, self.model)
         if self.bolus is not None and self.bolus.kind != "priming":
             self._cancel_bolus(t_s, "reprogrammed")
@@ -386,6 +390,7 @@ class Firmware:
             previous_daily_dose_mg=old.daily_dose_mg(),
             description=therapy.describe(),
             source=source,
+            **(details or {}),
         )
         self._schedule(t_s)
         self._recompute()

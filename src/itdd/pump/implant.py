@@ -226,8 +226,8 @@ class Implant:
                 raise RuntimeError("the engine made no progress")
 
     # ---- commands (at the current instant) -----------------------------------------------------
-    def program(self, therapy: Therapy, source: str = "clinician") -> None:
-        self.fw.program(self.t_s, therapy, source=source)
+    def program(self, therapy: Therapy, source: str = "clinician", details: dict[str, Any] | None = None) -> None:
+        self.fw.program(self.t_s, therapy, source=source, details=details)
         self._sync()
 
     def stop(self) -> None:

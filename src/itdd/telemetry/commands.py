@@ -79,7 +79,15 @@ def _log_entries(implant: Implant, since_seq: int) -> list[dict[str, Any]]:
 
 
 def _interrogate(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
-    status = imp.interrogate()
+    return _full_status(imp, imp.interrogate(), a)
+
+
+def _read_status(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
+    """The interrogation's answer without its side effects (no log entry, no stall recovery)."""
+    return _full_status(imp, imp.fw.status(imp.t_s), a)
+
+
+def _full_status(imp: Implant, status: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
     status["log"] = _log_entries(imp, int(a.get("since_seq", 0)))
     status["log_last_seq"] = imp.log.last_seq
     status["log_counters"] = dict(imp.log.counters)
@@ -88,13 +96,31 @@ def _interrogate(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
     status["fluid_path_volume_ml"] = imp.hw.path_volume_ml
     status["catheter_volume_ml"] = imp.hw.catheter_volume_ml
     status["time_s"] = imp.t_s
+    status["utc_offset_s"] = imp.fw.offset_s
     return status
 
 
 def _program(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
-    imp.program(therapy_from_args(a["therapy"]), source=str(a.get("source", "clinician")))
-    if "low_reservoir_ml" in a:
-        imp.fw.set_low_reservoir_alarm(imp.t_s, float(a["low_reservoir_ml"]))
+    # Read every argument before changing anything, so a malformed one leaves the pump untouched.
+    therapy = therapy_from_args(a["therapy"])
+    low_ml = float(a["low_reservoir_ml"]) if "low_reservoir_ml" in a else None
+    # Optional, for the clinician programmer: new PTM settings in the same atomic command, and
+    # details (programming record id, soft-limit confirmations) recorded in the log entry.
+    has_ptm = "ptm" in a
+    ptm = ptm_from_args(a["ptm"]) if has_ptm else None
+    details = {str(k): v for k, v in dict(a.get("details") or {}).items()}
+    clash = details.keys() & {"mode", "daily_dose_mg", "previous_daily_dose_mg", "description", "source"}
+    if clash:
+        raise ValueError(f"details may not set {', '.join(sorted(clash))}")
+    if has_ptm:
+        details["ptm"] = ptm.to_dict() if ptm else None
+    if low_ml is not None:
+        details["low_reservoir_ml"] = low_ml
+    imp.program(therapy, source=str(a.get("source", "clinician")), details=details or None)
+    if low_ml is not None:
+        imp.fw.set_low_reservoir_alarm(imp.t_s, low_ml)
+    if has_ptm:
+        imp.set_ptm(ptm)
     return {"therapy": imp.fw.therapy.to_dict(), "state": imp.state}
 
 
@@ -192,6 +218,7 @@ def _ptm_status(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
         "ptm_enabled": bool(ptm and ptm.enabled),
         "boluses_left_24h": None if ptm is None else max(ptm.max_per_day - len(grants), 0),
         "next_allowed_s": next_allowed if next_allowed is not None and next_allowed > imp.t_s else None,
+        "last_grant_s": last,
         "time_s": imp.t_s,
     }
 
@@ -209,6 +236,7 @@ COMMANDS: dict[str, Command] = {
     for c in (
         Command("interrogate", (CLINICIAN,), _interrogate, True),  # logs an interrogation
         Command("read_therapy", (CLINICIAN,), _read_therapy, False),
+        Command("read_status", (CLINICIAN,), _read_status, False),
         Command("read_log", (CLINICIAN,), _read_log, False),
         Command("read_clock", (CLINICIAN, PATIENT), _read_clock, False),
         Command("program", (CLINICIAN,), _program, True),
