@@ -79,7 +79,8 @@ def _log_entries(implant: Implant, since_seq: int) -> list[dict[str, Any]]:
 
 
 def _interrogate(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
-    return _full_status(imp, imp.interrogate(), a)
+    since_seq = int(a.get("since_seq", 0))  # read the arguments before the interrogation is logged
+    return _full_status(imp, imp.interrogate(), {**a, "since_seq": since_seq})
 
 
 def _read_status(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
@@ -263,7 +264,7 @@ def execute(implant: Implant, command: str, args: dict[str, Any] | None, role: s
         raise InputError("role", f"a {role} may not send {command!r}")
     try:
         return cmd.handler(implant, dict(args or {}))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise InputError(f"{command}.args", f"malformed arguments ({type(exc).__name__}: {exc})") from None
 
 
