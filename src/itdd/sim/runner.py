@@ -254,7 +254,10 @@ def refill_mechanism(run: Run, ev: RefillEvent) -> dict[str, Any]:
 
 
 def _refill(run: Run, ev: Any) -> None:
-    run.refills.append(refill_mechanism(run, ev))
+    """A refill goes through the clinician programmer's refill workflow (itdd.programmer.refill)."""
+    from ..programmer.scenario import scenario_refill  # the programmer layer sits above the runner
+
+    run.refills.append(scenario_refill(run, ev))
 
 
 def _program(run: Run, ev: Any) -> None:

@@ -362,6 +362,33 @@ Event = Annotated[
 ]
 
 
+class ProgrammerSpec(Strict):
+    """Clinic settings for the programmer workflows the scenario runs (its refills)."""
+
+    clinician: str = Field(default="clinician", min_length=1, description="Who performs the refills.")
+    verifier: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A second clinician who verifies every refill record (must differ from the clinician).",
+    )
+    discrepancy_threshold: Volume | None = Field(
+        default=None, description="Refill discrepancy that needs evaluation. Default: 1 mL (20 mL pump), 2 mL (40 mL)."
+    )
+    flow_accuracy_spec: Percent | None = Field(
+        default=None, description="Flow-accuracy specification for the refill check. Default: 14.5%."
+    )
+    guardrails: Literal["report", "enforce"] = Field(
+        default="report",
+        description="report: findings are listed in each refill row; enforce: a refused refill stops the run.",
+    )
+
+    @model_validator(mode="after")
+    def _two_people(self) -> ProgrammerSpec:
+        if self.verifier is not None and self.verifier.strip() == self.clinician.strip():
+            raise ValueError("verifier must be a different clinician from the one who refills")
+        return self
+
+
 class Scenario(Strict):
     """An itdd scenario: one implanted pump followed through virtual time."""
 
@@ -376,8 +403,8 @@ class Scenario(Strict):
     therapy: TherapySpec = TherapySpec(mode="stopped")
     ptm: PtmSpec | None = None
     events: list[Event] = Field(default_factory=list)
-    # Sections owned by later layers (programmer, patient, pathway) are validated by them.
-    programmer: dict[str, Any] | None = None
+    programmer: ProgrammerSpec | None = None
+    # Sections owned by later layers (patient, pathway) are validated by them.
     patient: dict[str, Any] | None = None
 
     @model_validator(mode="after")
