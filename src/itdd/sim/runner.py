@@ -29,6 +29,7 @@ from .scenario import (
     parse_signed_duration_s,
     parse_volume_per_cm,
 )
+from .series import series_of
 
 DAY_S = q.SECONDS_PER_DAY
 
@@ -384,6 +385,7 @@ def result_of(run: Run) -> dict[str, Any]:
         "events": events,
         "refills": run.refills,
         "ptm_requests": run.ptm_decisions,
+        "series": series_of(rec, imp.log.history, run.start_s, run.end_s, run.offset_s),
         **run.extras,
     }
 
