@@ -183,7 +183,10 @@ def test_rule_ptm_max_daily_soft() -> None:
     f = check_ptm(MORPHINE, 25.0, _ptm(dose_mg=0.4), 14.0, M20)
     found = _only(f, "ptm_max_daily_soft")
     assert found.field == "ptm.daily_maximum"
-    assert found.reason == "morphine with every allowed patient bolus (4 a day) 15.6 mg/day exceeds the 15 mg/day soft limit"
+    assert (
+        found.reason
+        == "morphine with every allowed patient bolus (4 a day) 15.6 mg/day exceeds the 15 mg/day soft limit"
+    )
     _soft_then_confirmed(f, "ptm_max_daily_soft")
 
 
@@ -255,7 +258,7 @@ def test_rule_confirmation_unneeded() -> None:
 
 
 def test_every_rule_has_exactly_one_named_test() -> None:
-    names = {n[len("test_rule_"):] for n in globals() if n.startswith("test_rule_")}
+    names = {n[len("test_rule_") :] for n in globals() if n.startswith("test_rule_")}
     assert names == {r.id for r in GUARDRAIL_RULES}
 
 
@@ -263,14 +266,31 @@ def test_every_rule_has_exactly_one_named_test() -> None:
 
 # (drug, daily dose mg/day, expected level) from library.yaml by hand
 DAILY_TABLE = [
-    ("morphine", 15.0, "ok"), ("morphine", 15.01, "soft"), ("morphine", 30.0, "soft"), ("morphine", 30.01, "hard"),
-    ("hydromorphone", 10.0, "ok"), ("hydromorphone", 12.0, "soft"), ("hydromorphone", 16.0, "hard"),
-    ("fentanyl", 0.9, "ok"), ("fentanyl", 1.5, "soft"), ("fentanyl", 2.5, "hard"),
-    ("sufentanil", 0.4, "ok"), ("sufentanil", 0.6, "soft"), ("sufentanil", 1.1, "hard"),
-    ("bupivacaine", 14.0, "ok"), ("bupivacaine", 18.0, "soft"), ("bupivacaine", 21.0, "hard"),
-    ("clonidine", 0.5, "ok"), ("clonidine", 0.7, "soft"), ("clonidine", 1.2, "hard"),
-    ("ziconotide", 0.0192, "ok"), ("ziconotide", 0.02, "soft"), ("ziconotide", 0.025, "hard"),
-    ("baclofen", 0.8, "ok"), ("baclofen", 1.2, "soft"), ("baclofen", 2.2, "hard"),
+    ("morphine", 15.0, "ok"),
+    ("morphine", 15.01, "soft"),
+    ("morphine", 30.0, "soft"),
+    ("morphine", 30.01, "hard"),
+    ("hydromorphone", 10.0, "ok"),
+    ("hydromorphone", 12.0, "soft"),
+    ("hydromorphone", 16.0, "hard"),
+    ("fentanyl", 0.9, "ok"),
+    ("fentanyl", 1.5, "soft"),
+    ("fentanyl", 2.5, "hard"),
+    ("sufentanil", 0.4, "ok"),
+    ("sufentanil", 0.6, "soft"),
+    ("sufentanil", 1.1, "hard"),
+    ("bupivacaine", 14.0, "ok"),
+    ("bupivacaine", 18.0, "soft"),
+    ("bupivacaine", 21.0, "hard"),
+    ("clonidine", 0.5, "ok"),
+    ("clonidine", 0.7, "soft"),
+    ("clonidine", 1.2, "hard"),
+    ("ziconotide", 0.0192, "ok"),
+    ("ziconotide", 0.02, "soft"),
+    ("ziconotide", 0.025, "hard"),
+    ("baclofen", 0.8, "ok"),
+    ("baclofen", 1.2, "soft"),
+    ("baclofen", 2.2, "hard"),
 ]
 
 
@@ -284,11 +304,24 @@ def test_daily_dose_table(drug: str, dose: float, level: str) -> None:
 
 # (drug, concentration mg/mL, level)
 CONC_TABLE = [
-    ("morphine", 10.0, "ok"), ("morphine", 20.0, "ok"), ("morphine", 21.0, "soft"), ("morphine", 26.0, "hard"),
-    ("morphine", 0.05, "hard"), ("hydromorphone", 16.0, "soft"), ("hydromorphone", 21.0, "hard"),
-    ("fentanyl", 0.05, "ok"), ("fentanyl", 5.0, "soft"), ("fentanyl", 11.0, "hard"),
-    ("ziconotide", 0.1, "ok"), ("ziconotide", 0.2, "hard"), ("baclofen", 2.0, "ok"), ("baclofen", 4.0, "hard"),
-    ("clonidine", 1.5, "hard"), ("bupivacaine", 31.0, "hard"), ("saline", 0.0, "ok"), ("saline", 1.0, "hard"),
+    ("morphine", 10.0, "ok"),
+    ("morphine", 20.0, "ok"),
+    ("morphine", 21.0, "soft"),
+    ("morphine", 26.0, "hard"),
+    ("morphine", 0.05, "hard"),
+    ("hydromorphone", 16.0, "soft"),
+    ("hydromorphone", 21.0, "hard"),
+    ("fentanyl", 0.05, "ok"),
+    ("fentanyl", 5.0, "soft"),
+    ("fentanyl", 11.0, "hard"),
+    ("ziconotide", 0.1, "ok"),
+    ("ziconotide", 0.2, "hard"),
+    ("baclofen", 2.0, "ok"),
+    ("baclofen", 4.0, "hard"),
+    ("clonidine", 1.5, "hard"),
+    ("bupivacaine", 31.0, "hard"),
+    ("saline", 0.0, "ok"),
+    ("saline", 1.0, "hard"),
 ]
 
 
@@ -300,7 +333,7 @@ def test_concentration_table(drug: str, conc: float, level: str) -> None:
 @given(st.floats(0.0, 60.0, allow_nan=False))
 def test_classification_is_monotone_and_hard_contains_soft(dose: float) -> None:
     d = MORPHINE
-    lvl = [x for x in check_therapy(d, 25.0, Therapy.simple(max(dose, 1.2)), M20) if x.rule.startswith("daily")][0]
+    lvl = next(x for x in check_therapy(d, 25.0, Therapy.simple(max(dose, 1.2)), M20) if x.rule.startswith("daily"))
     v = max(dose, 1.2)
     expected = "hard" if v > 30.0 else "soft" if v > 15.0 else "ok"
     assert lvl.level == expected

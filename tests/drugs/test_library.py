@@ -116,8 +116,11 @@ def _mutate(path: list[str], value: object) -> str:
         (["drugs", "morphine", "concentration", "hard_max"], KeyError, "concentration"),
         (["drugs", "morphine", "usual_concentrations", "value"], ["40 mg/mL"], "usual_concentrations"),
         (["device", "max_refill_interval", "value"], "200d", "max_refill_interval"),
-        (["device", "discrepancy_threshold", "other-pump"], {"value": "1 mL", "source": "itdd",
-                                                               "confidence": "assumption"}, "other-pump"),
+        (
+            ["device", "discrepancy_threshold", "other-pump"],
+            {"value": "1 mL", "source": "itdd", "confidence": "assumption"},
+            "other-pump",
+        ),
     ],
 )
 def test_invalid_library_is_refused_naming_the_key(path: list[str], value: object, field_part: str) -> None:
@@ -131,8 +134,15 @@ def test_bounds_classify_table() -> None:
         return Cited(v, str(v), "itdd", "assumption")
 
     b = Bounds(c(1), c(2), c(5), c(10))
-    table = [(0.5, "hard", "low"), (1, "soft", "low"), (2, "ok", ""), (5, "ok", ""), (7, "soft", "high"),
-             (10, "soft", "high"), (10.5, "hard", "high")]
+    table = [
+        (0.5, "hard", "low"),
+        (1, "soft", "low"),
+        (2, "ok", ""),
+        (5, "ok", ""),
+        (7, "soft", "high"),
+        (10, "soft", "high"),
+        (10.5, "hard", "high"),
+    ]
     for value, level, side in table:
         got = b.classify(value)
         assert (got[0], got[1]) == (level, side), value

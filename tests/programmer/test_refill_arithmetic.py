@@ -70,8 +70,16 @@ def test_exactly_at_the_threshold_is_not_flagged() -> None:
 def test_simple_therapy_alarm_and_stability() -> None:
     # 1 mg/day at 10 mg/mL = 0.1 mL/day; 20 mL down to 2 mL = 18 mL -> 180 days.
     # Morphine in-pump stability is 90 days [S2] -> next refill at 90 days.
-    s = schedule_refill(t_s=T0, estimate_ml=20.0, low_reservoir_ml=2.0, therapy=Therapy.simple(1.0),
-                        conc_mg_per_ml=10.0, offset_s=0, ptm=None, drug=MORPHINE)
+    s = schedule_refill(
+        t_s=T0,
+        estimate_ml=20.0,
+        low_reservoir_ml=2.0,
+        therapy=Therapy.simple(1.0),
+        conc_mg_per_ml=10.0,
+        offset_s=0,
+        ptm=None,
+        drug=MORPHINE,
+    )
     assert s.low_reservoir_alarm_s == pytest.approx(T0 + 180 * DAY)
     assert s.next_refill_s == pytest.approx(T0 + 90 * DAY) and s.next_refill_reason == "drug_stability"
 
@@ -81,8 +89,16 @@ def test_every_allowed_patient_bolus_brings_the_refill_forward() -> None:
     # PTM 0.2 mg, lockout 3 h, 4/day: 4 boluses (lockout would allow 8) = 0.8 mg/day = 0.08 mL/day.
     # Worst case 0.38 mL/day -> 18 / 0.38 = 47.368421 days.
     ptm = PtmSettings(dose_mg=0.2, duration_s=600, lockout_s=3 * HOUR, max_per_day=4)
-    s = schedule_refill(t_s=T0, estimate_ml=20.0, low_reservoir_ml=2.0, therapy=Therapy.simple(3.0),
-                        conc_mg_per_ml=10.0, offset_s=0, ptm=ptm, drug=MORPHINE)
+    s = schedule_refill(
+        t_s=T0,
+        estimate_ml=20.0,
+        low_reservoir_ml=2.0,
+        therapy=Therapy.simple(3.0),
+        conc_mg_per_ml=10.0,
+        offset_s=0,
+        ptm=ptm,
+        drug=MORPHINE,
+    )
     assert s.ptm_boluses_per_day == 4
     assert s.low_reservoir_alarm_s == pytest.approx(T0 + 60 * DAY)
     assert s.next_refill_s == pytest.approx(T0 + 18 / 0.38 * DAY)
@@ -116,26 +132,45 @@ def test_bridge_bolus_lead_by_hand() -> None:
     # concentration 10 -> 20 mg/mL at 1 mg/day, fluid path 0.38 mL. The bridge pushes the old
     # drug at 1/10 = 0.1 mL/day: 3.8 days, 0.38 mL. Then 1/20 = 0.05 mL/day.
     # 20 mL -> 2 mL: 18 - 0.38 = 17.62 mL at 0.05 = 352.4 days; total 356.2 days.
-    lead = bridge_lead(t_s=T0, therapy=Therapy.simple(1.0), offset_s=0, clock_error_s=0.0, old_conc_mg_per_ml=10.0,
-                       path_volume_ml=0.38, min_rate_ml_per_day=0.048, max_rate_ml_per_day=24.0)
+    lead = bridge_lead(
+        t_s=T0,
+        therapy=Therapy.simple(1.0),
+        offset_s=0,
+        clock_error_s=0.0,
+        old_conc_mg_per_ml=10.0,
+        path_volume_ml=0.38,
+        min_rate_ml_per_day=0.048,
+        max_rate_ml_per_day=24.0,
+    )
     assert lead == Lead(pytest.approx(T0 + 3.8 * DAY), pytest.approx(0.1))  # type: ignore[arg-type]
-    t = time_to_level(t_s=T0, volume_ml=20.0, level_ml=2.0, therapy=Therapy.simple(1.0), conc_mg_per_ml=20.0,
-                      offset_s=0, lead=lead)
+    t = time_to_level(
+        t_s=T0, volume_ml=20.0, level_ml=2.0, therapy=Therapy.simple(1.0), conc_mg_per_ml=20.0, offset_s=0, lead=lead
+    )
     assert t == pytest.approx(T0 + 356.2 * DAY)
 
 
 def test_180_days_caps_the_interval() -> None:
     # baclofen 100 mcg/day at 2000 mcg/mL = 0.05 mL/day: 18 mL last 360 days; baclofen stability
     # 180 days [assumption] and the 180-day maximum -> next refill at 180 days.
-    s = schedule_refill(t_s=T0, estimate_ml=20.0, low_reservoir_ml=2.0, therapy=Therapy.simple(0.1),
-                        conc_mg_per_ml=2.0, offset_s=0, ptm=None, drug=get_drug("baclofen"))
+    s = schedule_refill(
+        t_s=T0,
+        estimate_ml=20.0,
+        low_reservoir_ml=2.0,
+        therapy=Therapy.simple(0.1),
+        conc_mg_per_ml=2.0,
+        offset_s=0,
+        ptm=None,
+        drug=get_drug("baclofen"),
+    )
     assert s.low_reservoir_alarm_s == pytest.approx(T0 + 360 * DAY)
     assert s.next_refill_s == pytest.approx(T0 + 180 * DAY)
 
 
 def test_stopped_pump_never_alarms() -> None:
-    assert time_to_level(t_s=T0, volume_ml=20, level_ml=2, therapy=Therapy.stopped(), conc_mg_per_ml=10,
-                         offset_s=0) is None
+    assert (
+        time_to_level(t_s=T0, volume_ml=20, level_ml=2, therapy=Therapy.stopped(), conc_mg_per_ml=10, offset_s=0)
+        is None
+    )
 
 
 # ---- the projection agrees with the pump's own alarm ----------------------------------------------
@@ -158,8 +193,15 @@ def _alarm_time(imp) -> float:  # type: ignore[no-untyped-def]
 def test_projection_matches_the_pump_alarm(steps, offset_s, clock_err, fill) -> None:  # type: ignore[no-untyped-def]
     th = Therapy.flex([(m * 60, d) for m, d in steps])
     imp = make_implant(therapy=th, conc=10.0, fill=fill, low=2.0, offset_s=offset_s, clock_offset_s=float(clock_err))
-    predicted = time_to_level(t_s=T0, volume_ml=fill, level_ml=2.0, therapy=th, conc_mg_per_ml=10.0,
-                              offset_s=offset_s, clock_error_s=float(clock_err))
+    predicted = time_to_level(
+        t_s=T0,
+        volume_ml=fill,
+        level_ml=2.0,
+        therapy=th,
+        conc_mg_per_ml=10.0,
+        offset_s=offset_s,
+        clock_error_s=float(clock_err),
+    )
     assert predicted is not None
     imp.run_until(predicted + DAY)
     assert _alarm_time(imp) == pytest.approx(predicted, abs=1e-3)

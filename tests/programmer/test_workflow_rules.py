@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from itdd.drugs import get_drug
 from itdd.errors import SafetyRefusal
 from itdd.programmer.programming import program, therapy_from_text
 from itdd.programmer.ptm import PatientTherapyManager
@@ -11,7 +12,6 @@ from itdd.programmer.refill import RefillRequest, RefillSettings, checksum, refi
 from itdd.programmer.rules import WORKFLOW_RULES
 from itdd.programmer.session import Session, VerificationError
 from itdd.programmer.tools import clock_check, plan_titration
-from itdd.drugs import get_drug
 from itdd.pump.firmware import PtmSettings
 from itdd.pump.therapy import Therapy
 from itdd.telemetry.commands import PATIENT, DirectLink
@@ -40,23 +40,27 @@ def test_rule_overfill() -> None:
     imp = _after_30_days()  # 20 mL pump, 1 mg/day at 10 mg/mL: 17 mL expected after 30 days
     before = len(imp.log.history)
     # withdraw 10 of the 17 mL: 7 mL expected to stay inside; 14 mL would make 21 > 20
-    err = _refused(lambda: refill(_session(imp), RefillRequest(fill_ml=14.0, withdraw_ml=10.0), clinician="a"),
-                   "overfill")
+    err = _refused(
+        lambda: refill(_session(imp), RefillRequest(fill_ml=14.0, withdraw_ml=10.0), clinician="a"), "overfill"
+    )
     assert "room for 13 mL" in err.message
     assert len(imp.log.history) == before and imp.fw.estimate_ml == pytest.approx(17.0)
 
 
 def test_rule_reservoir_volume_above_capacity() -> None:
     imp = _after_30_days()
-    _refused(lambda: refill(_session(imp), RefillRequest(fill_ml=20.0, reservoir_ml=25.0), clinician="a"),
-             "reservoir_volume_above_capacity")
+    _refused(
+        lambda: refill(_session(imp), RefillRequest(fill_ml=20.0, reservoir_ml=25.0), clinician="a"),
+        "reservoir_volume_above_capacity",
+    )
 
 
 def test_rule_drug_change_while_running() -> None:
     imp = _after_30_days()
     err = _refused(
-        lambda: refill(_session(imp), RefillRequest(fill_ml=20.0, drug="hydromorphone", conc_mg_per_ml=2.0),
-                       clinician="a"),
+        lambda: refill(
+            _session(imp), RefillRequest(fill_ml=20.0, drug="hydromorphone", conc_mg_per_ml=2.0), clinician="a"
+        ),
         "drug_change_while_running",
     )
     assert "stop the therapy" in err.message
@@ -120,26 +124,36 @@ def _record():  # type: ignore[no-untyped-def]
 
 def test_rule_second_clinician() -> None:
     rec = _record()
-    _refused(lambda: verify_record(rec, "dr-a", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0,
-                                   reservoir_ml=20.0), "second_clinician")
+    _refused(
+        lambda: verify_record(rec, "dr-a", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0, reservoir_ml=20.0),
+        "second_clinician",
+    )
     ok = verify_record(rec, "dr-b", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0, reservoir_ml=20.0)
     assert ok["verified_by"] == "dr-b"
-    _refused(lambda: verify_record(ok, "dr-c", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0,
-                                   reservoir_ml=20.0), "second_clinician")
+    _refused(
+        lambda: verify_record(ok, "dr-c", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0, reservoir_ml=20.0),
+        "second_clinician",
+    )
 
 
 def test_rule_record_checksum() -> None:
     rec = _record()
     assert rec["checksum"] == checksum(rec)
     tampered = {**rec, "withdrawn_ml": rec["withdrawn_ml"] + 1.0}
-    _refused(lambda: verify_record(tampered, "dr-b", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0,
-                                   reservoir_ml=20.0), "record_checksum")
+    _refused(
+        lambda: verify_record(
+            tampered, "dr-b", drug="morphine", conc_mg_per_ml=10.0, filled_ml=20.0, reservoir_ml=20.0
+        ),
+        "record_checksum",
+    )
 
 
 def test_rule_verify_values_match() -> None:
     rec = _record()
-    err = _refused(lambda: verify_record(rec, "dr-b", drug="morphine", conc_mg_per_ml=25.0, filled_ml=20.0,
-                                         reservoir_ml=20.0), "verify_values_match")
+    err = _refused(
+        lambda: verify_record(rec, "dr-b", drug="morphine", conc_mg_per_ml=25.0, filled_ml=20.0, reservoir_ml=20.0),
+        "verify_values_match",
+    )
     assert err.field == "concentration"
 
 
@@ -201,7 +215,7 @@ def test_rule_titration_target_limits() -> None:
 
 
 def test_every_rule_has_exactly_one_named_test() -> None:
-    names = {n[len("test_rule_"):] for n in globals() if n.startswith("test_rule_")}
+    names = {n[len("test_rule_") :] for n in globals() if n.startswith("test_rule_")}
     assert names == {r.id for r in WORKFLOW_RULES}
 
 
