@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -44,10 +45,8 @@ def test_workflows_over_a_lossy_radio_apply_each_change_once(seed: int) -> None:
         done["refill"] = True
     except CommunicationError:
         pass
-    try:
+    with contextlib.suppress(CommunicationError):
         PatientTherapyManager(patient).request_bolus()
-    except CommunicationError:
-        pass
     history = imp.log.history
     assert len([e for e in history if e.type == "therapy_programmed"]) == int(done["program"]) or (
         not done["program"] and len([e for e in history if e.type == "therapy_programmed"]) <= 1
