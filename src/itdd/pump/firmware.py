@@ -323,6 +323,7 @@ class Firmware:
                 self._cancel_bolus(t_s, "reservoir_empty")
             if self.ptm_bolus is not None:
                 self._cancel_ptm(t_s, "reservoir_empty")
+            self._recompute()
 
     def eri(self, t_s: float) -> None:
         """The battery reached its elective replacement indicator (called by the implant)."""
@@ -353,6 +354,11 @@ class Firmware:
         self.recover_at_s = INF
         self._raise(t_s, "motor_stall", latched=self.stall_latched)
         self._recompute()
+
+    def field_applied(self) -> None:
+        """A new field while the motor waits to recover: the wait starts again after this field."""
+        if self.motor_stalled:
+            self.recover_at_s = INF
 
     def field_removed(self, t_s: float, resume_delay_s: float) -> None:
         if self.motor_stalled and not self.stall_latched:

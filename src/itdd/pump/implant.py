@@ -135,7 +135,7 @@ class Implant:
         )
         self.record = record if record is not None else Record()
         self.depleted = False
-        self.resume_delay_s = 0.0
+        self.field_count = 0
         self._sync()
 
     def _draw_accuracy(self) -> float:
@@ -186,7 +186,7 @@ class Implant:
         if fw.eri_s is None:
             hw.battery_to_eri -= (self.model.battery_drain_per_day + self.model.battery_drain_per_ml * q_cmd) * days
         self.record.append(
-            t0, t1, pumped, csf_ml, csf_mg, tissue_mg, fw.mg_per_day * days, res0, est0, q_cmd * days, drug
+            t0, t1, pumped, csf_ml, csf_mg, tissue_mg, fw.mg_per_day * days, res0, est0, q_cmd * days, drug, fw.state
         )
         self.t_s = t1
 
@@ -262,14 +262,19 @@ class Implant:
         return status
 
     def magnetic_field_on(self) -> None:
+        """A magnetic field (MRI) reaches the pump. Overlapping fields nest: the field is present
+        until the last one has ended."""
+        self.field_count += 1
         if self.hw.field_present:
             return
         self.hw.field_present = True
         self.log.append(self.t_s, "magnetic_field_on")
+        self.fw.field_applied()
         self._sync()
 
     def magnetic_field_off(self, resume_delay_s: float = 0.0) -> None:
-        if not self.hw.field_present:
+        self.field_count = max(self.field_count - 1, 0)
+        if not self.hw.field_present or self.field_count > 0:
             return
         self.hw.field_present = False
         self.log.append(self.t_s, "magnetic_field_off", resume_delay_s=resume_delay_s)

@@ -97,6 +97,7 @@ def dump(implant: Implant, *, include_history: bool = True) -> dict[str, Any]:
         "random_flow_accuracy": implant.random_flow_accuracy,
         "flow_accuracy_sd": implant.flow_accuracy_sd,
         "depleted": implant.depleted,
+        "field_count": implant.field_count,
         "hardware": {
             "reservoir_ml": hw.reservoir_ml,
             "reservoir_drug": hw.reservoir_drug,
@@ -162,7 +163,7 @@ def load(state: dict[str, Any]) -> Implant:
     imp.random_flow_accuracy = state["random_flow_accuracy"]
     imp.flow_accuracy_sd = state["flow_accuracy_sd"]
     imp.depleted = state["depleted"]
-    imp.resume_delay_s = 0.0
+    imp.field_count = state.get("field_count", 1 if state["hardware"]["field_present"] else 0)
     imp.record = Record()
 
     log = EventLog(lg["capacity"])

@@ -34,6 +34,7 @@ class Interval:
     estimate_ml: float  # firmware estimate, at t0
     commanded_ml: float  # what the firmware commanded the motor to move
     drug: str  # drug leaving the catheter tip
+    state: str  # firmware state during the interval (infusing, stopped, motor_stalled, ...)
 
     @property
     def duration_s(self) -> float:
@@ -62,6 +63,7 @@ class Record:
         "programmed_mg",
         "pumped_ml",
         "reservoir_ml",
+        "state",
         "t0",
         "t1",
         "tissue_mg",
@@ -79,6 +81,7 @@ class Record:
         self.estimate_ml: list[float] = []
         self.commanded_ml: list[float] = []
         self.drug: list[str] = []
+        self.state: list[str] = []
         self.points: list[PointDose] = []
 
     def append(
@@ -94,6 +97,7 @@ class Record:
         estimate_ml: float,
         commanded_ml: float,
         drug: str,
+        state: str = "",
     ) -> None:
         self.t0.append(t0)
         self.t1.append(t1)
@@ -106,6 +110,7 @@ class Record:
         self.estimate_ml.append(estimate_ml)
         self.commanded_ml.append(commanded_ml)
         self.drug.append(drug)
+        self.state.append(state)
 
     def add_point(self, dose: PointDose) -> None:
         self.points.append(dose)
@@ -130,6 +135,7 @@ class Record:
             self.estimate_ml[i],
             self.commanded_ml[i],
             self.drug[i],
+            self.state[i],
         )
 
     # ---- exact integrals -----------------------------------------------------------------------
