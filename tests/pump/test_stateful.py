@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from hypothesis import settings
@@ -222,7 +223,7 @@ class PumpMachine(RuleBasedStateMachine):
     @invariant()
     def log_is_chronological_and_complete(self) -> None:
         log = self.imp.log.history
-        for a, b in zip(log, log[1:], strict=False):
+        for a, b in itertools.pairwise(log):
             assert a.time_s <= b.time_s + 1e-9 and a.seq < b.seq
         decisions = sum(1 for e in log if e.type in ("ptm_bolus_granted", "ptm_bolus_denied"))
         assert decisions == self.requests

@@ -285,10 +285,9 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     if field_on and not stalled:
                         stalled, latched = True, bool(alarms)
                         alarms.add("stall")
-            elif typ == "interrogate":
-                if stalled and latched and not field_on:
-                    stalled = latched = False
-                    alarms.discard("stall")
+            elif typ == "interrogate" and stalled and latched and not field_on:
+                stalled = latched = False
+                alarms.discard("stall")
             if field_on and not stalled and (running() or clin is not None or ptm_b is not None):
                 latched = bool(alarms)
                 stalled = True
