@@ -1,0 +1,592 @@
+"""A virtual patient moving through virtual time.
+
+:class:`PatientSim` holds one patient's exact state: one linear chain per intrathecal drug it has
+received (:mod:`itdd.patient.pk`) plus one chain for oral opioids.  Time only moves when the
+caller says so:
+
+* :meth:`PatientSim.advance` — constant inputs (spinal-fluid and tissue drug rates, oral MME/day)
+  until ``t1_s``, solved exactly;
+* :meth:`PatientSim.dose` — an instantaneous dose (lumbar puncture, catheter access port,
+  subcutaneous, intravenous or oral);
+* :meth:`PatientSim.follow` — consume an implant's piecewise :class:`~itdd.sim.record.Record`
+  up to an instant, remembering where it stopped, so a pathway can interleave pump and patient;
+* :meth:`PatientSim.observe` — what a clinician would see now (:class:`Observation`).
+
+Nothing here reads the clock; every time is float seconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from ..errors import InputError
+from . import parameters as P
+from . import pd
+from .linear import dot, propagate, propagate1, propagate2
+from .pk import ChainModel, PatientPK, build_it_chain, build_oral_chain
+from .population import PatientParams
+
+S_PER_H = 3600.0
+H_PER_DAY = 24.0
+
+INTRATHECAL_ROUTES = ("intrathecal", "lumbar_puncture", "catheter_access_port")
+TISSUE_ROUTES = ("subcutaneous", "epidural", "tissue", "pocket")
+ROUTES = (*INTRATHECAL_ROUTES, *TISSUE_ROUTES, "intravenous", "oral")
+NO_DRUG = ("saline", "")
+
+
+class PointLike(Protocol):
+    time_s: float
+    csf_mg: float
+    drug: str
+
+
+class RecordLike(Protocol):
+    """What :meth:`PatientSim.follow` reads from an :class:`itdd.sim.record.Record`."""
+
+    t0: list[float]
+    t1: list[float]
+    csf_mg: list[float]
+    tissue_mg: list[float]
+    drug: list[str]
+
+    @property
+    def points(self) -> Sequence[PointLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What can be measured or asked of the patient at one instant."""
+
+    t_s: float
+    pain: float  # NRS 0-10
+    relief: float  # fraction of baseline pain removed by drugs (0-1)
+    spasticity: float  # Modified Ashworth 0-4
+    resp_rate_per_min: float
+    spo2_pct: float
+    heart_rate_per_min: float
+    systolic_bp_mmhg: float
+    temperature_c: float
+    sedation: float  # 0-3
+    pruritus: float  # 0-10
+    nausea: float  # 0-10
+    confusion: float  # 0-10 (altered mental state)
+    withdrawal: float  # 0-10, the worst of the three below
+    withdrawal_opioid: float
+    withdrawal_baclofen: float
+    withdrawal_clonidine: float
+    drug: str  # the intrathecal drug the concentrations below are for ("" if none)
+    csf_tip_mg_per_ml: float  # spinal fluid near the catheter tip
+    csf_mg_per_ml: float  # the wider spinal fluid
+    csf_cisternal_mg_per_ml: float
+    effect_site_mg_per_ml: float  # spinal cord
+    plasma_mg_per_ml: float
+    analgesic_drive_mg_per_day: float  # IT-morphine mg/day equivalents, before tolerance
+    opioid_tolerance: float  # factor (>= 1) on the drive needed
+    oral_mme_per_day: float
+
+    @property
+    def respiratory_depression(self) -> bool:
+        """RR < 10/min or SpO2 < 90% (clinical-facts thresholds)."""
+        return (
+            self.resp_rate_per_min < P.RESP_DEPRESSION_RR_PER_MIN.value
+            or self.spo2_pct < P.RESP_DEPRESSION_SPO2_PCT.value
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["respiratory_depression"] = self.respiratory_depression
+        return d
+
+
+class _Chain:
+    __slots__ = ("cm", "lam", "q_in", "q_tis", "z")
+
+    def __init__(self, cm: ChainModel) -> None:
+        self.cm = cm
+        self.lam = cm.model.lam
+        self.q_in = cm.q_in
+        self.q_tis = cm.q_tissue
+        self.z = [0.0] * cm.model.n
+
+
+class PatientSim:
+    """One virtual patient's exact state in virtual time (see the module docstring)."""
+
+    def __init__(
+        self,
+        params: PatientParams,
+        t_s: float,
+        *,
+        oral_mme_per_day: float | None = None,
+        offset_s: int = 0,
+    ) -> None:
+        if not isinstance(params, PatientParams):
+            raise InputError("params", "expected PatientParams")
+        _finite("t_s", t_s)
+        oral = params.oral_mme_per_day if oral_mme_per_day is None else oral_mme_per_day
+        _rate("oral_mme_per_day", oral)
+        self.params = params
+        self.t_s = float(t_s)
+        self.offset_s = int(offset_s)
+        self._pt = PatientPK(
+            params.weight_kg, params.csf_lumbosacral_ml, params.ed50_mg_per_day, params.baclofen_ed50_mg_per_day
+        )
+        self._oral = _Chain(build_oral_chain(self._pt))
+        self.oral_mme_per_day = float(oral)
+        # Enrolment: the patient has taken this oral dose long enough to be at steady state.
+        r = oral / H_PER_DAY
+        self._oral.z = [-qi * r for qi in self._oral.q_in]
+        self._chains: dict[str, _Chain] = {}
+        self.drug = ""  # the last intrathecal drug given
+        self.delivered_csf_mg: dict[str, float] = {}
+        self.delivered_tissue_mg: dict[str, float] = {}
+        self._cursors: dict[int, tuple[object, int, int]] = {}
+
+    @classmethod
+    def at_steady_state(
+        cls,
+        params: PatientParams,
+        t_s: float,
+        *,
+        drug: str,
+        csf_mg_per_day: float,
+        tissue_mg_per_day: float = 0.0,
+        oral_mme_per_day: float | None = None,
+        offset_s: int = 0,
+    ) -> PatientSim:
+        """A patient who has received these constant rates for years (tolerance included)."""
+        sim = cls(params, t_s, oral_mme_per_day=oral_mme_per_day, offset_s=offset_s)
+        _rate("csf_mg_per_day", csf_mg_per_day)
+        _rate("tissue_mg_per_day", tissue_mg_per_day)
+        if drug in NO_DRUG:
+            return sim
+        ch = sim._chain(drug)
+        rc, rt = csf_mg_per_day / H_PER_DAY, tissue_mg_per_day / H_PER_DAY
+        ch.z = [-(a * rc + b * rt) for a, b in zip(ch.q_in, ch.q_tis, strict=True)]
+        sim.drug = drug
+        return sim
+
+    # ---- inputs --------------------------------------------------------------------------------
+    def _chain(self, drug: str) -> _Chain:
+        ch = self._chains.get(drug)
+        if ch is None:
+            if drug not in P.DRUGS:
+                raise InputError("drug", f"no patient model for '{drug}' (known: {', '.join(sorted(P.DRUGS))})")
+            ch = _Chain(build_it_chain(drug, self._pt))
+            self._chains[drug] = ch
+        return ch
+
+    def advance(
+        self,
+        t1_s: float,
+        *,
+        csf_mg_per_day: float = 0.0,
+        tissue_mg_per_day: float = 0.0,
+        oral_mme_per_day: float | None = None,
+        drug: str | None = None,
+    ) -> None:
+        """Move to ``t1_s`` with constant inputs, exactly.
+
+        ``csf_mg_per_day`` reaches the spinal fluid at the catheter tip; ``tissue_mg_per_day`` left
+        the catheter into tissue (absorbed systemically).  ``oral_mme_per_day=None`` keeps the
+        current oral rate.  Nothing changes if an argument is refused.
+        """
+        _finite("t1_s", t1_s)
+        if t1_s < self.t_s:
+            raise InputError("t1_s", f"{t1_s} is before the patient's current time {self.t_s}")
+        _rate("csf_mg_per_day", csf_mg_per_day)
+        _rate("tissue_mg_per_day", tissue_mg_per_day)
+        if oral_mme_per_day is not None:
+            _rate("oral_mme_per_day", oral_mme_per_day)
+        has_drug = csf_mg_per_day > 0.0 or tissue_mg_per_day > 0.0
+        name = drug or ""
+        if has_drug:
+            if name in NO_DRUG:
+                raise InputError("drug", "a drug rate needs the drug's name")
+            if name not in P.DRUGS:
+                raise InputError("drug", f"no patient model for '{name}' (known: {', '.join(sorted(P.DRUGS))})")
+        if oral_mme_per_day is not None:
+            self.oral_mme_per_day = float(oral_mme_per_day)
+        dt_h = (t1_s - self.t_s) / S_PER_H
+        self._step(dt_h, name if has_drug else "", csf_mg_per_day / H_PER_DAY, tissue_mg_per_day / H_PER_DAY)
+        self.t_s = float(t1_s)
+
+    def _step(self, dt_h: float, drug: str, r_csf: float, r_tis: float) -> None:
+        """Exact move by ``dt_h`` hours (rates in mg/h); no validation."""
+        if dt_h <= 0.0:
+            return
+        if drug:
+            target = self._chains.get(drug) or self._chain(drug)
+            if drug != self.drug:
+                self.drug = drug
+            self.delivered_csf_mg[drug] = self.delivered_csf_mg.get(drug, 0.0) + r_csf * dt_h
+            if r_tis:
+                self.delivered_tissue_mg[drug] = self.delivered_tissue_mg.get(drug, 0.0) + r_tis * dt_h
+        else:
+            target = None
+        for ch in self._chains.values():
+            if ch is target:
+                if r_tis:
+                    ch.z = propagate2(ch.z, ch.lam, dt_h, r_csf, ch.q_in, r_tis, ch.q_tis)
+                else:
+                    ch.z = propagate1(ch.z, ch.lam, dt_h, r_csf, ch.q_in)
+            else:
+                ch.z = propagate(ch.z, ch.lam, dt_h)
+        o = self._oral
+        r_oral = self.oral_mme_per_day / H_PER_DAY
+        o.z = propagate1(o.z, o.lam, dt_h, r_oral, o.q_in) if r_oral else propagate(o.z, o.lam, dt_h)
+
+    def dose(self, amount_mg: float, drug: str, route: str = "intrathecal") -> None:
+        """An instantaneous dose now.
+
+        Routes: ``intrathecal`` / ``lumbar_puncture`` / ``catheter_access_port`` (spinal fluid at
+        the tip), ``subcutaneous`` / ``epidural`` / ``tissue`` / ``pocket`` (depot absorbed into
+        plasma), ``intravenous`` (plasma), ``oral`` (opioids only, converted to MME).
+        """
+        _rate("amount_mg", amount_mg)
+        if route not in ROUTES:
+            raise InputError("route", f"'{route}' is not one of {', '.join(ROUTES)}")
+        if drug in NO_DRUG:
+            return
+        if drug not in P.DRUGS:
+            raise InputError("drug", f"no patient model for '{drug}' (known: {', '.join(sorted(P.DRUGS))})")
+        if route == "oral":
+            factor = P.DRUGS[drug].oral_mme_factor
+            if factor is None:
+                raise InputError("route", f"oral {drug} is not modelled (oral opioids only, as MME)")
+            self._jump(self._oral, "oral", amount_mg * factor.value)
+            return
+        key = "csf" if route in INTRATHECAL_ROUTES else "tissue" if route in TISSUE_ROUTES else "iv"
+        ch = self._chain(drug)
+        self._jump(ch, key, amount_mg)
+        if key == "csf":
+            self.drug = drug
+            self.delivered_csf_mg[drug] = self.delivered_csf_mg.get(drug, 0.0) + amount_mg
+        elif key == "tissue":
+            self.delivered_tissue_mg[drug] = self.delivered_tissue_mg.get(drug, 0.0) + amount_mg
+
+    @staticmethod
+    def _jump(ch: _Chain, key: str, amount: float) -> None:
+        j = ch.cm.jumps[key]
+        ch.z = [zi + amount * ji for zi, ji in zip(ch.z, j, strict=True)]
+
+    # ---- following an implant record -----------------------------------------------------------
+    def follow(self, record: RecordLike, until_s: float, oral_mme_per_day: float | None = None) -> None:
+        """Consume ``record`` from where this patient stopped up to ``until_s`` (exact).
+
+        Intervals give constant rates (``csf_mg`` and ``tissue_mg`` spread evenly over
+        ``[t0, t1]``); gaps in the record mean no intrathecal input.  Point doses (catheter access
+        port, lumbar puncture) are applied at their instant, including one at ``until_s``.  The
+        position in each record is remembered, so the record may keep growing between calls.
+        """
+        _finite("until_s", until_s)
+        if until_s < self.t_s:
+            raise InputError("until_s", f"{until_s} is before the patient's current time {self.t_s}")
+        if oral_mme_per_day is not None:
+            _rate("oral_mme_per_day", oral_mme_per_day)
+        t0s, t1s, csf, tis, drugs = record.t0, record.t1, record.csf_mg, record.tissue_mg, record.drug
+        points = record.points
+        key = id(record)
+        cur = self._cursors.get(key)
+        if cur is None or cur[0] is not record:
+            i = bisect_right(t1s, self.t_s)
+            j = 0
+            while j < len(points) and points[j].time_s < self.t_s:
+                j += 1
+        else:
+            _, i, j = cur
+        # Refuse, before changing anything, what cannot be applied exactly.
+        last = self.t_s
+        for p in points[j:]:
+            if p.time_s > until_s:
+                break
+            if p.time_s < last:
+                raise InputError("record.points", f"point dose at {p.time_s} is earlier than {last}; out of order")
+            if p.drug not in NO_DRUG and p.drug not in P.DRUGS:
+                raise InputError("record.points", f"no patient model for '{p.drug}'")
+            last = p.time_s
+        for k in range(i, len(t0s)):
+            if t0s[k] >= until_s:
+                break
+            if drugs[k] not in NO_DRUG and drugs[k] not in P.DRUGS and (csf[k] > 0.0 or tis[k] > 0.0):
+                raise InputError("record.drug", f"no patient model for '{drugs[k]}'")
+        if oral_mme_per_day is not None:
+            self.oral_mme_per_day = float(oral_mme_per_day)
+
+        n = len(t0s)
+        n_pts = len(points)
+        t = self.t_s
+        next_pt = points[j].time_s if j < n_pts else math.inf
+        while True:
+            while j < n_pts and next_pt <= t:
+                p = points[j]
+                if p.csf_mg > 0.0 and p.drug not in NO_DRUG:
+                    self.dose(p.csf_mg, p.drug, "intrathecal")
+                j += 1
+                next_pt = points[j].time_s if j < n_pts else math.inf
+            if t >= until_s:
+                break
+            stop = until_s if until_s < next_pt else next_pt
+            while i < n and t1s[i] <= t:
+                i += 1
+            if i < n and t0s[i] <= t:
+                dur = t1s[i] - t0s[i]
+                r_csf = csf[i] / dur * S_PER_H
+                r_tis = tis[i] / dur * S_PER_H
+                drug = drugs[i]
+                end = t1s[i]
+                # Merge following intervals with the same drug and rates (one exact step).
+                while end < stop and i + 1 < n and t0s[i + 1] == end and drugs[i + 1] == drug:
+                    d2 = t1s[i + 1] - t0s[i + 1]
+                    if d2 <= 0.0 or not (
+                        _same(csf[i + 1] / d2 * S_PER_H, r_csf) and _same(tis[i + 1] / d2 * S_PER_H, r_tis)
+                    ):
+                        break
+                    i += 1
+                    end = t1s[i]
+                seg_end = end if end < stop else stop
+                if drug in NO_DRUG or (r_csf <= 0.0 and r_tis <= 0.0):
+                    self._step((seg_end - t) / S_PER_H, "", 0.0, 0.0)
+                else:
+                    self._step((seg_end - t) / S_PER_H, drug, r_csf, r_tis)
+            else:
+                seg_end = t0s[i] if i < n and t0s[i] < stop else stop
+                self._step((seg_end - t) / S_PER_H, "", 0.0, 0.0)
+            t = seg_end
+            self.t_s = t
+        self.t_s = float(until_s)
+        self._cursors[key] = (record, i, j)
+
+    def follow_and_observe(
+        self, record: RecordLike, times_s: Iterable[float], oral_mme_per_day: float | None = None
+    ) -> list[Observation]:
+        """Follow ``record`` to each of ``times_s`` (ascending) and observe there: a time series."""
+        out = []
+        for t in times_s:
+            self.follow(record, t, oral_mme_per_day)
+            out.append(self.observe())
+        return out
+
+    # ---- observation ---------------------------------------------------------------------------
+    def _pool(self) -> dict[str, float]:
+        """Sum the linear drives over chains, by pharmacological class."""
+        acc = {
+            "u_op": 0.0,
+            "s_op": 0.0,
+            "a_op": 0.0,
+            "d_op": 0.0,
+            "l1_op": 0.0,
+            "l2_op": 0.0,
+            "u_na": 0.0,
+            "u_bac": 0.0,
+            "s_bac": 0.0,
+            "a_bac": 0.0,
+            "d_bac": 0.0,
+            "l1_bac": 0.0,
+            "l2_bac": 0.0,
+            "s_clon": 0.0,
+            "u_clon": 0.0,
+            "a_clon": 0.0,
+            "d_clon": 0.0,
+            "s_bupi": 0.0,
+            "s_zic": 0.0,
+        }
+        o = self._oral
+        rows = o.cm.rows
+        z = o.z
+        acc["u_op"] += dot(rows["u_sys"], z)
+        acc["s_op"] += dot(rows["s"], z)
+        acc["a_op"] += dot(rows["A"], z)
+        acc["d_op"] += dot(rows["dep_drive"], z)
+        acc["l1_op"] += dot(rows["L1"], z)
+        acc["l2_op"] += dot(rows["L2"], z)
+        for ch in self._chains.values():
+            cls = ch.cm.drug_class
+            rows = ch.cm.rows
+            z = ch.z
+            u_sp = dot(rows["u_sp"], z)
+            s = dot(rows["s"], z)
+            if cls == P.OPIOID:
+                acc["u_op"] += u_sp + dot(rows["u_sys"], z)
+                acc["s_op"] += s
+                acc["a_op"] += dot(rows["A"], z)
+                acc["d_op"] += dot(rows["dep_drive"], z)
+                acc["l1_op"] += dot(rows["L1"], z)
+                acc["l2_op"] += dot(rows["L2"], z)
+            elif cls == P.GABA_B:
+                acc["u_bac"] += u_sp
+                acc["s_bac"] += s
+                acc["a_bac"] += dot(rows["A"], z)
+                acc["d_bac"] += dot(rows["dep_drive"], z)
+                acc["l1_bac"] += dot(rows["L1"], z)
+                acc["l2_bac"] += dot(rows["L2"], z)
+            else:
+                acc["u_na"] += u_sp
+                if cls == P.ALPHA2:
+                    acc["s_clon"] += s
+                    acc["u_clon"] += u_sp / P.DRUGS[ch.cm.drug].it_potency.value
+                    acc["a_clon"] += dot(rows["A"], z)
+                    acc["d_clon"] += dot(rows["dep_drive"], z)
+                elif cls == P.LOCAL_ANAESTHETIC:
+                    acc["s_bupi"] += s
+                else:
+                    acc["s_zic"] += s
+        return acc
+
+    def pain(self) -> float:
+        """The current pain score alone (cheaper than :meth:`observe`)."""
+        return self.observe().pain
+
+    def observe(self, activity: float | None = None) -> Observation:
+        """What a clinician would see now.  ``activity`` (0 asleep .. 1 active) defaults to the
+        patient's day-cycle in the sim's fixed UTC offset."""
+        p = self.params
+        acc = self._pool()
+        f_sp = pd.tolerance_factor(
+            acc["l1_op"], p.tolerance_rate, P.SPINAL_TOLERANCE_MAX.value, P.SPINAL_TOLERANCE_HALF.value
+        )
+        f_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0)
+        f_bac = pd.tolerance_factor(
+            acc["l1_bac"], p.baclofen_tolerance_rate, P.BACLOFEN_TOLERANCE_MAX.value, P.BACLOFEN_TOLERANCE_HALF.value
+        )
+        f_bac_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_bac"], 0.0)
+        w_op = pd.withdrawal_score(
+            acc["a_op"],
+            acc["d_op"],
+            P.WITHDRAWAL_GAIN.value,
+            P.WITHDRAWAL_FLOOR.value,
+            P.WITHDRAWAL_THRESHOLD.value,
+        )
+        w_bac = pd.withdrawal_score(
+            acc["a_bac"],
+            acc["d_bac"],
+            P.BACLOFEN_WITHDRAWAL_GAIN.value,
+            P.BACLOFEN_WITHDRAWAL_FLOOR.value,
+            P.BACLOFEN_WITHDRAWAL_THRESHOLD.value,
+        )
+        w_clon = pd.withdrawal_score(
+            acc["a_clon"],
+            acc["d_clon"],
+            P.CLONIDINE_WITHDRAWAL_GAIN.value,
+            P.CLONIDINE_WITHDRAWAL_FLOOR.value,
+            P.CLONIDINE_WITHDRAWAL_THRESHOLD.value,
+        )
+        u_op = max(acc["u_op"], 0.0)
+        drive = u_op / f_sp + max(acc["u_na"], 0.0)
+        relief = p.emax * pd.hill(drive / p.ed50_mg_per_day, p.hill)
+        if activity is None:
+            activity = pd.activity(self.t_s, self.offset_s, p.wake_h, p.sleep_h)
+        act = 1.0 + p.activity_pain_gain * (activity - pd.awake_fraction(p.wake_h, p.sleep_h))
+        pain = p.baseline_pain * (1.0 - relief) * act
+        pain += (10.0 - pain) * 0.06 * w_op  # U: withdrawal hyperalgesia
+        pain = pd.clamp(pain, 0.0, 10.0)
+
+        relief_sp = p.baclofen_emax * pd.hill(max(acc["u_bac"], 0.0) / (p.baclofen_ed50_mg_per_day * f_bac), 2.0)
+        spasticity = p.spasticity * (1.0 - relief_sp) + 0.25 * w_bac  # U: rebound spasticity
+        spasticity = pd.clamp(spasticity, 0.0, 4.0)
+
+        s_op = max(acc["s_op"], 0.0) / f_ss
+        s_bac = max(acc["s_bac"], 0.0) / f_bac_ss
+        s_clon = max(acc["s_clon"], 0.0)
+        s_zic = max(acc["s_zic"], 0.0)
+        s_bupi = max(acc["s_bupi"], 0.0)
+        # clonidine lowers blood pressure spinally (sympathetic outflow) and supraspinally
+        h_clon = s_clon + max(acc["u_clon"], 0.0) / P.CLONIDINE_HYPOTENSION_MG_PER_DAY.value
+        s_resp = (s_op + s_bac) * p.resp_sensitivity + 0.3 * s_clon
+        rr = pd.respiratory_rate(p.resp_rate_per_min, s_resp) * (1.0 + 0.03 * w_op)
+        spo2 = pd.spo2_pct(rr, p.resp_rate_per_min, p.aa_gradient_mmhg)
+        sed = pd.sedation(s_op + s_bac + s_clon + 0.5 * s_zic)
+        prur = pd.clamp(pd.pruritus(s_op, p.pruritus_sensitivity) + 0.6 * w_bac, 0.0, 10.0)
+        nau = pd.clamp(pd.nausea(s_op, p.nausea_max) + 0.5 * w_op + 3.0 * pd.hill(s_zic, 1.0), 0.0, 10.0)
+        confusion = pd.clamp(10.0 * pd.hill(w_bac / 6.0, 3.0) + 6.0 * pd.hill(s_zic, 2.0), 0.0, 10.0)
+        hr = p.heart_rate_per_min * (1.0 + 0.03 * w_op + 0.04 * w_bac + 0.03 * w_clon - 0.15 * pd.hill(h_clon, 1.5))
+        sbp = (
+            p.systolic_bp_mmhg
+            + 2.0 * w_op
+            + 3.0 * w_bac
+            + 8.0 * w_clon
+            - 25.0 * pd.hill(h_clon, 1.5)
+            - 20.0 * pd.hill(s_bupi, 2.0)
+        )
+        temp = p.temperature_c + 0.35 * w_bac + 0.03 * w_op
+
+        ch = self._chains.get(self.drug)
+        if ch is not None:
+            rows, z = ch.cm.rows, ch.z
+            conc = (
+                max(dot(rows["c_tip"], z), 0.0),
+                max(dot(rows["c_csf"], z), 0.0),
+                max(dot(rows["c_cist"], z), 0.0),
+                max(dot(rows["effect"], z), 0.0),
+                max(dot(rows["plasma"], z), 0.0),
+            )
+        else:
+            conc = (0.0, 0.0, 0.0, 0.0, 0.0)
+        return Observation(
+            t_s=self.t_s,
+            pain=pain,
+            relief=relief,
+            spasticity=spasticity,
+            resp_rate_per_min=rr,
+            spo2_pct=spo2,
+            heart_rate_per_min=hr,
+            systolic_bp_mmhg=sbp,
+            temperature_c=temp,
+            sedation=sed,
+            pruritus=prur,
+            nausea=nau,
+            confusion=confusion,
+            withdrawal=max(w_op, w_bac, w_clon),
+            withdrawal_opioid=w_op,
+            withdrawal_baclofen=w_bac,
+            withdrawal_clonidine=w_clon,
+            drug=self.drug if ch is not None else "",
+            csf_tip_mg_per_ml=conc[0],
+            csf_mg_per_ml=conc[1],
+            csf_cisternal_mg_per_ml=conc[2],
+            effect_site_mg_per_ml=conc[3],
+            plasma_mg_per_ml=conc[4],
+            analgesic_drive_mg_per_day=u_op + max(acc["u_na"], 0.0),
+            opioid_tolerance=f_sp,
+            oral_mme_per_day=self.oral_mme_per_day,
+        )
+
+    def reported_pain(self, rng: Any) -> int:
+        """A patient-reported NRS (integer 0-10) with the patient's report noise (``rng``: numpy Generator)."""
+        value = self.observe().pain + self.params.pain_report_sd * float(rng.standard_normal())
+        return int(min(10, max(0, round(value))))
+
+    # ---- introspection (tests, reports) --------------------------------------------------------
+    def amounts_mg(self, drug: str) -> dict[str, float]:
+        """Physical state of one drug's chain (amounts in mg, effect sites in mg/mL, drives as is)."""
+        ch = self._chains.get(drug) if drug != "oral" else self._oral
+        if ch is None:
+            return {}
+        x = ch.cm.model.to_physical(ch.z)
+        return dict(zip(ch.cm.model.names, x, strict=True))
+
+    def mass_mg(self, drug: str) -> float:
+        """Drug present in the body (spinal fluid, depot and plasma; gut for ``"oral"``)."""
+        ch = self._chains.get(drug) if drug != "oral" else self._oral
+        return 0.0 if ch is None else dot(ch.cm.rows["mass"], ch.z)
+
+
+def _finite(field: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(field, f"must be a finite number of seconds, got {value!r}")
+
+
+def _rate(field: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(field, f"must be a finite number, got {value!r}")
+    if value < 0.0:
+        raise InputError(field, f"{value:g} must not be negative")
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
