@@ -19,7 +19,7 @@ START = "2026-01-05T08:00:00+01:00"
 
 
 def kink_scenario(days: int = 180) -> Scenario:
-    """Morphine 5 mg/day; the catheter kinks on day 75 and the refill on day 120 finds it."""
+    """Morphine 4 mg/day (0.2 mL/day); the catheter kinks on day 75 and the refill on day 120 finds it."""
     return Scenario.model_validate(
         {
             "name": "Morphine, a kinked catheter found at a refill",
@@ -29,11 +29,11 @@ def kink_scenario(days: int = 180) -> Scenario:
             "pump": {
                 "model": "synchromed-ii-20",
                 "drug": "morphine",
-                "concentration": "25 mg/mL",
+                "concentration": "20 mg/mL",
                 "fill": "20 mL",
                 "low_reservoir_alarm": "3 mL",
             },
-            "therapy": {"mode": "simple_continuous", "dose": "5 mg/day"},
+            "therapy": {"mode": "simple_continuous", "dose": "4 mg/day"},
             "ptm": {"dose": "0.25 mg", "lockout": "4h", "max_per_day": 3},
             "events": [
                 {"at": "+2d19h", "type": "ptm_request"},

@@ -80,7 +80,7 @@ def test_an_occluded_catheter_delivers_nothing_while_the_program_runs_on() -> No
 
 
 def test_kink_series_matches_the_hand_computed_refill_discrepancy() -> None:
-    # 5 mg/day of 25 mg/mL = 0.2 mL/day.  Refill 1 at +60d10h fills 18 mL; the occlusion at +75d03h
+    # 4 mg/day of 20 mg/mL = 0.2 mL/day.  Refill 1 at +60d10h fills 18 mL; the occlusion at +75d03h
     # stops the flow after 14d17h (2.941667 mL), so the actual level stays at 15.058333 mL until the
     # refill at +120d10h, where the estimate is 18 - 60 d x 0.2 = 6 mL.
     _, result = run_scenario(kink_scenario())

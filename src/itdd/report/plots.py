@@ -1,0 +1,716 @@
+"""The report's figures: matplotlib (no pyplot, no GUI backend) rendered to inline SVG text.
+
+Each function takes plain data (already validated by :mod:`itdd.report.schema`) and returns one
+``<svg>`` element as text.  Figures are deterministic (fixed SVG id salt, no date metadata), so
+the same result always gives the same page.
+
+Colours are the Okabe-Ito colour-blind-safe palette (Okabe & Ito 2008, "Color Universal Design");
+meaning never rests on colour alone: the truth is a solid line, the pump's belief a dashed one,
+and markers differ in shape.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import matplotlib
+import matplotlib.dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+# Okabe-Ito palette (Okabe & Ito 2008).
+BLACK = "#000000"
+ORANGE = "#E69F00"
+SKY = "#56B4E9"
+GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+GREY = "#6B6B6B"
+
+TRUTH = BLUE  # what really happened (hardware, patient)
+BELIEF = ORANGE  # what the pump believes / what was programmed
+ALARM = VERMILLION
+REFILL = GREEN
+HIDDEN = PURPLE
+
+# Respiratory-depression alert limits after intrathecal opioid: RR < 10/min, SpO2 < 90%
+# (clinical-facts.md "Screening trials": "RR < 10-12/min or SpO2 < ~90%" [S]; the issue fixes 10 and 90).
+RR_ALERT_PER_MIN = 10.0
+SPO2_ALERT_PERCENT = 90.0
+# Pasero Opioid-induced Sedation Scale: level 3 or more is unacceptable (Pasero 2009, assumption on cut-off use).
+SEDATION_ALERT_SCORE = 3.0
+# COWS: 13 or more is moderate withdrawal (Wesson & Ling 2003).
+WITHDRAWAL_MODERATE_SCORE = 13.0
+
+WIDTH_IN = 11.0  # figure width (assumption: fits a 1,100 px content column at 100 dpi)
+
+_RC: Any = {
+    "svg.fonttype": "none",  # text stays text: selectable, searchable, small
+    "svg.hashsalt": "itdd-report",  # deterministic element ids
+    "font.family": "DejaVu Sans",
+    "font.size": 10.5,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#DDDDDD",
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 9.5,
+    "legend.frameon": False,
+    "lines.linewidth": 1.6,
+}
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def tz_of(offset: str) -> timezone:
+    """``"+01:00"`` -> a fixed-offset tzinfo."""
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip())
+    if not m:
+        return UTC
+    secs = int(m.group(2)) * 3600 + int(m.group(3)) * 60
+    return timezone(timedelta(seconds=secs if m.group(1) == "+" else -secs))
+
+
+def parse_time(text: str, tz: timezone) -> datetime:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.astimezone(tz)
+
+
+def day_times(origin: datetime, days: Sequence[float]) -> list[datetime]:
+    return [origin + timedelta(days=d) for d in days]
+
+
+def _figure(n_rows: int, height_in: float, *, sharex: bool = True, ratios: Sequence[float] | None = None) -> Any:
+    fig = Figure(figsize=(WIDTH_IN, height_in), layout="constrained")
+    kw: dict[str, Any] = {}
+    if ratios is not None:
+        kw["height_ratios"] = list(ratios)
+    axes = fig.subplots(n_rows, 1, sharex=sharex, squeeze=False, gridspec_kw=kw)
+    return fig, [a[0] for a in axes]
+
+
+def _date_axis(ax: Axes, tz: timezone, label: bool = True) -> None:
+    locator = mdates.AutoDateLocator(tz=tz, minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz, show_offset=True))
+    if label:
+        ax.set_xlabel(f"Date and time (UTC{_offset_text(tz)})")
+
+
+def _offset_text(tz: timezone) -> str:
+    off = tz.utcoffset(None)
+    secs = int(off.total_seconds()) if off is not None else 0
+    sign = "+" if secs >= 0 else "-"
+    secs = abs(secs)
+    return f"{sign}{secs // 3600:02d}:{secs % 3600 // 60:02d}"
+
+
+def to_svg(fig: Any, title: str) -> str:
+    """One figure as an inline ``<svg>`` element (no XML prolog, no DOCTYPE), with a <title>."""
+    buf = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Title": title})
+    text = buf.getvalue()
+    start = text.find("<svg")
+    svg = text[start:]
+    svg = re.sub(r'\swidth="[\d.]+pt"\s+height="[\d.]+pt"', "", svg, count=1)
+    return svg.replace("<svg ", '<svg role="img" aria-label="' + _attr(title) + '" ', 1)
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _legend(fig: Any, handles: list[Any], ncol: int | None = None) -> None:
+    """One legend for the whole figure, below the plots (it never hides data)."""
+    if handles:
+        fig.legend(handles=handles, ncol=ncol or min(len(handles), 4), loc="outside lower center")
+
+
+def _robust_top(values: Sequence[float], floor: float) -> tuple[float, float]:
+    """A y-limit that keeps the bulk visible; returns (limit, true maximum)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return floor, floor
+    vmax = max(finite)
+    return max(vmax * 1.12, floor), vmax
+
+
+# ---- pump figures ------------------------------------------------------------------------------
+
+
+def reservoir_figure(
+    *,
+    origin: datetime,
+    actual: tuple[Sequence[float], Sequence[float]],
+    estimate: tuple[Sequence[float], Sequence[float]],
+    capacity_ml: float | None,
+    low_alarm_ml: float | None,
+    refills: Sequence[tuple[datetime, float, bool]],  # (time, discrepancy mL, flagged)
+    alarms: Sequence[tuple[datetime, str]],
+    hidden: Sequence[tuple[datetime, str]],  # (time, label or "")
+    end: datetime | None = None,
+) -> str:
+    tz = origin.tzinfo if isinstance(origin.tzinfo, timezone) else UTC
+    with matplotlib.rc_context(_RC):
+        fig, (ax,) = _figure(1, 4.6)
+        xa = day_times(origin, actual[0])
+        xe = day_times(origin, estimate[0])
+        top = capacity_ml if capacity_ml else max([*actual[1], *estimate[1], 1.0]) * 1.1
+        handles: list[Any] = []
+        handles += ax.plot(xa, actual[1], color=TRUTH, lw=2.0, label="Actual volume (hardware truth)")
+        handles += ax.plot(xe, estimate[1], color=BELIEF, lw=1.8, ls=(0, (5, 3)), label="Pump's estimate")
+        if low_alarm_ml:
+            ax.axhline(low_alarm_ml, color=GREY, lw=1.2, ls=":")
+            handles.append(
+                Line2D([], [], color=GREY, lw=1.2, ls=":", label=f"Low-reservoir alarm ({low_alarm_ml:g} mL)")
+            )
+        refill_alpha = 0.8 if len(refills) <= 12 else 0.45
+        for t, disc, flagged in refills:
+            ax.axvline(t, color=REFILL, lw=1.0, alpha=refill_alpha)
+            if flagged:
+                ax.annotate(
+                    f"refill discrepancy {disc:+.1f} mL",
+                    xy=(t, top * 0.97),
+                    xytext=(4, -2),
+                    textcoords="offset points",
+                    fontsize=9,
+                    color=ALARM,
+                    fontweight="bold",
+                    va="top",
+                )
+        if refills:
+            handles.append(Line2D([], [], color=REFILL, lw=1.0, label="Refill"))
+        if any(f for _, _, f in refills):
+            handles.append(Line2D([], [], color=ALARM, ls="none", marker="$!$", ms=9, label="Flagged discrepancy"))
+        y_mark = top * 0.03
+        if alarms:
+            ax.plot([t for t, _ in alarms], [y_mark] * len(alarms), ls="none", marker="v", ms=9, color=ALARM)
+            handles.append(Line2D([], [], color=ALARM, ls="none", marker="v", ms=9, label="Alarm raised"))
+        if hidden:
+            ax.plot([t for t, _ in hidden], [y_mark * 2.6] * len(hidden), ls="none", marker="X", ms=9, color=HIDDEN)
+            span_days = max((hidden[-1][0] - hidden[0][0]).total_seconds() / 86400, 1.0)
+            if end is not None:
+                span_days = max((end - origin).total_seconds() / 86400, 1.0)
+            last_t: datetime | None = None
+            level = 0
+            for t, label in sorted(hidden, key=lambda h: h[0]):
+                if not label:
+                    continue
+                # Stagger labels that would overlap (closer than 6% of the time axis).
+                close = last_t is not None and (t - last_t).total_seconds() / 86400 < 0.06 * span_days
+                level = (level + 1) % 3 if close else 0
+                last_t = t
+                if label:
+                    ax.annotate(
+                        label,
+                        xy=(t, y_mark * 2.6),
+                        xytext=(0, 8 + 11 * level),
+                        textcoords="offset points",
+                        ha="center",
+                        fontsize=8.5,
+                        color=HIDDEN,
+                        fontweight="bold",
+                    )
+            handles.append(Line2D([], [], color=HIDDEN, ls="none", marker="X", ms=9, label="Hidden from the pump"))
+        ax.set_ylim(0, top)
+        if end is not None:
+            ax.set_xlim(origin, end)
+        ax.set_ylabel("Reservoir volume (mL)")
+        ax.set_title("Reservoir: actual volume vs the pump's estimate")
+        _date_axis(ax, tz)
+        _legend(fig, handles)
+        return to_svg(fig, "Reservoir volume, actual and estimated, with refills and alarms")
+
+
+def dose_figure(
+    *,
+    origin: datetime,
+    days: Sequence[float],
+    programmed: Sequence[float],
+    delivered: Sequence[float],
+    bin_days: float | None,
+    daily: Sequence[tuple[datetime, float, float]],  # (local midnight, programmed, delivered) per day
+    point_doses: Sequence[tuple[datetime, float]],
+    drug: str,
+    unit: str = "mg",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> str:
+    tz = origin.tzinfo if isinstance(origin.tzinfo, timezone) else UTC
+    with matplotlib.rc_context(_RC):
+        n = 2 if daily else 1
+        fig, axes = _figure(n, 6.4 if n == 2 else 3.8, ratios=[1.15, 1.0] if n == 2 else None)
+        ax = axes[0]
+        x = day_times(origin, days)
+        top, vmax = _robust_top([*programmed, *delivered], 0.1)
+        # Bolus rates dwarf the basal rate: clip the axis at a robust level and say so.
+        basal = _time_weighted_quantile(days, [max(p, d) for p, d in zip(programmed, delivered, strict=True)], 0.9)
+        clipped = False
+        if basal > 0 and vmax > 4 * basal:
+            top = basal * 2.2
+            clipped = True
+        handles: list[Any] = []
+        handles += ax.step(x, delivered, where="post", color=TRUTH, lw=2.0, label="Reached the spinal fluid")
+        ax.fill_between(x, delivered, step="post", color=SKY, alpha=0.35, lw=0)
+        handles += ax.step(
+            x, programmed, where="post", color=BELIEF, lw=1.6, ls=(0, (5, 3)), label="Programmed (pump's belief)"
+        )
+        for t, mg in point_doses:
+            ax.annotate(
+                f"port injection {mg:.3g} {unit}",
+                xy=(t, top * 0.95),
+                fontsize=9,
+                color=ALARM,
+                ha="left",
+                va="top",
+                xytext=(3, 0),
+                textcoords="offset points",
+            )
+            ax.axvline(t, color=ALARM, lw=1.0, ls="-.")
+        ax.set_ylim(0, top)
+        how = "exact" if not bin_days else f"mean over {_bin_text(bin_days)} bins"
+        ax.set_ylabel(f"{drug} dose rate ({unit}/day)")
+        ax.set_title(f"Dose rate: programmed vs delivered ({how})")
+        if clipped:
+            ax.annotate(
+                f"bolus peaks up to {vmax:.3g} {unit}/day are off this scale",
+                xy=(0.995, 0.98),
+                xycoords="axes fraction",
+                ha="right",
+                va="top",
+                fontsize=9,
+                color=GREY,
+            )
+        _legend(fig, handles)
+        if daily:
+            ax2 = axes[1]
+            xd = [d for d, _, _ in daily]
+            pd = [p for _, p, _ in daily]
+            dd = [v for _, _, v in daily]
+            xs = [*xd, xd[-1] + timedelta(days=1)]
+            ax2.step(xs, [*dd, dd[-1]], where="post", color=TRUTH, lw=2.0, label="Reached the spinal fluid")
+            ax2.fill_between(xs, [*dd, dd[-1]], step="post", color=SKY, alpha=0.35, lw=0)
+            ax2.step(
+                xs,
+                [*pd, pd[-1]],
+                where="post",
+                color=BELIEF,
+                lw=1.6,
+                ls=(0, (5, 3)),
+                label="Programmed (pump's belief)",
+            )
+            t2, _ = _robust_top([*pd, *dd], 0.1)
+            ax2.set_ylim(0, t2)
+            ax2.set_ylabel(f"{drug} dose ({unit}/day)")
+            ax2.set_title("Mean dose per calendar day (boluses included)")
+            _date_axis(ax2, tz)
+        else:
+            _date_axis(ax, tz)
+        if end is not None:
+            ax.set_xlim(start or origin, end)
+        return to_svg(fig, f"{drug} dose, programmed and delivered")
+
+
+def _bin_text(bin_days: float) -> str:
+    hours = bin_days * 24
+    if hours < 23.5:
+        return f"{hours:g}-hour"
+    return "1-day" if abs(bin_days - 1) < 1e-9 else f"{bin_days:g}-day"
+
+
+def _time_weighted_quantile(days: Sequence[float], values: Sequence[float], q: float) -> float:
+    """Quantile of a step series weighted by how long each value holds."""
+    pairs = []
+    for i in range(len(days) - 1):
+        w = days[i + 1] - days[i]
+        if w > 0:
+            pairs.append((values[i], w))
+    if not pairs:
+        return max(values) if values else 0.0
+    pairs.sort()
+    total = sum(w for _, w in pairs)
+    acc = 0.0
+    for v, w in pairs:
+        acc += w
+        if acc >= q * total:
+            return v
+    return pairs[-1][0]
+
+
+# ---- patient figures ---------------------------------------------------------------------------
+
+
+def _clean(xs: Sequence[datetime], ys: Sequence[float | None], positive: bool = False) -> tuple[list[Any], list[Any]]:
+    """NaN for missing values (a gap in the line), also for non-positive values on a log axis."""
+    out = []
+    for v in ys:
+        if v is None or (positive and v <= 0):
+            out.append(math.nan)
+        else:
+            out.append(v)
+    return list(xs), out
+
+
+# Above this many samples a line is drawn faint, with its daily mean on top (assumption: about one
+# sample per two pixels of a 1,100 px plot is the most a line can show).
+DENSE_SAMPLES = 600
+
+
+def daily_means(xs: Sequence[datetime], ys: Sequence[float]) -> tuple[list[datetime], list[float]]:
+    """Mean of the finite samples of each calendar day (in the times' own offset), at noon."""
+    acc: dict[Any, list[float]] = {}
+    for t, v in zip(xs, ys, strict=True):
+        if not math.isnan(v):
+            acc.setdefault(t.date(), []).append(v)
+    tz = xs[0].tzinfo if xs else UTC
+    out_x, out_y = [], []
+    for d in sorted(acc):
+        out_x.append(datetime(d.year, d.month, d.day, 12, tzinfo=tz))
+        out_y.append(sum(acc[d]) / len(acc[d]))
+    return out_x, out_y
+
+
+def _line(
+    ax: Axes,
+    xs: Any,
+    ys: Sequence[float],
+    colour: str,
+    *,
+    step: bool = False,
+    markers: bool = False,
+    lw: float = 1.8,
+) -> bool:
+    """Draw a sampled column; dense columns faint with a bold daily mean. Returns True if smoothed."""
+    if len(xs) > DENSE_SAMPLES:
+        if step:
+            ax.step(xs, ys, where="post", color=colour, lw=0.6, alpha=0.35)
+        else:
+            ax.plot(xs, ys, color=colour, lw=0.6, alpha=0.35)
+        mx: Any
+        mx, my = daily_means(xs, ys)
+        ax.plot(mx, my, color=colour, lw=lw + 0.4)
+        return True
+    if step:
+        ax.step(xs, ys, where="post", color=colour, lw=lw)
+    else:
+        ax.plot(xs, ys, color=colour, lw=lw, marker="o" if markers else None, ms=3.5)
+    return False
+
+
+def concentration_figure(
+    *,
+    origin: datetime,
+    days: Sequence[float],
+    columns: Mapping[str, Sequence[float | None]],
+    end: datetime | None = None,
+) -> str:
+    """Spinal-fluid, effect-site (and plasma) concentrations on a log axis (ng/mL or mcg/mL)."""
+    tz = origin.tzinfo if isinstance(origin.tzinfo, timezone) else UTC
+    styles = {
+        "csf_near_tip_mg_per_ml": ("Spinal fluid near the catheter tip", BLUE, "-"),
+        "csf_wide_mg_per_ml": ("Wider spinal fluid", SKY, (0, (5, 2))),
+        "effect_site_mg_per_ml": ("Spinal-cord effect site", VERMILLION, "-"),
+        "plasma_mg_per_ml": ("Plasma", GREY, ":"),
+    }
+    peak = max((v for col in columns.values() for v in col if v is not None and v > 0), default=0.0)
+    factor, unit = (1e6, "ng/mL") if peak * 1e6 < 1000 else (1e3, "mcg/mL")
+    with matplotlib.rc_context(_RC):
+        fig, (ax,) = _figure(1, 4.2)
+        x = day_times(origin, days)
+        handles: list[Any] = []
+        for key, (label, colour, ls) in styles.items():
+            col = columns.get(key)
+            if col is None:
+                continue
+            scaled = [None if v is None else v * factor for v in col]
+            xs, ys = _clean(x, scaled, positive=True)
+            if all(math.isnan(v) for v in ys):
+                continue
+            handles += ax.plot(xs, ys, color=colour, ls=ls, lw=1.8, label=label)
+        ax.set_yscale("log")
+        if peak > 0:
+            # Five decades below the peak (plasma is about 1/1000 of the spinal fluid, clinical-facts.md
+            # "Intrathecal PK" [S]); a washout stays visible without an axis of 100 decades.
+            top = peak * factor * 2.0
+            ax.set_ylim(top / 1e5, top)
+        ax.set_ylabel(f"Concentration ({unit}, log scale)")
+        ax.set_title("Drug concentration: spinal fluid and effect site")
+        _date_axis(ax, tz)
+        if end is not None:
+            ax.set_xlim(origin, end)
+        _legend(fig, handles)
+        return to_svg(fig, "Drug concentration in the spinal fluid and at the effect site")
+
+
+def pain_figure(
+    *,
+    origin: datetime,
+    days: Sequence[float],
+    pain: Sequence[float | None] | None,
+    mme: Sequence[float | None] | None,
+    baseline_pain: float | None = None,
+    end: datetime | None = None,
+) -> str:
+    tz = origin.tzinfo if isinstance(origin.tzinfo, timezone) else UTC
+    rows = [r for r in (pain, mme) if r is not None]
+    with matplotlib.rc_context(_RC):
+        fig, axes = _figure(len(rows), 2.5 * len(rows) + 0.8)
+        x = day_times(origin, days)
+        handles: list[Any] = []
+        smoothed = False
+        i = 0
+        if pain is not None:
+            ax = axes[i]
+            xs, ys = _clean(x, pain)
+            smoothed |= _line(ax, xs, ys, TRUTH)
+            handles.append(Line2D([], [], color=TRUTH, lw=2.0, label="Pain score"))
+            title = "Pain score"
+            if baseline_pain is not None:
+                ax.axhline(baseline_pain, color=GREY, ls=":", lw=1.2)
+                ax.axhline(baseline_pain * 0.5, color=GREEN, ls="--", lw=1.2)
+                handles.append(Line2D([], [], color=GREY, ls=":", lw=1.2, label=f"Baseline pain ({baseline_pain:g})"))
+                handles.append(Line2D([], [], color=GREEN, ls="--", lw=1.2, label="50% relief"))
+            ax.set_ylim(0, 10.2)
+            ax.set_ylabel("Pain (0-10 NRS)")
+            ax.set_title(title)
+            i += 1
+        if mme is not None:
+            ax = axes[i]
+            xs, ys = _clean(x, mme)
+            smoothed |= _line(ax, xs, ys, ORANGE, step=True)
+            handles.append(Line2D([], [], color=ORANGE, lw=2.0, label="Oral opioid (MME/day)"))
+            top, _ = _robust_top(ys, 10.0)
+            ax.set_ylim(0, top)
+            ax.set_ylabel("Oral opioid (MME mg/day)")
+            ax.set_title("Oral opioid use for breakthrough pain (morphine milligram equivalents)")
+        if smoothed:
+            handles.append(Line2D([], [], color=GREY, lw=0.8, alpha=0.5, label="each sample (faint); bold: daily mean"))
+        for ax in axes[:-1]:
+            ax.tick_params(labelbottom=False)
+        _date_axis(axes[-1], tz)
+        if end is not None:
+            axes[0].set_xlim(origin, end)
+        _legend(fig, handles)
+        return to_svg(fig, "Pain score and oral opioid use")
+
+
+def vitals_figure(
+    *,
+    tz: timezone,
+    times: Sequence[datetime],
+    columns: Mapping[str, Sequence[float | None]],
+    title: str,
+    doses: Sequence[tuple[datetime, str]] = (),
+    alerts: Sequence[tuple[datetime, str]] = (),
+    xlim: tuple[datetime, datetime] | None = None,
+    markers: bool = True,
+) -> str:
+    """Stacked panels: respiratory rate, SpO2, sedation, withdrawal and pain (those present)."""
+    spec = [
+        (
+            "respiratory_rate_per_min",
+            "Resp. rate (/min)",
+            RR_ALERT_PER_MIN,
+            "below",
+            f"alert < {RR_ALERT_PER_MIN:g}/min",
+        ),
+        ("spo2_percent", "SpO2 (%)", SPO2_ALERT_PERCENT, "below", f"alert < {SPO2_ALERT_PERCENT:g}%"),
+        ("sedation_score", "Sedation (POSS 1-4)", SEDATION_ALERT_SCORE, "above", "3+: unacceptable"),
+        ("withdrawal_score", "Withdrawal (COWS)", WITHDRAWAL_MODERATE_SCORE, "above", "13+: moderate"),
+        ("pain_score", "Pain (0-10)", None, "", ""),
+    ]
+    present = [s for s in spec if columns.get(s[0]) is not None and any(v is not None for v in columns[s[0]])]
+    n = max(len(present), 1)
+    with matplotlib.rc_context(_RC):
+        fig, axes = _figure(n, 1.75 * n + 0.9)
+        smoothed = False
+        for ax, (key, label, limit, side, note) in zip(axes, present, strict=False):
+            xs, ys = _clean(times, columns[key])
+            smoothed |= _line(ax, xs, ys, TRUTH, markers=markers, lw=1.6)
+            if limit is not None:
+                ax.axhline(limit, color=ALARM, ls="--", lw=1.0)
+                ax.annotate(
+                    note,
+                    xy=(1.0, limit),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(-4, 3),
+                    textcoords="offset points",
+                    ha="right",
+                    fontsize=8.5,
+                    color=ALARM,
+                )
+                bad = [
+                    (t, v)
+                    for t, v in zip(xs, ys, strict=True)
+                    if not math.isnan(v) and ((side == "below" and v < limit) or (side == "above" and v >= limit))
+                ]
+                if bad and len(xs) > DENSE_SAMPLES:  # many samples: small dots, not rings
+                    ax.plot([t for t, _ in bad], [v for _, v in bad], ls="none", marker=".", ms=3, color=ALARM)
+                elif bad:
+                    ax.plot(
+                        [t for t, _ in bad],
+                        [v for _, v in bad],
+                        ls="none",
+                        marker="o",
+                        ms=7,
+                        mfc="none",
+                        mec=ALARM,
+                        mew=1.8,
+                    )
+            finite = [v for v in ys if not math.isnan(v)]
+            if key == "spo2_percent":
+                ax.set_ylim(min(min(finite, default=90.0) - 2, 85), 100.5)
+            elif key == "pain_score":
+                ax.set_ylim(0, 10.2)
+            elif key == "respiratory_rate_per_min":
+                ax.set_ylim(0, max(max(finite, default=20.0) * 1.15, 20))
+            elif key == "sedation_score":
+                ax.set_ylim(0.8, 4.2)
+            else:
+                ax.set_ylim(0, max(max(finite, default=13.0) * 1.15, 16))
+            ax.set_ylabel(label, fontsize=9.5)
+            for t, _ in doses:
+                ax.axvline(t, color=GREEN, lw=1.2, ls="-")
+            for t, _ in alerts:
+                ax.axvline(t, color=ALARM, lw=0.8, ls=":")
+        if not present:
+            axes[0].text(0.5, 0.5, "no vital signs recorded", ha="center", va="center", transform=axes[0].transAxes)
+        axes[0].set_title(title)
+        handles: list[Any] = [Line2D([], [], color=TRUTH, marker="o" if markers else None, ms=3.5, label="Measured")]
+        if doses:
+            handles.append(Line2D([], [], color=GREEN, lw=1.2, label="Dose given"))
+        handles.append(Line2D([], [], color=ALARM, ls="--", lw=1.0, label="Alert limit"))
+        handles.append(
+            Line2D([], [], color=ALARM, ls="none", marker="o", mfc="none", mew=1.8, ms=7, label="Outside limit")
+        )
+        if smoothed:
+            handles.append(Line2D([], [], color=GREY, lw=0.8, alpha=0.5, label="each sample (faint); bold: daily mean"))
+        _legend(fig, handles)
+        for ax in axes[:-1]:
+            ax.tick_params(labelbottom=False)
+        _date_axis(axes[-1], tz)
+        if xlim is not None:
+            axes[0].set_xlim(*xlim)
+        return to_svg(fig, title)
+
+
+# ---- pathway and cohort ------------------------------------------------------------------------
+
+
+STAGE_COLOURS = {
+    "screening": GREY,
+    "trial": ORANGE,
+    "implant": BLUE,
+    "titration": SKY,
+    "refill": REFILL,
+    "mri": BLACK,
+    "complication": VERMILLION,
+    "revision": PURPLE,
+    "battery_replacement": PURPLE,
+    "explant": BLACK,
+}
+
+
+def pathway_figure(*, tz: timezone, stages: Sequence[dict[str, Any]]) -> str:
+    """A timeline: one lane per kind of stage; bars for stages with an end, diamonds for instants."""
+    lanes: list[str] = []
+    for s in sorted(stages, key=lambda s: parse_time(s["start"], tz)):
+        if s["stage"] not in lanes:
+            lanes.append(s["stage"])
+    spare = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK, GREY]
+    with matplotlib.rc_context(_RC):
+        fig, (ax,) = _figure(1, 0.36 * len(lanes) + 1.4)
+        for s in stages:
+            y = lanes.index(s["stage"])
+            colour = STAGE_COLOURS.get(s["stage"], spare[y % len(spare)])
+            t0 = parse_time(s["start"], tz)
+            end = s.get("end")
+            if end:
+                t1 = parse_time(end, tz)
+                width = max(mdates.date2num(t1) - mdates.date2num(t0), 0.5)  # at least half a day: visible
+                ax.barh(y, width, left=mdates.date2num(t0), height=0.55, color=colour)
+            else:
+                ax.plot([t0], [y], marker="D", ms=7, color=colour, ls="none")
+        ax.set_yticks(range(len(lanes)), [lane.replace("_", " ") for lane in lanes])
+        ax.set_ylim(len(lanes) - 0.5, -0.5)
+        ax.xaxis_date(tz)
+        ax.grid(axis="y", visible=False)
+        ax.set_title("Care pathway")
+        _date_axis(ax, tz)
+        return to_svg(fig, "Care pathway timeline")
+
+
+def cohort_figure(rows: Sequence[dict[str, Any]]) -> str:
+    """Simulated vs published, side by side: rates (%) in one panel, other units in their own."""
+    frac = [
+        r for r in rows if r.get("unit") == "fraction" and (r["simulated"] is not None or r["published"] is not None)
+    ]
+    other = [
+        r for r in rows if r.get("unit") != "fraction" and (r["simulated"] is not None or r["published"] is not None)
+    ]
+    panels = [p for p in (frac, other) if p]
+    with matplotlib.rc_context(_RC):
+        heights = [0.42 * len(p) + 0.9 for p in panels] or [1.0]
+        fig, axes = _figure(max(len(panels), 1), sum(heights) + 0.6, sharex=False, ratios=heights)
+        for ax, group in zip(axes, panels, strict=False):
+            scale = 100.0 if group is frac else 1.0
+            ys = list(range(len(group)))
+            sim = [(r["simulated"] or 0.0) * scale for r in group]
+            pub = [(r["published"] or 0.0) * scale for r in group]
+            ax.barh([y - 0.2 for y in ys], sim, height=0.38, color=BLUE, label="Simulated")
+            ax.barh(
+                [y + 0.2 for y in ys], pub, height=0.38, color=ORANGE, hatch="//", edgecolor="white", label="Published"
+            )
+            for y, r in zip(ys, group, strict=True):
+                if r["simulated"] is None:
+                    ax.text(0, y - 0.2, " n/a", va="center", fontsize=8.5, color=GREY)
+                if r["published"] is None:
+                    ax.text(0, y + 0.2, " n/a", va="center", fontsize=8.5, color=GREY)
+            ax.set_yticks(ys, [r["metric"] for r in group])
+            ax.set_ylim(len(group) - 0.5, -0.6)
+            ax.grid(axis="y", visible=False)
+            if group is frac:
+                ax.set_xlim(0, 100)
+                ax.set_xlabel("Percent of the relevant group (%)")
+                ax.set_title("Cohort rates: simulated vs published")
+            else:
+                units = sorted({r.get("unit") or "value" for r in group})
+                ax.set_xlabel(", ".join(units))
+                ax.set_title("Cohort quantities: simulated vs published")
+        _legend(
+            fig,
+            [
+                Patch(facecolor=BLUE, label="Simulated"),
+                Patch(facecolor=ORANGE, hatch="//", edgecolor="white", label="Published"),
+            ],
+        )
+        return to_svg(fig, "Cohort outcomes, simulated beside published figures")
+
+
+__all__ = [
+    "cohort_figure",
+    "concentration_figure",
+    "dose_figure",
+    "pain_figure",
+    "pathway_figure",
+    "reservoir_figure",
+    "tz_of",
+    "vitals_figure",
+]
