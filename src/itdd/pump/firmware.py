@@ -231,7 +231,7 @@ class Firmware:
 
     # ---- time ----------------------------------------------------------------------------------
     def next_change_s(self, t_s: float) -> float:
-        nxt = min(self.next_step_s, self.recover_at_s, self.eos_at_s)
+        nxt = min(self.next_step_s, self.recover_at_s, INF if self.eos else self.eos_at_s)
         if self.bolus is not None:
             nxt = min(nxt, self.bolus.end_s)
         if self.ptm_bolus is not None:
@@ -335,7 +335,7 @@ class Firmware:
 
     def _end_of_service(self, t_s: float) -> None:
         self.eos = True
-        self.eos_at_s = INF
+        self.eos_at_s = t_s
         if self.bolus is not None:
             self._cancel_bolus(t_s, "end_of_service")
         if self.ptm_bolus is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import DISCLAIMER, __version__
 from .. import quantities as q
+from ..drugs import get_drug, library
 from ..errors import InputError, ItddError, SafetyRefusal
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
@@ -174,15 +175,42 @@ def build_run(scn: Scenario) -> Run:
     sim = Simulation(implant, start_s, end_s)
     run = Run(scn, start_s, end_s, offset_s, implant, sim)
     for i, ev in enumerate(scn.events):
-        t = event_time_s(ev.at, start_s)
-        if t < start_s - 1e-6 or t > end_s + 1e-6:
-            raise InputError(
-                f"events[{i}].at",
-                f"{ev.at} is outside the scenario ({run.iso(start_s)} to {run.iso(end_s)})",
-            )
         handler = EVENT_HANDLERS[ev.type]
-        sim.schedule(t, _bind(run, handler, ev, i), priority=0, label=f"events[{i}]")
+        for t in _occurrences(run, ev, i):
+            sim.schedule(t, _bind(run, handler, ev, i), priority=0, label=f"events[{i}]")
     return run
+
+
+MAX_OCCURRENCES = 100_000
+
+
+def _occurrences(run: Run, ev: Any, index: int) -> list[float]:
+    """The instants of an event: once at ``at``, or repeated ``every`` until ``until``/``count``."""
+    start_s, end_s = run.start_s, run.end_s
+    t = event_time_s(ev.at, start_s)
+    if t < start_s - 1e-6 or t > end_s + 1e-6:
+        raise InputError(
+            f"events[{index}].at", f"{ev.at} is outside the scenario ({run.iso(start_s)} to {run.iso(end_s)})"
+        )
+    if ev.every is None:
+        return [t]
+    step = q.parse_duration_s(ev.every)
+    last = end_s
+    if ev.until is not None:
+        last = event_time_s(ev.until, start_s)
+        if last < t or last > end_s + 1e-6:
+            raise InputError(f"events[{index}].until", f"{ev.until} is before 'at' or outside the scenario")
+    count = ev.count if ev.count is not None else MAX_OCCURRENCES
+    times: list[float] = []
+    k = 0
+    while k < count and t + k * step <= last + 1e-6:
+        times.append(t + k * step)
+        k += 1
+    if ev.count is not None and len(times) < ev.count:
+        raise InputError(f"events[{index}].count", f"{ev.count} repeats every {ev.every} run past the scenario's end")
+    if len(times) >= MAX_OCCURRENCES and ev.count is None:
+        raise InputError(f"events[{index}].every", f"more than {MAX_OCCURRENCES} repeats; use a longer interval")
+    return times
 
 
 def _bind(run: Run, handler: Handler, ev: Any, index: int) -> Callable[[Simulation], None]:
@@ -340,6 +368,7 @@ def result_of(run: Run) -> dict[str, Any]:
         "ptm_granted": sum(1 for d in run.ptm_decisions if d["granted"]),
         "ptm_denied": sum(1 for d in run.ptm_decisions if not d["granted"]),
     }
+    unit = get_drug(status["drug"]).dose_unit if status["drug"] in library() else "mg"
     eri = status["eri_s"]
     eos = status["end_of_service_s"]
     pump = {
@@ -347,7 +376,9 @@ def result_of(run: Run) -> dict[str, Any]:
         "state": status["state"],
         "drug": status["drug"],
         "concentration_mg_per_ml": status["concentration_mg_per_ml"],
-        "therapy": status["therapy"],
+        "dose_unit": unit,
+        "concentration": q.fmt_concentration(status["concentration_mg_per_ml"], unit),
+        "therapy": {**status["therapy"], "description": imp.fw.therapy.describe(unit)},
         "reservoir_ml": status["reservoir_ml"],
         "reservoir_estimate_ml": status["reservoir_estimate_ml"],
         "low_reservoir_alarm_ml": status["low_reservoir_alarm_ml"],

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -202,13 +203,14 @@ class PumpSpec(Strict):
     clock_error: SignedDuration = "+0s"
     clock_drift: Ppm = "0 ppm"
 
-    @model_validator(mode="after")
-    def _drug_known(self) -> PumpSpec:
+    @field_validator("drug")
+    @classmethod
+    def _drug_known(cls, value: str) -> str:
         try:
-            get_drug(self.drug)
+            get_drug(value)
         except InputError as exc:
             raise ValueError(exc.message) from None
-        return self
+        return value
 
 
 class FlexStep(Strict):
@@ -261,6 +263,19 @@ class PtmSpec(Strict):
 
 class _Event(Strict):
     at: EventTime
+    every: Duration | None = Field(
+        default=None, description="Repeat the event at this interval (e.g. '6h'), up to 'until' or 'count'."
+    )
+    until: EventTime | None = Field(default=None, description="Last instant a repeated event may happen.")
+    count: int | None = Field(default=None, ge=1, le=100_000, description="How many times in all.")
+
+    @model_validator(mode="after")
+    def _repeat(self) -> _Event:
+        if (self.until is not None or self.count is not None) and self.every is None:
+            raise ValueError("'until' and 'count' need 'every'")
+        if self.every is not None and q.parse_duration_s(self.every) <= 0:
+            raise ValueError("every: must be more than 0")
+        return self
 
 
 class PtmRequestEvent(_Event):

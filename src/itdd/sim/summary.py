@@ -41,7 +41,7 @@ def summary_text(result: dict[str, Any]) -> str:
         "",
         f"Scenario  {s['name']}",
         f"Period    {_short(s['start'])} to {_short(s['end'])} (UTC{s['utc_offset']})",
-        f"Pump      {p['model']}, {p['drug']} {p['concentration_mg_per_ml']:g} mg/mL, {p['therapy']['description']}",
+        f"Pump      {p['model']}, {p['drug']} {p.get('concentration', '')}, {p['therapy']['description']}",
         "",
         f"Delivered to the spinal fluid  {t['delivered_mg']:.3f} mg in {t['delivered_ml']:.3f} mL "
         f"(the pump believes {t['programmed_mg']:.3f} mg)",
