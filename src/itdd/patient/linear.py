@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import expm1
+from operator import mul
 
 import numpy as np
 
@@ -111,25 +112,26 @@ class ModalModel:
         return (self.V @ np.asarray(z, dtype=float)).tolist()
 
 
+# The hot loops below deliberately avoid ``zip(strict=True)`` (measurably slower): every list of
+# one model has the model's length by construction.
+
+
 def propagate(z: list[float], lam: list[float], dt: float) -> list[float]:
     """Free decay over ``dt`` (no input)."""
-    return [zi + expm1(li * dt) * zi for zi, li in zip(z, lam, strict=True)]
+    return [zi + expm1(li * dt) * zi for zi, li in zip(z, lam)]  # noqa: B905
 
 
 def propagate1(z: list[float], lam: list[float], dt: float, r: float, q: list[float]) -> list[float]:
     """Exact step over ``dt`` with one constant input ``r`` whose forcing vector is ``q``."""
-    return [zi + expm1(li * dt) * (zi + r * qi) for zi, li, qi in zip(z, lam, q, strict=True)]
+    return [zi + expm1(li * dt) * (zi + r * qi) for zi, li, qi in zip(z, lam, q)]  # noqa: B905
 
 
 def propagate2(
     z: list[float], lam: list[float], dt: float, r1: float, q1: list[float], r2: float, q2: list[float]
 ) -> list[float]:
     """Exact step over ``dt`` with two constant inputs."""
-    return [zi + expm1(li * dt) * (zi + r1 * a + r2 * b) for zi, li, a, b in zip(z, lam, q1, q2, strict=True)]
+    return [zi + expm1(li * dt) * (zi + r1 * a + r2 * b) for zi, li, a, b in zip(z, lam, q1, q2)]  # noqa: B905
 
 
 def dot(row: list[float], z: list[float]) -> float:
-    s = 0.0
-    for a, b in zip(row, z, strict=True):
-        s += a * b
-    return s
+    return sum(map(mul, row, z))

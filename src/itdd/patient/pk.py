@@ -222,6 +222,35 @@ class ChainModel:
     rows: dict[str, list[float]]  # output name -> modal row
     volumes: CsfVolumes | None
     nudged: tuple[str, ...]  # rates nudged to keep modes distinct (normally empty)
+    # (pool key, row) pairs this chain adds to the patient's pharmacological pools
+    pool_rows: tuple[tuple[str, list[float]], ...] = ()
+    pain_rows: tuple[tuple[str, list[float]], ...] = ()  # the subset pain needs
+
+
+# Which pool each output of a chain feeds, per pharmacological class (see PatientSim._pool).
+_POOLS: dict[str, tuple[tuple[str, str], ...]] = {
+    P.OPIOID: (("u_an", "u_op"), ("A", "a_op"), ("dep_drive", "d_op"), ("L1", "l1_op"), ("s", "s_op"), ("L2", "l2_op")),
+    P.GABA_B: (
+        ("u_sp", "u_bac"),
+        ("A", "a_bac"),
+        ("dep_drive", "d_bac"),
+        ("L1", "l1_bac"),
+        ("s", "s_bac"),
+        ("L2", "l2_bac"),
+    ),
+    P.ALPHA2: (("u_sp", "u_na"), ("u_own", "u_clon"), ("A", "a_clon"), ("dep_drive", "d_clon"), ("s", "s_clon")),
+    P.LOCAL_ANAESTHETIC: (("u_sp", "u_na"), ("s", "s_bupi")),
+    P.N_TYPE_BLOCKER: (("u_sp", "u_na"), ("s", "s_zic")),
+}
+PAIN_POOLS = ("u_op", "a_op", "d_op", "l1_op", "u_na")
+
+
+def _with_pools(cm: ChainModel) -> ChainModel:
+    pools = tuple((key, cm.rows[out]) for out, key in _POOLS[cm.drug_class] if out in cm.rows)
+    pain = tuple((key, row) for key, row in pools if key in PAIN_POOLS)
+    return ChainModel(
+        cm.drug, cm.drug_class, cm.model, cm.q_in, cm.q_tissue, cm.jumps, cm.rows, cm.volumes, cm.nudged, pools, pain
+    )
 
 
 def _dependence_weights(drug_class: str, norm: Normalisation, it_potency: float) -> dict[str, float]:
@@ -321,6 +350,8 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
         "plasma": {"P": 1.0 / vp},
         "u_sp": u_sp,
         "u_sys": u_sys,
+        "u_an": {k: u_sp.get(k, 0.0) + u_sys.get(k, 0.0) for k in u_sp | u_sys},
+        "u_own": {"E": 1.0 / (norm.e_ref * pk.it_potency.value)},
         "s": s,
         "dep_drive": dep_w,
         "mass": {"T": 1.0, "S": 1.0, "R": 1.0, "P": 1.0, "D": 1.0},
@@ -330,7 +361,9 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
             specs[state] = {state: 1.0}
     rows = model.rows(specs)
     jumps = {"csf": model.jump("T"), "tissue": model.jump("D"), "iv": model.jump("P")}
-    return ChainModel(drug, cls, model, model.forcing("T"), model.forcing("D"), jumps, rows, vol, tuple(nudged))
+    return _with_pools(
+        ChainModel(drug, cls, model, model.forcing("T"), model.forcing("D"), jumps, rows, vol, tuple(nudged))
+    )
 
 
 def build_oral_chain(pt: PatientPK) -> ChainModel:
@@ -364,6 +397,7 @@ def build_oral_chain(pt: PatientPK) -> ChainModel:
         {
             "plasma": {"P": 1.0 / vp},
             "u_sys": {"Y": 1.0 / norm.y_ref},
+            "u_an": {"Y": 1.0 / norm.y_ref},
             "s": {"Y": 1.0 / norm.y50},
             "dep_drive": {"Y": dep_y},
             "A": {"A": 1.0},
@@ -373,7 +407,7 @@ def build_oral_chain(pt: PatientPK) -> ChainModel:
         }
     )
     jumps = {"oral": model.jump("G"), "iv": model.jump("P")}
-    return ChainModel("oral", P.OPIOID, model, model.forcing("G"), [], jumps, rows, None, ())
+    return _with_pools(ChainModel("oral", P.OPIOID, model, model.forcing("G"), [], jumps, rows, None, ()))
 
 
 def _dependence_tau_d(cls: str) -> float:

@@ -21,6 +21,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from operator import mul
 from typing import Any, Protocol
 
 from ..errors import InputError
@@ -37,6 +38,27 @@ INTRATHECAL_ROUTES = ("intrathecal", "lumbar_puncture", "catheter_access_port")
 TISSUE_ROUTES = ("subcutaneous", "epidural", "tissue", "pocket")
 ROUTES = (*INTRATHECAL_ROUTES, *TISSUE_ROUTES, "intravenous", "oral")
 NO_DRUG = ("saline", "")
+POOL_KEYS = (
+    "u_op",
+    "s_op",
+    "a_op",
+    "d_op",
+    "l1_op",
+    "l2_op",
+    "u_na",
+    "u_bac",
+    "s_bac",
+    "a_bac",
+    "d_bac",
+    "l1_bac",
+    "l2_bac",
+    "s_clon",
+    "u_clon",
+    "a_clon",
+    "d_clon",
+    "s_bupi",
+    "s_zic",
+)
 
 
 class PointLike(Protocol):
@@ -113,6 +135,11 @@ class _Chain:
         self.q_tis = cm.q_tissue
         self.z = [0.0] * cm.model.n
 
+    def clone(self) -> _Chain:
+        new = _Chain.__new__(_Chain)
+        new.cm, new.lam, new.q_in, new.q_tis, new.z = self.cm, self.lam, self.q_in, self.q_tis, list(self.z)
+        return new
+
 
 class PatientSim:
     """One virtual patient's exact state in virtual time (see the module docstring)."""
@@ -170,6 +197,22 @@ class PatientSim:
         ch.z = [-(a * rc + b * rt) for a, b in zip(ch.q_in, ch.q_tis, strict=True)]
         sim.drug = drug
         return sim
+
+    def copy(self) -> PatientSim:
+        """An independent copy of this patient's state (models are shared: they are immutable)."""
+        new = object.__new__(PatientSim)
+        new.params = self.params
+        new.t_s = self.t_s
+        new.offset_s = self.offset_s
+        new._pt = self._pt
+        new._oral = self._oral.clone()
+        new.oral_mme_per_day = self.oral_mme_per_day
+        new._chains = {k: ch.clone() for k, ch in self._chains.items()}
+        new.drug = self.drug
+        new.delivered_csf_mg = dict(self.delivered_csf_mg)
+        new.delivered_tissue_mg = dict(self.delivered_tissue_mg)
+        new._cursors = dict(self._cursors)
+        return new
 
     # ---- inputs --------------------------------------------------------------------------------
     def _chain(self, drug: str) -> _Chain:
@@ -373,88 +416,26 @@ class PatientSim:
         return out
 
     # ---- observation ---------------------------------------------------------------------------
-    def _pool(self) -> dict[str, float]:
-        """Sum the linear drives over chains, by pharmacological class."""
-        acc = {
-            "u_op": 0.0,
-            "s_op": 0.0,
-            "a_op": 0.0,
-            "d_op": 0.0,
-            "l1_op": 0.0,
-            "l2_op": 0.0,
-            "u_na": 0.0,
-            "u_bac": 0.0,
-            "s_bac": 0.0,
-            "a_bac": 0.0,
-            "d_bac": 0.0,
-            "l1_bac": 0.0,
-            "l2_bac": 0.0,
-            "s_clon": 0.0,
-            "u_clon": 0.0,
-            "a_clon": 0.0,
-            "d_clon": 0.0,
-            "s_bupi": 0.0,
-            "s_zic": 0.0,
-        }
-        o = self._oral
-        rows = o.cm.rows
-        z = o.z
-        acc["u_op"] += dot(rows["u_sys"], z)
-        acc["s_op"] += dot(rows["s"], z)
-        acc["a_op"] += dot(rows["A"], z)
-        acc["d_op"] += dot(rows["dep_drive"], z)
-        acc["l1_op"] += dot(rows["L1"], z)
-        acc["l2_op"] += dot(rows["L2"], z)
-        for ch in self._chains.values():
-            cls = ch.cm.drug_class
-            rows = ch.cm.rows
+    def _pool(self, pain_only: bool = False) -> dict[str, float]:
+        """Sum the linear drives over chains, by pharmacological pool (see ``pk._POOLS``)."""
+        acc = dict.fromkeys(POOL_KEYS, 0.0)
+        for ch in (self._oral, *self._chains.values()):
             z = ch.z
-            u_sp = dot(rows["u_sp"], z)
-            s = dot(rows["s"], z)
-            if cls == P.OPIOID:
-                acc["u_op"] += u_sp + dot(rows["u_sys"], z)
-                acc["s_op"] += s
-                acc["a_op"] += dot(rows["A"], z)
-                acc["d_op"] += dot(rows["dep_drive"], z)
-                acc["l1_op"] += dot(rows["L1"], z)
-                acc["l2_op"] += dot(rows["L2"], z)
-            elif cls == P.GABA_B:
-                acc["u_bac"] += u_sp
-                acc["s_bac"] += s
-                acc["a_bac"] += dot(rows["A"], z)
-                acc["d_bac"] += dot(rows["dep_drive"], z)
-                acc["l1_bac"] += dot(rows["L1"], z)
-                acc["l2_bac"] += dot(rows["L2"], z)
-            else:
-                acc["u_na"] += u_sp
-                if cls == P.ALPHA2:
-                    acc["s_clon"] += s
-                    acc["u_clon"] += u_sp / P.DRUGS[ch.cm.drug].it_potency.value
-                    acc["a_clon"] += dot(rows["A"], z)
-                    acc["d_clon"] += dot(rows["dep_drive"], z)
-                elif cls == P.LOCAL_ANAESTHETIC:
-                    acc["s_bupi"] += s
-                else:
-                    acc["s_zic"] += s
+            for key, row in ch.cm.pain_rows if pain_only else ch.cm.pool_rows:
+                acc[key] += sum(map(mul, row, z))
         return acc
 
-    def pain(self) -> float:
-        """The current pain score alone (cheaper than :meth:`observe`)."""
-        return self.observe().pain
+    def pain(self, activity: float | None = None) -> float:
+        """The current pain score alone (several times cheaper than :meth:`observe`)."""
+        acc = self._pool(pain_only=True)
+        return self._pain(acc, activity)[0]
 
-    def observe(self, activity: float | None = None) -> Observation:
-        """What a clinician would see now.  ``activity`` (0 asleep .. 1 active) defaults to the
-        patient's day-cycle in the sim's fixed UTC offset."""
+    def _pain(self, acc: dict[str, float], activity: float | None) -> tuple[float, float, float, float]:
+        """(pain, relief, opioid withdrawal, opioid tolerance factor) from pooled drives."""
         p = self.params
-        acc = self._pool()
         f_sp = pd.tolerance_factor(
             acc["l1_op"], p.tolerance_rate, P.SPINAL_TOLERANCE_MAX.value, P.SPINAL_TOLERANCE_HALF.value
         )
-        f_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0)
-        f_bac = pd.tolerance_factor(
-            acc["l1_bac"], p.baclofen_tolerance_rate, P.BACLOFEN_TOLERANCE_MAX.value, P.BACLOFEN_TOLERANCE_HALF.value
-        )
-        f_bac_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_bac"], 0.0)
         w_op = pd.withdrawal_score(
             acc["a_op"],
             acc["d_op"],
@@ -462,6 +443,26 @@ class PatientSim:
             P.WITHDRAWAL_FLOOR.value,
             P.WITHDRAWAL_THRESHOLD.value,
         )
+        drive = max(acc["u_op"], 0.0) / f_sp + max(acc["u_na"], 0.0)
+        relief = p.emax * pd.hill(drive / p.ed50_mg_per_day, p.hill)
+        if activity is None:
+            activity = pd.activity(self.t_s, self.offset_s, p.wake_h, p.sleep_h)
+        act = 1.0 + p.activity_pain_gain * (activity - pd.awake_fraction(p.wake_h, p.sleep_h))
+        pain = p.baseline_pain * (1.0 - relief) * act
+        pain += (10.0 - pain) * 0.06 * w_op  # U: withdrawal hyperalgesia
+        return pd.clamp(pain, 0.0, 10.0), relief, w_op, f_sp
+
+    def observe(self, activity: float | None = None) -> Observation:
+        """What a clinician would see now.  ``activity`` (0 asleep .. 1 active) defaults to the
+        patient's day-cycle in the sim's fixed UTC offset."""
+        p = self.params
+        acc = self._pool()
+        pain, relief, w_op, f_sp = self._pain(acc, activity)
+        f_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0)
+        f_bac = pd.tolerance_factor(
+            acc["l1_bac"], p.baclofen_tolerance_rate, P.BACLOFEN_TOLERANCE_MAX.value, P.BACLOFEN_TOLERANCE_HALF.value
+        )
+        f_bac_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_bac"], 0.0)
         w_bac = pd.withdrawal_score(
             acc["a_bac"],
             acc["d_bac"],
@@ -477,14 +478,6 @@ class PatientSim:
             P.CLONIDINE_WITHDRAWAL_THRESHOLD.value,
         )
         u_op = max(acc["u_op"], 0.0)
-        drive = u_op / f_sp + max(acc["u_na"], 0.0)
-        relief = p.emax * pd.hill(drive / p.ed50_mg_per_day, p.hill)
-        if activity is None:
-            activity = pd.activity(self.t_s, self.offset_s, p.wake_h, p.sleep_h)
-        act = 1.0 + p.activity_pain_gain * (activity - pd.awake_fraction(p.wake_h, p.sleep_h))
-        pain = p.baseline_pain * (1.0 - relief) * act
-        pain += (10.0 - pain) * 0.06 * w_op  # U: withdrawal hyperalgesia
-        pain = pd.clamp(pain, 0.0, 10.0)
 
         relief_sp = p.baclofen_emax * pd.hill(max(acc["u_bac"], 0.0) / (p.baclofen_ed50_mg_per_day * f_bac), 2.0)
         spasticity = p.spasticity * (1.0 - relief_sp) + 0.25 * w_bac  # U: rebound spasticity
