@@ -84,7 +84,8 @@ class CalibrationSummary:
     mean_relief: float  # responders, at 36 months
 
     def table(self) -> list[tuple[str, float, float | None, str]]:
-        rows = []
+        """(figure, model value, published value or None, source) rows."""
+        rows: list[tuple[str, float, float | None, str]] = []
         for key in (
             "trial_success_rate",
             "trial_0_3_mg_adequate",
