@@ -133,16 +133,18 @@ def patient_section(result: dict[str, Any], step_h: float = 2.0, seed: int = 1) 
     out: dict[str, list[float | None]] = {
         k: []
         for k in (
-            "pain_score",
-            "oral_mme_mg_per_day",
-            "csf_near_tip_mg_per_ml",
-            "csf_wide_mg_per_ml",
+            "pain",
+            "oral_mme_per_day",
+            "csf_tip_mg_per_ml",
+            "csf_mg_per_ml",
             "effect_site_mg_per_ml",
             "plasma_mg_per_ml",
-            "respiratory_rate_per_min",
-            "spo2_percent",
-            "sedation_score",
-            "withdrawal_score",
+            "resp_rate_per_min",
+            "spo2_pct",
+            "sedation",
+            "withdrawal",
+            "pruritus",
+            "nausea",
         )
     }
     low_since = None
@@ -157,17 +159,19 @@ def patient_section(result: dict[str, Any], step_h: float = 2.0, seed: int = 1) 
             low_since = d if low_since is None else low_since
         else:
             low_since = None
-        wd = 0.0 if low_since is None else min(22.0, (d - low_since) * 14.0)
-        out["pain_score"].append(round(pain, 2))
-        out["oral_mme_mg_per_day"].append(round(max(0.0, (pain - 3.0) * 15.0), 1))
-        out["csf_near_tip_mg_per_ml"].append(tip if tip > 0 else None)
-        out["csf_wide_mg_per_ml"].append(wide if wide > 0 else None)
+        wd = 0.0 if low_since is None else min(7.5, (d - low_since) * 5.0)
+        out["pain"].append(round(pain, 2))
+        out["oral_mme_per_day"].append(round(max(0.0, (pain - 3.0) * 15.0), 1))
+        out["csf_tip_mg_per_ml"].append(tip if tip > 0 else None)
+        out["csf_mg_per_ml"].append(wide if wide > 0 else None)
         out["effect_site_mg_per_ml"].append(ce if ce > 0 else None)
         out["plasma_mg_per_ml"].append(wide / 1000 if wide > 0 else None)
-        out["respiratory_rate_per_min"].append(round(15.0 - 2.5 * effect + rng.gauss(0, 0.5), 1))
-        out["spo2_percent"].append(round(min(100.0, 97.0 - 1.5 * effect + rng.gauss(0, 0.4)), 1))
-        out["sedation_score"].append(1.0 if effect < 0.8 else 2.0)
-        out["withdrawal_score"].append(round(wd + abs(rng.gauss(0, 0.8)), 1))
+        out["resp_rate_per_min"].append(round(15.0 - 2.5 * effect + rng.gauss(0, 0.5), 1))
+        out["spo2_pct"].append(round(min(100.0, 97.0 - 1.5 * effect + rng.gauss(0, 0.4)), 1))
+        out["sedation"].append(round(0.9 * effect, 2))
+        out["withdrawal"].append(round(min(10.0, wd + abs(rng.gauss(0, 0.3))), 1))
+        out["pruritus"].append(round(2.0 * effect, 2))
+        out["nausea"].append(round(1.0 * effect, 2))
     return {
         "id": "VP-0007",
         "drug": "morphine",
@@ -190,32 +194,32 @@ def trial_section(alert: bool = True) -> dict[str, Any]:
         vitals.append(
             {
                 "time": _iso(t),
-                "respiratory_rate_per_min": round(16 - dip, 1),
-                "spo2_percent": round(97 - dip * 1.2, 1),
-                "pain_score": round(max(0.0, 8 - 5.5 * (1 - math.exp(-h / 3)) * math.exp(-max(0.0, h - 16) / 10)), 1),
-                "sedation_score": 2.0 if dip > 4 else 1.0,
+                "resp_rate_per_min": round(16 - dip, 1),
+                "spo2_pct": round(97 - dip * 1.2, 1),
+                "pain": round(max(0.0, 8 - 5.5 * (1 - math.exp(-h / 3)) * math.exp(-max(0.0, h - 16) / 10)), 1),
+                "sedation": 1.0 if dip > 4 else 0.0,
             }
         )
     alerts = []
     for v in vitals:
-        if v["respiratory_rate_per_min"] < 10:
+        if v["resp_rate_per_min"] < 10:
             alerts.append(
                 {
                     "time": v["time"],
                     "kind": "respiratory_rate",
-                    "value": v["respiratory_rate_per_min"],
+                    "value": v["resp_rate_per_min"],
                     "limit": 10.0,
-                    "message": f"respiratory rate {v['respiratory_rate_per_min']}/min is below 10/min",
+                    "message": f"respiratory rate {v['resp_rate_per_min']}/min is below 10/min",
                 }
             )
-        if v["spo2_percent"] < 90:
+        if v["spo2_pct"] < 90:
             alerts.append(
                 {
                     "time": v["time"],
                     "kind": "spo2",
-                    "value": v["spo2_percent"],
+                    "value": v["spo2_pct"],
                     "limit": 90.0,
-                    "message": f"SpO2 {v['spo2_percent']}% is below 90%",
+                    "message": f"SpO2 {v['spo2_pct']}% is below 90%",
                 }
             )
     return {

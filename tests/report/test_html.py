@@ -334,10 +334,10 @@ def test_user_text_is_escaped() -> None:
     ("mutate", "field"),
     [
         (lambda r: r["series"]["dose"]["delivered_mg_per_day"].pop(), "result.series.dose.delivered_mg_per_day"),
-        (lambda r: r["patient"]["series"]["pain_score"].append(3.0), "result.patient.series.pain_score"),
+        (lambda r: r["patient"]["series"]["pain"].append(3.0), "result.patient.series.pain"),
         (
-            lambda r: r["patient"]["series"]["spo2_percent"].__setitem__(0, "97"),
-            "result.patient.series.spo2_percent[0]",
+            lambda r: r["patient"]["series"]["spo2_pct"].__setitem__(0, "97"),
+            "result.patient.series.spo2_pct[0]",
         ),
         (lambda r: r["trial"]["vitals"][0].__setitem__("time", 5), "result.trial.vitals[0].time"),
         (lambda r: r["cohort"]["rows"][0].pop("source"), "result.cohort.rows[0].source"),

@@ -46,10 +46,13 @@ HIDDEN = PURPLE
 # (clinical-facts.md "Screening trials": "RR < 10-12/min or SpO2 < ~90%" [S]; the issue fixes 10 and 90).
 RR_ALERT_PER_MIN = 10.0
 SPO2_ALERT_PERCENT = 90.0
-# Pasero Opioid-induced Sedation Scale: level 3 or more is unacceptable (Pasero 2009, assumption on cut-off use).
-SEDATION_ALERT_SCORE = 3.0
-# COWS: 13 or more is moderate withdrawal (Wesson & Ling 2003).
-WITHDRAWAL_MODERATE_SCORE = 13.0
+# Sedation on the patient layer's 0-3 scale (0 alert, 1 occasionally drowsy, 2 frequently drowsy,
+# 3 somnolent; itdd.patient.pd), which follows the Pasero Opioid-induced Sedation Scale shifted by
+# one; "frequently drowsy" (POSS 3) is where POSS says the opioid must be reduced (Pasero 2009).
+SEDATION_ALERT_SCORE = 2.0
+# Withdrawal on the patient layer's 0-10 scale: 5 or more drawn as "moderate", borrowing the 0-10
+# pain-severity cut-points (Serlin 1995: 5-6 moderate, 7-10 severe) -- an assumption.
+WITHDRAWAL_MODERATE_SCORE = 5.0
 
 WIDTH_IN = 11.0  # figure width (assumption: fits a 1,100 px content column at 100 dpi)
 
@@ -424,8 +427,8 @@ def concentration_figure(
     """Spinal-fluid, effect-site (and plasma) concentrations on a log axis (ng/mL or mcg/mL)."""
     tz = origin.tzinfo if isinstance(origin.tzinfo, timezone) else UTC
     styles = {
-        "csf_near_tip_mg_per_ml": ("Spinal fluid near the catheter tip", BLUE, "-"),
-        "csf_wide_mg_per_ml": ("Wider spinal fluid", SKY, (0, (5, 2))),
+        "csf_tip_mg_per_ml": ("Spinal fluid near the catheter tip", BLUE, "-"),
+        "csf_mg_per_ml": ("Wider spinal fluid", SKY, (0, (5, 2))),
         "effect_site_mg_per_ml": ("Spinal-cord effect site", VERMILLION, "-"),
         "plasma_mg_per_ml": ("Plasma", GREY, ":"),
     }
@@ -443,7 +446,8 @@ def concentration_figure(
             xs, ys = _clean(x, scaled, positive=True)
             if all(math.isnan(v) for v in ys):
                 continue
-            handles += ax.plot(xs, ys, color=colour, ls=ls, lw=1.8, label=label)
+            dashed = ls != "-"
+            handles += ax.plot(xs, ys, color=colour, ls=ls, lw=1.8, label=label, zorder=3 if dashed else 2)
         ax.set_yscale("log")
         if peak > 0:
             # Five decades below the peak (plasma is about 1/1000 of the spinal fluid, clinical-facts.md
@@ -522,26 +526,42 @@ def vitals_figure(
     xlim: tuple[datetime, datetime] | None = None,
     markers: bool = True,
 ) -> str:
-    """Stacked panels: respiratory rate, SpO2, sedation, withdrawal and pain (those present)."""
+    """Stacked panels: respiratory rate, SpO2, sedation, withdrawal, pruritus, nausea, pain (those present)."""
     spec = [
         (
-            "respiratory_rate_per_min",
+            "resp_rate_per_min",
             "Resp. rate (/min)",
             RR_ALERT_PER_MIN,
             "below",
             f"alert < {RR_ALERT_PER_MIN:g}/min",
         ),
-        ("spo2_percent", "SpO2 (%)", SPO2_ALERT_PERCENT, "below", f"alert < {SPO2_ALERT_PERCENT:g}%"),
-        ("sedation_score", "Sedation (POSS 1-4)", SEDATION_ALERT_SCORE, "above", "3+: unacceptable"),
-        ("withdrawal_score", "Withdrawal (COWS)", WITHDRAWAL_MODERATE_SCORE, "above", "13+: moderate"),
-        ("pain_score", "Pain (0-10)", None, "", ""),
+        ("spo2_pct", "SpO2 (%)", SPO2_ALERT_PERCENT, "below", f"alert < {SPO2_ALERT_PERCENT:g}%"),
+        ("sedation", "Sedation (0-3)", SEDATION_ALERT_SCORE, "above", "2+: frequently drowsy"),
+        ("withdrawal", "Withdrawal (0-10)", WITHDRAWAL_MODERATE_SCORE, "above", "5+: moderate"),
+        ("pruritus", "Pruritus (0-10)", None, "", ""),
+        ("pain", "Pain (0-10)", None, "", ""),
     ]
-    present = [s for s in spec if columns.get(s[0]) is not None and any(v is not None for v in columns[s[0]])]
+
+    def has(key: str) -> bool:
+        col = columns.get(key)
+        return col is not None and any(v is not None for v in col)
+
+    present = [s for s in spec if has(s[0]) or (s[0] == "pruritus" and has("nausea"))]
     n = max(len(present), 1)
     with matplotlib.rc_context(_RC):
         fig, axes = _figure(n, 1.75 * n + 0.9)
         smoothed = False
+        side_effects = False
         for ax, (key, label, limit, side, note) in zip(axes, present, strict=False):
+            if key == "pruritus":  # pruritus and nausea share one 0-10 panel
+                side_effects = True
+                for k, colour in (("pruritus", PURPLE), ("nausea", GREEN)):
+                    if has(k):
+                        xs, ys = _clean(times, columns[k])
+                        smoothed |= _line(ax, xs, ys, colour, markers=markers, lw=1.6)
+                ax.set_ylim(0, 10.3)
+                ax.set_ylabel("Side effects (0-10)", fontsize=9.5)
+                continue
             xs, ys = _clean(times, columns[key])
             smoothed |= _line(ax, xs, ys, TRUTH, markers=markers, lw=1.6)
             if limit is not None:
@@ -575,16 +595,14 @@ def vitals_figure(
                         mew=1.8,
                     )
             finite = [v for v in ys if not math.isnan(v)]
-            if key == "spo2_percent":
+            if key == "spo2_pct":
                 ax.set_ylim(min(min(finite, default=90.0) - 2, 85), 100.5)
-            elif key == "pain_score":
-                ax.set_ylim(0, 10.2)
-            elif key == "respiratory_rate_per_min":
+            elif key == "resp_rate_per_min":
                 ax.set_ylim(0, max(max(finite, default=20.0) * 1.15, 20))
-            elif key == "sedation_score":
-                ax.set_ylim(0.8, 4.2)
-            else:
-                ax.set_ylim(0, max(max(finite, default=13.0) * 1.15, 16))
+            elif key == "sedation":
+                ax.set_ylim(-0.1, 3.15)
+            else:  # 0-10 scales
+                ax.set_ylim(0, 10.3)
             ax.set_ylabel(label, fontsize=9.5)
             for t, _ in doses:
                 ax.axvline(t, color=GREEN, lw=1.2, ls="-")
@@ -600,6 +618,9 @@ def vitals_figure(
         handles.append(
             Line2D([], [], color=ALARM, ls="none", marker="o", mfc="none", mew=1.8, ms=7, label="Outside limit")
         )
+        if side_effects:
+            handles.append(Line2D([], [], color=PURPLE, lw=1.6, label="Pruritus"))
+            handles.append(Line2D([], [], color=GREEN, lw=1.6, label="Nausea"))
         if smoothed:
             handles.append(Line2D([], [], color=GREY, lw=0.8, alpha=0.5, label="each sample (faint); bold: daily mean"))
         _legend(fig, handles)
@@ -628,6 +649,11 @@ STAGE_COLOURS = {
 }
 
 
+def _lane_label(stage: str) -> str:
+    text = "MRI" if stage.lower() == "mri" else stage.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 def pathway_figure(*, tz: timezone, stages: Sequence[dict[str, Any]]) -> str:
     """A timeline: one lane per kind of stage; bars for stages with an end, diamonds for instants."""
     lanes: list[str] = []
@@ -648,7 +674,7 @@ def pathway_figure(*, tz: timezone, stages: Sequence[dict[str, Any]]) -> str:
                 ax.barh(y, width, left=mdates.date2num(t0), height=0.55, color=colour)
             else:
                 ax.plot([t0], [y], marker="D", ms=7, color=colour, ls="none")
-        ax.set_yticks(range(len(lanes)), [lane.replace("_", " ") for lane in lanes])
+        ax.set_yticks(range(len(lanes)), [_lane_label(lane) for lane in lanes])
         ax.set_ylim(len(lanes) - 0.5, -0.5)
         ax.xaxis_date(tz)
         ax.grid(axis="y", visible=False)

@@ -485,10 +485,10 @@ def _patient_findings(result: dict[str, Any], tz: timezone) -> list[Finding]:
         return None
 
     checks = [
-        ("withdrawal_score", lambda v: v >= plots.WITHDRAWAL_MODERATE_SCORE, "Withdrawal signs (COWS {v:.0f})"),
-        ("respiratory_rate_per_min", lambda v: v < plots.RR_ALERT_PER_MIN, "Respiratory rate {v:.0f}/min"),
-        ("spo2_percent", lambda v: v < plots.SPO2_ALERT_PERCENT, "SpO2 {v:.0f}%"),
-        ("sedation_score", lambda v: v >= plots.SEDATION_ALERT_SCORE, "Sedation level {v:.0f} (POSS)"),
+        ("withdrawal", lambda v: v >= plots.WITHDRAWAL_MODERATE_SCORE, "Withdrawal signs (score {v:.1f} of 10)"),
+        ("resp_rate_per_min", lambda v: v < plots.RR_ALERT_PER_MIN, "Respiratory rate {v:.0f}/min"),
+        ("spo2_pct", lambda v: v < plots.SPO2_ALERT_PERCENT, "SpO2 {v:.0f}%"),
+        ("sedation", lambda v: v >= plots.SEDATION_ALERT_SCORE, "Sedation {v:.1f} of 3 (frequently drowsy or worse)"),
     ]
     for key, test, text in checks:
         hit = first_breach(key, test)
@@ -767,6 +767,35 @@ def hidden_label(event: dict[str, Any]) -> str:
     return ""
 
 
+_LABEL_UNITS = {
+    "kg": "kg",
+    "ml": "mL",
+    "cm": "cm",
+    "mg": "mg",
+    "years": "years",
+    "y": "years",
+    "percent": "%",
+    "per_min": "/min",
+    "mg_per_day": "mg/day",
+    "mg_per_ml": "mg/mL",
+}
+_ACRONYMS = {"csf": "CSF", "mme": "MME", "mri": "MRI", "bmi": "BMI", "spo2": "SpO2", "id": "ID", "ptm": "PTM"}
+
+
+def nice_label(key: str) -> str:
+    """``csf_volume_ml`` -> ``CSF volume (mL)``; ``weight_kg`` -> ``Weight (kg)``; ``mri`` -> ``MRI``."""
+    unit = ""
+    for suffix in sorted(_LABEL_UNITS, key=len, reverse=True):
+        if key.endswith("_" + suffix):
+            unit = _LABEL_UNITS[suffix]
+            key = key[: -len(suffix) - 1]
+            break
+    words = [_ACRONYMS.get(w, w) for w in key.split("_") if w]
+    text = " ".join(words)
+    text = text[:1].upper() + text[1:] if text else text
+    return f"{text} ({unit})" if unit else text
+
+
 def _drug_name(drug: str | None) -> str:
     return (drug or "drug").capitalize()
 
@@ -804,30 +833,30 @@ def patient_figures(c: Ctx) -> dict[str, str]:
     if origin is None:
         return out
     days = ps["days"]
-    conc_keys = ("csf_near_tip_mg_per_ml", "csf_wide_mg_per_ml", "effect_site_mg_per_ml", "plasma_mg_per_ml")
+    conc_keys = ("csf_tip_mg_per_ml", "csf_mg_per_ml", "effect_site_mg_per_ml", "plasma_mg_per_ml")
     if any(_has(ps, k) for k in conc_keys):
         out["concentration"] = plots.concentration_figure(
             origin=origin, days=days, columns={k: ps[k] for k in conc_keys if _has(ps, k)}, end=c.end
         )
-    if _has(ps, "pain_score") or _has(ps, "oral_mme_mg_per_day"):
+    if _has(ps, "pain") or _has(ps, "oral_mme_per_day"):
         profile = patient.get("profile") or {}
         baseline = profile.get("baseline_pain_score", profile.get("baseline_pain"))
         out["pain"] = plots.pain_figure(
             origin=origin,
             days=days,
-            pain=ps.get("pain_score") if _has(ps, "pain_score") else None,
-            mme=ps.get("oral_mme_mg_per_day") if _has(ps, "oral_mme_mg_per_day") else None,
+            pain=ps.get("pain") if _has(ps, "pain") else None,
+            mme=ps.get("oral_mme_per_day") if _has(ps, "oral_mme_per_day") else None,
             baseline_pain=baseline if isinstance(baseline, int | float) and not isinstance(baseline, bool) else None,
             end=c.end,
         )
-    safety = ("respiratory_rate_per_min", "spo2_percent", "sedation_score", "withdrawal_score")
+    safety = ("resp_rate_per_min", "spo2_pct", "sedation", "withdrawal", "pruritus", "nausea")
     if any(_has(ps, k) for k in safety):
         times = [origin + timedelta(days=d) for d in days]
         out["safety"] = plots.vitals_figure(
             tz=c.tz,
             times=times,
             columns={k: ps[k] for k in safety if _has(ps, k)},
-            title="Safety signals: breathing, oxygen, sedation and withdrawal",
+            title="Safety signals: breathing, oxygen, sedation, withdrawal and side effects",
             xlim=(origin, c.end) if c.end else None,
             markers=len(days) <= 200,
         )
@@ -851,7 +880,7 @@ def trial_context(c: Ctx) -> dict[str, Any] | None:
     figure = None
     if vitals:
         times = [plots.parse_time(v["time"], tz) for v in vitals]
-        keys = ("respiratory_rate_per_min", "spo2_percent", "sedation_score", "pain_score")
+        keys = ("resp_rate_per_min", "spo2_pct", "sedation", "pain")
         columns = {k: [v.get(k) for v in vitals] for k in keys}
         dose_t = [(plots.parse_time(d["time"], tz), units.amount(d["dose_mg"])) for d in doses]
         alert_t = [(plots.parse_time(a["time"], tz), a["kind"]) for a in alerts]
@@ -869,14 +898,14 @@ def trial_context(c: Ctx) -> dict[str, Any] | None:
     outcome = trial.get("outcome") or {}
     vital_rows = []
     for v in vitals:
-        rr, sp = v.get("respiratory_rate_per_min"), v.get("spo2_percent")
+        rr, sp = v.get("resp_rate_per_min"), v.get("spo2_pct")
         vital_rows.append(
             {
                 "time": fmt_time(v["time"], tz),
                 "rr": num(rr, 3),
                 "spo2": num(sp, 3),
-                "sedation": num(v.get("sedation_score"), 2),
-                "pain": num(v.get("pain_score"), 2),
+                "sedation": num(v.get("sedation"), 2),
+                "pain": num(v.get("pain"), 2),
                 "rr_bad": rr is not None and rr < plots.RR_ALERT_PER_MIN,
                 "spo2_bad": sp is not None and sp < plots.SPO2_ALERT_PERCENT,
             }
@@ -943,7 +972,7 @@ def pathway_context(c: Ctx) -> dict[str, Any] | None:
         "figure": Markup(figure) if figure else None,
         "rows": [
             {
-                "stage": s["stage"].replace("_", " "),
+                "stage": nice_label(s["stage"]),
                 "start": fmt_time(s["start"], c.tz),
                 "end": fmt_time(s.get("end"), c.tz) if s.get("end") else "",
                 "label": s["label"],
@@ -1034,7 +1063,7 @@ def render_html(result: dict[str, Any]) -> str:
         "patient": patient,
         "patient_figures": pfig,
         "patient_profile": [
-            (str(k).replace("_", " "), "—" if v is None else (num(v, 4) if isinstance(v, float) else str(v)))
+            (nice_label(str(k)), "—" if v is None else (num(v, 4) if isinstance(v, float) else str(v)))
             for k, v in ((patient or {}).get("profile") or {}).items()
         ],
         "trial": trial_context(c),

@@ -11,7 +11,7 @@ Conventions (the same as the rest of itdd):
 
 * instants are ISO 8601 texts with the scenario's UTC offset (``"2026-01-05T08:00:00+01:00"``);
   dense time series are columns of ``days`` since an ``origin`` instant instead (compact);
-* every number carries its unit in its name (``dose_mg``, ``spo2_percent``); drug amounts are mg
+* every number carries its unit in its name (``dose_mg``, ``spo2_pct``); drug amounts are mg
   (a mcg drug is converted), concentrations mg/mL, rates per day, fractions 0..1;
 * ``None`` (JSON ``null``) marks a value that is not known at that point.
 
@@ -164,22 +164,25 @@ class Series(TypedDict):
 class PatientSeries(TypedDict):
     """Columns sampled at ``days``; every column present must have the length of ``days``.
 
-    Instantaneous samples (drawn as lines), except ``oral_mme_mg_per_day``, a rate held from its
-    sample until the next (drawn as steps).
+    Instantaneous samples (drawn as lines), except ``oral_mme_per_day``, a rate held from its
+    sample until the next (drawn as steps).  Names and scales are those of
+    :class:`itdd.patient.sim.Observation`, so a layer can copy its observations column by column.
     """
 
     days: list[Num]
     origin: NotRequired[str]  # default: scenario.start
-    pain_score: NotRequired[list[OptNum]]  # numeric rating scale 0 (none) .. 10 (worst)
-    oral_mme_mg_per_day: NotRequired[list[OptNum]]  # oral morphine milligram equivalents per day
-    csf_near_tip_mg_per_ml: NotRequired[list[OptNum]]  # spinal fluid within a few cm of the catheter tip
-    csf_wide_mg_per_ml: NotRequired[list[OptNum]]  # the wider (lumbar) spinal fluid
+    pain: NotRequired[list[OptNum]]  # numeric rating scale 0 (none) .. 10 (worst)
+    oral_mme_per_day: NotRequired[list[OptNum]]  # oral morphine milligram equivalents (mg) per day
+    csf_tip_mg_per_ml: NotRequired[list[OptNum]]  # spinal fluid within a few cm of the catheter tip
+    csf_mg_per_ml: NotRequired[list[OptNum]]  # the wider (lumbar) spinal fluid
     effect_site_mg_per_ml: NotRequired[list[OptNum]]  # spinal-cord effect site
     plasma_mg_per_ml: NotRequired[list[OptNum]]
-    respiratory_rate_per_min: NotRequired[list[OptNum]]
-    spo2_percent: NotRequired[list[OptNum]]  # 0..100
-    sedation_score: NotRequired[list[OptNum]]  # Pasero Opioid-induced Sedation Scale 1..4 (S counts as 1)
-    withdrawal_score: NotRequired[list[OptNum]]  # COWS-equivalent 0..48
+    resp_rate_per_min: NotRequired[list[OptNum]]
+    spo2_pct: NotRequired[list[OptNum]]  # 0..100
+    sedation: NotRequired[list[OptNum]]  # 0 alert, 1 occasionally drowsy, 2 frequently drowsy, 3 somnolent
+    withdrawal: NotRequired[list[OptNum]]  # 0..10, the worst withdrawal syndrome (opioid, baclofen, clonidine)
+    pruritus: NotRequired[list[OptNum]]  # 0..10
+    nausea: NotRequired[list[OptNum]]  # 0..10
 
 
 class PatientInfo(TypedDict, total=False):
@@ -201,10 +204,10 @@ class TrialDose(TypedDict):
 
 class TrialVitals(TypedDict):
     time: str
-    respiratory_rate_per_min: NotRequired[OptNum]
-    spo2_percent: NotRequired[OptNum]
-    pain_score: NotRequired[OptNum]
-    sedation_score: NotRequired[OptNum]
+    resp_rate_per_min: NotRequired[OptNum]
+    spo2_pct: NotRequired[OptNum]
+    pain: NotRequired[OptNum]
+    sedation: NotRequired[OptNum]
 
 
 class TrialAlert(TypedDict):
