@@ -265,7 +265,9 @@ def drug_pk(name: str) -> DrugPK:
 
 # ---- oral opioids (morphine milligram equivalents) -----------------------------------------------
 
-ORAL_MORPHINE_BIOAVAILABILITY = S2(0.3, "oral morphine bioavailability 20-40%; oral:IV 3:1")
+ORAL_MORPHINE_BIOAVAILABILITY = S2(
+    1.0 / 3.0, "oral morphine bioavailability 20-40%; oral:IV 3:1 (so 300 MME = 1 mg IT)"
+)
 ORAL_ABSORPTION_HALF_LIFE_H = U(0.5, "immediate/modified-release mix: plasma peak about 1 h after a dose")
 ORAL_TO_IT_MORPHINE = S(300.0, "oral:IT morphine 300:1 (Krames); wide variation 10:1-125:1 (clinical-facts)")
 IV_TO_IT_MORPHINE = S(100.0, "10 mg IV = 1 mg epidural = 0.1 mg IT (clinical-facts)")
