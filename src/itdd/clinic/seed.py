@@ -1,0 +1,807 @@
+"""The demo clinic, created on first start (and by the tests).
+
+Two clinics in training mode, frozen at :data:`DEMO_NOW` until a clinician advances the clock:
+
+* **Riverside Pain & Spasticity Clinic** — a physician, two nurses and a dozen patients at different stages:
+  a refill overdue (a fast pump: the discrepancy shows at the refill), a pump near ERI, a catheter occlusion
+  waiting to be found (rising pain, the reservoir no longer falls), a fresh implant in titration, a latched
+  motor stall after an MRI, a refill awaiting its second-clinician check, a patient with a patient therapy
+  manager who just had a bolus (so a second request meets the lockout), and a screening-trial patient
+  who has no pump yet;
+* **Northgate Neuromodulation Unit** — a second clinic (its staff must never see Riverside's patients).
+
+Every pump's history is *simulated*: each twin starts at its history start and runs through its refills,
+reprogrammings, faults and MRIs exactly as the clinic would have run it, so charts, event logs, refill records
+and discrepancies are the engine's own numbers.  Values are illustrative (see docs/clinic.md); they are not
+clinical recommendations.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..pump import persist
+from ..pump.firmware import PtmSettings
+from ..pump.implant import Implant
+from ..pump.models import CATHETER_ML_PER_CM, get_model
+from ..pump.therapy import PeriodicBolus, Therapy
+from ..quantities import SECONDS_PER_DAY, parse_datetime, to_epoch_s
+from ..telemetry.commands import therapy_to_args
+from . import twin, workflows
+from .models import (
+    AdverseEvent,
+    Appointment,
+    Assessment,
+    AuditEntry,
+    Clinic,
+    Patient,
+    Prescription,
+    Pump,
+    Refill,
+    User,
+)
+from .security import hash_password
+
+DAY_S = SECONDS_PER_DAY
+HOUR_S = 3600.0
+DEMO_NOW = to_epoch_s(parse_datetime("2026-03-02T09:00:00+01:00"))  # a Monday morning, training mode
+DEMO_OFFSET_S = 3600
+DEMO_PASSWORD = "itdd-demo"  # every demo user; printed in the README (a demo, not a secret)
+
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    # username, role, display name, clinic key
+    ("dr.ellis", "physician", "Dr Hannah Ellis", "riverside"),
+    ("nurse.okafor", "nurse", "Chidi Okafor, RN", "riverside"),
+    ("nurse.berg", "nurse", "Ingrid Berg, RN", "riverside"),
+    ("dr.moreau", "physician", "Dr Léa Moreau", "riverside"),
+    ("dr.iyer", "physician", "Dr Ravi Iyer", "northgate"),
+    ("nurse.kowalski", "nurse", "Marta Kowalski, RN", "northgate"),
+)
+PATIENT_LOGINS = {"P-1008": "linda.park", "P-1005": "robert.chen", "N-2001": "ana.silva"}
+
+
+@dataclass
+class Story:
+    """One patient's scripted history, in days relative to the demo's now (negative = past)."""
+
+    mrn: str
+    name: str
+    birth_year: int
+    sex: str
+    indication: str
+    stage: str
+    notes: str = ""
+    pump: dict[str, Any] | None = None  # model, serial, drug, conc, fill, low, therapy, ptm, accuracy, ...
+    start_day: float = -120.0  # when the simulated history starts (the implant, or when records begin)
+    implant_day: float | None = None  # if earlier than start_day (records before are archived)
+    events: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    pain: Callable[[float], float] | None = None  # pain NRS as a function of day
+    mme: Callable[[float], float] | None = None
+    assess_every_days: float = 28.0
+    adverse: list[tuple[float, str, str, str, str]] = field(default_factory=list)  # day, kind, sev, text, status
+    appointments: list[tuple[float, str, str]] = field(default_factory=list)  # day, kind, notes
+
+
+def _simple(mg_per_day: float) -> Therapy:
+    return Therapy.simple(mg_per_day)
+
+
+def stories_riverside() -> list[Story]:
+    return [
+        Story(
+            "P-1001",
+            "Margaret Holt",
+            1951,
+            "F",
+            "Failed back surgery syndrome",
+            "maintenance — refill overdue",
+            notes="Missed her refill appointment last week (transport).",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-204511",
+                drug="morphine",
+                conc=10.0,
+                fill=20.0,
+                low=4.0,
+                therapy=_simple(2.5),
+                tip="T10",
+            ),
+            start_day=-250,
+            implant_day=-700,
+            events=[
+                (-182, "refill", {"fill": 20.0}),
+                (-114, "refill", {"fill": 20.0}),
+                (-68, "refill", {"fill": 20.0}),
+                # per-refill flow variation [S] Wesemann 2014; this refill's factor is high (within the labelled range)
+                (-68, "accuracy", {"value": 1.07}),
+            ],
+            pain=lambda d: 4.0 + (1.5 if d > -6 else 0.0),
+            mme=lambda d: 30.0,
+            appointments=[(-7, "refill", "missed"), (0, "refill", "rebooked: refill overdue")],
+        ),
+        Story(
+            "P-1002",
+            "George Whitfield",
+            1962,
+            "M",
+            "Spasticity after spinal cord injury (T6)",
+            "maintenance — pump near ERI",
+            notes="Pump replacement to be planned before end of service.",
+            pump=dict(
+                model="synchromed-ii-40",
+                serial="NGP-117203",
+                drug="baclofen",
+                conc=2.0,
+                fill=40.0,
+                low=3.0,
+                therapy=_simple(0.45),
+                battery_days_left=45,
+                tip="T11",
+            ),
+            start_day=-300,
+            implant_day=-2420,
+            events=[
+                (-240, "refill", {"fill": 40.0}),
+                (-120, "refill", {"fill": 40.0}),
+                (-10, "refill", {"fill": 40.0}),
+            ],
+            pain=lambda d: 3.0,
+            mme=lambda d: 0.0,
+            assess_every_days=60,
+            appointments=[(30, "pump replacement", "surgical consult: replacement before ERI")],
+        ),
+        Story(
+            "P-1003",
+            "Daniel Reyes",
+            1974,
+            "M",
+            "Chronic pancreatitis pain",
+            "maintenance — worsening pain",
+            notes="Reports pain creeping back over the last three weeks.",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-209934",
+                drug="hydromorphone",
+                conc=5.0,
+                fill=20.0,
+                low=2.0,
+                therapy=_simple(0.8),
+                tip="T8",
+            ),
+            start_day=-170,
+            implant_day=-400,
+            events=[(-80, "refill", {"fill": 20.0}), (-21, "fault", {"kind": "occlusion"})],
+            pain=lambda d: 3.0 if d < -21 else 3.0 + (d + 21) * 0.2,
+            mme=lambda d: 20.0 if d < -21 else 20.0 + (d + 21) * 2.5,
+            assess_every_days=7,
+            appointments=[(1, "follow-up", "worsening pain"), (10, "refill", "")],
+        ),
+        Story(
+            "P-1004",
+            "Aisha Karim",
+            1980,
+            "F",
+            "Metastatic breast cancer pain",
+            "titration — new implant",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-221087",
+                drug="morphine",
+                conc=10.0,
+                fill=18.0,
+                low=2.0,
+                therapy=_simple(0.5),
+                tip="T10",
+            ),
+            start_day=-10,
+            events=[
+                (-7, "program", {"therapy": _simple(0.75), "reason": "titration +50% (cancer pain)"}),
+                (-3, "program", {"therapy": _simple(1.0), "reason": "titration +33%"}),
+            ],
+            pain=lambda d: 7.0 - (d + 10) * 0.3,
+            mme=lambda d: max(40.0, 180.0 - (d + 10) * 14.0),
+            assess_every_days=3,
+            appointments=[(2, "programming", "titration review")],
+        ),
+        Story(
+            "P-1005",
+            "Robert Chen",
+            1958,
+            "M",
+            "Lumbar radiculopathy, failed back surgery",
+            "maintenance — stable (day-night flex dosing)",
+            pump=dict(
+                model="synchromed-ii-40",
+                serial="NGP-118456",
+                drug="morphine",
+                conc=20.0,
+                fill=40.0,
+                low=3.0,
+                therapy=Therapy.flex([(7 * 3600, 4.0), (22 * 3600, 2.5)]),
+                tip="T9",
+            ),
+            start_day=-330,
+            implant_day=-1100,
+            events=[
+                (-240, "refill", {"fill": 40.0}),
+                (-155, "refill", {"fill": 40.0}),
+                (-70, "refill", {"fill": 40.0}),
+            ],
+            pain=lambda d: 3.0,
+            mme=lambda d: 0.0,
+            assess_every_days=90,
+            appointments=[(20, "refill", "")],
+        ),
+        Story(
+            "P-1006",
+            "Helen Novak",
+            1969,
+            "F",
+            "Complex regional pain syndrome, opioid intolerant",
+            "titration — ziconotide",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-223310",
+                drug="ziconotide",
+                conc=0.025,
+                fill=20.0,
+                low=2.0,
+                therapy=_simple(0.0012),
+                tip="T10",
+            ),
+            start_day=-35,
+            events=[
+                (-21, "program", {"therapy": _simple(0.0024), "reason": "titration +1.2 mcg/day"}),
+                (-7, "program", {"therapy": _simple(0.0036), "reason": "titration +1.2 mcg/day"}),
+            ],
+            pain=lambda d: 7.0 - (d + 35) * 0.06,
+            mme=lambda d: 0.0,
+            assess_every_days=7,
+            adverse=[(-6, "dizziness", "mild", "Mild dizziness after the last increase.", "open")],
+        ),
+        Story(
+            "P-1007",
+            "Tomás Alvarez",
+            1988,
+            "M",
+            "Spasticity, multiple sclerosis",
+            "maintenance — periodic boluses",
+            pump=dict(
+                model="synchromed-ii-40",
+                serial="NGP-119902",
+                drug="baclofen",
+                conc=1.0,
+                fill=40.0,
+                low=3.0,
+                therapy=Therapy.periodic(
+                    [PeriodicBolus(7 * 3600, 0.05, 1800.0), PeriodicBolus(19 * 3600, 0.05, 1800.0)], 0.3
+                ),
+                tip="T12",
+            ),
+            start_day=-200,
+            implant_day=-800,
+            events=[(-120, "refill", {"fill": 40.0}), (-40, "refill", {"fill": 40.0})],
+            pain=lambda d: 2.0,
+            mme=lambda d: 0.0,
+            assess_every_days=45,
+        ),
+        Story(
+            "P-1008",
+            "Linda Park",
+            1966,
+            "F",
+            "Pelvic cancer pain",
+            "maintenance — patient therapy manager",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-224471",
+                drug="morphine",
+                conc=10.0,
+                fill=20.0,
+                low=2.0,
+                therapy=_simple(2.0),
+                tip="T11",
+                ptm=PtmSettings(
+                    dose_mg=0.2, duration_s=600.0, lockout_s=3 * HOUR_S, max_per_day=4, max_daily_dose_mg=3.2
+                ),
+            ),
+            start_day=-60,
+            events=[(-30, "refill", {"fill": 20.0}), (-1.0, "ptm", {}), (-1 / 24, "ptm", {})],
+            pain=lambda d: 4.0,
+            mme=lambda d: 15.0,
+            assess_every_days=14,
+        ),
+        Story(
+            "P-1009",
+            "Peter Osei",
+            1955,
+            "M",
+            "Failed back surgery syndrome",
+            "maintenance — after MRI",
+            notes="Knee MRI yesterday afternoon at the radiology centre.",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-206618",
+                drug="morphine",
+                conc=20.0,
+                fill=20.0,
+                low=3.0,
+                therapy=_simple(3.0),
+                tip="T10",
+            ),
+            start_day=-120,
+            implant_day=-900,
+            # MRI yesterday 16:00-17:00; the pump resumes only after a delay (2-24 h [S] clinical-facts "MRI")
+            events=[(-78, "refill", {"fill": 20.0}), (-(17 / 24), "mri", {"duration_h": 1.0, "resume_delay_h": 20.0})],
+            pain=lambda d: 3.5,
+            mme=lambda d: 10.0,
+            assess_every_days=30,
+            appointments=[(0, "interrogation", "post-MRI check")],
+        ),
+        Story(
+            "P-1010",
+            "Grace Müller",
+            1949,
+            "F",
+            "Vertebral compression fractures",
+            "maintenance — stable",
+            pump=dict(
+                model="synchromed-ii-40",
+                serial="NGP-120077",
+                drug="fentanyl",
+                conc=0.5,
+                fill=40.0,
+                low=3.0,
+                therapy=_simple(0.15),
+                tip="T11",
+            ),
+            start_day=-200,
+            implant_day=-1500,
+            events=[(-175, "refill", {"fill": 40.0}), (-90, "refill", {"fill": 40.0}), (-5, "refill", {"fill": 40.0})],
+            pain=lambda d: 3.0,
+            mme=lambda d: 0.0,
+            assess_every_days=60,
+        ),
+        Story(
+            "P-1011",
+            "Samuel Ortiz",
+            1971,
+            "M",
+            "Post-herpetic neuralgia, thoracic",
+            "maintenance — concentration change",
+            pump=dict(
+                model="synchromed-ii-40",
+                serial="NGP-120530",
+                drug="bupivacaine",
+                conc=15.0,
+                fill=40.0,
+                low=3.0,
+                therapy=_simple(6.0),
+                tip="T6",
+            ),
+            start_day=-80,
+            implant_day=-500,
+            events=[(-1 + 2 / 24, "refill", {"fill": 38.0, "conc": 20.0, "unverified": True})],
+            pain=lambda d: 4.0,
+            mme=lambda d: 0.0,
+            assess_every_days=30,
+        ),
+        Story(
+            "P-1012",
+            "Oliver Brandt",
+            1977,
+            "M",
+            "Cancer pain, pancreatic",
+            "screening trial passed — implant scheduled",
+            notes="Single-shot intrathecal morphine trial: 60% relief, no respiratory depression.",
+            pump=None,
+            start_day=-14,
+            pain=lambda d: 7.0,
+            mme=lambda d: 240.0,
+            assess_every_days=7,
+            appointments=[(5, "implant", "SynchroMed II-like 20 mL, morphine")],
+        ),
+    ]
+
+
+def stories_northgate() -> list[Story]:
+    return [
+        Story(
+            "N-2001",
+            "Ana Silva",
+            1979,
+            "F",
+            "Spasticity, cerebral palsy",
+            "maintenance",
+            pump=dict(
+                model="synchromed-ii-20",
+                serial="NGP-301145",
+                drug="baclofen",
+                conc=0.5,
+                fill=20.0,
+                low=2.0,
+                therapy=_simple(0.2),
+                tip="T10",
+                ptm=PtmSettings(dose_mg=0.02, duration_s=600.0, lockout_s=6 * HOUR_S, max_per_day=2),
+            ),
+            start_day=-70,
+            events=[(-40, "refill", {"fill": 20.0})],
+            pain=lambda d: 2.0,
+            mme=lambda d: 0.0,
+            assess_every_days=30,
+        ),
+        Story(
+            "N-2002",
+            "Jonas Weber",
+            1960,
+            "M",
+            "Chronic low back pain",
+            "maintenance",
+            pump=dict(
+                model="synchromed-ii-40",
+                serial="NGP-301877",
+                drug="morphine",
+                conc=10.0,
+                fill=40.0,
+                low=3.0,
+                therapy=_simple(1.5),
+                tip="T10",
+            ),
+            start_day=-120,
+            events=[(-60, "refill", {"fill": 40.0})],
+            pain=lambda d: 3.0,
+            mme=lambda d: 5.0,
+            assess_every_days=60,
+        ),
+    ]
+
+
+# ---- building --------------------------------------------------------------------------------
+
+
+def _battery_for_days_left(model_id: str, therapy: Therapy, conc: float, days: float) -> float:
+    m = get_model(model_id)
+    q = therapy.daily_dose_mg() / conc
+    return days * (m.battery_drain_per_day + m.battery_drain_per_ml * q)
+
+
+class _Builder:
+    def __init__(
+        self, db: Session, clinic: Clinic, staff: dict[str, User], now_s: float, rng: random.Random, wall_s: float
+    ) -> None:
+        self.wall_s = wall_s
+        self.db = db
+        self.clinic = clinic
+        self.staff = staff
+        self.now = now_s
+        self.rng = rng
+
+    def at(self, day: float) -> float:
+        return self.now + day * DAY_S
+
+    def patient(self, s: Story, wall_s: float) -> None:
+        db = self.db
+        p = Patient(
+            clinic_id=self.clinic.id,
+            mrn=s.mrn,
+            name=s.name,
+            birth_year=s.birth_year,
+            sex=s.sex,
+            indication=s.indication,
+            stage=s.stage,
+            notes=s.notes,
+            created_wall_s=wall_s,
+        )
+        db.add(p)
+        db.flush()
+        physician = self.staff["physician"]
+        nurse = self.staff["nurse"]
+        if s.pump is not None:
+            self._pump(p, s, physician, nurse)
+        self._assessments(p, s, nurse)
+        for day, kind, sev, text, status in s.adverse:
+            db.add(
+                AdverseEvent(
+                    patient_id=p.id,
+                    t_s=self.at(day),
+                    kind=kind,
+                    severity=sev,
+                    description=text,
+                    status=status,
+                    recorded_by_id=physician.id,
+                )
+            )
+        for day, kind, notes in s.appointments:
+            status = "scheduled" if day >= 0 else ("missed" if notes == "missed" else "done")
+            db.add(
+                Appointment(
+                    patient_id=p.id, t_s=self.at(day), kind=kind, status=status, notes=notes, created_by_id=nurse.id
+                )
+            )
+        login = PATIENT_LOGINS.get(s.mrn)
+        if login:
+            db.add(
+                User(
+                    clinic_id=self.clinic.id,
+                    username=login,
+                    password_hash=hash_password(DEMO_PASSWORD),
+                    role="patient",
+                    display_name=s.name,
+                    patient_id=p.id,
+                    active=True,
+                    created_wall_s=wall_s,
+                )
+            )
+
+    def _assessments(self, p: Patient, s: Story, nurse: User) -> None:
+        if s.pain is None:
+            return
+        day = s.start_day + 1.0
+        while day <= 0:
+            pain = min(10, max(0, round(s.pain(day) + self.rng.choice((-0.5, 0.0, 0.0, 0.5)))))
+            mme = s.mme(day) if s.mme else 0.0
+            self.db.add(
+                Assessment(
+                    patient_id=p.id,
+                    t_s=self.at(day) - 2 * HOUR_S,
+                    pain_nrs=pain,
+                    function_score=max(0, min(100, 100 - pain * 8 - self.rng.randint(0, 6))),
+                    oral_opioid_mme_mg_per_day=round(mme, 1),
+                    notes="",
+                    recorded_by_id=nurse.id,
+                )
+            )
+            day += s.assess_every_days
+
+    def _pump(self, p: Patient, s: Story, physician: User, nurse: User) -> None:
+        db = self.db
+        spec = s.pump
+        assert spec is not None
+        model = get_model(spec["model"])
+        therapy: Therapy = spec["therapy"]
+        start = self.at(s.start_day)
+        battery = 1.0
+        if "battery_days_left" in spec:
+            # the battery has this many days to ERI *now*; go back to the history start at this therapy
+            battery = _battery_for_days_left(
+                spec["model"], therapy, spec["conc"], spec["battery_days_left"] - s.start_day
+            )
+        length_cm = 50.0  # assumption: the library default catheter length
+        implant = Implant(
+            model,
+            t_s=start,
+            offset_s=self.clinic.utc_offset_s,
+            drug=spec["drug"],
+            conc_mg_per_ml=spec["conc"],
+            fill_ml=spec["fill"],
+            low_reservoir_ml=spec["low"],
+            therapy=therapy,
+            ptm=spec.get("ptm"),
+            catheter_length_cm=length_cm,
+            flow_accuracy=spec.get("accuracy", 1.0),
+            battery_to_eri=battery,
+            seed=self.rng.randint(0, 2**31),
+        )
+        pump = Pump(
+            clinic_id=self.clinic.id,
+            patient_id=p.id,
+            model=model.model_id,
+            serial=spec["serial"],
+            implant_t_s=self.at(s.implant_day if s.implant_day is not None else s.start_day),
+            catheter_tip_level=spec["tip"],
+            catheter_length_cm=length_cm,
+            catheter_volume_ml=length_cm * CATHETER_ML_PER_CM,
+            active=True,
+            state={},
+            t_s=start,
+            log_seq=0,
+            version=1,
+            status="",
+            drug="",
+            conc_mg_per_ml=0.0,
+            daily_dose_mg=0.0,
+            estimate_ml=0.0,
+            low_reservoir_ml=0.0,
+            battery_to_eri=1.0,
+            last_fill_t_s=start,
+            alarms=[],
+        )
+        pump.state = twin.clean(persist.dump(implant, include_history=False))
+        db.add(pump)
+        db.flush()
+        twin.sample_now(db, pump, implant, "after")
+        first = "initial prescription" if s.implant_day is None else "current prescription (earlier records archived)"
+        rx = self._prescription(pump, implant, physician, first, [], None)
+        for day, kind, args in sorted(s.events, key=lambda e: e[0]):
+            twin.advance(db, pump, implant, self.at(day))
+            if kind == "refill":
+                self._refill(p, pump, implant, args, nurse, physician)
+                if args.get("conc") is not None:
+                    rx.status = "superseded"
+                    rx = self._prescription(pump, implant, physician, "concentration changed at refill", [], None)
+            elif kind == "program":
+                rx.status = "superseded"
+                rx = self._program(pump, implant, args, physician)
+            elif kind == "fault":
+                implant.catheter_fault(args["kind"])
+            elif kind == "mri":
+                implant.magnetic_field_on()
+                twin.advance(db, pump, implant, implant.t_s + args["duration_h"] * HOUR_S)
+                implant.magnetic_field_off(args.get("resume_delay_h", 0.0) * HOUR_S)
+            elif kind == "accuracy":
+                implant.hw.flow_accuracy = args["value"]
+            elif kind == "ptm":
+                workflows.ptm(implant).request_bolus()
+        twin.advance(db, pump, implant, self.now)
+        twin.save(db, pump, implant, workflows.refill_dates(implant, pump.last_fill_t_s))
+
+    def _program(self, pump: Pump, implant: Implant, args: dict[str, Any], physician: User) -> Prescription:
+        """A past reprogramming through the programmer; soft limits confirmed with the story's reason."""
+        twin.sample_now(self.db, pump, implant, "before")
+        check = workflows.check_program(implant, args["therapy"], workflows.KEEP, None)
+        reason = args.get("reason", "")
+        confirmations = {m.field: reason for m in check.soft}
+        record = workflows.commit_program(implant, check, clinician=physician.username, confirmations=confirmations)
+        twin.sample_now(self.db, pump, implant, "after")
+        return self._prescription(
+            pump, implant, physician, reason, [c.to_dict() for c in record.confirmations], twin.clean(record.to_dict())
+        )
+
+    def _prescription(
+        self,
+        pump: Pump,
+        implant: Implant,
+        by: User,
+        reason: str,
+        confirmations: list[Any],
+        record: dict[str, Any] | None,
+    ) -> Prescription:
+        fw = implant.fw
+        rx = Prescription(
+            patient_id=pump.patient_id,
+            pump_id=pump.id,
+            t_s=implant.t_s,
+            drug=fw.drug,
+            conc_mg_per_ml=fw.conc_mg_per_ml,
+            therapy=therapy_to_args(fw.therapy),
+            description=fw.therapy.describe(workflows.read(implant).drug.dose_unit),
+            daily_dose_mg=fw.therapy.daily_dose_mg(),
+            ptm=fw.ptm.to_dict() if fw.ptm else None,
+            low_reservoir_ml=fw.low_reservoir_ml,
+            prescribed_by_id=by.id,
+            reason=reason,
+            confirmations=confirmations,
+            record=record,
+            status="active",
+        )
+        self.db.add(rx)
+        return rx
+
+    def _refill(
+        self, p: Patient, pump: Pump, implant: Implant, args: dict[str, Any], nurse: User, physician: User
+    ) -> None:
+        """A past refill through the programmer's refill workflow, the syringe read to 0.1 mL."""
+        db = self.db
+        conc = args.get("conc", implant.fw.conc_mg_per_ml)
+        reading = round(implant.hw.reservoir_ml, 1)
+        twin.sample_now(db, pump, implant, "before")
+        record = workflows.commit_refill(
+            implant,
+            withdrawn_ml=reading,
+            fill_ml=args["fill"],
+            drug=implant.fw.drug,
+            conc_mg_per_ml=conc,
+            bridge_bolus=None,
+            clinician=nurse.username,
+            confirmations={},
+        )
+        twin.sample_now(db, pump, implant, "after")
+        pump.last_fill_t_s = implant.t_s
+        dates = workflows.refill_dates(implant, pump.last_fill_t_s)
+        unverified = bool(args.get("unverified"))
+        if not unverified:
+            record = workflows.verify_record(
+                record,
+                physician.username,
+                drug=record["drug"],
+                conc_mg_per_ml=record["concentration_mg_per_ml"],
+                filled_ml=record["filled_ml"],
+                reservoir_ml=record["reservoir_ml_entered"],
+            )
+        db.add(
+            Refill(
+                patient_id=p.id,
+                pump_id=pump.id,
+                t_s=implant.t_s,
+                expected_ml=record["expected_ml"],
+                withdrawn_ml=record["withdrawn_ml"],
+                discrepancy_ml=record["discrepancy_ml"],
+                discrepancy_flag=record["flag"],
+                likely_causes=list(record["likely_causes"]),
+                filled_ml=record["filled_ml"],
+                reservoir_ml_entered=record["reservoir_ml_entered"],
+                drug=record["drug"],
+                conc_mg_per_ml=record["concentration_mg_per_ml"],
+                previous_conc_mg_per_ml=record["previous_concentration_mg_per_ml"],
+                bridge_bolus=record["bridge_bolus"],
+                bridge_volume_ml=record["bridge_volume_ml"],
+                next_refill_t_s=dates.next_refill_t_s,
+                low_alarm_t_s=dates.low_alarm_t_s,
+                details=twin.clean(record),
+                notes="",
+                performed_by_id=nurse.id,
+                verified_by_id=None if unverified else physician.id,
+                verified_wall_s=None if unverified else self.wall_s,
+                discrepancy_resolved=not record["flag"],
+            )
+        )
+
+
+def seed_demo(db: Session, *, wall_s: float, now_s: float = DEMO_NOW, seed: int = 7) -> bool:
+    """Create the demo clinics if the database has no clinic yet. Returns True if it seeded."""
+    if db.scalar(select(func.count()).select_from(Clinic)):
+        return False
+    rng = random.Random(seed)
+    clinics = {
+        "riverside": Clinic(
+            name="Riverside Pain & Spasticity Clinic",
+            mode="training",
+            clock_t_s=now_s,
+            utc_offset_s=DEMO_OFFSET_S,
+            version=1,
+            created_wall_s=wall_s,
+        ),
+        "northgate": Clinic(
+            name="Northgate Neuromodulation Unit",
+            mode="training",
+            clock_t_s=now_s,
+            utc_offset_s=DEMO_OFFSET_S,
+            version=1,
+            created_wall_s=wall_s,
+        ),
+    }
+    db.add_all(clinics.values())
+    db.flush()
+    staff: dict[str, dict[str, User]] = {k: {} for k in clinics}
+    for username, role, display, key in DEMO_USERS:
+        u = User(
+            clinic_id=clinics[key].id,
+            username=username,
+            password_hash=hash_password(DEMO_PASSWORD),
+            role=role,
+            display_name=display,
+            patient_id=None,
+            active=True,
+            created_wall_s=wall_s,
+        )
+        db.add(u)
+        staff[key].setdefault(role, u)
+    db.flush()
+    for key, stories in (("riverside", stories_riverside()), ("northgate", stories_northgate())):
+        b = _Builder(db, clinics[key], staff[key], now_s, rng, wall_s)
+        for s in stories:
+            b.patient(s, wall_s)
+    db.flush()
+    for c in clinics.values():
+        db.add(
+            AuditEntry(
+                clinic_id=c.id,
+                user_id=None,
+                username="system",
+                role="system",
+                action="clinic.seed",
+                entity="clinic",
+                entity_id=c.id,
+                wall_s=wall_s,
+                t_s=now_s,
+                before=None,
+                after={"name": c.name, "mode": c.mode},
+            )
+        )
+    return True

@@ -1,0 +1,510 @@
+"""Read models: what the dashboard, patient pages and their JSON twins show (no state changes here)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..drugs import library
+from ..pump.models import get_model
+from ..quantities import SECONDS_PER_DAY, iso
+from .models import (
+    AdverseEvent,
+    Appointment,
+    Assessment,
+    AuditEntry,
+    Clinic,
+    Interrogation,
+    Patient,
+    Prescription,
+    Pump,
+    PumpDay,
+    PumpEvent,
+    PumpSample,
+    Refill,
+    User,
+)
+from .services import Ctx, active_pump, get_patient, user_names
+
+DAY_S = SECONDS_PER_DAY
+REFILL_WINDOW_DAYS = 14.0  # assumption: the dashboard lists refills whose alarm date is within two weeks
+ERI_WINDOW_DAYS = 180.0  # assumption: replacement is planned ~6 months ahead of shut-off [S] clinical-facts
+ERI_TO_EOS_DAYS = 90.0  # [S] clinical-facts: "pump stops 90 days after ERI"
+CRITICAL_FIRST = {"critical": 0, "non-critical": 1}
+
+ALARM_LABELS = {
+    "low_reservoir": "Low reservoir",
+    "reservoir_empty": "Reservoir empty",
+    "eri": "Elective replacement indicator (ERI)",
+    "end_of_service": "End of service",
+    "motor_stall": "Motor stall",
+}
+
+
+def dose_unit(drug: str) -> str:
+    d = library().get(drug)
+    return d.dose_unit if d is not None else "mg"
+
+
+def at(t_s: float | None, clinic: Clinic) -> str | None:
+    return None if t_s is None else iso(t_s, clinic.utc_offset_s)
+
+
+def pump_summary(pump: Pump, clinic: Clinic, now_s: float) -> dict[str, Any]:
+    fw = pump.state.get("firmware", {})
+    days_to_alarm = None if pump.low_alarm_t_s is None else (pump.low_alarm_t_s - now_s) / DAY_S
+    days_to_refill = None if pump.next_refill_t_s is None else (pump.next_refill_t_s - now_s) / DAY_S
+    eri = pump.projected_eri_t_s
+    return {
+        "pump_id": pump.id,
+        "version": pump.version,
+        "model": pump.model,
+        "serial": pump.serial,
+        "implanted_at": at(pump.implant_t_s, clinic),
+        "catheter_tip_level": pump.catheter_tip_level,
+        "catheter_length_cm": pump.catheter_length_cm,
+        "catheter_volume_ml": pump.catheter_volume_ml,
+        "status": pump.status,
+        "drug": pump.drug,
+        "dose_unit": dose_unit(pump.drug),
+        "concentration_mg_per_ml": pump.conc_mg_per_ml,
+        "daily_dose_mg": pump.daily_dose_mg,
+        "therapy": fw.get("therapy"),
+        "ptm": fw.get("ptm"),
+        "reservoir_estimate_ml": pump.estimate_ml,
+        "low_reservoir_alarm_ml": pump.low_reservoir_ml,
+        "next_refill_at": at(pump.next_refill_t_s, clinic),
+        "next_refill_reason": pump.next_refill_reason,
+        "days_to_next_refill": days_to_refill,
+        "low_reservoir_alarm_at": at(pump.low_alarm_t_s, clinic),
+        "days_to_low_reservoir_alarm": days_to_alarm,
+        "eri_at": at(eri, clinic),
+        "eri_active": pump.eri_t_s is not None,
+        "days_to_eri": None if eri is None else (eri - now_s) / DAY_S,
+        "end_of_service_at": at(None if eri is None else eri + ERI_TO_EOS_DAYS * DAY_S, clinic),
+        "alarms": [
+            {
+                "type": a["type"],
+                "label": ALARM_LABELS.get(a["type"], a["type"]),
+                "severity": a["severity"],
+                "since": at(a.get("raised_s"), clinic),
+            }
+            for a in sorted(pump.alarms, key=lambda a: (CRITICAL_FIRST.get(a["severity"], 2), a.get("raised_s") or 0))
+        ],
+        "twin_time": at(pump.t_s, clinic),
+    }
+
+
+def clinic_info(ctx: Ctx) -> dict[str, Any]:
+    c = ctx.clinic()
+    now = ctx.now_s()
+    return {
+        "id": c.id,
+        "name": c.name,
+        "mode": c.mode,
+        "now": iso(now, c.utc_offset_s),
+        "now_t_s": now,
+        "utc_offset_s": c.utc_offset_s,
+        "version": c.version,
+    }
+
+
+def _patients_by_id(db: Session, ids: set[int]) -> dict[int, Patient]:
+    if not ids:
+        return {}
+    return {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_(ids)))}
+
+
+def dashboard(ctx: Ctx) -> dict[str, Any]:
+    db, clinic = ctx.db, ctx.clinic()
+    now = ctx.now_s()
+    pumps = list(db.scalars(select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True))))
+    patients = _patients_by_id(db, {p.patient_id for p in pumps})
+
+    def row(p: Pump) -> dict[str, Any]:
+        s = pump_summary(p, clinic, now)
+        pt = patients[p.patient_id]
+        s.update({"patient_id": pt.id, "patient_name": pt.name, "mrn": pt.mrn})
+        return s
+
+    due = [
+        row(p)
+        for p in pumps
+        if (p.next_refill_t_s is not None and (p.next_refill_t_s - now) / DAY_S <= REFILL_WINDOW_DAYS)
+        or (p.low_alarm_t_s is not None and (p.low_alarm_t_s - now) / DAY_S <= REFILL_WINDOW_DAYS)
+    ]
+    # most urgent first: days to the low-reservoir alarm (a refill due for drug stability sorts by its own date)
+    due.sort(
+        key=lambda r: min(
+            x for x in (r["days_to_low_reservoir_alarm"], r["days_to_next_refill"], math.inf) if x is not None
+        )
+    )
+    alarms = []
+    for p in pumps:
+        r = row(p)
+        for a in r["alarms"]:
+            alarms.append(
+                {
+                    **a,
+                    "patient_id": r["patient_id"],
+                    "patient_name": r["patient_name"],
+                    "mrn": r["mrn"],
+                    "pump_id": p.id,
+                    "serial": p.serial,
+                }
+            )
+    alarms.sort(key=lambda a: (CRITICAL_FIRST.get(a["severity"], 2), a["since"] or ""))
+    eri = [
+        row(p)
+        for p in pumps
+        if p.eri_t_s is not None
+        or (p.projected_eri_t_s is not None and (p.projected_eri_t_s - now) / DAY_S <= ERI_WINDOW_DAYS)
+    ]
+    eri.sort(key=lambda r: r["days_to_eri"])
+    pump_ids = [p.id for p in pumps]
+    open_disc = list(
+        db.scalars(
+            select(Refill)
+            .where(
+                Refill.pump_id.in_(pump_ids), Refill.discrepancy_flag.is_(True), Refill.discrepancy_resolved.is_(False)
+            )
+            .order_by(Refill.t_s)
+        )
+    )
+    unverified = list(
+        db.scalars(
+            select(Refill).where(Refill.pump_id.in_(pump_ids), Refill.verified_by_id.is_(None)).order_by(Refill.t_s)
+        )
+    )
+    names = user_names(db, {r.performed_by_id for r in open_disc + unverified})
+    pts = _patients_by_id(db, {r.patient_id for r in open_disc + unverified})
+    day_end = now + DAY_S
+    appts = list(
+        db.scalars(
+            select(Appointment)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(
+                Patient.clinic_id == clinic.id,
+                Appointment.status == "scheduled",
+                Appointment.t_s < day_end + 6 * DAY_S,
+            )
+            .order_by(Appointment.t_s)
+        )
+    )
+    pts.update(_patients_by_id(db, {a.patient_id for a in appts} - set(pts)))
+    return {
+        "clinic": clinic_info(ctx),
+        "refills_due": due,
+        "alarms": alarms,
+        "approaching_eri": eri,
+        "open_discrepancies": [refill_row(r, clinic, names, pts[r.patient_id]) for r in open_disc],
+        "awaiting_verification": [refill_row(r, clinic, names, pts[r.patient_id]) for r in unverified],
+        "appointments": [
+            {
+                "id": a.id,
+                "patient_id": a.patient_id,
+                "patient_name": pts[a.patient_id].name,
+                "at": at(a.t_s, clinic),
+                "kind": a.kind,
+                "notes": a.notes,
+                "overdue": a.t_s < now,
+            }
+            for a in appts
+        ],
+        "counts": {"patients": len(patients), "pumps": len(pumps)},
+    }
+
+
+def refill_row(r: Refill, clinic: Clinic, names: dict[int, str], patient: Patient | None = None) -> dict[str, Any]:
+    out = {
+        "refill_id": r.id,
+        "pump_id": r.pump_id,
+        "at": at(r.t_s, clinic),
+        "expected_ml": r.expected_ml,
+        "withdrawn_ml": r.withdrawn_ml,
+        "discrepancy_ml": r.discrepancy_ml,
+        "discrepancy_flag": r.discrepancy_flag,
+        "likely_causes": r.likely_causes,
+        "filled_ml": r.filled_ml,
+        "reservoir_ml_entered": r.reservoir_ml_entered,
+        "drug": r.drug,
+        "dose_unit": dose_unit(r.drug),
+        "concentration_mg_per_ml": r.conc_mg_per_ml,
+        "previous_concentration_mg_per_ml": r.previous_conc_mg_per_ml,
+        "bridge_bolus": r.bridge_bolus,
+        "bridge_volume_ml": r.bridge_volume_ml,
+        "next_refill_at": at(r.next_refill_t_s, clinic),
+        "low_reservoir_alarm_at": at(r.low_alarm_t_s, clinic),
+        "performed_by": names.get(r.performed_by_id or -1),
+        "performed_by_id": r.performed_by_id,
+        "verified_by": names.get(r.verified_by_id or -1),
+        "verified": r.verified_by_id is not None,
+        "discrepancy_resolved": r.discrepancy_resolved,
+        "resolution_note": r.resolution_note,
+        "notes": r.notes,
+    }
+    if patient is not None:
+        out.update({"patient_id": patient.id, "patient_name": patient.name, "mrn": patient.mrn})
+    return out
+
+
+def patient_list(ctx: Ctx) -> list[dict[str, Any]]:
+    db, clinic = ctx.db, ctx.clinic()
+    now = ctx.now_s()
+    out = []
+    for p in db.scalars(select(Patient).where(Patient.clinic_id == clinic.id).order_by(Patient.name)):
+        pump = active_pump(ctx, p)
+        out.append(
+            {
+                "patient_id": p.id,
+                "mrn": p.mrn,
+                "name": p.name,
+                "birth_year": p.birth_year,
+                "sex": p.sex,
+                "indication": p.indication,
+                "stage": p.stage,
+                "pump": None if pump is None else pump_summary(pump, clinic, now),
+            }
+        )
+    return out
+
+
+def patient_record(p: Patient) -> dict[str, Any]:
+    return {
+        "patient_id": p.id,
+        "mrn": p.mrn,
+        "name": p.name,
+        "birth_year": p.birth_year,
+        "sex": p.sex,
+        "indication": p.indication,
+        "stage": p.stage,
+        "notes": p.notes,
+    }
+
+
+def patient_detail(ctx: Ctx, patient_id: int) -> dict[str, Any]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    pump = active_pump(ctx, p)
+    return {
+        **patient_record(p),
+        "pump": None if pump is None else pump_summary(pump, clinic, ctx.now_s()),
+    }
+
+
+def prescriptions(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    rows = list(
+        ctx.db.scalars(
+            select(Prescription)
+            .where(Prescription.patient_id == p.id)
+            .order_by(Prescription.t_s.desc(), Prescription.id.desc())
+        )
+    )
+    names = user_names(ctx.db, {r.prescribed_by_id for r in rows})
+    return [
+        {
+            "prescription_id": r.id,
+            "pump_id": r.pump_id,
+            "at": at(r.t_s, clinic),
+            "drug": r.drug,
+            "dose_unit": dose_unit(r.drug),
+            "concentration_mg_per_ml": r.conc_mg_per_ml,
+            "therapy": r.therapy,
+            "description": r.description,
+            "daily_dose_mg": r.daily_dose_mg,
+            "ptm": r.ptm,
+            "low_reservoir_alarm_ml": r.low_reservoir_ml,
+            "prescribed_by": names.get(r.prescribed_by_id or -1),
+            "reason": r.reason,
+            "confirmations": r.confirmations,
+            "status": r.status,
+        }
+        for r in rows
+    ]
+
+
+def refills(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    rows = list(
+        ctx.db.scalars(select(Refill).where(Refill.patient_id == p.id).order_by(Refill.t_s.desc(), Refill.id.desc()))
+    )
+    names = user_names(ctx.db, {r.performed_by_id for r in rows} | {r.verified_by_id for r in rows})
+    return [refill_row(r, clinic, names) for r in rows]
+
+
+def assessments(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    rows = list(
+        ctx.db.scalars(
+            select(Assessment)
+            .where(Assessment.patient_id == p.id)
+            .order_by(Assessment.t_s.desc(), Assessment.id.desc())
+        )
+    )
+    names = user_names(ctx.db, {r.recorded_by_id for r in rows})
+    return [
+        {
+            "assessment_id": r.id,
+            "at": at(r.t_s, clinic),
+            "t_s": r.t_s,
+            "pain_nrs": r.pain_nrs,
+            "function_score": r.function_score,
+            "oral_opioid_mme_mg_per_day": r.oral_opioid_mme_mg_per_day,
+            "notes": r.notes,
+            "recorded_by": names.get(r.recorded_by_id or -1),
+        }
+        for r in rows
+    ]
+
+
+def adverse_events(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    rows = ctx.db.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == p.id).order_by(AdverseEvent.t_s.desc()))
+    return [
+        {
+            "adverse_event_id": r.id,
+            "at": at(r.t_s, clinic),
+            "kind": r.kind,
+            "severity": r.severity,
+            "description": r.description,
+            "status": r.status,
+        }
+        for r in rows
+    ]
+
+
+def appointments(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    rows = ctx.db.scalars(select(Appointment).where(Appointment.patient_id == p.id).order_by(Appointment.t_s.desc()))
+    return [
+        {"appointment_id": r.id, "at": at(r.t_s, clinic), "kind": r.kind, "status": r.status, "notes": r.notes}
+        for r in rows
+    ]
+
+
+def events(ctx: Ctx, patient_id: int, *, limit: int = 100, include_hidden: bool = False) -> list[dict[str, Any]]:
+    p = get_patient(ctx, patient_id)
+    clinic = ctx.clinic()
+    pump = active_pump(ctx, p)
+    if pump is None:
+        return []
+    q = select(PumpEvent).where(PumpEvent.pump_id == pump.id)
+    if not include_hidden:
+        q = q.where(PumpEvent.device.is_(True))
+    rows = ctx.db.scalars(q.order_by(PumpEvent.seq.desc()).limit(limit))
+    return [
+        {"seq": e.seq, "at": at(e.t_s, clinic), "t_s": e.t_s, "type": e.type, "details": e.details, "device": e.device}
+        for e in rows
+    ]
+
+
+def interrogations(ctx: Ctx, pump: Pump, limit: int = 5) -> list[dict[str, Any]]:
+    clinic = ctx.clinic()
+    rows = list(
+        ctx.db.scalars(
+            select(Interrogation)
+            .where(Interrogation.pump_id == pump.id)
+            .order_by(Interrogation.t_s.desc())
+            .limit(limit)
+        )
+    )
+    names = user_names(ctx.db, {r.user_id for r in rows})
+    return [{"at": at(r.t_s, clinic), "by": names.get(r.user_id or -1), "state": r.status.get("state")} for r in rows]
+
+
+def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0) -> dict[str, Any]:
+    """Series for the patient charts over the last ``days`` (exact levels and per-day amounts)."""
+    p = get_patient(ctx, patient_id)
+    pump = active_pump(ctx, p)
+    now = ctx.now_s()
+    since = now - days * DAY_S
+    out: dict[str, Any] = {
+        "since_t_s": since,
+        "now_t_s": now,
+        "reservoir": [],
+        "days": [],
+        "refills": [],
+        "pain": [],
+        "capacity_ml": None,
+        "low_reservoir_alarm_ml": None,
+        "drug": None,
+    }
+    if pump is not None:
+        out["capacity_ml"] = get_model(pump.model).reservoir_capacity_ml
+        out["low_reservoir_alarm_ml"] = pump.low_reservoir_ml
+        out["drug"] = pump.drug
+        out["dose_unit"] = dose_unit(pump.drug)
+        out["reservoir"] = [
+            {"t_s": s.t_s, "kind": s.kind, "actual_ml": s.reservoir_ml, "estimate_ml": s.estimate_ml}
+            for s in ctx.db.scalars(
+                select(PumpSample)
+                .where(PumpSample.pump_id == pump.id, PumpSample.t_s >= since)
+                .order_by(PumpSample.t_s, PumpSample.id)
+            )
+        ]
+        out["days"] = [
+            {
+                "date": d.date,
+                "t_s": d.day_start_t_s,
+                "programmed_mg": d.programmed_mg,
+                "delivered_mg": d.delivered_mg,
+                "lost_mg": d.lost_mg,
+                "pumped_ml": d.pumped_ml,
+            }
+            for d in ctx.db.scalars(
+                select(PumpDay)
+                .where(PumpDay.pump_id == pump.id, PumpDay.day_start_t_s >= since - DAY_S)
+                .order_by(PumpDay.day_start_t_s)
+            )
+        ]
+        out["refills"] = [
+            {"t_s": r.t_s, "expected_ml": r.expected_ml, "withdrawn_ml": r.withdrawn_ml, "flag": r.discrepancy_flag}
+            for r in ctx.db.scalars(
+                select(Refill).where(Refill.pump_id == pump.id, Refill.t_s >= since).order_by(Refill.t_s)
+            )
+        ]
+    out["pain"] = [
+        {"t_s": a.t_s, "pain_nrs": a.pain_nrs, "oral_mme": a.oral_opioid_mme_mg_per_day}
+        for a in ctx.db.scalars(
+            select(Assessment).where(Assessment.patient_id == p.id, Assessment.t_s >= since).order_by(Assessment.t_s)
+        )
+    ]
+    return out
+
+
+def audit_log(ctx: Ctx, limit: int = 200) -> list[dict[str, Any]]:
+    clinic = ctx.clinic()
+    rows = ctx.db.scalars(
+        select(AuditEntry).where(AuditEntry.clinic_id == clinic.id).order_by(AuditEntry.id.desc()).limit(limit)
+    )
+    return [
+        {
+            "id": r.id,
+            "wall": iso(r.wall_s, clinic.utc_offset_s),
+            "virtual": at(r.t_s, clinic),
+            "user": r.username,
+            "role": r.role,
+            "action": r.action,
+            "entity": r.entity,
+            "entity_id": r.entity_id,
+            "before": r.before,
+            "after": r.after,
+        }
+        for r in rows
+    ]
+
+
+def staff(ctx: Ctx) -> list[dict[str, Any]]:
+    return [
+        {"user_id": u.id, "username": u.username, "role": u.role, "name": u.display_name}
+        for u in ctx.db.scalars(select(User).where(User.clinic_id == ctx.actor.clinic_id, User.role != "patient"))
+    ]
