@@ -176,18 +176,18 @@ class PatientParams:
             raise InputError("seed" if seed < 0 else "index", "must not be negative")
         rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(index,)))
         pop = population
-        u = rng.random(8)  # Bernoulli draws, in a fixed order
+        u = rng.random(8).tolist()  # Bernoulli draws, in a fixed order
         responder = bool(u[0] < pop.responder_rate.value)
         infection = bool(u[1] < pop.active_infection_rate.value)
         too_small = bool(u[2] < pop.body_too_small_rate.value)
         female = bool(u[3] < pop.female_rate.value)
         on_orals = bool(u[4] < pop.on_oral_opioids_rate.value)
-        allergy_u = rng.random(len(pop.allergy_rates))
+        allergy_u = rng.random(len(pop.allergy_rates)).tolist()
         allergies = tuple(d for (d, rate), x in zip(pop.allergy_rates, allergy_u, strict=True) if x < rate)
-        z = rng.standard_normal(16)
-        age = float(np.clip(pop.age_mean.value + pop.age_sd.value * z[0], 20.0, 90.0))
+        z = rng.standard_normal(16).tolist()
+        age = _clip(pop.age_mean.value + pop.age_sd.value * z[0], 20.0, 90.0)
         height = (163.0 if female else 177.0) + 7.0 * z[1]  # U: adult heights
-        height = float(np.clip(height, 140.0, 205.0))
+        height = _clip(height, 140.0, 205.0)
         if too_small:
             # A small body: BMI 14-17 (U).
             bmi = 14.0 + 3.0 * float(rng.random())
@@ -197,30 +197,30 @@ class PatientParams:
             weight = pop.weight_median_kg.value * math.exp(pop.weight_sdlog.value * z[2])
             weight = max(weight, 18.5 * (height / 100.0) ** 2)  # not underweight unless too small
             weight = min(weight, 200.0)
-        csf = float(np.clip(pop.csf_mean_ml.value + pop.csf_sd_ml.value * z[3], 20.0, 90.0))
-        pain = float(np.clip(pop.baseline_pain_mean.value + pop.baseline_pain_sd.value * z[4], 4.0, 10.0))
+        csf = _clip(pop.csf_mean_ml.value + pop.csf_sd_ml.value * z[3], 20.0, 90.0)
+        pain = _clip(pop.baseline_pain_mean.value + pop.baseline_pain_sd.value * z[4], 4.0, 10.0)
         oral = pop.oral_mme_median.value * math.exp(pop.oral_mme_sdlog.value * z[5])
-        oral = float(np.clip(oral, 10.0, 600.0)) if on_orals else 0.0
+        oral = _clip(oral, 10.0, 600.0) if on_orals else 0.0
         ed50 = pop.ed50_median_mg_per_day.value * math.exp(pop.ed50_sdlog.value * z[6])
         lo, span, a, b = pop.emax_responder
         emax_r = lo + span * float(rng.beta(a, b))
         lo, span, a, b = pop.emax_nonresponder
         emax_n = lo + span * float(rng.beta(a, b))
         tol = math.exp(pop.tolerance_rate_sdlog.value * z[7])
-        rr = float(np.clip(14.0 + 2.0 * z[8], 10.0, 20.0))  # U: adult resting RR
+        rr = _clip(14.0 + 2.0 * z[8], 10.0, 20.0)  # U: adult resting RR
         resp_sens = math.exp(pop.resp_sensitivity_sdlog.value * z[9])
         prur = math.exp(pop.pruritus_sensitivity_sdlog.value * z[10])
         n_lo, n_hi = pop.nausea_max
         nausea = n_lo + (n_hi - n_lo) * float(rng.random())
-        hr = float(np.clip(75.0 + 10.0 * z[11], 50.0, 110.0))  # U
-        sbp = float(np.clip(130.0 + 15.0 * z[12], 95.0, 180.0))  # U
-        temp = float(np.clip(36.8 + 0.3 * z[13], 36.0, 37.5))  # U
-        wake = float(np.clip(7.0 + 0.75 * z[14], 5.0, 10.0))  # U
-        sleep = float(np.clip(23.0 + 0.75 * z[15], 20.5, 25.5)) % 24.0  # U
-        z2 = rng.standard_normal(4)
-        spas = float(np.clip(pop.spasticity_mean.value + 0.5 * z2[0], 1.5, 4.0))
+        hr = _clip(75.0 + 10.0 * z[11], 50.0, 110.0)  # U
+        sbp = _clip(130.0 + 15.0 * z[12], 95.0, 180.0)  # U
+        temp = _clip(36.8 + 0.3 * z[13], 36.0, 37.5)  # U
+        wake = _clip(7.0 + 0.75 * z[14], 5.0, 10.0)  # U
+        sleep = _clip(23.0 + 0.75 * z[15], 20.5, 25.5) % 24.0  # U
+        z2 = rng.standard_normal(4).tolist()
+        spas = _clip(pop.spasticity_mean.value + 0.5 * z2[0], 1.5, 4.0)
         bac_ed50 = pop.baclofen_ed50_median_mg_per_day.value * math.exp(0.4 * z2[1])  # U: spread
-        bac_emax = float(np.clip(0.8 + 0.08 * z2[2], 0.55, 0.95))  # U
+        bac_emax = _clip(0.8 + 0.08 * z2[2], 0.55, 0.95)  # U
         bac_tol = math.exp(0.4 * z2[3])  # U
         spasticity = indication == "spasticity"
         return cls(
@@ -235,7 +235,7 @@ class PatientParams:
             weight_kg=float(weight),
             height_cm=height,
             csf_lumbosacral_ml=csf,
-            baseline_pain=pain if not spasticity else float(np.clip(pain - 4.0, 0.0, 10.0)),
+            baseline_pain=pain if not spasticity else _clip(pain - 4.0, 0.0, 10.0),
             oral_mme_per_day=oral if not spasticity else 0.0,
             responder=responder,
             emax=emax_r if responder else emax_n,
@@ -343,6 +343,10 @@ def _check(p: PatientParams) -> None:
     for d in p.allergies:
         if d not in DRUGS:
             raise InputError("patient.allergies", f"unknown drug '{d}'")
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else hi if x > hi else float(x)
 
 
 # ---- cohorts -------------------------------------------------------------------------------------
