@@ -193,7 +193,7 @@ def hand_rhs(drug: str, patient: PatientParams):
         s_drive = b / norm.b50 + y / norm.y50
         dep_drive = s_drive + P.WITHDRAWAL_SYSTEMIC_WEIGHT.value * u_sys + P.WITHDRAWAL_SPINAL_WEIGHT.value * u_sp
         da = r_a * (dep_drive - a)
-        dl1 = r_l1 * ((u_sp + u_sys) / ed50 - l1)
+        dl1 = r_l1 * ((u_sp + P.ORAL_CROSS_TOLERANCE.value * u_sys) / ed50 - l1)
         dl2 = r_l2 * (s_drive - l2)
         dout = k10 * p  # eliminated (for the mass balance)
         return np.array([dt, ds, dr, de, db, dp, dy, ddep, da, dl1, dl2, dout])

@@ -333,3 +333,22 @@ def test_pain_fast_path_equals_observe() -> None:
     sim.advance(T0 + 4 * DAY)
     assert sim.pain() == pytest.approx(sim.observe().pain, rel=1e-15)
     assert sim.pain(activity=0.0) < sim.pain(activity=1.0)
+
+
+def test_oral_opioids_move_into_the_morphine_chain_without_changing_anything() -> None:
+    """Oral morphine shares plasma with intrathecal morphine: merging the models is invisible."""
+    p = PatientParams.sample(3, 5).with_(oral_mme_per_day=120.0)
+    a = PatientSim(p, T0)
+    b = PatientSim(p, T0)
+    for sim in (a, b):
+        sim.advance(T0 + DAY, oral_mme_per_day=60.0)
+    a.dose(0.0, "morphine")  # creates the morphine chain: the oral state moves into it
+    assert a._chains["morphine"].cm.nudged == ()
+    assert_same(a, b, rel=1e-9)
+    for sim in (a, b):
+        sim.advance(T0 + 4 * DAY, oral_mme_per_day=30.0)
+        sim.dose(20.0, "morphine", "oral")
+        sim.advance(T0 + 5 * DAY)
+    sa, sb = state(a), state(b)
+    for k in ("pain", "withdrawal_opioid", "analgesic_drive_mg_per_day", "opioid_tolerance", "sedation"):
+        assert sa[k] == pytest.approx(sb[k], rel=1e-9, abs=1e-12), k

@@ -39,7 +39,7 @@ Drives are normalised so that pharmacodynamics is written in clinical units:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -51,7 +51,6 @@ from .linear import ModalModel, ModesTooClose
 LN2 = math.log(2.0)
 H_PER_DAY = 24.0
 
-IT_STATES = ("T", "S", "R", "E", "B", "P", "Y", "D", "A", "L1", "L2")
 ORAL_STATES = ("G", "P", "Y", "A", "L1", "L2")
 
 
@@ -225,6 +224,7 @@ class ChainModel:
     # (pool key, row) pairs this chain adds to the patient's pharmacological pools
     pool_rows: tuple[tuple[str, list[float]], ...] = ()
     pain_rows: tuple[tuple[str, list[float]], ...] = ()  # the subset pain needs
+    q_oral: list[float] | None = None  # forcing of oral MME (mg/h) when this chain hosts oral morphine
 
 
 # Which pool each output of a chain feeds, per pharmacological class (see PatientSim._pool).
@@ -249,7 +249,18 @@ def _with_pools(cm: ChainModel) -> ChainModel:
     pools = tuple((key, cm.rows[out]) for out, key in _POOLS[cm.drug_class] if out in cm.rows)
     pain = tuple((key, row) for key, row in pools if key in PAIN_POOLS)
     return ChainModel(
-        cm.drug, cm.drug_class, cm.model, cm.q_in, cm.q_tissue, cm.jumps, cm.rows, cm.volumes, cm.nudged, pools, pain
+        cm.drug,
+        cm.drug_class,
+        cm.model,
+        cm.q_in,
+        cm.q_tissue,
+        cm.jumps,
+        cm.rows,
+        cm.volumes,
+        cm.nudged,
+        pools,
+        pain,
+        cm.q_oral,
     )
 
 
@@ -288,10 +299,16 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
         "L1": 1.0 / (_tolerance_tau_d(cls) * H_PER_DAY),
         "L2": 1.0 / (P.SUPRASPINAL_TOLERANCE_TAU_D.value * H_PER_DAY),
         "P": k10,
+        "G": LN2 / P.ORAL_ABSORPTION_HALF_LIFE_H.value,
     }
+    # Oral morphine (MME) shares the plasma, effect and adaptation states of intrathecal morphine,
+    # so the morphine chain also hosts the gut: one model instead of two (faster, same result).
+    hosts_oral = drug == "morphine"
     has_dep = cls in (P.OPIOID, P.GABA_B, P.ALPHA2)
     has_tol = cls in (P.OPIOID, P.GABA_B)
     names = ["T", "S", "R", "E", "B", "P", "Y", "D"]
+    if hosts_oral:
+        names.append("G")
     if has_dep:
         names.append("A")
     if has_tol:
@@ -301,8 +318,11 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
     u_sys = {"Y": 1.0 / norm.y_ref} if math.isfinite(norm.y_ref) else {}
     s = {"B": 1.0 / norm.b50, "Y": 1.0 / norm.y50}
     ed50 = pt.ed50_mg_per_day if cls == P.OPIOID else pt.ed50_baclofen_mg_per_day
-    # Spinal tolerance filters the analgesic (or antispastic) drive in units of the patient's ED50.
-    tol_w = {key: w / ed50 for key, w in (u_sp | u_sys).items()}
+    # Spinal tolerance filters the analgesic (or antispastic) drive in units of the patient's ED50;
+    # systemic opioid counts with the (incomplete) cross-tolerance weight.
+    tol_w = {"E": u_sp["E"] / ed50}
+    if u_sys:
+        tol_w["Y"] = P.ORAL_CROSS_TOLERANCE.value * u_sys["Y"] / ed50
 
     nudged: list[str] = []
     for _attempt in range(40):
@@ -321,6 +341,9 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
         m[idx["Y"], idx["P"]] = rates["Y"] / vp
         m[idx["Y"], idx["Y"]] = -rates["Y"]
         m[idx["D"], idx["D"]] = -rates["D"]
+        if hosts_oral:
+            m[idx["G"], idx["G"]] = -rates["G"]
+            m[idx["P"], idx["G"]] = P.ORAL_MORPHINE_BIOAVAILABILITY.value * rates["G"]
         filters = []
         if has_dep:
             filters.append(("A", dep_w))
@@ -354,16 +377,19 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
         "u_own": {"E": 1.0 / (norm.e_ref * pk.it_potency.value)},
         "s": s,
         "dep_drive": dep_w,
-        "mass": {"T": 1.0, "S": 1.0, "R": 1.0, "P": 1.0, "D": 1.0},
+        "mass": {"T": 1.0, "S": 1.0, "R": 1.0, "P": 1.0, "D": 1.0} | ({"G": 1.0} if hosts_oral else {}),
     }
     for state in ("A", "L1", "L2"):
         if state in names:
             specs[state] = {state: 1.0}
     rows = model.rows(specs)
     jumps = {"csf": model.jump("T"), "tissue": model.jump("D"), "iv": model.jump("P")}
-    return _with_pools(
-        ChainModel(drug, cls, model, model.forcing("T"), model.forcing("D"), jumps, rows, vol, tuple(nudged))
-    )
+    q_oral = None
+    if hosts_oral:
+        jumps["oral"] = model.jump("G")
+        q_oral = model.forcing("G")
+    cm = ChainModel(drug, cls, model, model.forcing("T"), model.forcing("D"), jumps, rows, vol, tuple(nudged))
+    return _with_pools(replace(cm, q_oral=q_oral))
 
 
 def build_oral_chain(pt: PatientPK) -> ChainModel:
@@ -407,7 +433,8 @@ def build_oral_chain(pt: PatientPK) -> ChainModel:
         }
     )
     jumps = {"oral": model.jump("G"), "iv": model.jump("P")}
-    return _with_pools(ChainModel("oral", P.OPIOID, model, model.forcing("G"), [], jumps, rows, None, ()))
+    cm = ChainModel("oral", P.OPIOID, model, model.forcing("G"), [], jumps, rows, None, ())
+    return _with_pools(replace(cm, q_oral=model.forcing("G")))
 
 
 def _dependence_tau_d(cls: str) -> float:

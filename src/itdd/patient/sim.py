@@ -21,13 +21,14 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from math import exp, expm1
 from operator import mul
 from typing import Any, Protocol
 
 from ..errors import InputError
 from . import parameters as P
 from . import pd
-from .linear import dot, propagate, propagate1, propagate2
+from .linear import dot, propagate2
 from .pk import ChainModel, PatientPK, build_it_chain, build_oral_chain
 from .population import PatientParams
 
@@ -126,18 +127,22 @@ class Observation:
 
 
 class _Chain:
-    __slots__ = ("cm", "lam", "q_in", "q_tis", "z")
+    __slots__ = ("active", "cm", "lam", "q_in", "q_oral", "q_tis", "z")
 
     def __init__(self, cm: ChainModel) -> None:
         self.cm = cm
         self.lam = cm.model.lam
         self.q_in = cm.q_in
         self.q_tis = cm.q_tissue
+        self.q_oral: list[float] = cm.q_oral or []  # empty unless this chain can host oral morphine
         self.z = [0.0] * cm.model.n
+        self.active = False  # False while the state is exactly zero (lets the oral chain be skipped)
 
     def clone(self) -> _Chain:
         new = _Chain.__new__(_Chain)
         new.cm, new.lam, new.q_in, new.q_tis, new.z = self.cm, self.lam, self.q_in, self.q_tis, list(self.z)
+        new.q_oral = self.q_oral
+        new.active = self.active
         return new
 
 
@@ -163,11 +168,15 @@ class PatientSim:
         self._pt = PatientPK(
             params.weight_kg, params.csf_lumbosacral_ml, params.ed50_mg_per_day, params.baclofen_ed50_mg_per_day
         )
-        self._oral = _Chain(build_oral_chain(self._pt))
+        # Oral opioids live in a small chain of their own until intrathecal morphine arrives; then
+        # they move into the morphine chain, which shares their plasma (see pk.build_it_chain).
+        self._oral: _Chain | None = _Chain(build_oral_chain(self._pt))
+        self._host: _Chain = self._oral
         self.oral_mme_per_day = float(oral)
         # Enrolment: the patient has taken this oral dose long enough to be at steady state.
         r = oral / H_PER_DAY
-        self._oral.z = [-qi * r for qi in self._oral.q_in]
+        self._host.z = [-qi * r for qi in self._oral.q_in]
+        self._host.active = r > 0.0
         self._chains: dict[str, _Chain] = {}
         self.drug = ""  # the last intrathecal drug given
         self.delivered_csf_mg: dict[str, float] = {}
@@ -195,6 +204,9 @@ class PatientSim:
         ch = sim._chain(drug)
         rc, rt = csf_mg_per_day / H_PER_DAY, tissue_mg_per_day / H_PER_DAY
         ch.z = [-(a * rc + b * rt) for a, b in zip(ch.q_in, ch.q_tis, strict=True)]
+        if ch is sim._host and ch.q_oral:  # morphine hosts the oral steady state too
+            ro = sim.oral_mme_per_day / H_PER_DAY
+            ch.z = [zi - c * ro for zi, c in zip(ch.z, ch.q_oral, strict=True)]
         sim.drug = drug
         return sim
 
@@ -205,9 +217,10 @@ class PatientSim:
         new.t_s = self.t_s
         new.offset_s = self.offset_s
         new._pt = self._pt
-        new._oral = self._oral.clone()
+        new._oral = self._oral.clone() if self._oral is not None else None
         new.oral_mme_per_day = self.oral_mme_per_day
         new._chains = {k: ch.clone() for k, ch in self._chains.items()}
+        new._host = new._oral if new._oral is not None else new._chains["morphine"]
         new.drug = self.drug
         new.delivered_csf_mg = dict(self.delivered_csf_mg)
         new.delivered_tissue_mg = dict(self.delivered_tissue_mg)
@@ -222,7 +235,20 @@ class PatientSim:
                 raise InputError("drug", f"no patient model for '{drug}' (known: {', '.join(sorted(P.DRUGS))})")
             ch = _Chain(build_it_chain(drug, self._pt))
             self._chains[drug] = ch
+            if ch.q_oral and self._oral is not None:
+                self._merge_oral(ch)
         return ch
+
+    def _merge_oral(self, ch: _Chain) -> None:
+        """Move the oral chain's state into ``ch`` (same plasma, effect and adaptation states)."""
+        o = self._oral
+        assert o is not None
+        x = dict(zip(o.cm.model.names, o.cm.model.to_physical(o.z), strict=True))
+        vec = [x.get(name, 0.0) for name in ch.cm.model.names]
+        ch.z = [a + b for a, b in zip(ch.z, ch.cm.model.to_modal(vec), strict=True)]
+        ch.active = ch.active or o.active
+        self._oral = None
+        self._host = ch
 
     def advance(
         self,
@@ -260,29 +286,51 @@ class PatientSim:
         self.t_s = float(t1_s)
 
     def _step(self, dt_h: float, drug: str, r_csf: float, r_tis: float) -> None:
-        """Exact move by ``dt_h`` hours (rates in mg/h); no validation."""
+        """Exact move by ``dt_h`` hours (rates in mg/h); no validation.
+
+        The hot path of every simulation: the modal updates are written inline (see
+        :mod:`itdd.patient.linear` for the formula) to save function calls.
+        """
         if dt_h <= 0.0:
             return
+        target = None
         if drug:
-            target = self._chains.get(drug) or self._chain(drug)
-            if drug != self.drug:
-                self.drug = drug
-            self.delivered_csf_mg[drug] = self.delivered_csf_mg.get(drug, 0.0) + r_csf * dt_h
+            target = self._chains.get(drug)
+            if target is None:
+                target = self._chain(drug)
+            self.drug = drug
+            dc = self.delivered_csf_mg
+            dc[drug] = dc.get(drug, 0.0) + r_csf * dt_h
             if r_tis:
-                self.delivered_tissue_mg[drug] = self.delivered_tissue_mg.get(drug, 0.0) + r_tis * dt_h
-        else:
-            target = None
-        for ch in self._chains.values():
-            if ch is target:
-                if r_tis:
-                    ch.z = propagate2(ch.z, ch.lam, dt_h, r_csf, ch.q_in, r_tis, ch.q_tis)
-                else:
-                    ch.z = propagate1(ch.z, ch.lam, dt_h, r_csf, ch.q_in)
-            else:
-                ch.z = propagate(ch.z, ch.lam, dt_h)
-        o = self._oral
+                dt_ = self.delivered_tissue_mg
+                dt_[drug] = dt_.get(drug, 0.0) + r_tis * dt_h
+        host = self._host
         r_oral = self.oral_mme_per_day / H_PER_DAY
-        o.z = propagate1(o.z, o.lam, dt_h, r_oral, o.q_in) if r_oral else propagate(o.z, o.lam, dt_h)
+        for ch in self._chains.values():
+            z = ch.z
+            if ch is target:
+                if ch is host and r_oral:
+                    q = [r_csf * a + r_tis * b + r_oral * c for a, b, c in zip(ch.q_in, ch.q_tis, ch.q_oral)]  # noqa: B905
+                    ch.z = [zi + expm1(li * dt_h) * (zi + qi) for zi, li, qi in zip(z, ch.lam, q)]  # noqa: B905
+                elif r_tis:
+                    ch.z = propagate2(z, ch.lam, dt_h, r_csf, ch.q_in, r_tis, ch.q_tis)
+                else:
+                    ch.z = [zi + expm1(li * dt_h) * (zi + r_csf * qi) for zi, li, qi in zip(z, ch.lam, ch.q_in)]  # noqa: B905
+            elif ch is host and r_oral:
+                q = ch.q_oral
+                ch.z = [zi + expm1(li * dt_h) * (zi + r_oral * qi) for zi, li, qi in zip(z, ch.lam, q)]  # noqa: B905
+            else:
+                ch.z = [zi * exp(li * dt_h) for zi, li in zip(z, ch.lam)]  # noqa: B905
+        o = self._oral
+        if o is None:
+            return
+        if r_oral:
+            o.z = [zi + expm1(li * dt_h) * (zi + r_oral * qi) for zi, li, qi in zip(o.z, o.lam, o.q_in)]  # noqa: B905
+        elif o.active:
+            o.z = [zi * exp(li * dt_h) for zi, li in zip(o.z, o.lam)]  # noqa: B905
+        else:
+            return
+        o.active = True
 
     def dose(self, amount_mg: float, drug: str, route: str = "intrathecal") -> None:
         """An instantaneous dose now.
@@ -302,12 +350,12 @@ class PatientSim:
             factor = P.DRUGS[drug].oral_mme_factor
             if factor is None:
                 raise InputError("route", f"oral {drug} is not modelled (oral opioids only, as MME)")
-            self._jump(self._oral, "oral", amount_mg * factor.value)
+            self._jump(self._host, "oral", amount_mg * factor.value)
             return
         key = "csf" if route in INTRATHECAL_ROUTES else "tissue" if route in TISSUE_ROUTES else "iv"
         ch = self._chain(drug)
         self._jump(ch, key, amount_mg)
-        if key == "csf":
+        if key == "csf" and amount_mg > 0.0:
             self.drug = drug
             self.delivered_csf_mg[drug] = self.delivered_csf_mg.get(drug, 0.0) + amount_mg
         elif key == "tissue":
@@ -317,6 +365,7 @@ class PatientSim:
     def _jump(ch: _Chain, key: str, amount: float) -> None:
         j = ch.cm.jumps[key]
         ch.z = [zi + amount * ji for zi, ji in zip(ch.z, j, strict=True)]
+        ch.active = ch.active or amount != 0.0
 
     # ---- following an implant record -----------------------------------------------------------
     def follow(self, record: RecordLike, until_s: float, oral_mme_per_day: float | None = None) -> None:
@@ -386,9 +435,13 @@ class PatientSim:
                 # Merge following intervals with the same drug and rates (one exact step).
                 while end < stop and i + 1 < n and t0s[i + 1] == end and drugs[i + 1] == drug:
                     d2 = t1s[i + 1] - t0s[i + 1]
-                    if d2 <= 0.0 or not (
-                        _same(csf[i + 1] / d2 * S_PER_H, r_csf) and _same(tis[i + 1] / d2 * S_PER_H, r_tis)
-                    ):
+                    if d2 <= 0.0:
+                        break
+                    a = csf[i + 1] / d2 * S_PER_H
+                    if a != r_csf and abs(a - r_csf) > 1e-12 * (a if a > r_csf else r_csf):
+                        break
+                    b = tis[i + 1] / d2 * S_PER_H
+                    if b != r_tis and abs(b - r_tis) > 1e-12 * (b if b > r_tis else r_tis):
                         break
                     i += 1
                     end = t1s[i]
@@ -419,7 +472,8 @@ class PatientSim:
     def _pool(self, pain_only: bool = False) -> dict[str, float]:
         """Sum the linear drives over chains, by pharmacological pool (see ``pk._POOLS``)."""
         acc = dict.fromkeys(POOL_KEYS, 0.0)
-        for ch in (self._oral, *self._chains.values()):
+        chains = self._chains.values() if self._oral is None else (self._oral, *self._chains.values())
+        for ch in chains:
             z = ch.z
             for key, row in ch.cm.pain_rows if pain_only else ch.cm.pool_rows:
                 acc[key] += sum(map(mul, row, z))
@@ -557,7 +611,7 @@ class PatientSim:
     # ---- introspection (tests, reports) --------------------------------------------------------
     def amounts_mg(self, drug: str) -> dict[str, float]:
         """Physical state of one drug's chain (amounts in mg, effect sites in mg/mL, drives as is)."""
-        ch = self._chains.get(drug) if drug != "oral" else self._oral
+        ch = self._chains.get(drug) if drug != "oral" else self._host
         if ch is None:
             return {}
         x = ch.cm.model.to_physical(ch.z)
@@ -565,7 +619,7 @@ class PatientSim:
 
     def mass_mg(self, drug: str) -> float:
         """Drug present in the body (spinal fluid, depot and plasma; gut for ``"oral"``)."""
-        ch = self._chains.get(drug) if drug != "oral" else self._oral
+        ch = self._chains.get(drug) if drug != "oral" else self._host
         return 0.0 if ch is None else dot(ch.cm.rows["mass"], ch.z)
 
 
@@ -579,7 +633,3 @@ def _rate(field: str, value: float) -> None:
         raise InputError(field, f"must be a finite number, got {value!r}")
     if value < 0.0:
         raise InputError(field, f"{value:g} must not be negative")
-
-
-def _same(a: float, b: float) -> bool:
-    return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
