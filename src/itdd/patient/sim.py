@@ -310,8 +310,16 @@ class PatientSim:
             z = ch.z
             if ch is target:
                 if ch is host and r_oral:
-                    q = [r_csf * a + r_tis * b + r_oral * c for a, b, c in zip(ch.q_in, ch.q_tis, ch.q_oral)]  # noqa: B905
-                    ch.z = [zi + expm1(li * dt_h) * (zi + qi) for zi, li, qi in zip(z, ch.lam, q)]  # noqa: B905
+                    if r_tis:
+                        ch.z = [
+                            zi + expm1(li * dt_h) * (zi + r_csf * a + r_tis * b + r_oral * c)
+                            for zi, li, a, b, c in zip(z, ch.lam, ch.q_in, ch.q_tis, ch.q_oral)  # noqa: B905
+                        ]
+                    else:
+                        ch.z = [
+                            zi + expm1(li * dt_h) * (zi + r_csf * a + r_oral * c)
+                            for zi, li, a, c in zip(z, ch.lam, ch.q_in, ch.q_oral)  # noqa: B905
+                        ]
                 elif r_tis:
                     ch.z = propagate2(z, ch.lam, dt_h, r_csf, ch.q_in, r_tis, ch.q_tis)
                 else:
