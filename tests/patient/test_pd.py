@@ -331,3 +331,34 @@ def test_baclofen_relieves_spasticity_not_pain() -> None:
 def test_thresholds_are_the_cited_ones() -> None:
     assert P.RESP_DEPRESSION_RR_PER_MIN.value == 10.0
     assert P.RESP_DEPRESSION_SPO2_PCT.value == 90.0
+
+
+def test_tolerance_protects_chronic_breathing_but_not_against_a_large_overdose() -> None:
+    """Chronic 10 mg/day: breathing near normal; 20 mg into the access port: respiratory depression
+    despite tolerance (case report: 20 mg IT morphine in a tolerant patient, Nordberg group)."""
+    p = PatientParams.sample(3, 5)
+    chronic = PatientSim.at_steady_state(p, 0.0, drug="morphine", csf_mg_per_day=10.0, oral_mme_per_day=0.0)
+    o = chronic.observe()
+    assert o.resp_rate_per_min >= 0.9 * p.resp_rate_per_min
+    assert not o.respiratory_depression
+    overdose = chronic.copy()
+    overdose.dose(20.0, "morphine", "catheter_access_port")
+    worst = min(
+        (overdose.advance(k * H, csf_mg_per_day=10.0, drug="morphine") or overdose.observe() for k in range(1, 13)),
+        key=lambda x: x.resp_rate_per_min,
+    )
+    assert worst.respiratory_depression
+    assert worst.resp_rate_per_min < 8.0
+
+
+def test_a_pocket_fill_overdoses_through_the_plasma() -> None:
+    """A 20 mL refill of 25 mg/mL injected into the pocket: 500 mg absorbed systemically."""
+    p = PatientParams.sample(3, 5)
+    sim = PatientSim.at_steady_state(p, 0.0, drug="morphine", csf_mg_per_day=10.0, oral_mme_per_day=0.0)
+    sim.dose(500.0, "morphine", "pocket")
+    obs = []
+    for k in range(1, 13):
+        sim.advance(k * H, csf_mg_per_day=10.0, drug="morphine")
+        obs.append(sim.observe())
+    assert any(o.respiratory_depression for o in obs)
+    assert max(o.sedation for o in obs) > 1.5

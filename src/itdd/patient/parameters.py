@@ -281,7 +281,12 @@ SEDATION_HALF_DRIVE = U(0.8, "sedation precedes respiratory depression (ASA neur
 PRURITUS_PER_DRIVE = U(12.0, "linear: pruritus proportional to dose (Palmer 1999); ~4/10 after 0.5 mg naive")
 NAUSEA_HALF_DRIVE = U(0.05, "nausea saturates at low doses (Palmer 1999: no dose relation 0.025-0.5 mg)")
 
-SUPRASPINAL_TOLERANCE_GAIN = U(10.0, "near-complete tolerance to respiratory depression in chronic use")
+SUPRASPINAL_TOLERANCE_GAIN = U(
+    2.5,
+    "tolerance to respiratory depression and sedation is incomplete: it caps the chronic drive near 0.4"
+    " (RR ~10% low) yet a 20 mg IT bolus still depresses breathing in a tolerant patient (Nordberg case report)",
+)
+NUISANCE_TOLERANCE_GAIN = U(10.0, "tolerance to pruritus and nausea is near-complete within weeks")
 SUPRASPINAL_TOLERANCE_TAU_D = U(10.0, "tolerance to nausea/pruritus/respiratory depression over days-weeks")
 
 ORAL_CROSS_TOLERANCE = U(

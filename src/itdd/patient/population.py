@@ -207,7 +207,7 @@ class PatientParams:
         lo, span, a, b = pop.emax_nonresponder
         emax_n = lo + span * float(rng.beta(a, b))
         tol = math.exp(pop.tolerance_rate_sdlog.value * z[7])
-        rr = _clip(14.0 + 2.0 * z[8], 10.0, 20.0)  # U: adult resting RR
+        rr = _clip(15.0 + 1.5 * z[8], 12.0, 20.0)  # U: adult resting RR 12-20/min
         resp_sens = math.exp(pop.resp_sensitivity_sdlog.value * z[9])
         prur = math.exp(pop.pruritus_sensitivity_sdlog.value * z[10])
         n_lo, n_hi = pop.nausea_max

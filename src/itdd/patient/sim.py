@@ -547,6 +547,8 @@ class PatientSim:
 
         s_op = max(acc["s_op"], 0.0) / f_ss
         s_bac = max(acc["s_bac"], 0.0) / f_bac_ss
+        # pruritus and nausea wane more completely than respiratory depression
+        s_nuisance = max(acc["s_op"], 0.0) / (1.0 + P.NUISANCE_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0))
         s_clon = max(acc["s_clon"], 0.0)
         s_zic = max(acc["s_zic"], 0.0)
         s_bupi = max(acc["s_bupi"], 0.0)
@@ -556,8 +558,8 @@ class PatientSim:
         rr = pd.respiratory_rate(p.resp_rate_per_min, s_resp) * (1.0 + 0.03 * w_op)
         spo2 = pd.spo2_pct(rr, p.resp_rate_per_min, p.aa_gradient_mmhg)
         sed = pd.sedation(s_op + s_bac + s_clon + 0.5 * s_zic)
-        prur = pd.clamp(pd.pruritus(s_op, p.pruritus_sensitivity) + 0.6 * w_bac, 0.0, 10.0)
-        nau = pd.clamp(pd.nausea(s_op, p.nausea_max) + 0.5 * w_op + 3.0 * pd.hill(s_zic, 1.0), 0.0, 10.0)
+        prur = pd.clamp(pd.pruritus(s_nuisance, p.pruritus_sensitivity) + 0.6 * w_bac, 0.0, 10.0)
+        nau = pd.clamp(pd.nausea(s_nuisance, p.nausea_max) + 0.5 * w_op + 3.0 * pd.hill(s_zic, 1.0), 0.0, 10.0)
         confusion = pd.clamp(10.0 * pd.hill(w_bac / 6.0, 3.0) + 6.0 * pd.hill(s_zic, 2.0), 0.0, 10.0)
         hr = p.heart_rate_per_min * (1.0 + 0.03 * w_op + 0.04 * w_bac + 0.03 * w_clon - 0.15 * pd.hill(h_clon, 1.5))
         sbp = (
