@@ -9,6 +9,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itdd.errors import InputError
 from itdd.report import render_report, write_report
@@ -370,3 +372,47 @@ def test_write_report_is_atomic_and_replaces(tmp_path: Any) -> None:
     write_report(cohort_only_result(), out)
     assert out.read_text(encoding="utf-8") != first
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary file left behind
+
+
+# ---- robustness: any valid optional data renders --------------------------------------------------
+
+_maybe = st.one_of(st.none(), st.floats(0.0, 100.0))
+
+
+@st.composite
+def patient_series(draw: st.DrawFn) -> dict[str, Any]:
+    n = draw(st.integers(1, 40))
+    days = sorted(draw(st.lists(st.floats(0.0, 180.0), min_size=n, max_size=n)))
+    out: dict[str, Any] = {"days": days}
+    for key in (
+        "pain",
+        "oral_mme_per_day",
+        "csf_tip_mg_per_ml",
+        "csf_mg_per_ml",
+        "effect_site_mg_per_ml",
+        "plasma_mg_per_ml",
+        "resp_rate_per_min",
+        "spo2_pct",
+        "sedation",
+        "withdrawal",
+        "pruritus",
+    ):
+        if draw(st.booleans()):
+            out[key] = draw(st.lists(_maybe, min_size=n, max_size=n))
+    return out
+
+
+@given(patient_series(), st.booleans(), st.booleans())
+@settings(max_examples=25, deadline=None)
+def test_any_valid_patient_series_renders(series: dict[str, Any], with_trial: bool, with_pathway: bool) -> None:
+    result = copy.deepcopy(_kink())
+    result["patient"] = {"series": series}
+    if with_trial:
+        result["trial"] = {"drug": "morphine", "vitals": [], "doses": [], "alerts": []}
+    if with_pathway:
+        result["pathway"] = {"stages": [{"stage": "implant", "start": result["scenario"]["start"], "label": "x"}]}
+    html = render_report(result)
+    page = parse(html)
+    assert_self_contained(html, page)
+    for counts in page.figures.values():
+        assert counts["svg"] == 1

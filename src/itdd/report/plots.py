@@ -293,7 +293,7 @@ def dose_figure(
         ax.set_title(f"Dose rate: programmed vs delivered ({how})")
         if clipped:
             ax.annotate(
-                f"bolus peaks up to {vmax:.3g} {unit}/day are off this scale",
+                f"bolus peaks up to {_fmt(vmax)} {unit}/day are off this scale",
                 xy=(0.995, 0.98),
                 xycoords="axes fraction",
                 ha="right",
@@ -329,6 +329,14 @@ def dose_figure(
         if end is not None:
             ax.set_xlim(start or origin, end)
         return to_svg(fig, f"{drug} dose, programmed and delivered")
+
+
+def _fmt(x: float) -> str:
+    """3 significant digits, thousands separated, never in exponent form."""
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    text = f"{x:.3g}"
+    return f"{x:.6f}".rstrip("0").rstrip(".") if "e" in text else text
 
 
 def _bin_text(bin_days: float) -> str:

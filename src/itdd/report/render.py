@@ -32,6 +32,9 @@ MAX_EVENT_ROWS = 2000
 # 10 years; past that the binned series alone is drawn).
 MAX_DAILY_POINTS = 4000
 
+# The per-calendar-day panel needs a few days to say anything (assumption).
+MIN_DAILY_ROWS = 3
+
 # Programmed vs delivered: a difference above this share is a finding (assumption: well outside
 # the +/-2.5% per-refill accuracy of Wesemann 2014 [S], well inside the labelled 14.5% [U]).
 DELIVERY_GAP_FRACTION = 0.05
@@ -722,7 +725,7 @@ def pump_figures(c: Ctx) -> dict[str, str]:
             programmed=[v * f for v in dose["programmed_mg_per_day"]],
             delivered=[v * f for v in dose["delivered_mg_per_day"]],
             bin_days=dose.get("bin_days"),
-            daily=[(d, p * f, v * f) for d, p, v in daily],
+            daily=[(d, p * f, v * f) for d, p, v in daily] if len(daily) >= MIN_DAILY_ROWS else [],
             point_doses=[
                 (origin + timedelta(days=pdose["day"]), pdose["mg"] * f)
                 for pdose in (series or {}).get("point_doses", [])
