@@ -553,3 +553,28 @@ def test_link_needs_credentials_of_its_role() -> None:
         PatientManagerLink(sys.radio, sys.keys.issue(CLINICIAN, 1))
     with pytest.raises(InputError, match="max_attempts"):
         PatientManagerLink(sys.radio, sys.keys.issue(PATIENT, 1), max_attempts=0)
+
+
+def test_endpoint_memory_survives_save_and_restore_as_json() -> None:
+    import json
+
+    sys = make_system()
+    sys.radio.script(responses=["lose"] * 4)
+    out = sys.patient.send("ptm_bolus")
+    assert out.status == "uncertain"
+    state = json.loads(json.dumps(sys.endpoint.state()))
+    sys.endpoint = PumpEndpoint(sys.implant, sys.keys, state=state)
+    sys.radio.endpoint = sys.endpoint
+    res = sys.patient.check_bolus(out.command_id)
+    assert res.certain and res.granted is True
+    again = sys.patient.send("ptm_bolus", command_id=out.command_id)  # a retry after the restart
+    assert again.status == "confirmed" and again.result is not None and again.result["granted"] is True
+    assert count(sys.implant, "ptm_bolus_granted") == 1
+    assert sys.endpoint.stats["retry_answered_from_memory"] == 1
+
+
+def test_malformed_endpoint_state_is_refused() -> None:
+    sys = make_system()
+    with pytest.raises(InputError) as err:
+        PumpEndpoint(sys.implant, sys.keys, state={"senders": [{"role": "clinician"}]})
+    assert err.value.field == "telemetry_state"

@@ -22,7 +22,7 @@ Time is the implant's: the endpoint never reads a clock.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,7 @@ ENDPOINT_COMMANDS: dict[str, tuple[str, ...]] = {"command_status": (CLINICIAN, P
 COMMAND_IDS_KEPT = 1024
 ANSWERS_KEPT = 32
 ANSWER_BYTES_KEPT = 2 * 1024 * 1024
-# Unanswered rejections (forged, corrupted, replayed frames) logged per hour of pump time; more
+# Unanswered rejections (forged, corrupted, replayed frames) logged per hour of implant time; more
 # are counted, not logged, so that radio noise or an attacker cannot roll the real entries off
 # the bounded device log (assumption).
 MAX_UNANSWERED_LOGGED_PER_HOUR = 100
@@ -78,20 +78,23 @@ class _SenderState:
     last_counter: int = 0
     low_water: int = 0  # every command id <= this that is not remembered is forgotten
     memory: OrderedDict[int, _Remembered] = field(default_factory=OrderedDict)
+    answers: deque[int] = field(default_factory=deque)  # ids whose answer is kept, oldest first
+    answer_bytes: int = 0
 
     def remember(self, command_id: int, entry: _Remembered) -> None:
         self.memory[command_id] = entry
         while len(self.memory) > COMMAND_IDS_KEPT:
             old_id, _ = self.memory.popitem(last=False)
             self.low_water = max(self.low_water, old_id)
-        kept, size = 0, 0
-        for r in reversed(self.memory.values()):  # newest first
-            if r.response is None:
-                continue
-            kept += 1
-            size += len(r.response)
-            if kept > 1 and (kept > ANSWERS_KEPT or size > ANSWER_BYTES_KEPT):
-                r.response = None
+        if entry.response is None:
+            return
+        self.answers.append(command_id)
+        self.answer_bytes += len(entry.response)
+        while len(self.answers) > 1 and (len(self.answers) > ANSWERS_KEPT or self.answer_bytes > ANSWER_BYTES_KEPT):
+            old = self.memory.get(self.answers.popleft())
+            if old is not None and old.response is not None:
+                self.answer_bytes -= len(old.response)
+                old.response = None
 
 
 def _error_body(exc: ItddError, reason: str | None = None) -> dict[str, Any]:
@@ -340,13 +343,16 @@ class PumpEndpoint:
             for s in state["senders"]:
                 st = _SenderState(int(s["last_counter"]), int(s["low_water"]))
                 for cid, digest, command, ok, changes_state, response in s["memory"]:
-                    st.memory[int(cid)] = _Remembered(
+                    st.memory[int(cid)] = r = _Remembered(
                         str(digest),
                         str(command),
                         bool(ok),
                         bool(changes_state),
                         None if response is None else str(response).encode("ascii"),
                     )
+                    if r.response is not None:
+                        st.answers.append(int(cid))
+                        st.answer_bytes += len(r.response)
                 self._senders[(str(s["role"]), int(s["device_id"]))] = st
             self._suppressed = int(state.get("suppressed", 0))
             self._hour = state.get("hour")
