@@ -284,7 +284,7 @@ NAUSEA_HALF_DRIVE = U(0.05, "nausea saturates at low doses (Palmer 1999: no dose
 SUPRASPINAL_TOLERANCE_GAIN = U(
     2.5,
     "tolerance to respiratory depression and sedation is incomplete: it caps the chronic drive near 0.4"
-    " (RR ~10% low) yet a 20 mg IT bolus still depresses breathing in a tolerant patient (Nordberg case report)",
+    " (RR ~10% low) yet a 20 mg IT bolus still depresses breathing in a tolerant patient (case report)",
 )
 NUISANCE_TOLERANCE_GAIN = U(10.0, "tolerance to pruritus and nausea is near-complete within weeks")
 SUPRASPINAL_TOLERANCE_TAU_D = U(10.0, "tolerance to nausea/pruritus/respiratory depression over days-weeks")
@@ -320,3 +320,17 @@ CLONIDINE_HYPOTENSION_MG_PER_DAY = U(0.3, "IT clonidine 0.3 mg/day: half-maximal
 
 RESP_DEPRESSION_RR_PER_MIN = S(10.0, "respiratory depression: RR < 10-12/min (clinical-facts)")
 RESP_DEPRESSION_SPO2_PCT = S(90.0, "respiratory depression: SpO2 < ~90% (clinical-facts)")
+
+
+def sourced_rows() -> list[tuple[str, str, float, str, str]]:
+    """Every sourced number: (group, name, value, confidence, source), for docs and reports."""
+    rows: list[tuple[str, str, float, str, str]] = []
+    for name, value in globals().items():
+        if isinstance(value, Sourced):
+            rows.append(("model", name.lower(), value.value, value.confidence, value.source))
+    for drug in DRUGS.values():
+        for f in drug.__dataclass_fields__:
+            v = getattr(drug, f)
+            if isinstance(v, Sourced):
+                rows.append((drug.name, f, v.value, v.confidence, v.source))
+    return rows
