@@ -362,3 +362,19 @@ def test_a_pocket_fill_overdoses_through_the_plasma() -> None:
         obs.append(sim.observe())
     assert any(o.respiratory_depression for o in obs)
     assert max(o.sedation for o in obs) > 1.5
+
+
+def test_the_bigger_the_fall_the_worse_the_withdrawal() -> None:
+    p = PatientParams.sample(3, 5)
+    worst = []
+    for new in (7.0, 5.0, 2.5, 1.0, 0.0):
+        sim = PatientSim.at_steady_state(p, 0.0, drug="morphine", csf_mg_per_day=10.0, oral_mme_per_day=0.0)
+        w = 0.0
+        for h in range(1, 97):
+            sim.advance(h * H, csf_mg_per_day=new, drug="morphine")
+            w = max(w, sim.observe().withdrawal_opioid)
+        worst.append(w)
+    assert worst[0] == 0.0
+    assert all(b >= a for a, b in itertools.pairwise(worst))
+    assert worst[3] >= 1.5
+    assert worst[4] >= 4.0
