@@ -352,3 +352,28 @@ def test_oral_opioids_move_into_the_morphine_chain_without_changing_anything() -
     sa, sb = state(a), state(b)
     for k in ("pain", "withdrawal_opioid", "analgesic_drive_mg_per_day", "opioid_tolerance", "sedation"):
         assert sa[k] == pytest.approx(sb[k], rel=1e-9, abs=1e-12), k
+
+
+def test_a_real_kinked_catheter_brings_back_pain_and_withdrawal() -> None:
+    from tests.helpers import make_implant
+
+    imp = make_implant(model="synchromed-ii-40", dose_mg_per_day=8.0, conc=25.0, fill=40.0)
+    p = PatientParams.sample(3, 5)
+    sim = PatientSim(p, T0, oral_mme_per_day=0.0)
+    imp.run_until(T0 + 60 * DAY)
+    sim.follow(imp.record, T0 + 60 * DAY)
+    on = sim.observe(activity=1.0)
+    imp.catheter_fault("occlusion")
+    imp.run_until(T0 + 62 * DAY)
+    sim.follow(imp.record, T0 + 62 * DAY)
+    off = sim.observe(activity=1.0)
+    assert off.pain > on.pain + 2.0
+    assert off.withdrawal_opioid >= 2.0
+
+
+def test_activity_follows_the_patients_day() -> None:
+    p = PatientParams.sample(1, 1).with_(wake_h=7.0, sleep_h=23.0)
+    midnight = 1_767_571_200.0  # 2026-01-05T00:00:00Z
+    assert PatientSim(p, midnight + 3 * H).activity() == 0.0
+    assert PatientSim(p, midnight + 12 * H).activity() == 1.0
+    assert PatientSim(p, midnight + 12 * H, offset_s=-13 * 3600).activity() == 0.0  # 23:00 local

@@ -487,6 +487,11 @@ class PatientSim:
                 acc[key] += sum(map(mul, row, z))
         return acc
 
+    def activity(self) -> float:
+        """1 while the patient is awake, 0 asleep (day-cycle in the sim's fixed UTC offset)."""
+        p = self.params
+        return pd.activity(self.t_s, self.offset_s, p.wake_h, p.sleep_h)
+
     def pain(self, activity: float | None = None) -> float:
         """The current pain score alone (several times cheaper than :meth:`observe`)."""
         acc = self._pool(pain_only=True)
