@@ -1,8 +1,8 @@
 """A virtual patient moving through virtual time.
 
 :class:`PatientSim` holds one patient's exact state: one linear chain per intrathecal drug it has
-received (:mod:`itdd.patient.pk`) plus one chain for oral opioids.  Time only moves when the
-caller says so:
+received (:mod:`itdd.patient.pk`) plus one for oral opioids (merged into the morphine chain once
+intrathecal morphine starts: they share plasma).  Time only moves when the caller says so:
 
 * :meth:`PatientSim.advance` — constant inputs (spinal-fluid and tissue drug rates, oral MME/day)
   until ``t1_s``, solved exactly;
@@ -147,7 +147,12 @@ class _Chain:
 
 
 class PatientSim:
-    """One virtual patient's exact state in virtual time (see the module docstring)."""
+    """One virtual patient's exact state in virtual time (see the module docstring).
+
+    At construction the patient is at steady state on ``oral_mme_per_day`` (default: the
+    patient's home oral dose), i.e. has taken it for years; ``offset_s`` is the fixed UTC offset of
+    the patient's day-cycle.
+    """
 
     def __init__(
         self,
@@ -196,9 +201,11 @@ class PatientSim:
         offset_s: int = 0,
     ) -> PatientSim:
         """A patient who has received these constant rates for years (tolerance included)."""
-        sim = cls(params, t_s, oral_mme_per_day=oral_mme_per_day, offset_s=offset_s)
         _rate("csf_mg_per_day", csf_mg_per_day)
         _rate("tissue_mg_per_day", tissue_mg_per_day)
+        if drug not in NO_DRUG and drug not in P.DRUGS:
+            raise InputError("drug", f"no patient model for '{drug}' (known: {', '.join(sorted(P.DRUGS))})")
+        sim = cls(params, t_s, oral_mme_per_day=oral_mme_per_day, offset_s=offset_s)
         if drug in NO_DRUG:
             return sim
         ch = sim._chain(drug)
