@@ -11,12 +11,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +24,10 @@ from itdd.clinic.app import Settings, create_app
 from itdd.clinic.db import Database
 from itdd.clinic.seed import DEMO_PASSWORD, seed_demo
 from tests.conftest import require
+
+with warnings.catch_warnings():  # starlette's note about httpx2 is not ours to act on
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 PG_URL = os.environ.get("ITDD_TEST_POSTGRES_URL", "")
 WALL0 = 1_772_438_400.0  # 2026-03-02T08:00:00Z: the wall clock the tests start at (any fixed instant)

@@ -94,6 +94,15 @@ def _when(text: str | None, with_time: bool = True) -> str:
     return dt.strftime("%a %d %b %Y, %H:%M") if with_time else dt.strftime("%d %b %Y")
 
 
+def _day(text: str | None) -> str:
+    """An ISO calendar date (YYYY-MM-DD) as '31 May 2026'."""
+    if not text:
+        return "—"
+    from datetime import date
+
+    return date.fromisoformat(text).strftime("%d %b %Y")
+
+
 def _days(v: float | None) -> str:
     if v is None:
         return "—"
@@ -163,6 +172,7 @@ def install_filters(t: Jinja2Templates) -> None:
     env.filters["ml"] = _ml
     env.filters["when"] = _when
     env.filters["days"] = _days
+    env.filters["day"] = _day
     env.filters["drug"] = lambda d: DRUG_LABELS.get(d, d)
     env.filters["status"] = lambda s: STATUS_LABELS.get(s, str(s).replace("_", " "))
     env.filters["event"] = lambda s: str(s).replace("_", " ")
@@ -752,6 +762,10 @@ async def refill_submit(pump_id: int, request: Request, auth: Auth = page("pump.
     error: ClinicError | None = None
     plan = None
     shown_step = step
+    if "concentration" not in values:
+        with unit(request, auth, write=False) as ctx:
+            pump = services.get_pump(ctx, pump_id)
+            values["concentration"] = _fmt_amount(pump.conc_mg_per_ml, views.dose_unit(pump.drug)) + "/mL"
     try:
         if step == "apply":
             req = _refill_from_form(form, need_fill=True)
