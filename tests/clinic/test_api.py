@@ -354,3 +354,41 @@ def test_patient_detail_and_chart(clinic: Clinic) -> None:
     assert last["t_s"] == pytest.approx(t_of("2026-03-02T00:00:00+01:00"))
     assert last["actual_ml"] - last["estimate_ml"] == pytest.approx(0.16 * (21 - 9 / 24), abs=1e-9)
     assert chart["pain"][-1]["pain_nrs"] >= 6
+
+
+def test_simultaneous_bolus_requests_never_give_two_boluses(clinic: Clinic) -> None:
+    clinic.post("/api/v1/clinic/advance", "nurse.okafor", json={"by": "2h"})  # the lockout has ended
+    clinic.token("linda.park")
+    barrier = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def press() -> None:
+        barrier.wait()
+        answers.append(clinic.post("/api/v1/my/bolus", "linda.park"))
+
+    threads = [threading.Thread(target=press) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in answers] == [200] * 4  # a race is re-decided on the fresh state, not refused
+    decisions = [r.json() for r in answers]
+    assert sum(d["granted"] for d in decisions) == 1
+    assert {d["reason"] for d in decisions if not d["granted"]} == {"lockout"}
+
+
+def test_live_mode_follows_the_wall_clock(clinic: Clinic) -> None:
+    assert clinic.post("/api/v1/clinic/mode", "nurse.okafor", json={"mode": "live"}).status_code == 403
+    r = clinic.post("/api/v1/clinic/mode", "dr.ellis", json={"mode": "live"})
+    assert r.status_code == 200, r.text
+    # the test's wall clock starts at the demo's instant, 2026-03-02T08:00Z
+    assert r.json()["now"] == "2026-03-02T09:00:00+01:00"
+    assert clinic.post("/api/v1/clinic/advance", "nurse.okafor", json={"by": "1d"}).status_code == 422
+    clinic.wall.advance(DAY)
+    clinic._tokens.clear()  # a day later every session has expired: log in again
+    d = clinic.get("/api/v1/dashboard", "nurse.okafor").json()  # brings every twin to the wall clock
+    assert d["clinic"]["now"] == "2026-03-03T09:00:00+01:00"
+    margaret = next(p for p in patients(clinic).values() if p["mrn"] == "P-1001")
+    assert margaret["pump"]["reservoir_estimate_ml"] == pytest.approx(3.0 - 0.25, abs=1e-9)
+    back = clinic.post("/api/v1/clinic/mode", "dr.ellis", json={"mode": "training"})
+    assert back.json()["now"] == "2026-03-03T09:00:00+01:00"

@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/me"): "self",
     ("GET", "/api/v1/clinic"): "clinician",
     ("POST", "/api/v1/clinic/advance"): "clinician",
+    ("POST", "/api/v1/clinic/mode"): "physician",
     ("GET", "/api/v1/dashboard"): "clinician",
     ("GET", "/api/v1/audit"): "physician",
     ("GET", "/api/v1/patients"): "clinician",
@@ -80,6 +81,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/patients"): "clinician",
     ("GET", "/audit"): "physician",
     ("POST", "/clinic/advance"): "clinician",
+    ("POST", "/clinic/mode"): "physician",
     ("GET", "/patients/{patient_id}"): "clinician",
     ("POST", "/patients/{patient_id}/assessments"): "clinician",
     ("POST", "/patients/{patient_id}/adverse-events"): "clinician",
@@ -138,6 +140,7 @@ class Target:
         bodies: dict[str, dict[str, Any]] = {
             "/api/v1/auth/login": {"username": "nobody", "password": "x"},
             "/api/v1/clinic/advance": {"by": "1h"},
+            "/api/v1/clinic/mode": {"mode": "training"},
             "/api/v1/patients/{patient_id}/assessments": {"pain_nrs": 4, "function_score": 60},
             "/api/v1/patients/{patient_id}/adverse-events": {"kind": "nausea", "severity": "mild"},
             "/api/v1/patients/{patient_id}/appointments": {"at": "2026-03-09T09:00:00+01:00", "kind": "refill"},
@@ -167,6 +170,7 @@ class Target:
         forms: dict[str, dict[str, str]] = {
             "/login": {"username": "nobody", "password": "x"},
             "/clinic/advance": {"step": "1h"},
+            "/clinic/mode": {"mode": "training"},
             "/patients/{patient_id}/assessments": {"pain_nrs": "4", "function_score": "60"},
             "/patients/{patient_id}/adverse-events": {"kind": "nausea", "severity": "mild"},
             "/refills/{refill_id}/verify": {

@@ -17,7 +17,7 @@ from ..errors import InputError, ItddError
 from ..sim.runner import build_ptm, build_therapy
 from ..sim.scenario import Concentration, DateTime, Duration, PtmSpec, TherapySpec, Volume
 from . import security, services, views
-from .auth import Auth, api_user, login, logout, unit
+from .auth import Auth, api_user, login, logout, unit, write_retrying
 from .problems import PROBLEM_JSON, ClinicError, Invalid, Refused, from_itdd
 
 MAX_ID = 2**31 - 1
@@ -212,11 +212,29 @@ def api_clinic(request: Request, auth: Auth = Depends(api_user("clinic.read"))) 
 def api_advance(body: AdvanceIn, request: Request, auth: Auth = Depends(api_user("clinic.advance"))) -> dict[str, Any]:
     """Training mode: move the clinic's virtual clock; every pump advances with it through the engine."""
     by_s = None if body.by is None else _parse("by", q.parse_duration_s, body.by)
-    with unit(request, auth, write=True) as ctx:
+
+    def advance(ctx: services.Ctx) -> dict[str, Any]:
         out = services.advance_clinic(ctx, by_s=by_s, to=body.to)
-        c = ctx.clinic()
-        out["now"] = q.iso(out["clock_t_s"], c.utc_offset_s)
+        out["now"] = q.iso(out["clock_t_s"], ctx.clinic().utc_offset_s)
         return out
+
+    return write_retrying(request, auth, advance)
+
+
+class ModeIn(Strict):
+    mode: Literal["training", "live"]
+
+
+@router.post("/clinic/mode", tags=["clinic"])
+def api_mode(body: ModeIn, request: Request, auth: Auth = Depends(api_user("clinic.mode"))) -> dict[str, Any]:
+    """Switch the clinic's clock between training (virtual, advanced by clinicians) and live (the wall clock)."""
+
+    def switch(ctx: services.Ctx) -> dict[str, Any]:
+        out = services.set_mode(ctx, body.mode)
+        out["now"] = q.iso(out["clock_t_s"], ctx.clinic().utc_offset_s)
+        return out
+
+    return write_retrying(request, auth, switch)
 
 
 @router.get("/dashboard", tags=["clinic"])
@@ -231,11 +249,7 @@ def _catch_up(request: Request, auth: Auth) -> None:
     with unit(request, auth, write=False) as ctx:
         live = ctx.clinic().mode == "live"
     if live:
-        try:
-            with unit(request, auth, write=True) as ctx:
-                services.catch_up_live(ctx)
-        except Exception:  # another request caught up at the same time: it is done either way
-            pass
+        write_retrying(request, auth, services.catch_up_live)
 
 
 @router.get("/audit", tags=["clinic"])
@@ -535,11 +549,14 @@ def _my_status(ctx: services.Ctx) -> dict[str, Any]:
 @router.post("/my/bolus", tags=["patient"])
 def api_my_bolus(request: Request, auth: Auth = Depends(api_user("ptm"))) -> dict[str, Any]:
     """Request a patient bolus; the pump grants or denies it (lockout, daily limit, maximum dose)."""
-    with unit(request, auth, write=True) as ctx:
+
+    def bolus(ctx: services.Ctx) -> dict[str, Any]:
         out = services.ptm_request(ctx)
         off = ctx.clinic().utc_offset_s
         out["next_allowed_at"] = None if out.get("next_allowed_s") is None else q.iso(out["next_allowed_s"], off)
         return out
+
+    return write_retrying(request, auth, bolus)
 
 
 __all__ = ["ClinicError", "Problem", "router"]

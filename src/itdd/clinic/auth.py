@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import security
 from .clock import WallClock
@@ -26,12 +30,14 @@ cookie_scheme = APIKeyCookie(
 )
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+T = TypeVar("T")
 
 # Who may do what: one entry per action, used by the routes and checked route by route in the tests.
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "self": ("physician", "nurse", "patient"),
     "clinic.read": ("physician", "nurse"),
     "clinic.advance": ("physician", "nurse"),
+    "clinic.mode": ("physician",),
     "patient.read": ("physician", "nurse"),
     "record.write": ("physician", "nurse"),  # assessments, adverse events, appointments
     "pump.interrogate": ("physician", "nurse"),
@@ -135,6 +141,25 @@ def unit(request: Request, auth: Auth, *, write: bool) -> Iterator[Ctx]:
     db = db_of(request)
     with db.write() if write else db.read() as s:
         yield Ctx(s, auth.actor, wall_of(request))
+
+
+WRITE_ATTEMPTS = 6  # assumption: enough for a handful of clinicians and patients on one pump at once
+
+
+def write_retrying(request: Request, auth: Auth, fn: Callable[[Ctx], T]) -> T:
+    """Run an action that does not depend on a state the user reviewed (a patient bolus request, an
+    interrogation, a clock advance) and run it again on the fresh state if another transaction changed the
+    same pump at the same moment.  Actions that carry the version the user reviewed are never retried: a
+    change in between is a conflict the user must see."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with unit(request, auth, write=True) as ctx:
+                return fn(ctx)
+        except (StaleDataError, IntegrityError):  # the other transaction won this pump's version (or event seq)
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.005, 0.03) * attempt)  # de-synchronise the racers
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # ---- login ---------------------------------------------------------------------------------------

@@ -120,8 +120,11 @@ def get_patient(ctx: Ctx, patient_id: int) -> Patient:
     return p
 
 
-def get_pump(ctx: Ctx, pump_id: int) -> Pump:
-    pump = ctx.db.get(Pump, pump_id)
+def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
+    """A pump of the actor's clinic (a patient: only their own).  ``lock``: take its row lock (PostgreSQL
+    ``SELECT ... FOR UPDATE``; SQLite writers are already serialised) so that concurrent changes to the same
+    pump queue up instead of failing; the version check still catches a state the user reviewed that changed."""
+    pump = ctx.db.get(Pump, pump_id, with_for_update=lock or None)
     a = ctx.actor
     if pump is None or pump.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != pump.patient_id):
         raise NotFound(f"no pump {pump_id} in your clinic", field="pump_id")
@@ -220,9 +223,12 @@ def advance_clinic(ctx: Ctx, *, by_s: float | None = None, to: str | None = None
     clinic = ctx.clinic()
     if clinic.mode != "training":
         raise Invalid("the clinic runs in live mode: its clock follows the wall clock", field="mode")
+    ctx.db.refresh(clinic, with_for_update=True)  # one clock advance at a time
     now = clinic.clock_t_s
     pumps = list(
-        ctx.db.scalars(select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True)).order_by(Pump.id))
+        ctx.db.scalars(
+            select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True)).order_by(Pump.id).with_for_update()
+        )
     )
     if to == "next_refill":
         upcoming = [p.next_refill_t_s for p in pumps if p.next_refill_t_s is not None and p.next_refill_t_s > now]
@@ -250,13 +256,44 @@ def advance_clinic(ctx: Ctx, *, by_s: float | None = None, to: str | None = None
     return {"clock_t_s": target, "previous_t_s": now, "pumps": len(pumps)}
 
 
+def set_mode(ctx: Ctx, mode: str) -> dict[str, Any]:
+    """Switch the clinic between training (a virtual clock clinicians advance) and live (the wall clock).
+
+    Time never runs backwards: going live when the wall clock is behind the virtual clock keeps the virtual
+    instant until the wall clock passes it.  Every pump is brought to the new instant in the same transaction.
+    """
+    if ctx.actor.role != "physician":
+        raise Forbidden("only a physician may switch the clinic's clock")
+    if mode not in ("training", "live"):
+        raise Invalid("choose 'training' or 'live'", field="mode")
+    clinic = ctx.clinic()
+    ctx.db.refresh(clinic, with_for_update=True)
+    before = {"mode": clinic.mode, "clock_t_s": clinic.clock_t_s}
+    if mode == clinic.mode:
+        return {"mode": mode, "clock_t_s": clinic.clock_t_s}
+    now = clinic_now_s(clinic, ctx.wall)
+    if mode == "live":
+        now = max(ctx.wall(), clinic.clock_t_s)
+    for pump in ctx.db.scalars(
+        select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True)).order_by(Pump.id).with_for_update()
+    ):
+        close_twin(ctx, pump, open_twin(ctx, pump, now))
+    clinic.mode = mode
+    clinic.clock_t_s = now
+    ctx.audit("clock.mode", "clinic", clinic.id, t_s=now, before=before, after={"mode": mode, "clock_t_s": now})
+    return {"mode": mode, "clock_t_s": now}
+
+
 def catch_up_live(ctx: Ctx) -> None:
     """Live mode: bring every pump of the clinic to the wall clock."""
     clinic = ctx.clinic()
     if clinic.mode != "live":
         return
+    ctx.db.refresh(clinic, with_for_update=True)
     now = clinic_now_s(clinic, ctx.wall)
-    for pump in ctx.db.scalars(select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True))):
+    for pump in ctx.db.scalars(
+        select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True)).order_by(Pump.id).with_for_update()
+    ):
         if pump.t_s < now:
             close_twin(ctx, pump, open_twin(ctx, pump, now))
     clinic.clock_t_s = now
@@ -268,7 +305,7 @@ def catch_up_live(ctx: Ctx) -> None:
 def interrogate(ctx: Ctx, pump_id: int) -> dict[str, Any]:
     """A programmer interrogation: reads the pump, logs it, recovers a latched motor stall."""
     require_clinician(ctx)
-    pump = get_pump(ctx, pump_id)
+    pump = get_pump(ctx, pump_id, lock=True)
     implant = open_twin(ctx, pump)
     try:
         it = interrogate_pump(workflows.session_for(implant), since_seq=pump.log_seq)
@@ -325,7 +362,7 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
     require_clinician(ctx)
     if ctx.actor.role != "physician":
         raise Forbidden("only a physician may change a prescription")
-    pump = get_pump(ctx, pump_id)
+    pump = get_pump(ctx, pump_id, lock=True)
     check_version(pump, req.expected_version)
     implant = open_twin(ctx, pump)
     check = _program_check(implant, req)
@@ -489,7 +526,7 @@ def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> dict[str, Any]
 def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> dict[str, Any]:
     """The whole refill in one transaction: the twin, the refill record, events, levels, the audit entry."""
     require_clinician(ctx)
-    pump = get_pump(ctx, pump_id)
+    pump = get_pump(ctx, pump_id, lock=True)
     check_version(pump, req.expected_version)
     implant = open_twin(ctx, pump)
     before = pump_snapshot(pump)
@@ -614,11 +651,12 @@ def resolve_discrepancy(ctx: Ctx, refill_id: int, note: str) -> dict[str, Any]:
 # ---- patient bolus (patient therapy manager) ---------------------------------------------------
 
 
-def _own_pump(ctx: Ctx) -> Pump:
+def _own_pump(ctx: Ctx, *, lock: bool = False) -> Pump:
     a = ctx.actor
     if a.role != "patient" or a.patient_id is None:
         raise Forbidden("only the patient may use their therapy manager")
-    pump = ctx.db.scalar(select(Pump).where(Pump.patient_id == a.patient_id, Pump.active.is_(True)))
+    q = select(Pump).where(Pump.patient_id == a.patient_id, Pump.active.is_(True))
+    pump = ctx.db.scalar(q.with_for_update() if lock else q)
     if pump is None:
         raise NotFound("you have no active pump")
     return pump
@@ -637,7 +675,7 @@ def ptm_status(ctx: Ctx) -> dict[str, Any]:
 
 def ptm_request(ctx: Ctx) -> dict[str, Any]:
     """A patient bolus request, decided by the pump (lockout, daily limit, maximum dose)."""
-    pump = _own_pump(ctx)
+    pump = _own_pump(ctx, lock=True)
     implant = open_twin(ctx, pump)
     try:
         outcome = workflows.ptm(implant).request_bolus()

@@ -24,7 +24,7 @@ from ..sim.runner import build_ptm, build_therapy
 from ..sim.scenario import PtmSpec, TherapySpec
 from . import charts, security, services, views
 from .api import MAX_ID
-from .auth import Auth, check_csrf, login, logout, optional_auth, unit
+from .auth import Auth, check_csrf, login, logout, optional_auth, unit, write_retrying
 from .problems import ClinicError, Forbidden, Invalid, NotFound, from_itdd
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +39,7 @@ OK_MESSAGES = {
     "adverse": "Adverse event recorded.",
     "appointment": "Appointment booked.",
     "advance": "Clinic clock advanced; every pump moved with it.",
+    "mode": "Clinic clock mode changed.",
 }
 
 DRUG_LABELS = {
@@ -336,16 +337,23 @@ async def advance_submit(request: Request, auth: Auth = page("clinic.advance")) 
     form = await request.form()
     step = _s(form, "step")
     back = _safe_next(_s(form, "back") or "/")
-    with unit(request, auth, write=True) as ctx:
-        if step == "next_refill":
-            services.advance_clinic(ctx, to="next_refill")
-        else:
-            try:
-                by_s = q.parse_duration_s(step or "1d")
-            except q.UnitError as exc:
-                raise Invalid(str(exc), field="step") from None
-            services.advance_clinic(ctx, by_s=by_s)
+    if step == "next_refill":
+        write_retrying(request, auth, lambda ctx: services.advance_clinic(ctx, to="next_refill"))
+    else:
+        try:
+            by_s = q.parse_duration_s(step or "1d")
+        except q.UnitError as exc:
+            raise Invalid(str(exc), field="step") from None
+        write_retrying(request, auth, lambda ctx: services.advance_clinic(ctx, by_s=by_s))
     return RedirectResponse(_with_ok(back, "advance"), status_code=303)
+
+
+@router.post("/clinic/mode")
+async def mode_submit(request: Request, auth: Auth = page("clinic.mode")) -> Response:
+    form = await request.form()
+    mode = _s(form, "mode")
+    write_retrying(request, auth, lambda ctx: services.set_mode(ctx, mode))
+    return RedirectResponse(_with_ok("/", "mode"), status_code=303)
 
 
 def _with_ok(url: str, code: str) -> str:
@@ -436,10 +444,9 @@ async def adverse_submit(patient_id: int, request: Request, auth: Auth = page("r
 @router.post("/pumps/{pump_id}/interrogate")
 def interrogate_submit(pump_id: int, request: Request, auth: Auth = page("pump.interrogate")) -> Response:
     _id(pump_id)
-    with unit(request, auth, write=True) as ctx:
-        pump = services.get_pump(ctx, pump_id)
-        patient_id = pump.patient_id
-        services.interrogate(ctx, pump_id)
+    with unit(request, auth, write=False) as ctx:
+        patient_id = services.get_pump(ctx, pump_id).patient_id
+    write_retrying(request, auth, lambda ctx: services.interrogate(ctx, pump_id))
     return RedirectResponse(f"/patients/{patient_id}?ok=interrogate", status_code=303)
 
 
@@ -832,8 +839,7 @@ def _my(st: dict[str, Any], ctx: services.Ctx) -> dict[str, Any]:
 
 @router.post("/my/bolus")
 def my_bolus(request: Request, auth: Auth = page("ptm")) -> Response:
-    with unit(request, auth, write=True) as ctx:
-        decision = services.ptm_request(ctx)
+    decision = write_retrying(request, auth, services.ptm_request)
     with unit(request, auth, write=False) as ctx:
         st = services.ptm_status(ctx)
         off = ctx.clinic().utc_offset_s
