@@ -56,9 +56,21 @@ class _Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "itdd.cli", "serve", "--port", str(self.port), "--database-url", url,
-             "--log-level", "warning"],
-            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "itdd.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--database-url",
+                url,
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -196,8 +208,9 @@ def _with_pg(base_url: str, fn: Any) -> dict[str, Any]:
         eng.dispose()
 
 
-def run(quick: bool = True, postgres_url: str | None = None, requests: int | None = None,
-        clients: int | None = None) -> list[dict[str, Any]]:
+def run(
+    quick: bool = True, postgres_url: str | None = None, requests: int | None = None, clients: int | None = None
+) -> list[dict[str, Any]]:
     """``bench/run.py`` entry point: one row per database."""
     n = requests or (600 if quick else 3000)
     k = clients or (4 if quick else 8)
