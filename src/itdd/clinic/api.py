@@ -18,9 +18,9 @@ from ..sim.runner import build_ptm, build_therapy
 from ..sim.scenario import Concentration, DateTime, Duration, PtmSpec, TherapySpec, Volume
 from . import security, services, views
 from .auth import Auth, api_user, login, logout, unit, write_retrying
-from .problems import PROBLEM_JSON, ClinicError, Invalid, Refused, from_itdd
+from .problems import PROBLEM_JSON, Invalid, Refused, from_itdd
 
-MAX_ID = 2**31 - 1
+MAX_ID = 2**31 - 1  # the database's integer range: a larger id cannot exist
 
 
 def _no_nul(v: str) -> str:
@@ -559,4 +559,4 @@ def api_my_bolus(request: Request, auth: Auth = Depends(api_user("ptm"))) -> dic
     return write_retrying(request, auth, bolus)
 
 
-__all__ = ["ClinicError", "Problem", "router"]
+__all__ = ["Problem", "router"]

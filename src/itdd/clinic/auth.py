@@ -158,7 +158,7 @@ def write_retrying(request: Request, auth: Auth, fn: Callable[[Ctx], T]) -> T:
         except (StaleDataError, IntegrityError):  # the other transaction won this pump's version (or event seq)
             if attempt == WRITE_ATTEMPTS:
                 raise
-            time.sleep(random.uniform(0.005, 0.03) * attempt)  # de-synchronise the racers
+            time.sleep(random.uniform(0.005, 0.03) * attempt)  # assumption: a short jitter de-synchronises racers
     raise AssertionError("unreachable")  # pragma: no cover
 
 

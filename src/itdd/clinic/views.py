@@ -32,7 +32,6 @@ from .services import Ctx, active_pump, get_patient, user_names
 DAY_S = SECONDS_PER_DAY
 REFILL_WINDOW_DAYS = 14.0  # assumption: the dashboard lists refills whose alarm date is within two weeks
 ERI_WINDOW_DAYS = 180.0  # assumption: replacement is planned ~6 months ahead of shut-off [S] clinical-facts
-ERI_TO_EOS_DAYS = 90.0  # [S] clinical-facts: "pump stops 90 days after ERI"
 CRITICAL_FIRST = {"critical": 0, "non-critical": 1}
 
 ALARM_LABELS = {
@@ -84,7 +83,7 @@ def pump_summary(pump: Pump, clinic: Clinic, now_s: float) -> dict[str, Any]:
         "eri_at": at(eri, clinic),
         "eri_active": pump.eri_t_s is not None,
         "days_to_eri": None if eri is None else (eri - now_s) / DAY_S,
-        "end_of_service_at": at(None if eri is None else eri + ERI_TO_EOS_DAYS * DAY_S, clinic),
+        "end_of_service_at": at(None if eri is None else eri + get_model(pump.model).eri_to_eos_days * DAY_S, clinic),
         "alarms": [
             {
                 "type": a["type"],

@@ -496,8 +496,8 @@ async def resolve_submit(refill_id: int, request: Request, auth: Auth = page("re
 
 # ---- programming ---------------------------------------------------------------------------------
 
-FLEX_ROWS = 6
-BOLUS_ROWS = 4
+FLEX_ROWS = 12  # form rows (the issue asks for at least 12 flex steps; the simulated pump holds 24)
+BOLUS_ROWS = 6  # form rows for periodic boluses
 
 
 def _fmt_rate(mg: float, unit: str) -> str:
