@@ -55,8 +55,16 @@ def _refills(sim: Simulation, every_days: float) -> None:
 
 
 def year_simple() -> Implant:
-    imp = Implant(get_model("synchromed-ii-40"), t_s=T0, offset_s=3600, drug="morphine", conc_mg_per_ml=25.0,
-                  fill_ml=40.0, low_reservoir_ml=4.0, therapy=Therapy.simple(10.0))
+    imp = Implant(
+        get_model("synchromed-ii-40"),
+        t_s=T0,
+        offset_s=3600,
+        drug="morphine",
+        conc_mg_per_ml=25.0,
+        fill_ml=40.0,
+        low_reservoir_ml=4.0,
+        therapy=Therapy.simple(10.0),
+    )
     sim = Simulation(imp, T0, T0 + YEAR_S)
     _refills(sim, 85.0)
     sim.run()
@@ -65,8 +73,17 @@ def year_simple() -> Implant:
 
 def year_flex_ptm() -> Implant:
     ptm = PtmSettings(dose_mg=0.25, duration_s=600.0, lockout_s=3 * 3600.0, max_per_day=4, max_daily_dose_mg=8.0)
-    imp = Implant(get_model("synchromed-ii-40"), t_s=T0, offset_s=3600, drug="morphine", conc_mg_per_ml=25.0,
-                  fill_ml=40.0, low_reservoir_ml=4.0, therapy=Therapy.flex(FLEX), ptm=ptm)
+    imp = Implant(
+        get_model("synchromed-ii-40"),
+        t_s=T0,
+        offset_s=3600,
+        drug="morphine",
+        conc_mg_per_ml=25.0,
+        fill_ml=40.0,
+        low_reservoir_ml=4.0,
+        therapy=Therapy.flex(FLEX),
+        ptm=ptm,
+    )
     sim = Simulation(imp, T0, T0 + YEAR_S)
     _refills(sim, 80.0)
 
@@ -91,14 +108,24 @@ def scenario_year(flex: bool) -> dict[str, Any]:
         "name": "bench",
         "start": "2026-01-05T00:00:00+01:00",
         "duration": "365d",
-        "pump": {"model": "synchromed-ii-40", "drug": "morphine", "concentration": "25 mg/mL", "fill": "40 mL",
-                 "low_reservoir_alarm": "4 mL"},
+        "pump": {
+            "model": "synchromed-ii-40",
+            "drug": "morphine",
+            "concentration": "25 mg/mL",
+            "fill": "40 mL",
+            "low_reservoir_alarm": "4 mL",
+        },
         "therapy": therapy,
         "events": [{"at": "+80d", "type": "refill", "fill": "40 mL", "every": "80d"}],
     }
     if flex:
-        data["ptm"] = {"dose": "0.25 mg", "duration": "10min", "lockout": "3h", "max_per_day": 4,
-                       "max_daily_dose": "8 mg/day"}
+        data["ptm"] = {
+            "dose": "0.25 mg",
+            "duration": "10min",
+            "lockout": "3h",
+            "max_per_day": 4,
+            "max_daily_dose": "8 mg/day",
+        }
         data["events"].append({"at": "+8h", "type": "ptm_request", "every": "6h"})
     return data
 
