@@ -39,6 +39,8 @@ INTRATHECAL_ROUTES = ("intrathecal", "lumbar_puncture", "catheter_access_port")
 TISSUE_ROUTES = ("subcutaneous", "epidural", "tissue", "pocket")
 ROUTES = (*INTRATHECAL_ROUTES, *TISSUE_ROUTES, "intravenous", "oral")
 NO_DRUG = ("saline", "")
+STATE_FORMAT = "itdd.patient_sim"
+STATE_VERSION = 1
 POOL_KEYS = (
     "u_op",
     "s_op",
@@ -233,6 +235,102 @@ class PatientSim:
         new.delivered_tissue_mg = dict(self.delivered_tissue_mg)
         new._cursors = dict(self._cursors)
         return new
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The complete state as JSON-safe data (versioned; floats kept exactly by ``json``).
+
+        ``from_dict(to_dict())`` continues bit-for-bit like this patient: the modal states of every
+        chain are stored in the order they are summed.  The position in the last record followed is
+        kept as indices (``cursor``); pass that record to :meth:`from_dict` to resume it exactly
+        (records themselves are not stored: they belong to the implant).
+        """
+        cursor = None
+        if self._cursors:
+            _, i, j = self._cursors[next(reversed(self._cursors))]
+            cursor = [i, j]
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "params": self.params.to_dict(),
+            "t_s": self.t_s,
+            "offset_s": self.offset_s,
+            "oral_mme_per_day": self.oral_mme_per_day,
+            "drug": self.drug,
+            "oral_chain": None if self._oral is None else {"z": list(self._oral.z), "active": self._oral.active},
+            "chains": [{"drug": d, "z": list(ch.z), "active": ch.active} for d, ch in self._chains.items()],
+            "delivered_csf_mg": dict(self.delivered_csf_mg),
+            "delivered_tissue_mg": dict(self.delivered_tissue_mg),
+            "cursor": cursor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], record: RecordLike | None = None) -> PatientSim:
+        """A patient restored from :meth:`to_dict`; ``record``: the record it was following, to resume it
+        from the stored position (without it, the next :meth:`follow` starts from the patient's instant).
+
+        Refuses (``InputError`` naming the field) anything that is not a complete state of this version.
+        """
+        if not isinstance(data, dict):
+            raise InputError("patient_state", "expected an object (PatientSim.to_dict())")
+        if data.get("format") != STATE_FORMAT:
+            raise InputError("patient_state.format", f"expected {STATE_FORMAT!r}, got {data.get('format')!r}")
+        if data.get("version") != STATE_VERSION:
+            raise InputError(
+                "patient_state.version", f"version {data.get('version')!r} is not supported (expected {STATE_VERSION})"
+            )
+        params_d = data.get("params")
+        if not isinstance(params_d, dict):
+            raise InputError("patient_state.params", "expected an object (PatientParams.to_dict())")
+        params = PatientParams.from_dict(params_d)
+        _finite("patient_state.t_s", data.get("t_s"))  # type: ignore[arg-type]
+        _rate("patient_state.oral_mme_per_day", data.get("oral_mme_per_day"))  # type: ignore[arg-type]
+        sim = cls(params, float(data["t_s"]), oral_mme_per_day=0.0, offset_s=int(data.get("offset_s", 0)))
+        sim.oral_mme_per_day = float(data["oral_mme_per_day"])
+        drug = data.get("drug", "")
+        if not isinstance(drug, str) or (drug not in NO_DRUG and drug not in P.DRUGS):
+            raise InputError("patient_state.drug", f"no patient model for {drug!r}")
+        chains: dict[str, _Chain] = {}
+        raw_chains = data.get("chains")
+        if not isinstance(raw_chains, list):
+            raise InputError("patient_state.chains", "expected a list")
+        for k, c in enumerate(raw_chains):
+            name = c.get("drug") if isinstance(c, dict) else None
+            if not isinstance(name, str) or name not in P.DRUGS or name in chains:
+                raise InputError(f"patient_state.chains[{k}].drug", f"no (or a repeated) patient model for {name!r}")
+            ch = _Chain(build_it_chain(name, sim._pt))
+            ch.z = _state_vector(f"patient_state.chains[{k}].z", c.get("z"), len(ch.z))
+            ch.active = bool(c.get("active", True))
+            chains[name] = ch
+        oral_d = data.get("oral_chain")
+        if oral_d is None:
+            if "morphine" not in chains:
+                raise InputError("patient_state.oral_chain", "missing: no morphine chain hosts oral opioids")
+            sim._oral = None
+            sim._host = chains["morphine"]
+        else:
+            assert sim._oral is not None
+            if not isinstance(oral_d, dict):
+                raise InputError("patient_state.oral_chain", "expected an object or null")
+            sim._oral.z = _state_vector("patient_state.oral_chain.z", oral_d.get("z"), len(sim._oral.z))
+            sim._oral.active = bool(oral_d.get("active", True))
+            if "morphine" in chains:
+                raise InputError("patient_state.oral_chain", "must be null once a morphine chain hosts oral opioids")
+            sim._host = sim._oral
+        sim._chains = chains
+        sim.drug = drug
+        sim.delivered_csf_mg = _amounts("patient_state.delivered_csf_mg", data.get("delivered_csf_mg", {}))
+        sim.delivered_tissue_mg = _amounts("patient_state.delivered_tissue_mg", data.get("delivered_tissue_mg", {}))
+        cursor = data.get("cursor")
+        if record is not None and cursor is not None:
+            if (
+                not isinstance(cursor, list)
+                or len(cursor) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in cursor)
+            ):
+                raise InputError("patient_state.cursor", "expected [interval index, point index]")
+            sim._cursors[id(record)] = (record, cursor[0], cursor[1])
+        return sim
 
     # ---- inputs --------------------------------------------------------------------------------
     def _chain(self, drug: str) -> _Chain:
@@ -471,6 +569,7 @@ class PatientSim:
             t = seg_end
             self.t_s = t
         self.t_s = float(until_s)
+        self._cursors.pop(key, None)  # re-insert: the last record followed is the last entry (see to_dict)
         self._cursors[key] = (record, i, j)
 
     def follow_and_observe(
@@ -655,3 +754,26 @@ def _rate(field: str, value: float) -> None:
         raise InputError(field, f"must be a finite number, got {value!r}")
     if value < 0.0:
         raise InputError(field, f"{value:g} must not be negative")
+
+
+def _state_vector(field: str, value: Any, n: int) -> list[float]:
+    if not isinstance(value, list) or len(value) != n:
+        raise InputError(field, f"expected a list of {n} numbers")
+    out = []
+    for x in value:
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise InputError(field, f"expected finite numbers, got {x!r}")
+        out.append(float(x))
+    return out
+
+
+def _amounts(field: str, value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise InputError(field, "expected an object of mg by drug")
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str):
+            raise InputError(field, "keys must be drug names")
+        _rate(f"{field}.{k}", v)
+        out[k] = float(v)
+    return out
