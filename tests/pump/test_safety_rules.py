@@ -252,3 +252,75 @@ def test_rule_refusal_changes_nothing() -> None:
         with pytest.raises(SafetyRefusal):
             bad()
         assert persist.dump(imp) == before
+
+
+def test_rule_programmable_value_range() -> None:
+    """Each range in itdd.pump.limits.RANGES is enforced: one value just outside it is refused,
+    the field is named, the pump is unchanged; the boundary value itself is accepted."""
+    from itdd.pump.limits import RANGES
+
+    nan = float("nan")
+    ptm = {"dose_mg": 0.1, "duration_s": 600.0, "lockout_s": HOUR, "max_per_day": 3}
+
+    def set_ptm(**kw: float) -> object:
+        return lambda imp: imp.set_ptm(PtmSettings(**{**ptm, **kw}))  # type: ignore[arg-type]
+
+    def refill(**kw: float) -> object:
+        args = {"withdraw_ml": None, "fill_ml": 10.0, "drug": "morphine", "conc_mg_per_ml": 10.0, **kw}
+        return lambda imp: imp.refill(**args)
+
+    # range key -> (refused cases, field the refusal names); a 20 mL pump (capacity 20 mL)
+    cases = {
+        "low_reservoir_alarm": ([-0.1, 20.1, nan], "low_reservoir_alarm"),
+        "ptm.dose": ([0.0, -1.0, nan], "ptm.dose"),
+        "ptm.duration": ([0.0, DAY + 1, nan], "ptm.duration"),
+        "ptm.lockout": ([-1.0, DAY + 1, nan], "ptm.lockout"),
+        "ptm.max_per_day": ([-1, 97, 2.5], "ptm.max_per_day"),
+        "ptm.max_daily_dose": ([0.0, -2.0, nan], "ptm.max_daily_dose"),
+        "refill.fill": ([-0.5, nan], "fill"),
+        "refill.withdraw": ([-0.5, nan], "withdraw"),
+        "refill.reservoir": ([-0.5, 20.5, nan], "reservoir"),
+        "refill.concentration": ([-1.0, nan], "concentration"),
+        "clinician_bolus.dose": ([0.0, -1.0, nan], "clinician_bolus.dose"),
+        "clinician_bolus.duration": ([0.0, nan], "clinician_bolus.duration"),
+        "pump_time": ([-1.0, nan], "pump_time"),
+        "clock_error": ([31 * DAY + 1, -31 * DAY - 1], "pump_time"),
+        "priming_bolus.volume": ([0.0, -1.0, nan], "priming_bolus.volume"),
+        "priming_bolus.rate": ([0.0, nan], "priming_bolus.rate"),
+        "therapy.dose": ([-0.5, nan], "therapy.dose"),
+    }
+    assert set(cases) == set(RANGES), "every range needs a case here"
+    actions = {
+        "low_reservoir_alarm": lambda v: lambda imp: imp.fw.set_low_reservoir_alarm(imp.t_s, v),
+        "ptm.dose": lambda v: set_ptm(dose_mg=v),
+        "ptm.duration": lambda v: set_ptm(duration_s=v),
+        "ptm.lockout": lambda v: set_ptm(lockout_s=v),
+        "ptm.max_per_day": lambda v: set_ptm(max_per_day=v),
+        "ptm.max_daily_dose": lambda v: set_ptm(max_daily_dose_mg=v),
+        "refill.fill": lambda v: refill(fill_ml=v),
+        "refill.withdraw": lambda v: refill(withdraw_ml=v),
+        "refill.reservoir": lambda v: refill(reservoir_ml_entered=v),
+        "refill.concentration": lambda v: refill(conc_mg_per_ml=v),
+        "clinician_bolus.dose": lambda v: lambda imp: imp.clinician_bolus(v, 3600.0),
+        "clinician_bolus.duration": lambda v: lambda imp: imp.clinician_bolus(0.1, v),
+        "pump_time": lambda v: lambda imp: imp.fw.set_clock(imp.t_s, v),
+        "clock_error": lambda v: lambda imp: imp.fw.set_clock(imp.t_s, imp.t_s + v),
+        "priming_bolus.volume": lambda v: lambda imp: imp.priming_bolus(v),
+        "priming_bolus.rate": lambda v: lambda imp: imp.priming_bolus(0.1, v),
+        "therapy.dose": lambda v: lambda imp: imp.program(Therapy.simple(v)),
+    }
+    for key, (values, field) in cases.items():
+        for v in values:
+            imp = make_implant(ptm=PTM)
+            imp.run_until(T0 + DAY)
+            before = persist.dump(imp)
+            with pytest.raises(SafetyRefusal) as err:
+                actions[key](v)(imp)  # type: ignore[operator]
+            assert err.value.field == field, (key, v)
+            assert err.value.rule == "programmable_value_range", (key, v, err.value)
+            assert persist.dump(imp) == before, (key, v)
+    # boundaries inside the range are accepted
+    imp = make_implant(ptm=PTM)
+    imp.fw.set_low_reservoir_alarm(imp.t_s, 0.0)
+    imp.set_ptm(PtmSettings(0.1, DAY, 0.0, 96))
+    imp.fw.set_clock(imp.t_s, imp.t_s + 31 * DAY)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_dose_rate, fmt_flow, fmt_volume
+from .limits import RANGES, check_ptm, check_range
 from .log import EventLog
 from .models import PumpModel
 from .therapy import DAY_S, Therapy, check_rates
@@ -173,6 +174,15 @@ class Firmware:
 
     def set_clock(self, t_s: float, pump_time_s: float) -> None:
         """Set the pump clock (e.g. from the programmer) so that it reads ``pump_time_s`` now."""
+        error_s = check_range("pump_time", pump_time_s) - t_s
+        limit_s = RANGES["clock_error"].high or 0.0
+        if abs(error_s) > limit_s:
+            raise SafetyRefusal(
+                "pump_time",
+                f"would set the pump clock {error_s / DAY_S:+.1f} days from the programmer's time; "
+                f"at most {limit_s / DAY_S:g} days either way",
+                rule="programmable_value_range",
+            )
         before = self.pump_time_s(t_s)
         self.clock_offset_s = pump_time_s - t_s
         self.clock_drift = self.clock_drift  # drift is a property of the crystal; it stays
@@ -469,8 +479,8 @@ class Firmware:
         """A single bolus over ``duration_s`` that replaces the basal, then back to the therapy."""
         if self.eos:
             raise SafetyRefusal("clinician_bolus", "the pump is at end of service", rule="end_of_service")
-        if dose_mg <= 0 or duration_s <= 0:
-            raise SafetyRefusal("clinician_bolus", "dose and duration must be more than 0")
+        check_range("clinician_bolus.dose", dose_mg)
+        check_range("clinician_bolus.duration", duration_s)
         rate = dose_mg / self.conc_mg_per_ml / duration_s * DAY_S
         self._bolus_rate_check("clinician_bolus.duration", rate)
         if self.bolus is not None:
@@ -479,10 +489,10 @@ class Firmware:
 
     def priming_bolus(self, t_s: float, volume_ml: float, rate_ml_per_day: float | None = None) -> None:
         """Fill the fluid path at the priming rate; the programmed therapy follows."""
-        rate = rate_ml_per_day or self.model.max_rate_ml_per_day
+        volume_ml = check_range("priming_bolus.volume", volume_ml)
+        rate = self.model.max_rate_ml_per_day if rate_ml_per_day is None else rate_ml_per_day
+        rate = check_range("priming_bolus.rate", rate)
         self._bolus_rate_check("priming_bolus.rate", rate)
-        if volume_ml <= 0:
-            raise SafetyRefusal("priming_bolus.volume", "must be more than 0")
         if self.bolus is not None:
             self._cancel_bolus(t_s, "replaced")
         self._start_bolus(t_s, "priming", volume_ml, rate, rate * self.conc_mg_per_ml, volume_ml * self.conc_mg_per_ml)
@@ -538,12 +548,14 @@ class Firmware:
         return old_conc
 
     def set_low_reservoir_alarm(self, t_s: float, volume_ml: float) -> None:
+        volume_ml = check_range("low_reservoir_alarm", volume_ml, high=self.model.reservoir_capacity_ml)
         self.low_reservoir_ml = volume_ml
         if self.estimate_ml > volume_ml + EPS_ML:
             self._clear(t_s, "low_reservoir")
         self._check_reservoir(t_s)
 
     def set_ptm(self, ptm: PtmSettings | None) -> None:
+        check_ptm(ptm)
         self.ptm = ptm
 
     def interrogate(self, t_s: float, field_present: bool) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ..quantities import fmt_volume
 from ..sim.record import PointDose, Record
 from .firmware import EPS_ML, INF, Firmware, PtmDecision, PtmSettings
 from .hardware import CATHETER_FAULTS, FAULT_DESTINATION, Hardware
+from .limits import check_range
 from .log import EventLog
 from .models import (
     CATHETER_LENGTH_CM,
@@ -336,6 +337,14 @@ class Implant:
 
         ``withdraw_ml=None`` aspirates everything. Nothing changes if the refill is refused.
         """
+        fill_ml = check_range("fill", fill_ml, key="refill.fill")
+        conc_mg_per_ml = check_range("concentration", conc_mg_per_ml, key="refill.concentration")
+        if withdraw_ml is not None:
+            withdraw_ml = check_range("withdraw", withdraw_ml, key="refill.withdraw")
+        if reservoir_ml_entered is not None:
+            reservoir_ml_entered = check_range(
+                "reservoir", reservoir_ml_entered, key="refill.reservoir", high=self.model.reservoir_capacity_ml
+            )
         self.check_refill(withdraw_ml=withdraw_ml, fill_ml=fill_ml, drug=drug, conc_mg_per_ml=conc_mg_per_ml)
         t = self.t_s
         fw, hw = self.fw, self.hw

@@ -118,6 +118,13 @@ PUMP_RULES: tuple[SafetyRule, ...] = (
         "Hardware.actual_flow_ml_per_day",
     ),
     SafetyRule(
+        "programmable_value_range",
+        "hard",
+        "Every value the pump stores (doses, PTM settings, alarm threshold, refill volumes and "
+        "concentration, clock) is finite and inside its range (itdd.pump.limits.RANGES), whoever sends it.",
+        "itdd.pump.limits.check_range (Firmware, Implant.refill, telemetry _program)",
+    ),
+    SafetyRule(
         "refusal_changes_nothing",
         "hard",
         "A refused command leaves the pump exactly as it was (state, log).",

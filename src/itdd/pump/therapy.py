@@ -12,6 +12,7 @@ programmed concentration: ``rate_ml_per_day = dose_mg_per_day / conc_mg_per_ml``
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -84,9 +85,9 @@ class Therapy:
         ordered = sorted(boluses, key=lambda b: b.at_s)
         windows: list[tuple[int, float, float, int]] = []  # (start, end, rate, index)
         for i, b in enumerate(ordered):
-            if b.duration_s <= 0 or b.duration_s > DAY_S:
+            if not (0 < b.duration_s <= DAY_S):
                 raise SafetyRefusal(f"therapy.boluses[{i}].duration", "must be more than 0 and at most 24 h")
-            if b.dose_mg <= 0:
+            if not (b.dose_mg > 0 and math.isfinite(b.dose_mg)):
                 raise SafetyRefusal(f"therapy.boluses[{i}].dose", "must be more than 0")
             rate = basal_mg_per_day + b.dose_mg / b.duration_s * DAY_S
             windows.append((b.at_s, b.at_s + b.duration_s, rate, i))
@@ -194,6 +195,12 @@ def check_rates(therapy: Therapy, conc_mg_per_ml: float, model: PumpModel, field
         )
         if therapy.mode == "periodic_bolus":
             where = f"{field}.boluses[{st.bolus}]" if st.bolus >= 0 else f"{field}.basal"
+        if not math.isfinite(st.dose_mg_per_day) or st.dose_mg_per_day < 0:
+            raise SafetyRefusal(
+                where,
+                f"{st.dose_mg_per_day!r} mg/day is not a dose rate (a finite number ≥ 0)",
+                "programmable_value_range",
+            )
         if rate < model.min_rate_ml_per_day - 1e-12:
             raise SafetyRefusal(
                 where,
