@@ -218,3 +218,38 @@ def test_refill_workflow_alarm_date_matches_the_pump_after_a_concentration_chang
     alarms = [e.time_s for e in imp.log.history if e.type == "low_reservoir_alarm"]
     assert q.iso(alarms[-1])[:10] == rec["low_reservoir_alarm_date"]
     assert q.parse_datetime(rec["low_reservoir_alarm"]).timestamp() == pytest.approx(alarms[-1], abs=1e-3)
+
+
+def test_no_refill_is_scheduled_after_the_pump_end_of_service() -> None:
+    # Stability would allow 90 days and the reservoir 180 days, but the pump stops for good at
+    # day 40: the next date is the replacement deadline.
+    s = schedule_refill(
+        t_s=T0,
+        estimate_ml=20.0,
+        low_reservoir_ml=2.0,
+        therapy=Therapy.simple(1.0),
+        conc_mg_per_ml=10.0,
+        offset_s=0,
+        ptm=None,
+        drug=MORPHINE,
+        end_of_service_s=T0 + 40 * DAY,
+    )
+    assert s.next_refill_s == pytest.approx(T0 + 40 * DAY)
+    assert s.next_refill_reason == "pump_end_of_service"
+
+
+def test_refill_workflow_caps_the_next_date_at_end_of_service() -> None:
+    from itdd.pump.models import get_model
+
+    m = get_model("synchromed-ii-20")
+    # 1 mg/day at 10 mg/mL = 0.1 mL/day; a battery with 10 days of charge left to ERI at that flow
+    # reaches ERI at day 10 and end of service 90 days later (day 100).  Refill at day 30: the
+    # stability limit (day 120) is later than end of service, so the next date is day 100.
+    to_eri = 10.0 * (m.battery_drain_per_day + m.battery_drain_per_ml * 0.1)
+    imp = make_implant(battery_to_eri=to_eri)
+    imp.run_until(T0 + 30 * DAY)
+    rec = refill(Session(DirectLink(imp)), RefillRequest(fill_ml=18.0, conc_mg_per_ml=10.0), clinician="dr-a")
+    assert rec["next_refill_reason"] == "pump_end_of_service"
+    from itdd import quantities as q
+
+    assert q.parse_datetime(rec["next_refill"]).timestamp() == pytest.approx(T0 + 100 * DAY, abs=1.0)

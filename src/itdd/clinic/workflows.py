@@ -275,6 +275,7 @@ def refill_dates(implant: Implant, last_fill_t_s: float | None) -> Dates:
             drug=it.drug,
             clock_error_s=it.clock_error_s,
             lead=lead_,
+            end_of_service_s=it.end_of_service_s,
         )
 
     now = schedule(it.time_s, lead)

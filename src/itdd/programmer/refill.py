@@ -135,7 +135,7 @@ def assess_discrepancy(
 @dataclass(frozen=True)
 class RefillSchedule:
     next_refill_s: float
-    next_refill_reason: str  # low_reservoir_all_boluses | drug_stability | max_refill_interval
+    next_refill_reason: str  # low_reservoir_all_boluses | drug_stability | max_refill_interval | pump_end_of_service
     low_reservoir_alarm_s: float | None  # programmed therapy alone
     low_reservoir_all_boluses_s: float | None
     stability_limit_s: float
@@ -156,8 +156,14 @@ def schedule_refill(
     drug: Drug,
     clock_error_s: float = 0.0,
     lead: Lead | None = None,
+    end_of_service_s: float | None = None,
 ) -> RefillSchedule:
-    """Next refill date and low-reservoir alarm date after a refill (or at any time)."""
+    """Next refill date and low-reservoir alarm date after a refill (or at any time).
+
+    ``end_of_service_s`` (reached or projected from the battery): a pump stops for good then, so no
+    refill is scheduled after it; the date becomes the pump's replacement deadline
+    (reason ``pump_end_of_service``).
+    """
     n = 0
     extra = 0.0
     if ptm is not None and ptm.enabled and conc_mg_per_ml > 0:
@@ -181,6 +187,8 @@ def schedule_refill(
     candidates = [(stab_s, "drug_stability"), (max_s, "max_refill_interval")]
     if worst is not None:
         candidates.insert(0, (worst, "low_reservoir_all_boluses"))
+    if end_of_service_s is not None:
+        candidates.append((max(end_of_service_s, t_s), "pump_end_of_service"))
     nxt, why = min(candidates, key=lambda c: c[0])
     return RefillSchedule(nxt, why, alarm, worst, stab_s, max_s, n, extra)
 
@@ -428,6 +436,7 @@ def refill(
         drug=drug,
         clock_error_s=after.clock_error_s,
         lead=lead,
+        end_of_service_s=after.end_of_service_s,
     )
     off = after.offset_s
     record: dict[str, Any] = {
