@@ -1,0 +1,216 @@
+"""``itdd cohort``: a virtual cohort through the whole care pathway, beside published figures."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import DISCLAIMER, __version__
+from ..errors import InputError
+
+__all__ = ["cmd_cohort", "format_table", "patients_csv", "register"]
+
+
+def _int(text: str, flag: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise InputError(flag, f"must be a whole number, got '{text}'") from None
+    return value
+
+
+def _float(text: str, flag: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(flag, f"must be a number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise InputError(flag, f"must be a finite number, got '{text}'")
+    return value
+
+
+def _fmt(value: Any, unit: str | None) -> str:
+    if value is None:
+        return "—"
+    if unit == "fraction":
+        return f"{100 * value:.1f}%"
+    if unit:
+        return f"{value:.3g} {unit}" if unit.startswith("per") else f"{value:.2f} {unit}"
+    return f"{value:.4g}"
+
+
+def format_table(summary: Any) -> str:
+    """The readable table: metric, simulated, published, source (and notes below)."""
+    rows = summary.rows
+    head = ("metric", "simulated", "published", "source")
+    body = [
+        (r["metric"], _fmt(r["simulated"], r.get("unit")), _fmt(r["published"], r.get("unit")), r["source"])
+        for r in rows
+    ]
+    widths = [max(len(head[i]), *(len(b[i]) for b in body)) for i in range(3)]
+    lines = [
+        f"Virtual cohort: {summary.patients} patients, {summary.years:g} years after implant, seed {summary.seed}",
+        "",
+        "  ".join(h.ljust(w) for h, w in zip(head[:3], widths, strict=True)) + "  " + head[3],
+        "  ".join("-" * w for w in widths) + "  " + "-" * 6,
+    ]
+    for b in body:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(b[:3], widths, strict=True)) + "  " + b[3])
+    notes = [(r["metric"], r["note"]) for r in rows if r.get("note")]
+    if notes:
+        lines.append("")
+        lines.append("Notes:")
+        lines.extend(f"  {m}: {n}" for m, n in notes)
+    m = summary.metrics
+    lines.append("")
+    lines.append(
+        f"Groups: {m['trialled']} trialled, {m['implanted']} implanted, {m['followed_12_months']} followed 12 months; "
+        f"{m['implanted_patient_years']:.1f} implanted patient-years."
+    )
+    lines.append("Definitions and calibration: docs/cohort.md.  " + DISCLAIMER)
+    return "\n".join(lines)
+
+
+CSV_FIELDS = (
+    "index",
+    "patient_id",
+    "refused",
+    "trial_success",
+    "implanted",
+    "implant_s",
+    "baseline_pain",
+    "baseline_oral_mme_per_day",
+    "relief_12_months",
+    "dose_mg_per_day_6_months",
+    "dose_mg_per_day_36_months",
+    "oral_mme_per_day_12_months",
+    "complications",
+    "complication_kinds",
+    "reoperations",
+    "explanted",
+    "explant_reason",
+    "followed_years",
+)
+
+
+def patients_csv(summary: Any) -> str:
+    """One row per patient (in index order)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+
+    def cell(v: Any) -> Any:
+        return "" if v is None else v
+
+    for i, o in enumerate(summary.outcomes):
+        w.writerow(
+            [
+                i,
+                o.patient_id,
+                cell(o.refused),
+                cell(o.trial_success),
+                o.implanted,
+                cell(o.implant_s),
+                o.baseline_pain,
+                o.baseline_oral_mme_per_day,
+                cell(o.relief_12_months),
+                cell(o.dose_mg_per_day_6_months),
+                cell(o.dose_mg_per_day_36_months),
+                cell(o.oral_mme_per_day_12_months),
+                len(o.complications),
+                ";".join(f"{c.stage}:{c.kind}" for c in o.complications),
+                o.reoperations,
+                o.explanted,
+                cell(o.explant_reason),
+                o.followed_s / (365.25 * 86400.0),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def result_of(summary: Any) -> dict[str, Any]:
+    """A cohort-only itdd result (renders with :func:`itdd.report.write_report`)."""
+    return {"itdd_version": __version__, "disclaimer": DISCLAIMER, "cohort": summary.cohort_section()}
+
+
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from ..sim.cli import progress_bar
+    from .cohort import run_cohort
+
+    patients = _int(args.patients, "--patients")
+    years = _float(args.years, "--years")
+    seed = _int(args.seed, "--seed")
+    workers = None if args.workers is None else _int(args.workers, "--workers")
+    out_dir = None if args.out is None else Path(args.out)
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--out", f"{args.out} exists and is not a directory")
+    report = None if args.report is None else Path(args.report)
+    if report is not None and report.is_dir():
+        raise InputError("--report", f"{args.report} is a directory; give a file name such as report.html")
+    if report is not None and not report.parent.exists():
+        raise InputError("--report", f"the folder {report.parent} does not exist")
+    summary = run_cohort(patients, years, seed, workers=workers, progress=progress_bar(True))
+    if summary.errors:
+        print(
+            f"itdd: warning: {len(summary.errors)} of {patients} patients could not be simulated and are left out "
+            f"(first: {summary.errors[0]})",
+            file=sys.stderr,
+        )
+    result = result_of(summary)
+    if out_dir is not None:
+        from ..report import write_report
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out_dir / "summary.json", json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
+        _write_atomic(out_dir / "patients.csv", patients_csv(summary))
+        write_report(result, out_dir / "report.html")
+    if report is not None:
+        from ..report import write_report
+
+        write_report(result, report)
+    if args.json:
+        json.dump(summary.to_json(), sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(summary))
+        if out_dir is not None:
+            print(f"\nOutputs written to {out_dir}/ (summary.json, patients.csv, report.html)")
+        if report is not None:
+            print(f"Report written to {report}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "cohort",
+        help="run a virtual cohort through the care pathway",
+        description="Run N virtual patients through screening, trial, implant and Y years of follow-up, and "
+        "compare the cohort with published figures (docs/cohort.md). " + DISCLAIMER,
+    )
+    p.add_argument("--patients", required=True, metavar="N", help="number of patients (1-100,000)")
+    p.add_argument("--years", required=True, metavar="Y", help="years of follow-up after the implant (up to 40)")
+    p.add_argument("--seed", required=True, metavar="S", help="cohort seed (a whole number >= 0)")
+    p.add_argument("--workers", metavar="W", help="worker processes (default: CPU count); same result for any W")
+    p.add_argument("--out", metavar="DIR", help="write summary.json, patients.csv and report.html")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--report", metavar="HTML", help="write a self-contained HTML report")
+    p.set_defaults(func=cmd_cohort)
