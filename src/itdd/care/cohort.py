@@ -228,9 +228,7 @@ def summarize(
         "mean_relief_12_months": _mean(relief12) if g12 else None,
         "mean_oral_mme_per_day_baseline": base_oral if h12 else None,
         "mean_oral_mme_per_day_12_months": oral12 if h12 else None,
-        "complication_free_9_months": _frac(sum(1 for o in g9 if not catheter_by_9_months(o)), len(g9))
-        if g9
-        else None,
+        "complication_free_9_months": _frac(sum(1 for o in g9 if not catheter_by_9_months(o)), len(g9)) if g9 else None,
         "implanted_patient_years": patient_years,
         "complications_per_100_patient_years": per_100py,
         "complication_counts": per_kind,
@@ -361,7 +359,7 @@ def _run_chunk(job: tuple[int, list[int], Any]) -> list[tuple[int, PatientOutcom
     for index in indices:
         try:
             params = PatientParams.sample(seed, index)
-            result = run_pathway(params, plan, seed=patient_seed(seed, index))
+            result = run_pathway(params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}")
             out.append((index, result.outcome, ""))
         except Exception as exc:  # recorded and reported: one bad patient must not lose the cohort
             out.append((index, None, f"patient {index}: {type(exc).__name__}: {exc}"))

@@ -393,6 +393,11 @@ class HazardClock:
         return self._t
 
     @property
+    def exposure(self) -> tuple[float, float, str]:
+        """The current exposure: ``(dose_mg_per_day, conc_mg_per_ml, drug)``."""
+        return self._exposure
+
+    @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(h.kind for h in self.hazards)
 
