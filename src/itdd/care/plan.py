@@ -1,0 +1,208 @@
+"""The care pathway plan (a scenario's ``pathway`` block) and the scenario's ``patient`` block.
+
+Every quantity is a string with its unit, parsed by :mod:`itdd.quantities`.  The models are
+strict (unknown keys are refused) and have defaults, so ``PathwayPlan()`` is the standard
+intrathecal morphine pathway documented in ``docs/care.md``.  This module imports nothing from
+:mod:`itdd.sim` (the scenario schema imports it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .. import quantities as q
+from ..errors import InputError
+
+
+def _check(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def validator(value: Any) -> Any:
+        try:
+            parse(value)
+        except q.UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    return validator
+
+
+Amount = Annotated[str, AfterValidator(_check(q.parse_amount_mg)), Field(examples=["0.5 mg"])]
+DoseRate = Annotated[str, AfterValidator(_check(q.parse_dose_rate_mg_per_day)), Field(examples=["0.5 mg/day"])]
+Concentration = Annotated[str, AfterValidator(_check(q.parse_concentration_mg_per_ml)), Field(examples=["10 mg/mL"])]
+Volume = Annotated[str, AfterValidator(_check(q.parse_volume_ml)), Field(examples=["2 mL"])]
+Duration = Annotated[str, AfterValidator(_check(q.parse_duration_s)), Field(examples=["7d", "45min"])]
+Length = Annotated[str, AfterValidator(_check(q.parse_length_cm)), Field(examples=["50 cm"])]
+Percent = Annotated[str, AfterValidator(_check(q.parse_fraction)), Field(examples=["25%"])]
+DateTime = Annotated[str, AfterValidator(_check(q.parse_datetime)), Field(examples=["2026-01-05T08:00:00+01:00"])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrialPlan(Strict):
+    """The screening trial."""
+
+    method: Literal["single_bolus", "multiple_bolus", "continuous_infusion"] = "multiple_bolus"
+    washout: Duration = Field(
+        default="7d", description="Oral opioids stopped this long before the trial ('0d': none; 1-2 weeks usual)."
+    )
+    doses: list[Amount] = Field(
+        default_factory=lambda: ["0.5 mg", "1 mg"],
+        min_length=1,
+        max_length=5,
+        description=(
+            "Intrathecal bolus doses; multiple_bolus gives them on successive days until one succeeds "
+            "(default 0.5 mg then 1 mg); single_bolus takes one (default 0.5 mg)."
+        ),
+    )
+    infusion: DoseRate = Field(default="0.5 mg/day", description="continuous_infusion: rate via a temporary catheter.")
+    infusion_duration: Duration = Field(default="3d", description="continuous_infusion: how long.")
+
+    @model_validator(mode="after")
+    def _sane(self) -> TrialPlan:
+        if self.method == "single_bolus" and "doses" in self.model_fields_set and len(self.doses) != 1:
+            raise ValueError("single_bolus takes exactly one dose in 'doses'")
+        for d in self.doses:
+            if q.parse_amount_mg(d) <= 0:
+                raise ValueError("every trial dose must be more than 0 mg")
+        if q.parse_duration_s(self.washout) > 28 * q.SECONDS_PER_DAY:
+            raise ValueError("washout longer than 28 days is not a screening practice (1-2 weeks usual)")
+        if self.method == "continuous_infusion":
+            if q.parse_dose_rate_mg_per_day(self.infusion) <= 0:
+                raise ValueError("infusion must be more than 0 mg/day")
+            dur = q.parse_duration_s(self.infusion_duration)
+            if not 3600 <= dur <= 14 * q.SECONDS_PER_DAY:
+                raise ValueError("infusion_duration must be between 1h and 14d")
+        return self
+
+    def bolus_doses_mg(self) -> list[float]:
+        """The bolus doses in mg (single_bolus without 'doses': 0.5 mg)."""
+        if self.method == "single_bolus" and "doses" not in self.model_fields_set:
+            return [0.5]
+        return [q.parse_amount_mg(d) for d in self.doses]
+
+
+class ImplantPlan(Strict):
+    """The implant operation."""
+
+    delay: Duration = Field(default="14d", description="From a successful trial to the operation.")
+    pump_model: Literal["synchromed-ii-20", "synchromed-ii-40"] = "synchromed-ii-40"
+    catheter_tip: str = Field(default="T10", min_length=2, max_length=4, description="Vertebral level of the tip.")
+    catheter_length: Length = "50 cm"
+    concentration: Concentration | None = Field(
+        default=None, description="Initial drug concentration; default: chosen from the starting dose."
+    )
+    low_reservoir_alarm: Volume = "2 mL"
+
+
+class TitrationPlan(Strict):
+    """Titration and follow-up visits."""
+
+    weekly_visits: int = Field(default=8, ge=0, le=52, description="Weekly titration visits after the implant.")
+    visit_interval: Duration = Field(default="30d", description="Then a clinic visit this often.")
+    wean_step: Percent = Field(
+        default="25%", description="Oral opioids cut by this share of the home dose per visit with pain controlled."
+    )
+    self_check: Duration = Field(
+        default="7d", description="How often the patient weighs whether to call the clinic about returning pain."
+    )
+
+
+class PtmPlan(Strict):
+    """Patient-activated boluses (personal therapy manager), decided at activity breakpoints."""
+
+    dose: Amount = "0.1 mg"
+    duration: Duration = "10min"
+    lockout: Duration = "3h"
+    max_per_day: int = Field(default=4, ge=1, le=24)
+    pain_threshold: float = Field(default=5.0, ge=0, le=10, description="Request a bolus when pain (NRS) is at least.")
+
+
+PathwayEventType = Literal[
+    "mri",
+    "catheter_fault",
+    "pump_failure",
+    "infection",
+    "granuloma",
+    "therapy_off",
+    "therapy_on",
+    "saline",
+    "explant",
+]
+
+
+class PathwayEvent(Strict):
+    """A scripted event after the implant (in addition to complications from the hazard models)."""
+
+    after_implant: Duration = Field(description="When, counted from the implant operation.")
+    type: PathwayEventType
+    kind: Literal["kink", "occlusion", "leak", "disconnection", "migration"] | None = Field(
+        default=None, description="catheter_fault: which fault."
+    )
+    leak_fraction: Percent = "50%"
+    duration: Duration = Field(default="45min", description="mri: time in the scanner.")
+    resume_delay: Duration = Field(default="0min", description="mri: motor restart delay after the field.")
+
+    @model_validator(mode="after")
+    def _kind(self) -> PathwayEvent:
+        if self.type == "catheter_fault" and self.kind is None:
+            raise ValueError("catheter_fault needs 'kind'")
+        if self.type != "catheter_fault" and self.kind is not None:
+            raise ValueError(f"'kind' does not belong to {self.type}")
+        return self
+
+
+class PathwayPlan(Strict):
+    """A patient's care pathway: screening, trial, implant, titration and years of follow-up."""
+
+    years: float = Field(default=1.0, gt=0, le=40, description="Follow-up after the implant, in years.")
+    start: DateTime = Field(default="2026-01-05T08:00:00+00:00", description="Screening visit (UTC offset fixed).")
+    drug: Literal["morphine"] = "morphine"
+    trial: TrialPlan = TrialPlan()
+    implant: ImplantPlan = ImplantPlan()
+    titration: TitrationPlan = TitrationPlan()
+    late_refill_days: float = Field(default=0.0, ge=0, le=120, description="Refills happen this many days late.")
+    hazards: bool = Field(default=True, description="Draw follow-up complications from the hazard models.")
+    surgical_complications: bool = Field(default=True, description="Draw trial and implant complications.")
+    ptm: PtmPlan | None = None
+    events: list[PathwayEvent] = Field(default_factory=list)
+
+
+class PatientSpec(Strict):
+    """The scenario's virtual patient: the reference adult or one sampled patient, with overrides."""
+
+    reference: bool = Field(default=False, description="The opioid-naive 70 kg reference adult.")
+    seed: int | None = Field(default=None, description="Cohort seed of a sampled patient.")
+    index: int = Field(default=0, ge=0, description="Patient number within the cohort.")
+    id: str | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict, description="PatientParams fields to change.")
+
+    @model_validator(mode="after")
+    def _one(self) -> PatientSpec:
+        if self.reference == (self.seed is not None):
+            raise ValueError("give either 'reference: true' or a 'seed' (and 'index')")
+        return self
+
+    def params(self) -> Any:
+        """The :class:`~itdd.patient.PatientParams` (errors name ``patient.<field>``)."""
+        from ..patient import PatientParams
+
+        try:
+            base = PatientParams.reference() if self.reference else PatientParams.sample(self.seed or 0, self.index)
+            return base.with_(**self.overrides) if self.overrides else base
+        except InputError as exc:
+            f = exc.field if exc.field.startswith("patient") else f"patient.overrides.{exc.field}"
+            raise type(exc)(f, exc.message) from None
+        except TypeError as exc:
+            raise InputError("patient.overrides", str(exc)) from None
+
+    def patient_id(self) -> str:
+        if self.id:
+            return self.id
+        return "VP-reference" if self.reference else f"VP-{self.seed}-{self.index:04d}"
+
+
+__all__ = ["PathwayEvent", "PathwayPlan", "PatientSpec", "PtmPlan", "TitrationPlan", "TrialPlan"]
