@@ -42,7 +42,7 @@ from .plan import PathwayEvent, PathwayPlan
 
 H = 3600.0
 DAY = 86400.0
-MONTH = 30.44 * DAY  # mean month (assumption: "6 months" = 182.6 days)
+MONTH = 365.25 * DAY / 12  # mean month (assumption: "12 months" = one Julian year)
 YEAR = 365.25 * DAY
 
 # ---- rules (sources in docs/care.md) ------------------------------------------------------------
@@ -117,6 +117,9 @@ INFECTION_DETECTION_S = 3 * DAY
 #: After a catheter study found nothing, returning pain is treated by titration for 90 days before
 #: another study (assumption [U]).
 NEGATIVE_WORKUP_S = 90 * DAY
+#: Escalation without response: dose x1.5 within 90 days with pain still not controlled (assumption [U]).
+ESCALATION_FACTOR = 1.5
+ESCALATION_WINDOW_S = 90 * DAY
 #: Granuloma workup: MRI of the catheter tip (30 min in the field, assumption).
 IMAGING_S = 30 * 60.0
 #: Patient bolus decisions at activity breakpoints: waking and 6 h later (assumption [U]).
@@ -216,6 +219,7 @@ class _Pathway:
         self.negative_workup_s: float | None = None
         self.best_pain = 10.0
         self.last_change_s = -math.inf
+        self.dose_history: list[tuple[float, float]] = []
 
     # ---- helpers -----------------------------------------------------------------------------------
     def iso(self, t_s: float) -> str:
@@ -737,6 +741,9 @@ class _Pathway:
         self.call_booked_s = t + CALL_TO_VISIT_S
         self.book(t + CALL_TO_VISIT_S, self._visit("unscheduled", "the patient called"), "unscheduled visit")
 
+    def implant_s_or(self, t: float) -> float:
+        return self.implant_s if self.implant_s is not None else t
+
     def pain_back(self, pain: float) -> bool:
         """Pain has come back: >= 2 points above the best pain on therapy and >= 4 (assumption [U])."""
         return self.controlled_once and pain >= max(self.best_pain + PAIN_BACK_POINTS, CONTROLLED_PAIN)
@@ -788,6 +795,21 @@ class _Pathway:
                 return
         if not self.therapy_on or self.saline:
             return
+        # escalation without response: the dose rose by half in 90 days and pain is still not
+        # controlled -> catheter study (assumption [U]; masked leaks and masses show up this way)
+        self.dose_history = [(ts, d) for ts, d in self.dose_history if t - ts <= ESCALATION_WINDOW_S]
+        self.dose_history.append((t, self.dose))
+        uncontrolled = o.pain > CONTROLLED_PAIN and o.pain > (1 - CONTROLLED_RELIEF) * self.pre_implant_pain
+        if (
+            uncontrolled
+            and self.dose >= ESCALATION_FACTOR * self.dose_history[0][1]
+            and not recent_negative
+            and (self.workup_booked_s is None or self.workup_booked_s < t)
+            and t - self.implant_s_or(t) > ESCALATION_WINDOW_S
+        ):
+            self.stage("visit", t, "Clinic visit: escalating dose, poor response", details=f"pain {o.pain:.1f}")
+            if self.catheter_study(t, "dose escalation without response"):
+                return
         self.titrate(t, o)
         # oral weaning
         controlled = o.pain <= CONTROLLED_PAIN or o.pain <= (1 - CONTROLLED_RELIEF) * self.pre_implant_pain

@@ -49,14 +49,14 @@ class Simulation:
         heapq.heappush(self._heap, _Item(max(time_s, self.implant.t_s), priority, self._seq, action, label))
 
     def run(self, progress: Callable[[float], None] | None = None) -> None:
-        implant = self.implant
+        # self.implant is read at every step: an action may replace the implant (pump replacement).
         span = max(self.end_s - self.start_s, 1e-9)
         while self._heap and self._heap[0].time_s <= self.end_s:
             item = heapq.heappop(self._heap)
-            implant.run_until(item.time_s)
+            self.implant.run_until(item.time_s)
             item.action(self)
             if progress is not None:
-                progress((implant.t_s - self.start_s) / span)
-        implant.run_until(self.end_s)
+                progress((self.implant.t_s - self.start_s) / span)
+        self.implant.run_until(self.end_s)
         if progress is not None:
             progress(1.0)
