@@ -64,6 +64,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/patients/{patient_id}/appointments"): "clinician",
     ("POST", "/api/v1/patients/{patient_id}/appointments"): "clinician",
     ("GET", "/api/v1/patients/{patient_id}/chart"): "clinician",
+    ("GET", "/api/v1/patients/{patient_id}/model"): "clinician",
     ("GET", "/api/v1/pumps/{pump_id}"): "clinician",
     ("POST", "/api/v1/pumps/{pump_id}/interrogate"): "clinician",
     ("POST", "/api/v1/pumps/{pump_id}/program/preview"): "clinician",

@@ -134,3 +134,31 @@ def test_patient_requests_a_bolus_during_lockout(page: object) -> None:
     expect(pg.locator("[data-testid=boluses-left]")).to_have_text("3")
     pg.screenshot(path=str(SHOTS / "8-patient-lockout.png"), full_page=True)
     assert pg.goto("/patients").status == 403
+
+
+def test_clinician_sees_the_virtual_patient_beside_what_the_patient_told_us(page: object) -> None:
+    """Daniel Reyes, whose catheter occluded three weeks ago: the dashboard lists him as getting worse; his page
+    shows the model's pain (line) beside the reported scores (dots), withdrawal and breathing, and the forecast;
+    the assessment form is prefilled with what he would say now."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    pg = page
+    login(pg, "dr.ellis")
+    worse = pg.locator("[data-testid=worsening]")
+    expect(worse).to_contain_text("Daniel Reyes")
+    pg.screenshot(path=str(SHOTS / "9-dashboard-worsening.png"), full_page=True)
+    worse.get_by_role("link", name="Daniel Reyes").click()
+    expect(pg.locator("[data-testid=patient-name]")).to_have_text("Daniel Reyes")
+    card = pg.locator("[data-testid=virtual-patient]")
+    expect(card).to_contain_text("simulator truth")
+    expect(card.locator("svg.chart")).to_have_count(4)  # withdrawal, breathing, sedation, oral opioids
+    expect(pg.get_by_role("img", name="Pain score over time")).to_be_visible()
+    pain = float(pg.locator("[data-testid=model-pain]").inner_text())
+    assert pain > 5.0  # no hydromorphone reaches him: pain is back towards his untreated level
+    card.scroll_into_view_if_needed()
+    pg.screenshot(path=str(SHOTS / "10-patient-virtual-patient.png"), full_page=True)
+    pg.locator("#assessments summary").click()
+    prefill = pg.locator("[data-testid=prefill-pain]")
+    expect(prefill).to_be_visible()
+    assert 0 <= int(prefill.input_value()) <= 10

@@ -20,8 +20,18 @@ import pytest
 from sqlalchemy import func, select
 
 from itdd.clinic.db import Database
-from itdd.clinic.models import AuditEntry, Patient, Pump, PumpEvent, PumpSample, Refill
+from itdd.clinic.models import (
+    AuditEntry,
+    Patient,
+    PatientModelSample,
+    Pump,
+    PumpEvent,
+    PumpSample,
+    Refill,
+    VirtualPatient,
+)
 from itdd.clinic.seed import DEMO_PASSWORD
+from itdd.patient import PatientSim
 from itdd.pump import persist
 
 from .server import Server
@@ -51,6 +61,14 @@ def snapshot(url: str, serial: str = "NGP-204511") -> dict[str, Any]:
                 "audit_refills": s.scalar(
                     select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "pump.refill")
                 ),
+                "patient_state": s.scalar(
+                    select(VirtualPatient.state).where(VirtualPatient.patient_id == pump.patient_id)
+                ),
+                "patient_samples": s.scalar(
+                    select(func.count())
+                    .select_from(PatientModelSample)
+                    .where(PatientModelSample.patient_id == pump.patient_id)
+                ),
             }
     finally:
         db.dispose()
@@ -69,6 +87,14 @@ def check_consistency(url: str) -> None:
                     s.scalars(select(PumpEvent.seq).where(PumpEvent.pump_id == pump.id).order_by(PumpEvent.seq))
                 )
                 assert seqs == list(range(1, pump.log_seq + 1)), pump.serial  # no event lost or duplicated
+                # the virtual patient moved with its pump, in the same transactions: same instant, no sample beyond
+                vp = s.scalar(select(VirtualPatient).where(VirtualPatient.patient_id == pump.patient_id))
+                assert vp is not None and vp.t_s == pump.t_s, pump.serial
+                assert PatientSim.from_dict(vp.state).t_s == pump.t_s  # the stored state is complete and loads
+                last = s.scalar(
+                    select(func.max(PatientModelSample.t_s)).where(PatientModelSample.patient_id == pump.patient_id)
+                )
+                assert last == pump.t_s, pump.serial
             refills = {r.id: r for r in s.scalars(select(Refill))}
             audited = [a.after for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "pump.refill"))]
             audited_ids = {a["refill_id"] for a in audited if a}

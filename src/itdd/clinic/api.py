@@ -16,7 +16,7 @@ from ..drugs import get_drug
 from ..errors import InputError, ItddError
 from ..sim.runner import build_ptm, build_therapy
 from ..sim.scenario import Concentration, DateTime, Duration, PtmSpec, TherapySpec, Volume
-from . import security, services, views
+from . import security, services, twin, views
 from .auth import Auth, api_user, login, logout, unit, write_retrying
 from .problems import PROBLEM_JSON, Invalid, Refused, from_itdd
 
@@ -372,11 +372,23 @@ def api_chart(
     patient_id: Id,
     request: Request,
     days: float = Query(180.0, gt=0, le=3650),
+    forecast: bool = Query(False, description="add the virtual patient's forecast if nothing is done"),
     auth: Auth = Depends(api_user("patient.read")),
 ) -> dict[str, Any]:
-    """Chart series: reservoir levels (pump estimate and simulator truth), per-day doses, refills, pain."""
+    """Chart series: reservoir levels (pump estimate and simulator truth), per-day doses, refills, reported pain,
+    and the virtual patient (``model``: pain while awake, withdrawal, breathing, sedation, spasticity, oral
+    opioids taken; ``forecast`` on request)."""
     with unit(request, auth, write=False) as ctx:
-        return views.chart_series(ctx, patient_id, days=days)
+        return twin.clean(views.chart_series(ctx, patient_id, days=days, forecast=forecast))
+
+
+@router.get("/patients/{patient_id}/model", tags=["patients"])
+def api_model(patient_id: Id, request: Request, auth: Auth = Depends(api_user("patient.read"))) -> dict[str, Any]:
+    """The virtual patient now (simulator truth: the model's observation) and what the patient would report
+    if asked now (a reproducible draw), to prefill an assessment.  ``null`` without a pump."""
+    with unit(request, auth, write=False) as ctx:
+        out = views.model_summary(ctx, patient_id)
+        return {"patient_id": patient_id, "model": None if out is None else twin.clean(out)}
 
 
 # ---- pumps ---------------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ COLOURS = {
     "delivered": "#2e7d4f",
     "pain": "#8e44ad",
     "now": "#34495e",
+    "model": "#6c3483",
+    "forecast": "#a569bd",
+    "withdrawal": "#c0392b",
+    "resp": "#16768a",
+    "sedation": "#7f8c8d",
+    "oral": "#b9770e",
 }
 
 
@@ -213,14 +219,96 @@ def dose_chart(series: dict[str, Any], offset_s: int, *, show_truth: bool) -> st
     return _svg(f, f"Daily dose ({unit}/day)", body, legend)
 
 
-def pain_chart(series: dict[str, Any], offset_s: int) -> str:
+def _end(series: dict[str, Any], show_model: bool) -> float:
     t0, t1 = series["since_t_s"], series["now_t_s"]
-    f = _Frame(t0, t1 + (t1 - t0) * 0.02, 0.0, 10.0, SMALL_W, SMALL_H)
-    body = _axes(f, offset_s, "pain (NRS 0-10)", 2.0)
+    end = series.get("forecast_end_t_s") if show_model else None
+    return max(t1, end or t1) + (t1 - t0) * 0.02
+
+
+def _forecast_band(f: _Frame, now_s: float) -> str:
+    if f.t1 <= now_s + 1.0:
+        return ""
+    x0, x1 = f.x(now_s), f.w - MR
+    return (
+        f'<rect x="{x0:.1f}" y="{MT}" width="{x1 - x0:.1f}" height="{f.h - MT - MB}" fill="#f4eef8"/>'
+        f'<text x="{x0 + 6:.1f}" y="{MT + 10}" class="tick">forecast if nothing is done →</text>'
+    )
+
+
+def pain_chart(series: dict[str, Any], offset_s: int, *, show_model: bool = False) -> str:
+    """Pain: what the patient reported at assessments (dots) and, with the model shown, the virtual patient's
+    pain while awake (line) and its forecast (dashed)."""
+    t0, t1 = series["since_t_s"], series["now_t_s"]
+    f = _Frame(t0, _end(series, show_model), 0.0, 10.0, SMALL_W, SMALL_H)
+    body = [_forecast_band(f, t1)] if show_model else []
+    body += _axes(f, offset_s, "pain (NRS 0-10)", 2.0)
+    legend: list[tuple[str, str, str]] = []
+    if show_model:
+        model = [(m["t_s"], m["pain"]) for m in series.get("model", []) if m["t_s"] >= t0]
+        if model:
+            body.append(_polyline(f, model, COLOURS["model"]))
+        fc = [(m["t_s"], m["pain"]) for m in series.get("forecast", [])]
+        if fc:
+            body.append(_polyline(f, fc, COLOURS["forecast"], dashed=True))
+        legend.append(("virtual patient (model truth, awake)", COLOURS["model"], "line"))
+        if fc:
+            legend.append(("forecast", COLOURS["forecast"], "dashed"))
     pts = [(p["t_s"], float(p["pain_nrs"])) for p in series["pain"] if p["t_s"] >= t0]
+    fill = "white" if show_model else COLOURS["pain"]
     if pts:
-        body.append(_polyline(f, pts, COLOURS["pain"]))
+        if not show_model:
+            body.append(_polyline(f, pts, COLOURS["pain"]))
         for t, v in pts:
-            body.append(f'<circle cx="{f.x(t):.1f}" cy="{f.y(v):.1f}" r="3.2" fill="{COLOURS["pain"]}"/>')
+            body.append(
+                f'<circle cx="{f.x(t):.1f}" cy="{f.y(v):.1f}" r="3.6" fill="{fill}"'
+                f' stroke="{COLOURS["pain"]}" stroke-width="1.8"><title>reported NRS {v:g}</title></circle>'
+            )
     body.append(_now_line(f, t1))
-    return _svg(f, "Pain score over time", body, [("pain score (NRS)", COLOURS["pain"], "line")])
+    legend.insert(0, ("reported at assessments (NRS)", COLOURS["pain"], "dot"))
+    return _svg(f, "Pain score over time", body, legend)
+
+
+MODEL_PANELS = {
+    # key: (title, y label, y range, step, colour, threshold (value, label) or None)
+    "withdrawal": ("Withdrawal (model, 0-10)", "withdrawal 0-10", (0.0, 10.0), 2.0, "withdrawal", (2.0, "alert 2")),
+    "resp_rate_per_min": ("Respiratory rate (model)", "breaths/min", (0.0, 24.0), 4.0, "resp", (10.0, "10/min")),
+    "sedation": ("Sedation (model, 0-3)", "sedation 0-3", (0.0, 3.0), 1.0, "sedation", (2.0, "frequently drowsy")),
+    "spasticity": ("Spasticity (model, Ashworth 0-4)", "Ashworth 0-4", (0.0, 4.0), 1.0, "model", None),
+    "oral_mme_per_day": ("Oral opioids taken (model input)", "MME/day", (0.0, 0.0), 0.0, "oral", None),
+}
+
+
+def model_chart(series: dict[str, Any], offset_s: int, key: str) -> str:
+    """One quantity of the virtual patient over time (exact values at the stored samples) with its forecast."""
+    title, label, (y0, y1), step, colour, threshold = MODEL_PANELS[key]
+    t0, t1 = series["since_t_s"], series["now_t_s"]
+    model = [(m["t_s"], m[key]) for m in series.get("model", []) if m["t_s"] >= t0]
+    fc = [(m["t_s"], m[key]) for m in series.get("forecast", [])]
+    if key == "oral_mme_per_day":
+        reported = [(p["t_s"], float(p["oral_mme"])) for p in series["pain"] if p["t_s"] >= t0]
+        top = max([v for _, v in model + fc + reported] + [10.0]) * 1.15
+        step = _nice_step(top, 4)
+        y1 = step * (int(top / step) + 1)
+    f = _Frame(t0, _end(series, True), y0, y1, SMALL_W, SMALL_H)
+    body = [_forecast_band(f, t1), *_axes(f, offset_s, label, step or None)]
+    if threshold is not None:
+        y = f.y(threshold[0])
+        body.append(
+            f'<line x1="{ML}" y1="{y:.1f}" x2="{f.w - MR}" y2="{y:.1f}" stroke="{COLOURS["low"]}" '
+            f'stroke-dasharray="6 4" stroke-width="1"/>'
+            f'<text x="{f.w - MR - 4}" y="{y - 4:.1f}" text-anchor="end" class="tick warn">'
+            f"{escape(threshold[1])}</text>"
+        )
+    if model:
+        body.append(_polyline(f, [(t, min(max(v, y0), y1)) for t, v in model], COLOURS[colour]))
+    if fc:
+        body.append(_polyline(f, [(t, min(max(v, y0), y1)) for t, v in fc], COLOURS["forecast"], dashed=True))
+    legend = [("virtual patient", COLOURS[colour], "line")]
+    if fc:
+        legend.append(("forecast", COLOURS["forecast"], "dashed"))
+    if key == "oral_mme_per_day":
+        for t, v in reported:
+            body.append(f'<circle cx="{f.x(t):.1f}" cy="{f.y(v):.1f}" r="3.2" fill="{COLOURS["oral"]}"/>')
+        legend.append(("reported at assessments", COLOURS["oral"], "dot"))
+    body.append(_now_line(f, t1))
+    return _svg(f, title, body, legend)

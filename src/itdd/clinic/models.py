@@ -304,3 +304,37 @@ class AuditEntry(Base):
     t_s: Mapped[float | None] = mapped_column(Double, nullable=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class VirtualPatient(Base):
+    """The clinic patient's virtual patient (itdd.patient): parameters and exact state, in step with the pump.
+
+    ``state`` is ``PatientSim.to_dict()``; it moves only together with the pump's twin (same transaction,
+    same record), so ``t_s`` equals the pump's ``t_s`` whenever both were saved.
+    """
+
+    __tablename__ = "virtual_patients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(64))  # "sample:<seed>:<index>", "reference", "demo:<mrn>"
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # PatientParams.to_dict()
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)  # PatientSim.to_dict()
+    t_s: Mapped[float]
+
+
+class PatientModelSample(Base):
+    """The virtual patient observed at the pump record's rate changes and on a grid (exact, not a time step)."""
+
+    __tablename__ = "patient_model_samples"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    t_s: Mapped[float]
+    kind: Mapped[str] = mapped_column(String(16))  # start | grid | change (a rate change in the record) | action
+    pain: Mapped[float]  # NRS 0-10 while awake (activity 1)
+    withdrawal: Mapped[float]  # 0-10, the worst of opioid, baclofen and clonidine withdrawal
+    resp_rate_per_min: Mapped[float]
+    spo2_pct: Mapped[float]
+    sedation: Mapped[float]  # 0 alert .. 3 somnolent
+    spasticity: Mapped[float]  # Modified Ashworth 0-4
+    oral_mme_per_day: Mapped[float]  # the oral opioids the model takes (an input)
+    __table_args__ = (Index("ix_patient_model_samples_patient_t", "patient_id", "t_s"),)

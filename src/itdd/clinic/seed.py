@@ -18,6 +18,7 @@ clinical recommendations.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..patient import PatientParams, PatientSim
 from ..pump import persist
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
@@ -33,7 +35,7 @@ from ..pump.models import CATHETER_ML_PER_CM, get_model
 from ..pump.therapy import PeriodicBolus, Therapy
 from ..quantities import SECONDS_PER_DAY, parse_datetime, to_epoch_s
 from ..telemetry.commands import therapy_to_args
-from . import twin, workflows
+from . import twin, vpatient, workflows
 from .models import (
     AdverseEvent,
     Appointment,
@@ -52,6 +54,7 @@ DAY_S = SECONDS_PER_DAY
 HOUR_S = 3600.0
 DEMO_NOW = to_epoch_s(parse_datetime("2026-03-02T09:00:00+01:00"))  # a Monday morning, training mode
 DEMO_OFFSET_S = 3600
+DEMO_MODEL_SEED = 2026  # assumption: the demo patients are members of this cohort (index: the MRN's number)
 DEMO_PASSWORD = "itdd-demo"  # every demo user; printed in the README (a demo, not a secret)
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
@@ -86,6 +89,8 @@ class Story:
     assess_every_days: float = 28.0
     adverse: list[tuple[float, str, str, str, str]] = field(default_factory=list)  # day, kind, sev, text, status
     appointments: list[tuple[float, str, str]] = field(default_factory=list)  # day, kind, notes
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of the virtual patient's parameters
+    settled_pain: float | None = None  # awake pain on the current therapy at steady state (default: pain(0))
 
 
 def _simple(mg_per_day: float) -> Therapy:
@@ -123,6 +128,7 @@ def stories_riverside() -> list[Story]:
             ],
             pain=lambda d: 4.0 + (1.5 if d > -6 else 0.0),
             mme=lambda d: 30.0,
+            settled_pain=4.0,
             appointments=[(-7, "refill", "missed"), (0, "refill", "rebooked: refill overdue")],
         ),
         Story(
@@ -149,7 +155,8 @@ def stories_riverside() -> list[Story]:
             events=[
                 (-240, "refill", {"fill": 40.0}),
                 (-120, "refill", {"fill": 40.0}),
-                (-10, "refill", {"fill": 40.0}),
+                # 25 mL: enough until the planned replacement, so the next refill comes before end of service
+                (-10, "refill", {"fill": 25.0}),
             ],
             pain=lambda d: 3.0,
             mme=lambda d: 0.0,
@@ -179,6 +186,7 @@ def stories_riverside() -> list[Story]:
             events=[(-80, "refill", {"fill": 20.0}), (-21, "fault", {"kind": "occlusion"})],
             pain=lambda d: 3.0 if d < -21 else 3.0 + (d + 21) * 0.2,
             mme=lambda d: 20.0 if d < -21 else 20.0 + (d + 21) * 2.5,
+            settled_pain=3.0,
             assess_every_days=7,
             appointments=[(1, "follow-up", "worsening pain"), (10, "refill", "")],
         ),
@@ -198,6 +206,7 @@ def stories_riverside() -> list[Story]:
                 low=2.0,
                 therapy=_simple(0.5),
                 tip="T10",
+                current_dose_mg_per_day=1.0,
             ),
             start_day=-10,
             events=[
@@ -254,6 +263,7 @@ def stories_riverside() -> list[Story]:
                 low=2.0,
                 therapy=_simple(0.0012),
                 tip="T10",
+                current_dose_mg_per_day=0.0036,
             ),
             start_day=-35,
             events=[
@@ -262,6 +272,7 @@ def stories_riverside() -> list[Story]:
             ],
             pain=lambda d: 7.0 - (d + 35) * 0.06,
             mme=lambda d: 0.0,
+            model={"baseline_pain": 7.0},
             assess_every_days=7,
             adverse=[(-6, "dizziness", "mild", "Mild dizziness after the last increase.", "open")],
         ),
@@ -539,8 +550,54 @@ class _Builder:
                 )
             )
 
+    def _virtual_patient(self, p: Patient, s: Story, implant: Implant) -> None:
+        """The patient's virtual patient at the start of the story: a member of the demo cohort whose analgesic
+        ED50 is chosen so that, on the story's current therapy at steady state, awake pain is the story's."""
+        spec = s.pump
+        assert spec is not None
+        drug = spec["drug"]
+        indication = vpatient.indication_for(s.indication, drug)
+        index = int("".join(ch for ch in s.mrn if ch.isdigit()))
+        params = PatientParams.sample(DEMO_MODEL_SEED, index, indication=indication).with_(responder=True, **s.model)
+        current = spec.get("current_dose_mg_per_day", spec["therapy"].daily_dose_mg())
+        if s.pain is not None and indication == "pain" and drug in vpatient.DRUGS:
+            target = s.pain(0.0) if s.settled_pain is None else s.settled_pain
+            params = _fit_ed50(params, drug, current, target, s.mme(0.0) if s.mme else 0.0)
+        oral = s.mme(s.start_day) if s.mme else 0.0
+        new_implant = s.implant_day is None  # a fresh implant: no intrathecal drug before the story starts
+        sim = vpatient.initial_sim(
+            params,
+            implant.t_s,
+            offset_s=self.clinic.utc_offset_s,
+            drug="" if new_implant else drug,
+            daily_dose_mg=implant.fw.therapy.daily_dose_mg(),
+            oral_mme_per_day=oral,
+        )
+        vpatient.create(self.db, p.id, sim, f"demo:{s.mrn}")
+        self.db.flush()
+
+    def _assess_model(self, p: Patient, s: Story, day: float, nurse: User) -> None:
+        """An assessment of a pump patient: the virtual patient's reported pain (seeded), the oral opioids the
+        story says they take (from now on the model takes them too)."""
+        row, sim = vpatient.load(self.db, p.id)
+        assert row is not None and sim is not None
+        pain = vpatient.reported_pain(sim, p.id)
+        mme = round(s.mme(day), 1) if s.mme else 0.0
+        vpatient.set_oral(self.db, p.id, mme, sim.t_s)
+        self.db.add(
+            Assessment(
+                patient_id=p.id,
+                t_s=sim.t_s,
+                pain_nrs=pain,
+                function_score=max(0, min(100, 100 - pain * 8 - self.rng.randint(0, 6))),
+                oral_opioid_mme_mg_per_day=mme,
+                notes="",
+                recorded_by_id=nurse.id,
+            )
+        )
+
     def _assessments(self, p: Patient, s: Story, nurse: User) -> None:
-        if s.pain is None:
+        if s.pain is None or s.pump is not None:  # pump patients' assessments come from their virtual patient
             return
         day = s.start_day + 1.0
         while day <= 0:
@@ -616,11 +673,20 @@ class _Builder:
         db.add(pump)
         db.flush()
         twin.sample_now(db, pump, implant, "after")
+        self._virtual_patient(p, s, implant)
         first = "initial prescription" if s.implant_day is None else "current prescription (earlier records archived)"
         rx = self._prescription(pump, implant, physician, first, [], None)
-        for day, kind, args in sorted(s.events, key=lambda e: e[0]):
+        events = list(s.events)
+        if s.pain is not None:  # assessments: what the virtual patient tells the nurse (2 h before the day's mark)
+            day = s.start_day + 1.0
+            while day <= 0:
+                events.append((day - 2 / 24, "assess", {"day": day}))
+                day += s.assess_every_days
+        for day, kind, args in sorted(events, key=lambda e: e[0]):
             twin.advance(db, pump, implant, self.at(day))
-            if kind == "refill":
+            if kind == "assess":
+                self._assess_model(p, s, args["day"], nurse)
+            elif kind == "refill":
                 self._refill(p, pump, implant, args, nurse, physician)
                 if args.get("conc") is not None:
                     rx.status = "superseded"
@@ -741,6 +807,26 @@ class _Builder:
                 discrepancy_resolved=not record["flag"],
             )
         )
+
+
+def _fit_ed50(params: PatientParams, drug: str, dose_mg_per_day: float, pain: float, oral: float) -> PatientParams:
+    """``params`` with the analgesic ED50 for which awake pain at steady state on this dose is ``pain`` (bisection
+    on log ED50; the closest reachable value if the patient cannot get there)."""
+
+    def pain_at(ed50: float) -> float:
+        sim = PatientSim.at_steady_state(
+            params.with_(ed50_mg_per_day=ed50), 0.0, drug=drug, csf_mg_per_day=dose_mg_per_day, oral_mme_per_day=oral
+        )
+        return vpatient.observe(sim).pain
+
+    lo, hi = -8.0, 6.0  # log ED50 (mg/day): pain rises with ED50
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if pain_at(math.exp(mid)) < pain:
+            lo = mid
+        else:
+            hi = mid
+    return params.with_(ed50_mg_per_day=math.exp((lo + hi) / 2))
 
 
 def seed_demo(db: Session, *, wall_s: float, now_s: float = DEMO_NOW, seed: int = 7) -> bool:

@@ -21,7 +21,7 @@ from ..pump.implant import Implant
 from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
 from ..telemetry.commands import PATIENT, execute, therapy_to_args
-from . import twin, workflows
+from . import twin, vpatient, workflows
 from .clock import WallClock, clinic_now_s
 from .models import (
     CLINICIAN_ROLES,
@@ -697,6 +697,12 @@ def add_assessment(
 ) -> int:
     require_clinician(ctx)
     p = get_patient(ctx, patient_id)
+    pump = active_pump(ctx, p)
+    if pump is not None:
+        # the virtual patient takes the oral opioids recorded here from now on (brought to now with its pump)
+        pump = get_pump(ctx, pump.id, lock=True)
+        close_twin(ctx, pump, open_twin(ctx, pump))
+        vpatient.set_oral(ctx.db, p.id, oral_mme_mg_per_day, pump.t_s)
     row = Assessment(
         patient_id=p.id,
         t_s=ctx.now_s(),

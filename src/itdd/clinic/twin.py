@@ -6,7 +6,7 @@ Every change follows one pattern, inside one database transaction:
 1. :func:`load` the implant from the row;
 2. :func:`advance` it to the clinic's instant with ``Implant.run_until`` (exact, event-driven); the piecewise
    record of that span becomes per-day amounts (:class:`PumpDay`) and reservoir levels at each local midnight
-   (:class:`PumpSample`);
+   (:class:`PumpSample`), and the patient's virtual patient follows it (:func:`itdd.clinic.vpatient.follow`);
 3. apply the command through :func:`itdd.telemetry.commands.execute` (the same command set as the
    programmers), bracketed by ``before``/``after`` samples;
 4. :func:`save` the state, the new event-log entries and the summary columns; the row's version column makes
@@ -26,6 +26,7 @@ from ..pump.implant import Implant
 from ..pump.log import DEVICE_INVISIBLE
 from ..quantities import SECONDS_PER_DAY, start_of_local_day_s
 from ..sim.record import Record
+from . import vpatient
 from .models import Pump, PumpDay, PumpEvent, PumpSample
 
 DAY_S = SECONDS_PER_DAY
@@ -67,6 +68,8 @@ def advance(db: Session, pump: Pump, implant: Implant, t_end_s: float) -> None:
     implant.record = record
     implant.run_until(t_end_s)
     offset_s = implant.offset_s
+    # the patient receives exactly what the record says reached them (same transaction as the pump)
+    vpatient.follow(db, pump, record, t_end_s, offset_s)
     # exact amounts per local calendar day (partial first and last days add to rows already there)
     rows = record.daily(offset_s, t0, t_end_s)
     existing = {

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..drugs import library
 from ..pump.models import get_model
 from ..quantities import SECONDS_PER_DAY, iso
+from . import twin, vpatient
 from .models import (
     AdverseEvent,
     Appointment,
@@ -19,6 +20,7 @@ from .models import (
     Clinic,
     Interrogation,
     Patient,
+    PatientModelSample,
     Prescription,
     Pump,
     PumpDay,
@@ -194,8 +196,13 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
         )
     )
     pts.update(_patients_by_id(db, {a.patient_id for a in appts} - set(pts)))
+    worse = worsening(ctx, sorted(patients)) if clinic.mode == "training" else []
+    for w in worse:
+        pt = patients[w["patient_id"]]
+        w.update({"patient_name": pt.name, "mrn": pt.mrn})
     return {
         "clinic": clinic_info(ctx),
+        "worsening": worse,
         "refills_due": due,
         "alarms": alarms,
         "approaching_eri": eri,
@@ -420,7 +427,7 @@ def interrogations(ctx: Ctx, pump: Pump, limit: int = 5) -> list[dict[str, Any]]
     return [{"at": at(r.t_s, clinic), "by": names.get(r.user_id or -1), "state": r.status.get("state")} for r in rows]
 
 
-def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0) -> dict[str, Any]:
+def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bool = False) -> dict[str, Any]:
     """Series for the patient charts over the last ``days`` (exact levels and per-day amounts)."""
     p = get_patient(ctx, patient_id)
     pump = active_pump(ctx, p)
@@ -477,6 +484,121 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0) -> dict[str,
             select(Assessment).where(Assessment.patient_id == p.id, Assessment.t_s >= since).order_by(Assessment.t_s)
         )
     ]
+    out["indication"] = vpatient.indication_for(p.indication, pump.drug if pump is not None else "")
+    out["model"] = [
+        {k: getattr(s, k) for k in (*vpatient.SAMPLE_FLOATS, "kind")}
+        for s in ctx.db.scalars(
+            select(PatientModelSample)
+            .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since)
+            .order_by(PatientModelSample.t_s, PatientModelSample.id)
+        )
+    ]
+    out["forecast"] = []
+    out["forecast_end_t_s"] = None
+    if forecast and pump is not None:
+        out["forecast"], out["forecast_end_t_s"] = model_forecast(ctx, pump)
+    return out
+
+
+def model_now(ctx: Ctx, pump: Pump) -> tuple[Any, Any] | None:
+    """The virtual patient at the clinic's instant (in memory: live mode may be ahead of the stored state)."""
+    _, sim = vpatient.load(ctx.db, pump.patient_id)
+    if sim is None:
+        return None
+    now = ctx.now_s()
+    if now > sim.t_s:
+        sim, _, _ = vpatient.peek(twin.load(pump), sim, now)
+    return sim, vpatient.observe(sim)
+
+
+def model_forecast(ctx: Ctx, pump: Pump) -> tuple[list[dict[str, Any]], float | None]:
+    """What the model predicts if nothing is done: pump and patient copies run on (nothing stored)."""
+    _, sim = vpatient.load(ctx.db, pump.patient_id)
+    if sim is None:
+        return [], None
+    now = ctx.now_s()
+    end = vpatient.forecast_end(now, pump.eri_t_s, pump.projected_eri_t_s, get_model(pump.model).eri_to_eos_days)
+    _, rows, _ = vpatient.peek(twin.load(pump), sim, end)
+    for r in rows:
+        r.pop("patient_id", None)
+    return [r for r in rows if r["t_s"] >= now], end
+
+
+def model_summary(ctx: Ctx, patient_id: int) -> dict[str, Any] | None:
+    """The virtual patient now, and what they would answer if asked (reproducible), for the page and the API."""
+    p = get_patient(ctx, patient_id)
+    pump = active_pump(ctx, p)
+    if pump is None:
+        return None
+    now = model_now(ctx, pump)
+    if now is None:
+        return None
+    sim, o = now
+    row, _ = vpatient.load(ctx.db, pump.patient_id)
+    assert row is not None
+    return {
+        "source": row.source,
+        "t_s": o.t_s,
+        "observation": o.to_dict(),
+        "reported_pain_nrs": vpatient.reported_pain(sim, p.id),
+        "oral_mme_mg_per_day": sim.oral_mme_per_day,
+        "function_score": suggested_function(vpatient.reported_pain(sim, p.id)),
+    }
+
+
+def suggested_function(pain_nrs: int) -> int:
+    """Function 0-100 from the reported pain (assumption: 100 - 8 x NRS; function is not modelled)."""
+    return max(0, min(100, 100 - 8 * pain_nrs))
+
+
+def worsening(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
+    """Patients whose virtual patient has worsening pain (a rise of at least WORSENING_PAIN_RISE_NRS over the
+    lowest point of the last WORSENING_WINDOW_DAYS) or withdrawal (at least WITHDRAWAL_ALERT), or respiratory
+    depression, most severe first."""
+    if not patient_ids:
+        return []
+    now = ctx.now_s()
+    since = now - vpatient.WORSENING_WINDOW_DAYS * DAY_S
+    by_patient: dict[int, list[PatientModelSample]] = {}
+    for s in ctx.db.scalars(
+        select(PatientModelSample)
+        .where(
+            PatientModelSample.patient_id.in_(patient_ids),
+            PatientModelSample.t_s >= since,
+            PatientModelSample.t_s <= now,
+        )
+        .order_by(PatientModelSample.t_s, PatientModelSample.id)
+    ):
+        by_patient.setdefault(s.patient_id, []).append(s)
+    out: list[dict[str, Any]] = []
+    for pid, rows in by_patient.items():
+        last = rows[-1]
+        low = min(r.pain for r in rows)
+        rise = last.pain - low
+        resp = last.resp_rate_per_min < 10.0 or last.spo2_pct < 90.0  # thresholds as Observation.respiratory_depression
+        reasons = []
+        if rise >= vpatient.WORSENING_PAIN_RISE_NRS:
+            reasons.append(f"pain up {rise:.1f} points in {vpatient.WORSENING_WINDOW_DAYS:g} days")
+        if last.withdrawal >= vpatient.WITHDRAWAL_ALERT:
+            reasons.append(f"withdrawal {last.withdrawal:.1f}/10")
+        if resp:
+            reasons.append("respiratory depression")
+        if not reasons:
+            continue
+        out.append(
+            {
+                "patient_id": pid,
+                "pain": last.pain,
+                "pain_low": low,
+                "pain_rise": rise,
+                "withdrawal": last.withdrawal,
+                "resp_rate_per_min": last.resp_rate_per_min,
+                "sedation": last.sedation,
+                "reasons": reasons,
+                "severity": 10.0 if resp else max(rise, last.withdrawal),
+            }
+        )
+    out.sort(key=lambda r: -float(r["severity"]))
     return out
 
 

@@ -375,18 +375,29 @@ def patient_page(patient_id: int, request: Request, auth: Auth = page("patient.r
     days = min(max(days, 7.0), 730.0)
     with unit(request, auth, write=False) as ctx:
         detail = views.patient_detail(ctx, patient_id)
-        series = views.chart_series(ctx, patient_id, days=days)
-        off = ctx.clinic().utc_offset_s
+        clinic = ctx.clinic()
+        # the virtual patient's truth: always in a training clinic, behind "Show simulator truth" in live mode
+        show_model = truth or clinic.mode == "training"
+        series = views.chart_series(ctx, patient_id, days=days, forecast=show_model)
+        off = clinic.utc_offset_s
         pump = services.active_pump(ctx, services.get_patient(ctx, patient_id))
+        model = views.model_summary(ctx, patient_id) if pump is not None else None
+        has_model = model is not None and show_model
+        model_keys = ["withdrawal", "resp_rate_per_min", "sedation", "oral_mme_per_day"]
+        if series.get("indication") == "spasticity":
+            model_keys.insert(0, "spasticity")
         data = {
             **_shell(ctx),
             "p": detail,
             "truth": truth,
             "days": days,
+            "model": model,
+            "show_model": has_model,
+            "model_charts": [charts.model_chart(series, off, k) for k in model_keys] if has_model else [],
             "charts": {
                 "reservoir": charts.reservoir_chart(series, off, show_truth=truth),
                 "dose": charts.dose_chart(series, off, show_truth=truth),
-                "pain": charts.pain_chart(series, off),
+                "pain": charts.pain_chart(series, off, show_model=has_model),
             }
             if pump is not None
             else {"pain": charts.pain_chart(series, off)},
