@@ -159,6 +159,7 @@ class PathwayRun:
     outcome: PatientOutcome
     result: dict[str, Any] | None = None
     events: list[dict[str, Any]] = field(default_factory=list)  # the pathway's own log (stages)
+    run: Any = None  # with record=True and an implant: the itdd.sim.runner.Run of the implanted period
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -216,6 +217,7 @@ class _Pathway:
         self.saline = False
         self.milestones: dict[str, float | None] = {}
         self.prev_reservoir_ml: float | None = None
+        self.run_obj: Any = None
         self.negative_workup_s: float | None = None
         self.best_pain = 10.0
         self.last_change_s = -math.inf
@@ -619,7 +621,9 @@ class _Pathway:
         assert self.engine is not None
         self.refill_token += 1
         token = self.refill_token
-        when = max(when + self.plan.late_refill_days * DAY, now)
+        # booked on the date the workflow gives, at clinic opening (08:00 local, assumption), then late if planned
+        day = q.start_of_local_day_s(when, self.offset_s) + 8 * H
+        when = max(day + self.plan.late_refill_days * DAY, now)
 
         def action(_s: Simulation) -> None:
             if token == self.refill_token and not self.explanted:
@@ -795,6 +799,8 @@ class _Pathway:
                 return
         if not self.therapy_on or self.saline:
             return
+        if self.workup_booked_s is not None and self.workup_booked_s >= t:
+            return  # an operation is booked for the problem found: no titration meanwhile
         # escalation without response: the dose rose by half in 90 days and pain is still not
         # controlled -> catheter study (assumption [U]; masked leaks and masses show up this way)
         self.dose_history = [(ts, d) for ts, d in self.dose_history if t - ts <= ESCALATION_WINDOW_S]
@@ -818,7 +824,14 @@ class _Pathway:
             self.controlled_once = True
             if self.oral > 0:
                 step = q.parse_fraction(self.plan.titration.wean_step) * self.home_oral
+                before = self.oral
                 self.set_oral(t, self.oral - step if self.oral - step > 1e-6 else 0.0)
+                self.stage(
+                    "titration",
+                    t,
+                    f"Oral opioids {before:.0f} → {self.oral:.0f} MME/day",
+                    details="weaning, pain controlled",
+                )
         if self.days_left(t) <= REFILL_MARGIN_DAYS:
             self.do_refill("refill at a visit (reservoir low)")
 
@@ -828,14 +841,16 @@ class _Pathway:
         dose = self.dose
         if o.sedation >= SEDATION_LIMIT or o.respiratory_depression or o.pruritus >= PRURITUS_LIMIT:
             target = dose * (1 - DECREASE_FRACTION)
-            why = "side effects"
+            why = (
+                f"side effects (sedation {o.sedation:.1f}, RR {o.resp_rate_per_min:.0f}/min, pruritus {o.pruritus:.0f})"
+            )
         else:
             p = self.params
             want = TITRATION_TARGET_DRIVE * p.ed50_mg_per_day * o.opioid_tolerance
             drive = max(o.analgesic_drive_mg_per_day, 1e-9)
             # the drive counts oral opioids too; the clinician adjusts the intrathecal part
             target = dose * want / drive
-            why = "pain"
+            why = f"pain {o.pain:.1f}/10"
         hard = self.drug.daily_dose.hard_max.value if self.drug.daily_dose and self.drug.daily_dose.hard_max else 30.0
         target = min(max(target, 0.1), hard)
         if abs(target / dose - 1) < 0.05:
@@ -857,6 +872,12 @@ class _Pathway:
                 confirmations={"target": "tolerant patient, pain not controlled at lower doses"},
             )
         new = plan.steps[1][1] if len(plan.steps) > 1 else dose
+        # programmed doses are rounded as a clinician would write them (assumption): 0.01 mg/day
+        # below 10 mg/day, 0.1 mg/day above, never past the planner's step
+        if new > dose:
+            new = math.floor(new * (100 if new < 10 else 10)) / (100 if new < 10 else 10)
+        else:
+            new = math.ceil(new * (100 if new < 10 else 10)) / (100 if new < 10 else 10)
         model = imp.model
         conc = imp.fw.conc_mg_per_ml
         new = min(max(new, model.min_rate_ml_per_day * conc * 1.0001), model.max_rate_ml_per_day * conc)
@@ -1153,12 +1174,12 @@ class _Pathway:
         p = self.params
         profile: dict[str, Any] = {
             "baseline_pain_score": round(self.baseline_pain, 2),
-            "oral_mme_per_day_at_enrolment": self.home_oral,
+            "oral_mme_per_day_at_enrolment": round(self.home_oral),
             "age_y": round(p.age_y, 1),
             "weight_kg": round(p.weight_kg, 1),
             "bmi": round(p.bmi, 1),
             "csf_volume_ml": round(p.csf_lumbosacral_ml, 1),
-            "responder": p.responder,
+            "responds_to_intrathecal_opioid_model_truth": p.responder,
             "contraindications": ", ".join(p.contraindications(self.plan.drug)) or "none",
         }
         series: dict[str, Any] = {"days": self.days, "origin": self.iso(self.start_s)}
@@ -1183,6 +1204,7 @@ class _Pathway:
                 seed=0,
             )
             run = Run(scn, self.start_s, self.end_s, self.offset_s, imp, self.engine)
+            self.run_obj = run
             run.refills = self.refills
             run.ptm_decisions = self.ptm_rows
             res = result_of(run)
@@ -1268,7 +1290,7 @@ def run_pathway(
     pw = _Pathway(params, plan, seed, record, patient_id)
     outcome = pw.run(progress)
     result = pw.result(outcome, name) if record else None
-    return PathwayRun(outcome=outcome, result=result, events=pw.stages)
+    return PathwayRun(outcome=outcome, result=result, events=pw.stages, run=pw.run_obj)
 
 
 __all__ = ["PathwayPlan", "PathwayRun", "run_pathway"]

@@ -46,7 +46,9 @@ def scenario_refill(run: Run, ev: RefillEvent) -> dict[str, Any]:
     )
     # What the reservoir held after the last fill: the previous refill's programmed volume, or the
     # scenario's initial fill.
-    prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else q.parse_volume_ml(run.scenario.pump.fill)
+    pump = run.scenario.pump
+    assert pump is not None  # a pump scenario (a pathway runs its own refills)
+    prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else q.parse_volume_ml(pump.fill)
     rec = refill(
         Session(DirectLink(run.implant)), req, clinician=clinician, settings=settings_of(spec), previous_reservoir=prev
     )

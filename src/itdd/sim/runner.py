@@ -114,6 +114,8 @@ def build_run(scn: Scenario) -> Run:
     start_dt = q.parse_datetime(scn.start)
     offset_s = q.offset_of(start_dt)
     start_s = q.to_epoch_s(start_dt)
+    if scn.duration is None or scn.pump is None:
+        raise InputError("pump" if scn.pump is None else "duration", "required key is missing")
     end_s = start_s + q.parse_duration_s(scn.duration)
     p = scn.pump
     model = get_model(p.model)
@@ -421,7 +423,20 @@ def result_of(run: Run) -> dict[str, Any]:
     }
 
 
-def run_scenario(scn: Scenario, progress: Callable[[float], None] | None = None) -> tuple[Run, dict[str, Any]]:
+def run_scenario(scn: Scenario, progress: Callable[[float], None] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Run a scenario; with a ``pathway`` block, the care pathway (itdd.care) runs instead.
+
+    A ``patient`` block without a pathway adds the patient, following the pump's exact record.
+    """
+    if scn.pathway is not None:
+        from ..care.scenario import run_pathway_scenario  # the care layer sits above the runner
+
+        return run_pathway_scenario(scn, progress)
     run = build_run(scn)
     run.sim.run(progress)
-    return run, result_of(run)
+    result = result_of(run)
+    if scn.patient is not None:
+        from ..care.scenario import patient_section
+
+        result["patient"] = patient_section(run, scn.patient)
+    return run, result

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from .. import quantities as q
+from ..care.plan import PathwayPlan, PatientSpec
 from ..drugs import get_drug
 from ..errors import InputError
 
@@ -412,21 +413,48 @@ class Scenario(Strict):
     name: str = Field(min_length=1)
     description: str | None = None
     start: DateTime
-    duration: Duration
+    duration: Duration | None = Field(
+        default=None, description="How long to run. Required without a pathway (a pathway runs pathway.years)."
+    )
     seed: int = 0
-    pump: PumpSpec
+    pump: PumpSpec | None = Field(
+        default=None, description="The implanted pump. Required without a pathway (a pathway implants its own)."
+    )
     therapy: TherapySpec = TherapySpec(mode="stopped")
     ptm: PtmSpec | None = None
     events: list[Event] = Field(default_factory=list)
     programmer: ProgrammerSpec | None = None
-    # Sections owned by later layers (patient, pathway) are validated by them.
-    patient: dict[str, Any] | None = None
+    patient: PatientSpec | None = Field(
+        default=None,
+        description="A virtual patient (itdd.care): followed along the pump scenario, or through the pathway.",
+    )
+    pathway: PathwayPlan | None = Field(
+        default=None,
+        description="Run the care pathway (screening, trial, implant, titration, follow-up) instead of a pump run.",
+    )
 
     @model_validator(mode="after")
     def _duration_positive(self) -> Scenario:
-        if q.parse_duration_s(self.duration) <= 0:
+        if self.duration is not None and q.parse_duration_s(self.duration) <= 0:
             raise ValueError("duration must be more than 0")
         return self
+
+
+# Top-level keys that belong to a pump scenario and make no sense with a pathway block.
+_PUMP_ONLY_KEYS = ("duration", "pump", "therapy", "ptm", "events", "programmer")
+
+
+def _check_blocks(data: dict[str, Any]) -> None:
+    if data.get("pathway") is not None:
+        for key in _PUMP_ONLY_KEYS:
+            if key in data:
+                raise InputError(key, "does not belong to a scenario with a 'pathway' block (the pathway plans it)")
+        if data.get("patient") is None:
+            raise InputError("patient", "a scenario with a 'pathway' block needs a 'patient' block")
+        return
+    for key in ("duration", "pump"):
+        if key not in data:
+            raise InputError(key, "required key is missing")
 
 
 # ---- loading and error messages ----------------------------------------------------------------
@@ -478,9 +506,11 @@ def parse_scenario_data(data: Any) -> Scenario:
     if not isinstance(data, dict):
         raise InputError("scenario", "the file must hold a mapping of keys (name, start, duration, pump...)")
     try:
-        return Scenario.model_validate(data)
+        scn = Scenario.model_validate(data)
     except ValidationError as exc:
         raise format_validation_error(exc) from None
+    _check_blocks(data)
+    return scn
 
 
 def load_scenario_text(text: str) -> Scenario:
