@@ -540,6 +540,7 @@ class _Pathway:
             ptm=self.ptm_settings(),
             catheter_length_cm=length,
             primed=False,
+            battery_to_eri=1.0 - q.parse_fraction(ip.battery_used),
             seed=int(self.rng_proc.integers(1 << 31)),
         )
         self.engine = Simulation(self.implant, self.start_s, self.end_s)
@@ -832,7 +833,7 @@ class _Pathway:
                     f"Oral opioids {before:.0f} → {self.oral:.0f} MME/day",
                     details="weaning, pain controlled",
                 )
-        if self.days_left(t) <= REFILL_MARGIN_DAYS:
+        if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
 
     def titrate(self, t: float, o: Any) -> None:
@@ -888,7 +889,7 @@ class _Pathway:
         self.last_change_s = t
         self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
         self.exposure(t)
-        if self.days_left(t) <= REFILL_MARGIN_DAYS:
+        if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
         else:
             self.schedule_refill(t, t + self.days_left(t) * DAY)

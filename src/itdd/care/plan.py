@@ -96,6 +96,15 @@ class ImplantPlan(Strict):
         default=None, description="Initial drug concentration; default: chosen from the starting dose."
     )
     low_reservoir_alarm: Volume = "2 mL"
+    battery_used: Percent = Field(
+        default="0%", description="Share of the battery's life to ERI already used (a what-if: an old pump)."
+    )
+
+    @model_validator(mode="after")
+    def _battery(self) -> ImplantPlan:
+        if not 0 <= q.parse_fraction(self.battery_used) < 1:
+            raise ValueError("battery_used must be at least 0% and below 100%")
+        return self
 
 
 class TitrationPlan(Strict):

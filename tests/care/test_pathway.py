@@ -1,0 +1,211 @@
+"""The care pathway: screening, trial, implant, follow-up, complications and their detection.
+
+Expectations are derived by hand from the rules (docs/care.md) and the pump's physics, never copied
+from the code's output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from itdd import quantities as q
+from itdd.care.pathway import RR_ALERT_PER_MIN, run_pathway
+from itdd.care.plan import PathwayPlan
+from itdd.patient import PatientParams
+from itdd.report.schema import validate_result
+
+DAY = 86400.0
+H = 3600.0
+
+
+def quiet(**kw: object) -> PathwayPlan:
+    """A deterministic plan: no random complications."""
+    base: dict[str, object] = {"hazards": False, "surgical_complications": False, "years": 0.5}
+    base.update(kw)
+    return PathwayPlan.model_validate(base)
+
+
+def run_offset(res: dict[str, object]) -> int:
+    return q.offset_of(q.parse_datetime(res["scenario"]["start"]))  # type: ignore[index]
+
+
+def times_s(rows: list[dict[str, object]], key: str = "time") -> list[float]:
+    return [q.to_epoch_s(q.parse_datetime(r[key])) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def responder() -> PatientParams:
+    # the reference adult with home oral opioids: responds to intrathecal morphine (emax 0.8 > 0.5)
+    return PatientParams.reference(oral_mme_per_day=60.0, emax=0.8)
+
+
+def test_contraindicated_patient_is_refused_without_trial_or_implant() -> None:
+    p = PatientParams.reference(active_infection=True)
+    run = run_pathway(p, quiet(), 1, record=True)
+    o = run.outcome
+    assert o.refused is not None and "active infection" in o.refused
+    assert o.trial_success is None and not o.implanted and o.implant_s is None
+    res = validate_result(run.result)
+    assert res["trial"]["refusal"]["field"] == "patient.contraindications"
+    assert res["trial"]["doses"] == [] and "pump" not in res
+
+
+def test_allergy_to_the_trial_drug_is_refused() -> None:
+    p = PatientParams.reference(allergies=("morphine",))
+    assert "allergy" in (run_pathway(p, quiet(), 1).outcome.refused or "")
+
+
+def test_failed_trial_ends_without_implant() -> None:
+    # emax 0.1: drugs can remove at most 10% of the pain, never the 50% the trial needs
+    p = PatientParams.reference(emax=0.1)
+    run = run_pathway(p, quiet(), 3, record=True)
+    assert run.outcome.trial_success is False and not run.outcome.implanted
+    res = validate_result(run.result)
+    assert res["trial"]["outcome"]["pain_relief_fraction"] < 0.5
+    assert len(res["trial"]["doses"]) == 2  # multiple_bolus: 0.5 mg failed, so 1 mg the next day
+    assert "pump" not in res and "series" not in res
+
+
+def test_trial_vitals_hourly_for_12_h_then_two_hourly_for_12_h(responder: PatientParams) -> None:
+    plan = quiet(trial={"method": "single_bolus", "doses": ["0.3 mg"]})
+    res = run_pathway(responder, plan, 1, record=True).result
+    assert res is not None
+    t_dose = times_s(res["trial"]["doses"])[0]
+    got = [round((t - t_dose) / H, 6) for t in times_s(res["trial"]["vitals"])]
+    assert got == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24]  # 12 + 6 checks
+
+
+def test_respiratory_depression_raises_an_alert_and_stops_escalation() -> None:
+    # opioid-naive, 5x the reference respiratory sensitivity: 1 mg of IT morphine depresses breathing
+    p = PatientParams.reference(resp_sensitivity=5.0, oral_mme_per_day=0.0)
+    plan = quiet(trial={"method": "multiple_bolus", "doses": ["1 mg", "1.5 mg"], "washout": "0d"})
+    res = run_pathway(p, plan, 1, record=True).result
+    assert res is not None
+    alerts = res["trial"]["alerts"]
+    rr = [a for a in alerts if a["kind"] == "respiratory_rate"]
+    assert rr and all(a["value"] < RR_ALERT_PER_MIN and a["limit"] == 10 for a in rr)
+    low = [v["resp_rate_per_min"] for v in res["trial"]["vitals"] if v["resp_rate_per_min"] < 10]
+    assert low, "the vitals themselves show the low rate"
+    assert len(res["trial"]["doses"]) == 1  # no second, higher dose after an alert
+
+
+def test_kinked_catheter_gives_refill_discrepancy_and_returning_pain(responder: PatientParams) -> None:
+    plan = quiet(
+        years=0.6,
+        titration={"self_check": "1d"},
+        events=[{"after_implant": "150d", "type": "catheter_fault", "kind": "kink"}],
+    )
+    run = run_pathway(responder, plan, 5, record=True)
+    res = validate_result(run.result)
+    implant_s = run.outcome.implant_s
+    assert implant_s is not None
+    t_kink = implant_s + 150 * DAY
+    kink = [c for c in run.outcome.complications if c.kind == "catheter_kink"]
+    assert len(kink) == 1 and kink[0].t_s == pytest.approx(t_kink)
+    assert kink[0].detected_s is not None and kink[0].reoperation
+    # the first refill after the kink: the reservoir stayed full while the pump counted down
+    after = [r for r in res["refills"] if q.to_epoch_s(q.parse_datetime(r["time"])) > t_kink]
+    first = after[0]
+    t_r = q.to_epoch_s(q.parse_datetime(first["time"]))
+    # hand arithmetic: the pump counted down the programmed volume while nothing left the
+    # reservoir, so discrepancy = programmed mg from the kink to the refill / concentration
+    # (flow accuracy 1.0; kink and refill both at 08:00, so whole calendar days)
+    d0, d1 = q.local_date(t_kink, run_offset(res)), q.local_date(t_r, run_offset(res))
+    programmed_mg = sum(r["programmed_mg"] for r in res["daily"] if d0 <= r["date"] < d1)
+    assert first["discrepancy_ml"] == pytest.approx(programmed_mg / first["previous_concentration_mg_per_ml"], rel=1e-6)
+    assert first["discrepancy_ml"] > 0.1
+    # pain comes back: pain a day before the kink vs the worst pain before the refill
+    ps = res["patient"]["series"]
+    d_kink = (t_kink - q.to_epoch_s(q.parse_datetime(ps["origin"]))) / DAY
+    before = [p for d, p in zip(ps["days"], ps["pain"], strict=True) if d_kink - 1 <= d < d_kink]
+    during = [p for d, p in zip(ps["days"], ps["pain"], strict=True) if d_kink < d <= d_kink + 2]
+    assert max(during) >= max(before) + 2.0
+    assert any(s["stage"] == "revision" for s in res["pathway"]["stages"])
+
+
+def test_mri_stalls_the_motor_and_it_resumes(responder: PatientParams) -> None:
+    plan = quiet(events=[{"after_implant": "30d", "type": "mri", "duration": "45min"}])
+    run = run_pathway(responder, plan, 2, record=True)
+    res = run.result
+    assert res is not None and run.outcome.implant_s is not None
+    t_mri = run.outcome.implant_s + 30 * DAY
+    ev = {e["type"]: q.to_epoch_s(q.parse_datetime(e["time"])) for e in res["events"]}
+    assert ev["motor_stall"] == pytest.approx(t_mri)
+    assert ev["motor_stall_recovery"] == pytest.approx(t_mri + 45 * 60)
+    assert res["pump"]["state"] != "motor_stalled"
+
+
+def test_battery_eri_leads_to_replacement_before_end_of_service(responder: PatientParams) -> None:
+    # 99.5% of the battery used: ERI comes within weeks; end of service is 90 days after ERI [S]
+    plan = quiet(years=0.8, implant={"battery_used": "99.5%"})
+    run = run_pathway(responder, plan, 4, record=True)
+    res = run.result
+    assert res is not None
+    eol = [c for c in run.outcome.complications if c.kind == "battery_end_of_life"]
+    assert len(eol) == 1 and eol[0].detected_s is not None
+    assert eol[0].detected_s - eol[0].t_s < 90 * DAY
+    assert not any(e["type"] == "end_of_service" for e in res["events"])
+    assert run.outcome.reoperations == 1
+    assert res["pump"]["eri"] is None  # the new pump
+
+
+def test_saline_substitution_delivers_no_drug_and_withdrawal_follows(responder: PatientParams) -> None:
+    plan = quiet(events=[{"after_implant": "90d", "type": "saline"}], titration={"self_check": "0d"})
+    run = run_pathway(responder, plan, 6, record=True)
+    res = run.result
+    assert res is not None and run.outcome.implant_s is not None
+    t_sal = run.outcome.implant_s + 90 * DAY
+    origin = q.to_epoch_s(q.parse_datetime(res["series"]["origin"]))
+    days, delivered = res["series"]["dose"]["days"], res["series"]["dose"]["delivered_mg_per_day"]
+    later = [v for d, v in zip(days, delivered, strict=True) if origin + d * DAY >= t_sal + 1.0]
+    assert later and max(later) == 0.0
+    assert res["pump"]["drug"] == "saline"
+    ps = res["patient"]["series"]
+    d0 = (t_sal - q.to_epoch_s(q.parse_datetime(ps["origin"]))) / DAY
+    w_after = max(w for d, w in zip(ps["days"], ps["withdrawal"], strict=True) if d0 < d <= d0 + 3)
+    p_before = max(p for d, p in zip(ps["days"], ps["pain"], strict=True) if d0 - 1 <= d < d0)
+    p_after = max(p for d, p in zip(ps["days"], ps["pain"], strict=True) if d0 + 1 <= d <= d0 + 3)
+    assert w_after > 1.0 and p_after > p_before + 1.0
+
+
+def test_explant_stops_everything(responder: PatientParams) -> None:
+    plan = quiet(events=[{"after_implant": "60d", "type": "explant"}])
+    run = run_pathway(responder, plan, 7, record=True)
+    res = run.result
+    assert res is not None and run.outcome.implant_s is not None
+    t_x = run.outcome.implant_s + 60 * DAY
+    assert run.outcome.explanted and run.outcome.explant_reason == "planned explant"
+    assert res["pump"]["state"] == "stopped"
+    assert all(q.to_epoch_s(q.parse_datetime(r["time"])) < t_x for r in res["refills"])
+    origin = q.to_epoch_s(q.parse_datetime(res["series"]["origin"]))
+    pumped = [
+        v
+        for d, v in zip(res["series"]["dose"]["days"], res["series"]["dose"]["programmed_mg_per_day"], strict=True)
+        if origin + d * DAY > t_x + 1
+    ]
+    assert pumped and max(pumped) == 0.0
+
+
+def test_same_seed_same_outcome_and_hazards_change_with_seed() -> None:
+    plan = PathwayPlan(years=3)
+    p = PatientParams.sample(3, 1)
+    a, b = run_pathway(p, plan, 11).outcome, run_pathway(p, plan, 11).outcome
+    assert a == b
+    outs = {tuple(c.kind for c in run_pathway(p, plan, s).outcome.complications) for s in range(8)}
+    assert len(outs) > 1
+
+
+def test_on_time_refills_never_let_the_pump_run_dry_and_late_ones_do(responder: PatientParams) -> None:
+    on_time = run_pathway(responder, quiet(years=1), 1, record=True).result
+    late = run_pathway(responder, quiet(years=1, late_refill_days=30), 1, record=True).result
+    assert on_time is not None and late is not None
+    assert not any(e["type"] == "reservoir_depleted" for e in on_time["events"])
+    assert any(e["type"] == "reservoir_depleted" for e in late["events"])
+
+
+def test_standard_plan_defaults() -> None:
+    plan = PathwayPlan()
+    assert plan.trial.method == "multiple_bolus" and plan.years == 1.0 and plan.hazards
+    assert math.isclose(q.parse_duration_s(plan.trial.washout), 7 * DAY)
