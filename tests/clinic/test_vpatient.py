@@ -144,14 +144,16 @@ def test_model_prefill_is_reproducible_and_assessment_sets_oral_intake(clinic: C
     assert 0 <= a["reported_pain_nrs"] <= 10
     assert a["observation"]["t_s"] == DEMO_NOW
     assert a["oral_mme_mg_per_day"] == pytest.approx(70.0)  # the story's last recorded oral use: 20 + 20 * 2.5
+    _, pump0 = model_of(clinic, "P-1003")
     r = clinic.post(
         f"/api/v1/patients/{pid}/assessments",
         "nurse.okafor",
         json={"pain_nrs": a["reported_pain_nrs"], "function_score": 40, "oral_opioid": "90 mg/day"},
     )
     assert r.status_code == 201, r.text
-    vp, _ = model_of(clinic, "P-1003")
+    vp, pump1 = model_of(clinic, "P-1003")
     assert PatientSim.from_dict(vp.state).oral_mme_per_day == 90.0
+    assert pump1.version == pump0.version  # an assessment leaves the pump alone (no programming review goes stale)
     # the patient page prefills the form with the model's answer (training mode shows the model)
     page = clinic.client.get(f"/patients/{pid}", headers=clinic.h("nurse.okafor"))
     assert page.status_code == 200

@@ -230,8 +230,9 @@ def _forecast_band(f: _Frame, now_s: float) -> str:
         return ""
     x0, x1 = f.x(now_s), f.w - MR
     return (
-        f'<rect x="{x0:.1f}" y="{MT}" width="{x1 - x0:.1f}" height="{f.h - MT - MB}" fill="#f4eef8"/>'
-        f'<text x="{x0 + 6:.1f}" y="{MT + 10}" class="tick">forecast if nothing is done →</text>'
+        f'<rect x="{x0:.1f}" y="{MT}" width="{x1 - x0:.1f}" height="{f.h - MT - MB}" fill="#f4eef8">'
+        "<title>forecast if nothing is done</title></rect>"
+        f'<text x="{x1 - 3:.1f}" y="{MT + 10}" text-anchor="end" class="tick">forecast</text>'
     )
 
 
@@ -250,7 +251,7 @@ def pain_chart(series: dict[str, Any], offset_s: int, *, show_model: bool = Fals
         fc = [(m["t_s"], m["pain"]) for m in series.get("forecast", [])]
         if fc:
             body.append(_polyline(f, fc, COLOURS["forecast"], dashed=True))
-        legend.append(("virtual patient (model truth, awake)", COLOURS["model"], "line"))
+        legend.append(("model (truth, awake)", COLOURS["model"], "line"))
         if fc:
             legend.append(("forecast", COLOURS["forecast"], "dashed"))
     pts = [(p["t_s"], float(p["pain_nrs"])) for p in series["pain"] if p["t_s"] >= t0]
@@ -264,7 +265,7 @@ def pain_chart(series: dict[str, Any], offset_s: int, *, show_model: bool = Fals
                 f' stroke="{COLOURS["pain"]}" stroke-width="1.8"><title>reported NRS {v:g}</title></circle>'
             )
     body.append(_now_line(f, t1))
-    legend.insert(0, ("reported at assessments (NRS)", COLOURS["pain"], "dot"))
+    legend.insert(0, ("reported (NRS)", COLOURS["pain"], "dot"))
     return _svg(f, "Pain score over time", body, legend)
 
 

@@ -12,8 +12,10 @@ Two clinics in training mode, frozen at :data:`DEMO_NOW` until a clinician advan
 
 Every pump's history is *simulated*: each twin starts at its history start and runs through its refills,
 reprogrammings, faults and MRIs exactly as the clinic would have run it, so charts, event logs, refill records
-and discrepancies are the engine's own numbers.  Values are illustrative (see docs/clinic.md); they are not
-clinical recommendations.
+and discrepancies are the engine's own numbers.  Each pump patient is a virtual patient (``itdd.patient``) that
+follows its pump through that history: the pain they report at their assessments is the model's (a seeded
+draw), and what the story says they take by mouth becomes the model's oral opioids from each assessment on.
+Values are illustrative (see docs/clinic.md); they are not clinical recommendations.
 """
 
 from __future__ import annotations

@@ -699,9 +699,11 @@ def add_assessment(
     p = get_patient(ctx, patient_id)
     pump = active_pump(ctx, p)
     if pump is not None:
-        # the virtual patient takes the oral opioids recorded here from now on (brought to now with its pump)
+        # the virtual patient takes the oral opioids recorded here from now on (live mode: brought to now with its
+        # pump first; training mode: already there, and the pump row is left alone so no review goes stale)
         pump = get_pump(ctx, pump.id, lock=True)
-        close_twin(ctx, pump, open_twin(ctx, pump))
+        if pump.t_s < ctx.now_s():
+            close_twin(ctx, pump, open_twin(ctx, pump))
         vpatient.set_oral(ctx.db, p.id, oral_mme_mg_per_day, pump.t_s)
     row = Assessment(
         patient_id=p.id,

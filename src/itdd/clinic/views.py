@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..drugs import library
@@ -485,10 +485,12 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bo
         )
     ]
     out["indication"] = vpatient.indication_for(p.indication, pump.drug if pump is not None else "")
+    keys = (*vpatient.SAMPLE_FLOATS, "kind")
+    cols = [getattr(PatientModelSample, k) for k in keys]
     out["model"] = [
-        {k: getattr(s, k) for k in (*vpatient.SAMPLE_FLOATS, "kind")}
-        for s in ctx.db.scalars(
-            select(PatientModelSample)
+        dict(zip(keys, row, strict=True))
+        for row in ctx.db.execute(
+            select(*cols)
             .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since)
             .order_by(PatientModelSample.t_s, PatientModelSample.id)
         )
@@ -559,28 +561,27 @@ def worsening(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
         return []
     now = ctx.now_s()
     since = now - vpatient.WORSENING_WINDOW_DAYS * DAY_S
-    by_patient: dict[int, list[PatientModelSample]] = {}
-    for s in ctx.db.scalars(
-        select(PatientModelSample)
-        .where(
-            PatientModelSample.patient_id.in_(patient_ids),
-            PatientModelSample.t_s >= since,
-            PatientModelSample.t_s <= now,
-        )
-        .order_by(PatientModelSample.t_s, PatientModelSample.id)
+    S = PatientModelSample
+    window = (S.patient_id.in_(patient_ids), S.t_s >= since, S.t_s <= now)
+    lows = dict(ctx.db.execute(select(S.patient_id, func.min(S.pain)).where(*window).group_by(S.patient_id)).all())
+    last_t = select(S.patient_id, func.max(S.t_s).label("t")).where(*window).group_by(S.patient_id).subquery()
+    latest = {}
+    for row in ctx.db.execute(
+        select(S.patient_id, S.pain, S.withdrawal, S.resp_rate_per_min, S.spo2_pct, S.sedation)
+        .join(last_t, and_(S.patient_id == last_t.c.patient_id, S.t_s == last_t.c.t))
+        .order_by(S.id)
     ):
-        by_patient.setdefault(s.patient_id, []).append(s)
+        latest[row[0]] = row  # the last one written at that instant
     out: list[dict[str, Any]] = []
-    for pid, rows in by_patient.items():
-        last = rows[-1]
-        low = min(r.pain for r in rows)
-        rise = last.pain - low
-        resp = last.resp_rate_per_min < 10.0 or last.spo2_pct < 90.0  # thresholds as Observation.respiratory_depression
+    for pid, (_, pain, withdrawal, rr, spo2, sedation) in latest.items():
+        low = float(lows[pid])
+        rise = pain - low
+        resp = rr < 10.0 or spo2 < 90.0  # thresholds as Observation.respiratory_depression
         reasons = []
         if rise >= vpatient.WORSENING_PAIN_RISE_NRS:
             reasons.append(f"pain up {rise:.1f} points in {vpatient.WORSENING_WINDOW_DAYS:g} days")
-        if last.withdrawal >= vpatient.WITHDRAWAL_ALERT:
-            reasons.append(f"withdrawal {last.withdrawal:.1f}/10")
+        if withdrawal >= vpatient.WITHDRAWAL_ALERT:
+            reasons.append(f"withdrawal {withdrawal:.1f}/10")
         if resp:
             reasons.append("respiratory depression")
         if not reasons:
@@ -588,14 +589,14 @@ def worsening(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
         out.append(
             {
                 "patient_id": pid,
-                "pain": last.pain,
+                "pain": pain,
                 "pain_low": low,
                 "pain_rise": rise,
-                "withdrawal": last.withdrawal,
-                "resp_rate_per_min": last.resp_rate_per_min,
-                "sedation": last.sedation,
+                "withdrawal": withdrawal,
+                "resp_rate_per_min": rr,
+                "sedation": sedation,
                 "reasons": reasons,
-                "severity": 10.0 if resp else max(rise, last.withdrawal),
+                "severity": 10.0 if resp else max(rise, withdrawal),
             }
         )
     out.sort(key=lambda r: -float(r["severity"]))
