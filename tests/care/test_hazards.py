@@ -322,16 +322,21 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InputError) as e:
         clock.set_exposure(T0, dose_mg_per_day=1.0, conc_mg_per_ml=10.0, drug="morphine")
     assert e.value.field == "t_s"
+    clock.set_exposure(T0 + 50, dose_mg_per_day=1.0, conc_mg_per_ml=10.0, drug="morphine")  # unchanged
     with pytest.raises(InputError) as e:
-        clock.set_exposure(T0 + 20, dose_mg_per_day=-1.0, conc_mg_per_ml=10.0, drug="morphine")
+        clock.set_exposure(T0 + 40, dose_mg_per_day=2.0, conc_mg_per_ml=10.0, drug="morphine")
+    assert e.value.field == "t_s"
+    with pytest.raises(InputError) as e:
+        clock.set_exposure(T0 + 60, dose_mg_per_day=-1.0, conc_mg_per_ml=10.0, drug="morphine")
     assert e.value.field == "dose_mg_per_day"
     with pytest.raises(InputError) as e:
-        clock.set_exposure(T0 + 20, dose_mg_per_day=1.0, conc_mg_per_ml=10.0, drug="heroin")
+        clock.set_exposure(T0 + 60, dose_mg_per_day=1.0, conc_mg_per_ml=10.0, drug="heroin")
     assert e.value.field == "drug"
     with pytest.raises(InputError) as e:
-        clock.fire("tooth_ache", T0 + 30)
+        clock.fire("tooth_ache", T0 + 60)
     assert e.value.field == "kind"
     with pytest.raises(InputError):
         HazardClock(np.random.default_rng(0), float("nan"))
     # nothing changed by the refusals
     assert clock.t_s == T0 + 10
+    assert clock.exposure == (1.0, 10.0, "morphine")

@@ -368,6 +368,7 @@ class HazardClock:
         self._index = {k: i for i, k in enumerate(kinds)}
         n = len(self.hazards)
         self._t = float(start_s)  # clock time: exposure is known up to here and constant after
+        self._last_set_s = float(start_s)  # the latest set_exposure time (they never go back)
         # per-kind profile in seconds: breakpoints (age s) and rates per second (scale included)
         self._bp: list[list[float]] = []
         self._rs: list[list[float]] = []
@@ -404,12 +405,19 @@ class HazardClock:
     def set_exposure(self, t_s: float, *, dose_mg_per_day: float, conc_mg_per_ml: float, drug: str) -> None:
         """The drug exposure from ``t_s`` on (``t_s`` never decreases)."""
         self._check_time(t_s, "t_s")
-        if t_s < self._t:
-            raise InputError("t_s", f"time moves forward only: {t_s} is before the clock ({self._t})")
+        if t_s < self._last_set_s:
+            raise InputError("t_s", f"time moves forward only: {t_s} is before the last exposure ({self._last_set_s})")
         _check_exposure(dose_mg_per_day, conc_mg_per_ml, drug)
+        self._last_set_s = float(t_s)
+        exposure = (float(dose_mg_per_day), float(conc_mg_per_ml), drug)
+        if exposure == self._exposure:
+            return  # nothing changes: the hazard stays constant from the clock on (accumulated lazily)
         self._advance(float(t_s))
-        self._factor = [self._factor_of(h, dose_mg_per_day, conc_mg_per_ml, drug) for h in self.hazards]
-        self._exposure = (float(dose_mg_per_day), float(conc_mg_per_ml), drug)
+        self._factor = [
+            1.0 if h.exposure == "none" else self._factor_of(h, dose_mg_per_day, conc_mg_per_ml, drug)
+            for h in self.hazards
+        ]
+        self._exposure = exposure
         if self._hist_t[-1] == self._t:
             self._hist_f[-1] = list(self._factor)
         else:
@@ -492,6 +500,7 @@ class HazardClock:
         """JSON-ready state (the generator's state included)."""
         return {
             "t_s": self._t,
+            "last_set_s": self._last_set_s,
             "rate_scale": self.rate_scale,
             "kinds": list(self.kinds),
             "origin": list(self._origin),
@@ -516,6 +525,7 @@ class HazardClock:
         # build without drawing: construct on a throwaway generator, then overwrite the state
         clock = cls(np.random.default_rng(0), data["t_s"], hazards, rate_scale=data["rate_scale"])
         clock.rng = rng
+        clock._last_set_s = float(data.get("last_set_s", data["t_s"]))
         clock._origin = [float(x) for x in data["origin"]]
         clock._anchor = [float(x) for x in data["anchor"]]
         clock._h = [float(x) for x in data["h"]]
