@@ -338,5 +338,56 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InputError):
         HazardClock(np.random.default_rng(0), float("nan"))
     # nothing changed by the refusals
-    assert clock.t_s == T0 + 10
+    assert clock.t_s == T0 + 50
     assert clock.exposure == (1.0, 10.0, "morphine")
+
+
+@settings(max_examples=30)
+@given(
+    st.lists(st.tuples(st.floats(1.0, 200.0), st.floats(0.0, 30.0)), min_size=1, max_size=8),
+    st.integers(0, 2**32 - 1),
+)
+def test_first_event_equals_a_hand_integration(schedule: list[tuple[float, float]], seed: int) -> None:
+    """Random dose schedule (days, mg/day morphine at 20 mg/mL): the clock's first event equals an
+    independent walk over the segments with the thresholds the clock drew first, in HAZARDS order."""
+    scale = 40.0
+    thresholds = np.random.default_rng(seed).standard_exponential(len(HAZARDS))
+    clock = HazardClock(np.random.default_rng(seed), T0, rate_scale=scale)
+
+    # the oracle: cut the schedule at the catheter age breakpoint, integrate each kind's rate
+    cuts = [0.0]
+    for days, _ in schedule:
+        cuts.append(cuts[-1] + days * 86400.0)
+    pieces = []
+    for (_days, dose), a, b in zip(schedule, cuts[:-1], cuts[1:], strict=True):
+        bp = 0.75 * YEAR_S
+        for lo, hi in ((a, min(b, bp)), (max(a, bp), b)):
+            if hi > lo:
+                pieces.append((lo, hi, dose))
+    expected: tuple[float, str] | None = None
+    for h, thr in zip(HAZARDS, thresholds, strict=True):
+        cum = 0.0
+        for lo, hi, dose in pieces:
+            rate = h.rate_at_age(lo / YEAR_S) * scale / YEAR_S
+            if h.kind == "granuloma":
+                rate = granuloma_rate_per_year(dose, 20.0 if dose > 0 else 0.0, "morphine") * scale / YEAR_S
+            if rate > 0 and cum + rate * (hi - lo) >= thr:
+                t = T0 + lo + (thr - cum) / rate
+                if expected is None or t < expected[0]:
+                    expected = (t, h.kind)
+                break
+            cum += rate * (hi - lo)
+
+    got = None
+    for (_, dose), a, b in zip(schedule, cuts[:-1], cuts[1:], strict=True):
+        clock.set_exposure(T0 + a, dose_mg_per_day=dose, conc_mg_per_ml=20.0 if dose > 0 else 0.0, drug="morphine")
+        ev = clock.next_event()
+        if ev is not None and ev[0] <= T0 + b:
+            got = ev
+            break
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None
+        assert got[1] == expected[1]
+        assert got[0] == pytest.approx(expected[0], abs=1e-3)

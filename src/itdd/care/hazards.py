@@ -345,6 +345,10 @@ class HazardClock:
 
     Exposure is in the drug's own units (``dose_mg_per_day`` of ``drug``, ``conc_mg_per_ml``);
     before the first :meth:`set_exposure` there is no drug (granuloma hazard zero).
+
+    Cost: a kind's hazard is accumulated only when its own rate changes (a dose change touches the
+    granuloma alone), and each kind's next event time is cached until that kind changes, so an
+    exposure change plus :meth:`next_event` is a few microseconds.
     """
 
     def __init__(
@@ -367,30 +371,34 @@ class HazardClock:
         self.rate_scale = float(rate_scale)
         self._index = {k: i for i, k in enumerate(kinds)}
         n = len(self.hazards)
-        self._t = float(start_s)  # clock time: exposure is known up to here and constant after
-        self._last_set_s = float(start_s)  # the latest set_exposure time (they never go back)
+        t0 = float(start_s)
+        self._t = t0  # the latest set_exposure time (they never go back)
         # per-kind profile in seconds: breakpoints (age s) and rates per second (scale included)
         self._bp: list[list[float]] = []
         self._rs: list[list[float]] = []
         for h in self.hazards:
             self._bp.append([a * YEAR_S for a, _ in h.profile])
             self._rs.append([r * self.rate_scale / YEAR_S for _, r in h.profile])
-        self._origin = [float(start_s)] * n  # component age 0
-        self._anchor = [float(start_s)] * n  # cumulative hazard counted from here
-        self._h = [0.0] * n  # hazard accumulated from the anchor up to the clock
+        self._exposed = [h.exposure != "none" for h in self.hazards]
+        self._origin = [t0] * n  # component age 0
+        self._anchor = [t0] * n  # cumulative hazard counted from here
+        self._tk = [t0] * n  # hazard accumulated up to here (the kind's rate is constant after it)
+        self._h = [0.0] * n  # hazard accumulated from the anchor up to max(anchor, tk)
         self._thr = [float(x) for x in rng.standard_exponential(n)]
-        self._due: list[float | None] = [None] * n  # crossing time if it is already behind the clock
+        self._due: list[float | None] = [None] * n  # crossing time when it is already behind tk
+        self._next: list[float | None] = [None] * n  # cached next event time (None: to compute)
         self._active = [True] * n
         self._disabled = [False] * n
-        self._factor = [self._factor_of(h, 0.0, 0.0, "") for h in self.hazards]
+        self._factor = [exposure_factor(h, 0.0, 0.0, "") for h in self.hazards]
         self._exposure: tuple[float, float, str] = (0.0, 0.0, "")
-        # exposure history (for events fired or resumed at a time behind the clock)
-        self._hist_t: list[float] = [float(start_s)]
+        # exposure history (for events fired or resumed at a time behind a kind's accumulation)
+        self._hist_t: list[float] = [t0]
         self._hist_f: list[list[float]] = [list(self._factor)]
 
     # ---- public API ------------------------------------------------------------------------------
     @property
     def t_s(self) -> float:
+        """The time of the latest exposure (the clock never goes back before it)."""
         return self._t
 
     @property
@@ -405,41 +413,54 @@ class HazardClock:
     def set_exposure(self, t_s: float, *, dose_mg_per_day: float, conc_mg_per_ml: float, drug: str) -> None:
         """The drug exposure from ``t_s`` on (``t_s`` never decreases)."""
         self._check_time(t_s, "t_s")
-        if t_s < self._last_set_s:
-            raise InputError("t_s", f"time moves forward only: {t_s} is before the last exposure ({self._last_set_s})")
+        if t_s < self._t:
+            raise InputError("t_s", f"time moves forward only: {t_s} is before the last exposure ({self._t})")
         _check_exposure(dose_mg_per_day, conc_mg_per_ml, drug)
-        self._last_set_s = float(t_s)
+        t = float(t_s)
+        self._t = t
         exposure = (float(dose_mg_per_day), float(conc_mg_per_ml), drug)
         if exposure == self._exposure:
-            return  # nothing changes: the hazard stays constant from the clock on (accumulated lazily)
-        self._advance(float(t_s))
-        self._factor = [
-            1.0 if h.exposure == "none" else self._factor_of(h, dose_mg_per_day, conc_mg_per_ml, drug)
-            for h in self.hazards
-        ]
+            return
         self._exposure = exposure
-        if self._hist_t[-1] == self._t:
-            self._hist_f[-1] = list(self._factor)
-        else:
-            self._hist_t.append(self._t)
-            self._hist_f.append(list(self._factor))
+        changed = False
+        for i, h in enumerate(self.hazards):
+            if not self._exposed[i]:
+                continue
+            f = exposure_factor(h, dose_mg_per_day, conc_mg_per_ml, drug)
+            if f == self._factor[i]:
+                continue
+            changed = True
+            if self._active[i]:
+                self._accumulate(i, t)
+            self._tk[i] = max(self._tk[i], t)
+            self._factor[i] = f
+            self._next[i] = None
+        if changed:
+            if self._hist_t[-1] == t:
+                self._hist_f[-1] = list(self._factor)
+            else:
+                self._hist_t.append(t)
+                self._hist_f.append(list(self._factor))
 
     def next_event(self) -> tuple[float, str] | None:
         """The earliest pending event ``(t_s, kind)`` under the current exposure, or None."""
         best_t = INF
-        best_k = ""
-        for i, h in enumerate(self.hazards):
+        best_i = -1
+        for i in range(len(self.hazards)):
             if not self._active[i]:
                 continue
-            due = self._due[i]
-            if due is None:
-                start = max(self._anchor[i], self._t)
-                t = self._solve(i, start, self._thr[i] - self._h[i], self._factor[i])
-            else:
-                t = due
+            t = self._next[i]
+            if t is None:
+                due = self._due[i]
+                if due is None:
+                    start = max(self._anchor[i], self._tk[i])
+                    t = self._solve(i, start, self._thr[i] - self._h[i], self._factor[i])
+                else:
+                    t = due
+                self._next[i] = t
             if t < best_t:
-                best_t, best_k = t, h.kind
-        return None if best_t == INF else (best_t, best_k)
+                best_t, best_i = t, i
+        return None if best_i < 0 else (best_t, self.hazards[best_i].kind)
 
     def fire(self, kind: str, t_s: float) -> None:
         """``kind`` happened at ``t_s``: a fresh threshold from ``t_s`` (or disabled, if once only)."""
@@ -451,25 +472,25 @@ class HazardClock:
             self._active[i] = False
             self._disabled[i] = True
             self._due[i] = None
+            self._next[i] = None
             return
         self._restart(i, float(t_s), fresh=True, renew=False)
 
     def suspend(self, kind: str, t_s: float | None = None) -> None:
-        """No hazard for ``kind`` (or a group: ``"catheter"``, ``"all"``) from ``t_s`` (default: the clock).
+        """No hazard for ``kind`` (or a group: ``"catheter"``, ``"all"``) from ``t_s`` (default: now).
 
-        Any pending event of a suspended kind is dropped.  A ``t_s`` ahead of the clock counts
-        the hazard up to ``t_s`` first (it stays pending only if it crossed before).
+        Any pending event of a suspended kind is dropped.
         """
+        if t_s is not None:
+            self._check_time(t_s, "t_s")
         for i in self._indices(kind):
             if not self._active[i]:
                 continue
-            if t_s is not None:
-                self._check_time(t_s, "t_s")
-                if t_s > self._t and self._due[i] is None:
-                    start = max(self._anchor[i], self._t)
-                    self._h[i] += self._factor[i] * self._integral(i, start, t_s)
+            if t_s is not None and t_s > self._tk[i]:
+                self._accumulate(i, float(t_s))
             self._active[i] = False
             self._due[i] = None
+            self._next[i] = None
 
     def resume(self, kind: str, t_s: float, *, renew: bool = True) -> None:
         """Hazard for ``kind`` (or a group) again from ``t_s``.
@@ -489,7 +510,7 @@ class HazardClock:
         return self._active[self._kind_index(kind)]
 
     def rate_per_year(self, kind: str, t_s: float | None = None) -> float:
-        """Current hazard of ``kind`` per year at ``t_s`` (default: the clock), 0 if inactive."""
+        """Current hazard of ``kind`` per year at ``t_s`` (default: now), 0 if inactive."""
         i = self._kind_index(kind)
         if not self._active[i]:
             return 0.0
@@ -500,16 +521,17 @@ class HazardClock:
         """JSON-ready state (the generator's state included)."""
         return {
             "t_s": self._t,
-            "last_set_s": self._last_set_s,
             "rate_scale": self.rate_scale,
             "kinds": list(self.kinds),
             "origin": list(self._origin),
             "anchor": list(self._anchor),
+            "tk": list(self._tk),
             "h": list(self._h),
             "thr": list(self._thr),
             "due": list(self._due),
             "active": list(self._active),
             "disabled": list(self._disabled),
+            "factor": list(self._factor),
             "exposure": list(self._exposure),
             "hist_t": list(self._hist_t),
             "hist_f": [list(f) for f in self._hist_f],
@@ -520,31 +542,30 @@ class HazardClock:
     def from_dict(cls, data: dict[str, Any], hazards: Sequence[Hazard] = HAZARDS) -> HazardClock:
         if list(data.get("kinds", [])) != [h.kind for h in hazards]:
             raise InputError("kinds", "the saved clock was made with other hazards")
-        rng = np.random.default_rng()
-        rng.bit_generator.state = data["rng"]
-        # build without drawing: construct on a throwaway generator, then overwrite the state
-        clock = cls(np.random.default_rng(0), data["t_s"], hazards, rate_scale=data["rate_scale"])
-        clock.rng = rng
-        clock._last_set_s = float(data.get("last_set_s", data["t_s"]))
-        clock._origin = [float(x) for x in data["origin"]]
-        clock._anchor = [float(x) for x in data["anchor"]]
-        clock._h = [float(x) for x in data["h"]]
-        clock._thr = [float(x) for x in data["thr"]]
-        clock._due = [None if x is None else float(x) for x in data["due"]]
-        clock._active = [bool(x) for x in data["active"]]
-        clock._disabled = [bool(x) for x in data["disabled"]]
-        dose, conc, drug = data["exposure"]
-        clock._exposure = (float(dose), float(conc), str(drug))
-        clock._factor = [clock._factor_of(h, float(dose), float(conc), str(drug)) for h in clock.hazards]
-        clock._hist_t = [float(x) for x in data["hist_t"]]
-        clock._hist_f = [[float(v) for v in f] for f in data["hist_f"]]
+        try:
+            rng = np.random.default_rng()
+            rng.bit_generator.state = data["rng"]
+            # build on a throwaway generator (no draw from ``rng``), then overwrite the state
+            clock = cls(np.random.default_rng(0), data["t_s"], hazards, rate_scale=data["rate_scale"])
+            clock.rng = rng
+            clock._origin = [float(x) for x in data["origin"]]
+            clock._anchor = [float(x) for x in data["anchor"]]
+            clock._tk = [float(x) for x in data["tk"]]
+            clock._h = [float(x) for x in data["h"]]
+            clock._thr = [float(x) for x in data["thr"]]
+            clock._due = [None if x is None else float(x) for x in data["due"]]
+            clock._active = [bool(x) for x in data["active"]]
+            clock._disabled = [bool(x) for x in data["disabled"]]
+            clock._factor = [float(x) for x in data["factor"]]
+            dose, conc, drug = data["exposure"]
+            clock._exposure = (float(dose), float(conc), str(drug))
+            clock._hist_t = [float(x) for x in data["hist_t"]]
+            clock._hist_f = [[float(v) for v in f] for f in data["hist_f"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError("clock", f"not a saved hazard clock ({type(exc).__name__}: {exc})") from None
         return clock
 
     # ---- internals -------------------------------------------------------------------------------
-    @staticmethod
-    def _factor_of(h: Hazard, dose: float, conc: float, drug: str) -> float:
-        return exposure_factor(h, dose, conc, drug)
-
     @staticmethod
     def _check_time(t_s: float, field: str) -> None:
         if not isinstance(t_s, (int, float)) or not math.isfinite(t_s):
@@ -567,9 +588,8 @@ class HazardClock:
     def _rate_s(self, i: int, t: float) -> float:
         """Baseline rate per second (scale included, exposure excluded) at time ``t``."""
         age = t - self._origin[i]
-        bp, rs = self._bp[i], self._rs[i]
-        k = bisect.bisect_right(bp, age) - 1
-        return rs[max(k, 0)]
+        k = bisect.bisect_right(self._bp[i], age) - 1
+        return self._rs[i][max(k, 0)]
 
     def _integral(self, i: int, t0: float, t1: float) -> float:
         """Integral of the baseline rate over [t0, t1] (exposure excluded)."""
@@ -595,8 +615,7 @@ class HazardClock:
         if factor <= 0.0:
             return INF
         bp, rs, origin = self._bp[i], self._rs[i], self._origin[i]
-        age = start - origin
-        k = max(bisect.bisect_right(bp, age) - 1, 0)
+        k = max(bisect.bisect_right(bp, start - origin) - 1, 0)
         t = start
         while True:
             rate = rs[k] * factor
@@ -612,30 +631,23 @@ class HazardClock:
             k += 1
 
     def _factor_at(self, i: int, t: float) -> float:
-        if t >= self._t:
+        if t >= self._tk[i]:
             return self._factor[i]
         j = bisect.bisect_right(self._hist_t, t) - 1
         return self._hist_f[max(j, 0)][i]
 
-    def _advance(self, t: float) -> None:
-        """Accumulate every active kind's hazard from the clock to ``t`` (current exposure)."""
-        t0 = self._t
-        if t <= t0:
-            return
-        for i in range(len(self.hazards)):
-            if not self._active[i] or self._due[i] is not None:
-                continue
-            start = max(self._anchor[i], t0)
-            if t <= start:
-                continue
+    def _accumulate(self, i: int, t: float) -> None:
+        """Add kind ``i``'s hazard from its accumulation time to ``t`` (its rate is constant there)."""
+        start = max(self._anchor[i], self._tk[i])
+        if t > start and self._due[i] is None:
             dh = self._factor[i] * self._integral(i, start, t)
             if self._h[i] + dh >= self._thr[i]:
                 self._due[i] = self._solve(i, start, self._thr[i] - self._h[i], self._factor[i])
             self._h[i] += dh
-        self._t = t
+        self._tk[i] = max(self._tk[i], t)
 
     def _restart(self, i: int, t: float, *, fresh: bool, renew: bool) -> None:
-        """Count kind ``i`` from ``t`` (behind or ahead of the clock)."""
+        """Count kind ``i`` from ``t`` (behind or ahead of its accumulation time)."""
         if renew:
             self._origin[i] = t
         if fresh:
@@ -643,13 +655,16 @@ class HazardClock:
             self._h[i] = 0.0
         self._anchor[i] = t
         self._due[i] = None
-        if t < self._t:
-            # counted from a time behind the clock: integrate over the exposure history
+        self._next[i] = None
+        tk = self._tk[i]
+        if t < tk:
+            # counted from a time behind: integrate over the exposure history up to tk
             h0 = self._h[i]
-            self._h[i] = h0 + self._history_integral(i, t, self._t)
+            self._h[i] = h0 + self._history_integral(i, t, tk)
             if self._h[i] >= self._thr[i]:
-                self._due[i] = self._history_solve(i, t, self._thr[i] - h0)
-            self._anchor[i] = self._t
+                self._due[i] = self._history_solve(i, t, tk, self._thr[i] - h0)
+        else:
+            self._tk[i] = t
 
     def _history_segments(self, t0: float, t1: float) -> list[tuple[float, float, int]]:
         out = []
@@ -667,11 +682,11 @@ class HazardClock:
     def _history_integral(self, i: int, t0: float, t1: float) -> float:
         return sum(self._hist_f[j][i] * self._integral(i, lo, hi) for lo, hi, j in self._history_segments(t0, t1))
 
-    def _history_solve(self, i: int, t0: float, need: float) -> float:
-        for lo, hi, j in self._history_segments(t0, self._t):
+    def _history_solve(self, i: int, t0: float, t1: float, need: float) -> float:
+        for lo, hi, j in self._history_segments(t0, t1):
             f = self._hist_f[j][i]
             part = f * self._integral(i, lo, hi)
             if part >= need:
                 return min(self._solve(i, lo, need, f), hi)
             need -= part
-        return self._t
+        return t1
