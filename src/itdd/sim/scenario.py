@@ -505,6 +505,8 @@ def format_validation_error(exc: ValidationError, root: str = "") -> InputError:
 def parse_scenario_data(data: Any) -> Scenario:
     if not isinstance(data, dict):
         raise InputError("scenario", "the file must hold a mapping of keys (name, start, duration, pump...)")
+    if data.get("pathway") is not None:
+        _check_blocks(data)  # before the blocks' own validation: a pump block is out of place as a whole
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
