@@ -1,0 +1,68 @@
+"""One patient-year of the full care pathway: with ``record=True`` (the report) and without (cohorts).
+
+Each sampled patient runs screening, trial, implant, titration and one year of follow-up under
+the standard plan (``PathwayPlan()``: hazards on).  Non-implanted patients cost little, so the
+figure per *implanted* patient-year is reported too.  Times are CPU-process time (min of repeats)
+on whatever else the machine is doing; the aim for cohorts is <= 10 ms per patient-year.
+
+Usage: ``python bench/bench_pathway.py [--quick]`` or through ``bench/run.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from itdd.care.pathway import run_pathway  # noqa: E402
+from itdd.care.plan import PathwayPlan  # noqa: E402
+from itdd.patient import PatientParams  # noqa: E402
+
+AIM_MS_PER_PATIENT_YEAR = 10.0  # issue 4: 1,000 patient-years in < 5 s on 2 cores
+
+
+def _measure(patients: list[PatientParams], record: bool, repeat: int) -> tuple[float, int]:
+    plan = PathwayPlan(years=1.0)
+    best = float("inf")
+    implanted = 0
+    for _ in range(repeat):
+        t = time.process_time()
+        implanted = 0
+        for i, p in enumerate(patients):
+            implanted += run_pathway(p, plan, i, record=record).outcome.implanted
+        best = min(best, time.process_time() - t)
+    return best, implanted
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    n = 20 if quick else 100
+    repeat = 2 if quick else 3
+    patients = [PatientParams.sample(2026, i) for i in range(n)]
+    run_pathway(patients[0], PathwayPlan(), 0)  # warm-up (drug library, imports)
+    rows = []
+    for record in (False, True):
+        cpu, implanted = _measure(patients if not record else patients[: max(n // 5, 5)], record, repeat)
+        m = n if not record else max(n // 5, 5)
+        rows.append(
+            {
+                "benchmark": f"care pathway: 1 patient-year, record={record}",
+                "patients": m,
+                "implanted": implanted,
+                "ms_per_patient_year": cpu * 1000 / m,
+                "ms_per_implanted_patient_year": cpu * 1000 / max(implanted, 1),
+                "aim_ms_per_patient_year": AIM_MS_PER_PATIENT_YEAR if not record else None,
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    print(json.dumps(run(ap.parse_args().quick), indent=2))
