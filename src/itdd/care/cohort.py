@@ -88,8 +88,12 @@ PUBLISHED_PER_100PY: dict[str, Published] = {
     "catheter": Published(49 / 1764 * 12 * 100, "Follett 2000: 49 in 1,764 patient-months (mostly early)"),
     "infection": Published(0.7, "Swiss cohort: 0.7%/year"),
     "surgical": Published(10.5, "Swiss cohort: surgical complications 10.5%/year"),
-    "pump_failure": Published(None, "motor stall 2.4% at 78 months (approved drugs)"),
-    "granuloma": Published(None, "Deer 2004: 3% of 208 imaged at mean 27 months"),
+    "pump_failure": Published(
+        100 * -math.log(1 - 0.024) / 6.5, "motor stall 2.4% at 78 months (approved drugs), as a constant rate"
+    ),
+    "granuloma": Published(
+        100 * -math.log(1 - 0.03) / 2.25, "Deer 2004: 3% of 208 imaged at mean 27 months, as a constant rate"
+    ),
 }
 
 
@@ -315,6 +319,8 @@ def _rows(m: dict[str, Any], years: float) -> list[dict[str, Any]]:
         }
         if key == "catheter":
             r["note"] = "Follett's 8.4-month mean follow-up weighs the early (high) rate; longer cohorts fall below it"
+        elif key == "granuloma":
+            r["note"] = "Deer's population at ~10 mg/day (assumed); the hazard rises with dose and concentration"
         rows.append(r)
     return rows
 
