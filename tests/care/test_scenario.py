@@ -37,6 +37,7 @@ BAD = [
     ("pathway.implant.pump_model", "acme-9", "pathway.implant.pump_model", "Input should be"),
     ("patient.overrides", {"weight_kg": -5}, "patient", "weight_kg"),
     ("patient.reference", False, "patient", "either"),
+    ("pathway.implant.concentration", "25 mg/mL", "pathway.implant.concentration", "cannot deliver"),
     ("duration", "10d", "duration", "does not belong"),
     ("pump", {"model": "synchromed-ii-20"}, "pump", "does not belong"),
 ]

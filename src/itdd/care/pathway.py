@@ -454,10 +454,12 @@ class _Pathway:
                     break
                 if alerted:
                     break
+            given = ", then ".join(q.fmt_amount(a) for a in amounts[: len(doses)])
+            planned = ", ".join(q.fmt_amount(a) for a in amounts)
             label = (
                 f"Single bolus {q.fmt_amount(amounts[0])}"
                 if tp.method == "single_bolus"
-                else "Boluses " + ", ".join(q.fmt_amount(a) for a in amounts[: len(doses)])
+                else f"Bolus trial: {given} (planned {planned}, one a day until success)"
             )
         self.advance(t, grid_s=TRIAL_GRID_S)
         outcome = "success" if success else "failure"
@@ -528,6 +530,13 @@ class _Pathway:
         length = q.parse_length_cm(ip.catheter_length)
         self.implant_s = t
         self.end_s = t + self.plan.years * YEAR
+        if conc * model.min_rate_ml_per_day > dose or conc * model.max_rate_ml_per_day < dose:
+            raise SafetyRefusal(
+                "pathway.implant.concentration",
+                f"{conc:g} mg/mL cannot deliver the starting dose {q.fmt_dose_rate(dose)} within the pump's "
+                f"{q.fmt_flow(model.min_rate_ml_per_day)}..{q.fmt_flow(model.max_rate_ml_per_day)}",
+                rule="min_rate",
+            )
         self.implant = Implant(
             model,
             t_s=t,
