@@ -365,15 +365,16 @@ class _Pathway:
                     break
                 self.advance(tc, csf_mg_per_day=rate if not alerted else 0.0, grid_s=TRIAL_GRID_S)
                 o = self.sim.observe(activity=1.0)
-                vitals.append(
-                    {
-                        "time": self.iso(tc),
-                        "resp_rate_per_min": o.resp_rate_per_min,
-                        "spo2_pct": o.spo2_pct,
-                        "pain": o.pain,
-                        "sedation": o.sedation,
-                    }
-                )
+                if self.record:
+                    vitals.append(
+                        {
+                            "time": self.iso(tc),
+                            "resp_rate_per_min": o.resp_rate_per_min,
+                            "spo2_pct": o.spo2_pct,
+                            "pain": o.pain,
+                            "sedation": o.sedation,
+                        }
+                    )
                 if pre > 0 and 1 - o.pain / pre > best:
                     best, best_pain = 1 - o.pain / pre, o.pain
                 response = (

@@ -110,7 +110,7 @@ class ImplantPlan(Strict):
 class TitrationPlan(Strict):
     """Titration and follow-up visits."""
 
-    weekly_visits: int = Field(default=8, ge=0, le=52, description="Weekly titration visits after the implant.")
+    weekly_visits: int = Field(default=12, ge=0, le=52, description="Weekly titration visits after the implant.")
     visit_interval: Duration = Field(default="30d", description="Then a clinic visit this often.")
     wean_step: Percent = Field(
         default="25%", description="Oral opioids cut by this share of the home dose per visit with pain controlled."
