@@ -110,7 +110,8 @@ def patients_csv(summary: Any) -> str:
     def cell(v: Any) -> Any:
         return "" if v is None else v
 
-    for i, o in enumerate(summary.outcomes):
+    indices = summary.indices or range(len(summary.outcomes))
+    for i, o in zip(indices, summary.outcomes, strict=True):
         w.writerow(
             [
                 i,

@@ -114,6 +114,7 @@ class CohortSummary:
     rows: list[dict[str, Any]]
     outcomes: tuple[PatientOutcome, ...] = field(repr=False)
     errors: tuple[str, ...] = ()
+    indices: tuple[int, ...] = ()  # cohort index of each outcome (empty: 0, 1, 2, ...)
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object: the required keys first, then the rest."""
@@ -167,7 +168,11 @@ def _followed(o: PatientOutcome, months: float) -> bool:
 
 
 def summarize(
-    outcomes: Sequence[PatientOutcome], years: float, seed: int | None = None, errors: Sequence[str] = ()
+    outcomes: Sequence[PatientOutcome],
+    years: float,
+    seed: int | None = None,
+    errors: Sequence[str] = (),
+    indices: Sequence[int] = (),
 ) -> CohortSummary:
     """Cohort metrics from outcomes (index order).  Each rate is a fraction of its own group;
     ``None`` when the horizon is too short for the metric or its group is empty (docs/cohort.md)."""
@@ -237,7 +242,7 @@ def summarize(
         "complications_per_100_patient_years": per_100py,
         "complication_counts": per_kind,
     }
-    return CohortSummary(n, years, seed, metrics, _rows(metrics, years), tuple(outcomes), tuple(errors))
+    return CohortSummary(n, years, seed, metrics, _rows(metrics, years), tuple(outcomes), tuple(errors), tuple(indices))
 
 
 def _scaled(pub: Published, years: float) -> tuple[float | None, str]:
@@ -431,6 +436,6 @@ def run_cohort(
                 if progress is not None:
                     progress(done / patients)
     results.sort(key=lambda r: r[0])
-    outcomes = tuple(o for _, o, _ in results if o is not None)
+    ok = [(i, o) for i, o, _ in results if o is not None]
     errors = tuple(e for _, o, e in results if o is None)
-    return summarize(outcomes, float(years), seed, errors)
+    return summarize([o for _, o in ok], float(years), seed, errors, [i for i, _ in ok])
