@@ -151,6 +151,28 @@ def test_battery_eri_leads_to_replacement_before_end_of_service(responder: Patie
     assert res["pump"]["eri"] is None  # the new pump
 
 
+def test_pump_failure_is_found_at_a_visit_and_the_pump_replaced(responder: PatientParams) -> None:
+    plan = quiet(events=[{"after_implant": "100d", "type": "pump_failure"}])
+    run = run_pathway(responder, plan, 8, record=True)
+    res = run.result
+    assert res is not None and run.outcome.implant_s is not None
+    t_f = run.outcome.implant_s + 100 * DAY
+    fail = [c for c in run.outcome.complications if c.kind == "pump_failure"]
+    assert len(fail) == 1 and fail[0].detected_s is not None
+    # found at the next visit (visits every 30 days after the weekly ones): within a month
+    assert 0 <= fail[0].detected_s - t_f <= 31 * DAY
+    assert run.outcome.reoperations == 1
+    assert res["pump"]["state"] != "motor_stalled"
+    # nothing was pumped between the failure and the replacement (3 days after detection)
+    origin = q.to_epoch_s(q.parse_datetime(res["series"]["origin"]))
+    dose = res["series"]["dose"]
+    # a step series: each value holds from its day to the next one
+    steps = list(zip(dose["days"], dose["delivered_mg_per_day"], strict=True))
+    active = [v for i, (d, v) in enumerate(steps) if origin + d * DAY <= t_f + 1.0][-1:]
+    inside = [v for d, v in steps if t_f + 1.0 < origin + d * DAY < fail[0].detected_s]
+    assert active and max(active + inside) == 0.0
+
+
 def test_saline_substitution_delivers_no_drug_and_withdrawal_follows(responder: PatientParams) -> None:
     plan = quiet(events=[{"after_implant": "90d", "type": "saline"}], titration={"self_check": "0d"})
     run = run_pathway(responder, plan, 6, record=True)

@@ -222,6 +222,7 @@ class _Pathway:
         self.best_pain = 10.0
         self.last_change_s = -math.inf
         self.dose_history: list[tuple[float, float]] = []
+        self.failed_pump = False
 
     # ---- helpers -----------------------------------------------------------------------------------
     def iso(self, t_s: float) -> str:
@@ -696,7 +697,9 @@ class _Pathway:
             if self.clock is not None:
                 self.clock.suspend("catheter", t)
         if kind == "pump_failure":
+            self.failed_pump = True
             imp.fw.stall(t)
+            self.keep_failed(imp)
             if self.clock is not None:
                 self.clock.suspend("pump_failure", t)
         self.pending[kind] = Complication(kind, "follow-up", t, None, reop, hz.effect if twin or kind else "")
@@ -756,6 +759,15 @@ class _Pathway:
         self.call_booked_s = t + CALL_TO_VISIT_S
         self.book(t + CALL_TO_VISIT_S, self._visit("unscheduled", "the patient called"), "unscheduled visit")
 
+    def keep_failed(self, imp: Implant) -> None:
+        """A failed motor stays stalled: an interrogation or the end of an MRI field (which restart
+        a pump stalled by a field) does not repair it."""
+        if "pump_failure" in self.pending or self.failed_pump:
+            if not imp.fw.motor_stalled:
+                imp.fw.stall(imp.t_s)
+            imp.fw.stall_latched = False
+            imp.fw.recover_at_s = math.inf
+
     def implant_s_or(self, t: float) -> float:
         return self.implant_s if self.implant_s is not None else t
 
@@ -776,6 +788,7 @@ class _Pathway:
         assert imp is not None
         o = self.observe_clinic(t)
         status = imp.interrogate()
+        self.keep_failed(imp)
         # ERI found at interrogation: book a replacement before end of service
         if status.get("eri_s") is not None and not self.eri_booked:
             self.eri_booked = True
@@ -1015,6 +1028,7 @@ class _Pathway:
                 self.complications.append(
                     Complication("battery_end_of_life", "follow-up", old.fw.eri_s, t, True, "battery ERI; replaced")
                 )
+            self.failed_pump = False
             if self.clock is not None:
                 self.clock.resume("pump_failure", t, renew=True)
             self.stage("battery_replacement", t, "Pump replacement", details=why)
@@ -1083,11 +1097,13 @@ class _Pathway:
 
                 def off(_s2: Simulation) -> None:
                     imp.magnetic_field_off(delay)
+                    self.keep_failed(imp)
 
                 def check(_s2: Simulation) -> None:
                     # the clinic checks the pump resumed after the MRI (seed FAQ) and restarts it
                     self.sync(imp.t_s)
                     imp.interrogate()
+                    self.keep_failed(imp)
 
                 self.book(t + dur, off, "mri end")
                 self.book(t + dur + max(delay, 0.0) + 30 * 60, check, "post-MRI check")
