@@ -173,6 +173,16 @@ def test_pump_failure_is_found_at_a_visit_and_the_pump_replaced(responder: Patie
     assert active and max(active + inside) == 0.0
 
 
+def test_infection_leads_to_explant(responder: PatientParams) -> None:
+    plan = quiet(events=[{"after_implant": "40d", "type": "infection"}])
+    run = run_pathway(responder, plan, 9, record=True)
+    assert run.outcome.explanted and run.outcome.explant_reason == "infection"
+    inf = [c for c in run.outcome.complications if c.kind == "infection"]
+    assert len(inf) == 1 and inf[0].reoperation and inf[0].detected_s is not None
+    assert inf[0].detected_s - inf[0].t_s == pytest.approx(3 * DAY)  # fever and wound signs [U]
+    assert run.result is not None and run.result["pump"]["state"] == "stopped"
+
+
 def test_saline_substitution_delivers_no_drug_and_withdrawal_follows(responder: PatientParams) -> None:
     plan = quiet(events=[{"after_implant": "90d", "type": "saline"}], titration={"self_check": "0d"})
     run = run_pathway(responder, plan, 6, record=True)
