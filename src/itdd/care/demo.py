@@ -95,8 +95,9 @@ def run_demo(args: argparse.Namespace) -> int:
     out = Path(getattr(args, "out", None) or os.path.join(tempfile.gettempdir(), "itdd-demo"))
     print(DISCLAIMER + "\n")
     scn = load_scenario(str(JOURNEY))
-    print(f"Running the bundled journey: {scn.name}")
+    print(f"Running the bundled journey: {scn.name}", flush=True)
     run, result = run_scenario(scn, progress_reporter())
+    sys.stderr.flush()
     write_outputs(out, run, result)
     report_layer: Any = importlib.import_module("itdd.report")
     report = out / "report.html"
