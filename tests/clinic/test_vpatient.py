@@ -182,7 +182,8 @@ def test_forecast_if_nothing_is_done_shows_baclofen_withdrawal(clinic: Clinic) -
         due = s.scalar(select(Pump.next_refill_t_s).where(Pump.patient_id == pid))
         n0 = s.scalar(select(func.count()).select_from(PatientModelSample))
     series = clinic.get(f"/api/v1/patients/{pid}/chart?forecast=true", "nurse.okafor").json()
-    fc = series["forecast"]
+    cols = series["forecast"]
+    fc = [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
     eos = DEMO_NOW + (45 + 90) * DAY
     assert fc and series["forecast_end_t_s"] >= eos
     assert max(f["withdrawal"] for f in fc if f["t_s"] < due) == 0.0
@@ -269,3 +270,16 @@ def test_downgrade_to_0001_drops_the_model_tables(empty_db: Database, tmp_path: 
     downgrade(empty_db.engine, "0001")
     names = set(inspect(empty_db.engine).get_table_names())
     assert "virtual_patients" not in names and "patient_model_samples" not in names and "pumps" in names
+
+
+def test_chart_thinning_keeps_the_extremes() -> None:
+    """A chart draws at most two points per two pixels, but a one-sample spike (a withdrawal peak) survives."""
+    from itdd.clinic import charts
+
+    f = charts._Frame(0.0, 180 * DAY, 0.0, 10.0, charts.SMALL_W, charts.SMALL_H)
+    pts = [(i * 3 * 3600.0, 1.0) for i in range(1441)]
+    pts[700] = (pts[700][0], 9.5)
+    thin = charts._thin(f, pts)
+    assert len(thin) <= charts.SMALL_W
+    assert max(v for _, v in thin) == 9.5 and min(v for _, v in thin) == 1.0
+    assert [t for t, _ in thin] == sorted(t for t, _ in thin)

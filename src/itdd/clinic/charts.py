@@ -175,8 +175,42 @@ def reservoir_chart(series: dict[str, Any], offset_s: int, *, show_truth: bool) 
     return _svg(f, "Reservoir volume: pump estimate and volumes measured at refills", body, legend)
 
 
+def _column(cols: dict[str, list[Any]] | None, key: str, t0: float) -> list[tuple[float, float]]:
+    """(t, value) points of one column of a columnar series, from ``t0`` on."""
+    if not cols:
+        return []
+    return [(t, float(v)) for t, v in zip(cols["t_s"], cols[key], strict=True) if t >= t0]
+
+
+def _thin(f: _Frame, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most the lowest and the highest point (in time order) per two pixels of width: the drawn line looks
+    the same, spikes included, with far fewer points."""
+    if len(pts) <= (f.w - ML - MR) // 2:
+        return pts
+    out: list[tuple[float, float]] = []
+    bucket: list[tuple[float, float]] = []
+    col = None
+    for p in pts:
+        c = int(f.x(p[0]) / 2.0)
+        if c != col and bucket:
+            out.extend(_extremes(bucket))
+            bucket = []
+        col = c
+        bucket.append(p)
+    out.extend(_extremes(bucket))
+    return out
+
+
+def _extremes(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(bucket) <= 2:
+        return bucket
+    lo = min(range(len(bucket)), key=lambda i: bucket[i][1])
+    hi = max(range(len(bucket)), key=lambda i: bucket[i][1])
+    return [bucket[i] for i in sorted({lo, hi})]
+
+
 def _polyline(f: _Frame, pts: list[tuple[float, float]], colour: str, *, dashed: bool = False) -> str:
-    coords = " ".join(f"{f.x(t):.1f},{f.y(v):.1f}" for t, v in pts)
+    coords = " ".join(f"{f.x(t):.1f},{f.y(v):.1f}" for t, v in _thin(f, pts))
     dash = ' stroke-dasharray="5 4"' if dashed else ""
     return f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"{dash} stroke-linejoin="round"/>'
 
@@ -245,10 +279,10 @@ def pain_chart(series: dict[str, Any], offset_s: int, *, show_model: bool = Fals
     body += _axes(f, offset_s, "pain (NRS 0-10)", 2.0)
     legend: list[tuple[str, str, str]] = []
     if show_model:
-        model = [(m["t_s"], m["pain"]) for m in series.get("model", []) if m["t_s"] >= t0]
+        model = _column(series.get("model"), "pain", t0)
         if model:
             body.append(_polyline(f, model, COLOURS["model"]))
-        fc = [(m["t_s"], m["pain"]) for m in series.get("forecast", [])]
+        fc = _column(series.get("forecast"), "pain", t0)
         if fc:
             body.append(_polyline(f, fc, COLOURS["forecast"], dashed=True))
         legend.append(("model (truth, awake)", COLOURS["model"], "line"))
@@ -283,8 +317,8 @@ def model_chart(series: dict[str, Any], offset_s: int, key: str) -> str:
     """One quantity of the virtual patient over time (exact values at the stored samples) with its forecast."""
     title, label, (y0, y1), step, colour, threshold = MODEL_PANELS[key]
     t0, t1 = series["since_t_s"], series["now_t_s"]
-    model = [(m["t_s"], m[key]) for m in series.get("model", []) if m["t_s"] >= t0]
-    fc = [(m["t_s"], m[key]) for m in series.get("forecast", [])]
+    model = _column(series.get("model"), key, t0)
+    fc = _column(series.get("forecast"), key, t0)
     if key == "oral_mme_per_day":
         reported = [(p["t_s"], float(p["oral_mme"])) for p in series["pain"] if p["t_s"] >= t0]
         top = max([v for _, v in model + fc + reported] + [10.0]) * 1.15

@@ -485,17 +485,15 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bo
         )
     ]
     out["indication"] = vpatient.indication_for(p.indication, pump.drug if pump is not None else "")
+    # the virtual patient's series, by column (compact: one list per quantity, aligned on "t_s")
     keys = (*vpatient.SAMPLE_FLOATS, "kind")
-    cols = [getattr(PatientModelSample, k) for k in keys]
-    out["model"] = [
-        dict(zip(keys, row, strict=True))
-        for row in ctx.db.execute(
-            select(*cols)
-            .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since)
-            .order_by(PatientModelSample.t_s, PatientModelSample.id)
-        )
-    ]
-    out["forecast"] = []
+    rows = ctx.db.execute(
+        select(*[getattr(PatientModelSample, k) for k in keys])
+        .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since)
+        .order_by(PatientModelSample.t_s, PatientModelSample.id)
+    ).all()
+    out["model"] = {k: [r[i] for r in rows] for i, k in enumerate(keys)}
+    out["forecast"] = {k: [] for k in keys}
     out["forecast_end_t_s"] = None
     if forecast and pump is not None:
         out["forecast"], out["forecast_end_t_s"] = model_forecast(ctx, pump)
@@ -513,17 +511,17 @@ def model_now(ctx: Ctx, pump: Pump) -> tuple[Any, Any] | None:
     return sim, vpatient.observe(sim)
 
 
-def model_forecast(ctx: Ctx, pump: Pump) -> tuple[list[dict[str, Any]], float | None]:
+def model_forecast(ctx: Ctx, pump: Pump) -> tuple[dict[str, list[Any]], float | None]:
     """What the model predicts if nothing is done: pump and patient copies run on (nothing stored)."""
     _, sim = vpatient.load(ctx.db, pump.patient_id)
     if sim is None:
-        return [], None
+        return {k: [] for k in (*vpatient.SAMPLE_FLOATS, "kind")}, None
     now = ctx.now_s()
     end = vpatient.forecast_end(now, pump.eri_t_s, pump.projected_eri_t_s, get_model(pump.model).eri_to_eos_days)
     _, rows, _ = vpatient.peek(twin.load(pump), sim, end)
-    for r in rows:
-        r.pop("patient_id", None)
-    return [r for r in rows if r["t_s"] >= now], end
+    rows = [r for r in rows if r["t_s"] >= now]
+    keys = (*vpatient.SAMPLE_FLOATS, "kind")
+    return {k: [r[k] for r in rows] for k in keys}, end
 
 
 def model_summary(ctx: Ctx, patient_id: int) -> dict[str, Any] | None:
