@@ -241,3 +241,44 @@ def test_standard_plan_defaults() -> None:
     plan = PathwayPlan()
     assert plan.trial.method == "multiple_bolus" and plan.years == 1.0 and plan.hazards
     assert math.isclose(q.parse_duration_s(plan.trial.washout), 7 * DAY)
+
+
+def test_continuous_infusion_trial_is_one_exact_infusion_with_the_vitals_schedule(responder: PatientParams) -> None:
+    plan = quiet(trial={"method": "continuous_infusion", "infusion": "1 mg/day", "infusion_duration": "2d"})
+    res = run_pathway(responder, plan, 1, record=True).result
+    assert res is not None
+    (dose,) = res["trial"]["doses"]
+    assert dose["duration_s"] == 2 * DAY and dose["dose_mg"] == pytest.approx(2.0)  # 1 mg/day x 2 days
+    t0 = times_s(res["trial"]["doses"])[0]
+    got = [round((t - t0) / H, 6) for t in times_s(res["trial"]["vitals"])]
+    # hourly x 12, 2-hourly to 24 h, then 4-hourly until the infusion ends at 48 h
+    assert got == [*range(1, 13), 14, 16, 18, 20, 22, 24, 28, 32, 36, 40, 44, 48]
+
+
+def test_patient_boluses_are_decided_at_activity_breakpoints(responder: PatientParams) -> None:
+    p = responder.with_(wake_h=7.0)
+    plan = quiet(years=0.1, ptm={"pain_threshold": 0.0, "max_per_day": 2, "lockout": "3h"})
+    res = run_pathway(p, plan, 1, record=True).result
+    assert res is not None and res["ptm_requests"]
+    local_hours = {r["time"][11:16] for r in res["ptm_requests"]}
+    assert local_hours <= {"07:00", "13:00"}  # waking, and 6 h later (in the plan's UTC offset)
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    import io
+
+    from itdd.care.demo import progress_reporter
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, plain = Tty(), io.StringIO()
+    for f in (0.0, 0.1, 0.5, 1.0):
+        progress_reporter(tty)(f)
+        progress_reporter(plain)(f)
+    assert "\r" in tty.getvalue() and "\r" not in plain.getvalue()
+    show = progress_reporter(plain)
+    for k in range(101):
+        show(k / 100)
+    assert len(plain.getvalue().splitlines()) <= 10  # a few lines, not a hundred
