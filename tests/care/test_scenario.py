@@ -123,3 +123,21 @@ def test_demo_journey_result_validates_and_report_has_its_plots(
         assert title in html
     assert "<script src=" not in html and "<link " not in html  # self-contained
     assert JOURNEY.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [({"active_infection": True}, "Not trialled: active infection"), ({"emax": 0.1}, "No implant")],
+)
+def test_journey_without_implant_prints_summary_and_writes_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], overrides: dict[str, Any], words: str
+) -> None:
+    data = copy.deepcopy(JOURNEY_MIN)
+    data["patient"]["overrides"] = overrides
+    scn = tmp_path / "j.yaml"
+    scn.write_text(yaml.safe_dump(data), encoding="utf-8")
+    report = tmp_path / "r.html"
+    assert main(["simulate", str(scn), "--report", str(report), "--out", str(tmp_path / "o")]) == 0
+    assert words in capsys.readouterr().out
+    assert report.exists() and "Screening trial" in report.read_text(encoding="utf-8")
+    validate_result(json.loads((tmp_path / "o" / "result.json").read_text(encoding="utf-8")))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import quantities as q
 from ..errors import ItddError, SafetyRefusal
 from ..patient import PatientSim
+from ..pump.log import EventLog
 from ..sim.record import Record
 from .pathway import SERIES_COLUMNS, run_pathway
 
@@ -60,7 +61,10 @@ def run_pathway_scenario(scn: Scenario, progress: Callable[[float], None] | None
     run = pr.run
     if run is None:  # no implant: an empty record for the interval CSV
         run = SimpleNamespace(
-            implant=SimpleNamespace(record=Record()), offset_s=q.offset_of(q.parse_datetime(scn.start))
+            implant=SimpleNamespace(record=Record(), log=EventLog()),
+            offset_s=q.offset_of(q.parse_datetime(scn.start)),
+            start_s=q.to_epoch_s(q.parse_datetime(result["scenario"]["start"])),
+            end_s=q.to_epoch_s(q.parse_datetime(result["scenario"]["end"])),
         )
     return run, result
 

@@ -68,12 +68,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         json.dump(result, sys.stdout, indent=None if args.compact else 2, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        print(summary_text(result))
+        print(_summary(result))
         if out_dir is not None:
             print(f"\nOutputs written to {out_dir}/")
         if report is not None:
             print(f"Report written to {report}")
     return 0
+
+
+def _summary(result: dict[str, Any]) -> str:
+    """The readable summary: the care layer's clinical summary for a pathway, then the pump's."""
+    parts = []
+    if result.get("pathway") is not None and result.get("outcome") is not None:
+        care: Any = importlib.import_module("itdd.care.demo")
+        parts.append(care.clinical_summary(result))
+    if "totals" in result:
+        parts.append(summary_text(result))
+    return "\n\n".join(parts)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
