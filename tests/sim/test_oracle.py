@@ -78,7 +78,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         ev: dict[str, Any] = {"at": at, "type": kind}
         if kind == "clinician_bolus":
             dur_min = draw(st.integers(10, 120))
-            ml = draw(st.floats(0.005, 0.9 * 24.0 * dur_min / 1440))
+            # the bolus rate must stay within the pump's range at either concentration (hi_c <= 2 lo_c)
+            ml = draw(st.floats(2.2 * 0.048 * dur_min / 1440, 0.9 * 24.0 * dur_min / 1440))
             ev.update({"dose": f"{ml * lo_c:.4f} mg", "duration": f"{dur_min}min"})
         elif kind == "mri":
             ev.update(
