@@ -421,3 +421,21 @@ def test_any_valid_patient_series_renders(series: dict[str, Any], with_trial: bo
     assert_self_contained(html, page)
     for counts in page.figures.values():
         assert counts["svg"] == 1
+
+
+def test_a_patient_refused_at_screening_shows_the_refusal_not_an_empty_trial() -> None:
+    from itdd.sim.runner import run_scenario
+    from itdd.sim.scenario import load_scenario_text
+
+    scn = load_scenario_text(
+        "name: refused\n"
+        "start: '2026-01-05T08:00:00+01:00'\n"
+        "patient: {reference: true, overrides: {active_infection: true}}\n"
+        "pathway: {years: 1}\n"
+    )
+    _, result = run_scenario(scn)
+    html = render_report(result)
+    assert "active infection" in html
+    assert "not done: refused at screening" in html
+    assert "No vital signs were recorded" not in html  # there was no trial to monitor
+    assert ">Method<" not in html

@@ -684,6 +684,15 @@ def pathway_figure(*, tz: timezone, stages: Sequence[dict[str, Any]]) -> str:
                 ax.plot([t0], [y], marker="D", ms=7, color=colour, ls="none")
         ax.set_yticks(range(len(lanes)), [_lane_label(lane) for lane in lanes])
         ax.set_ylim(len(lanes) - 0.5, -0.5)
+        instants = [parse_time(s["start"], tz) for s in stages] + [
+            parse_time(s["end"], tz) for s in stages if s.get("end")
+        ]
+        first, last = min(instants), max(instants)
+        if last - first < timedelta(days=2):  # a single instant or a short story: at least a few days wide
+            mid = first + (last - first) / 2
+            first, last = mid - timedelta(days=2), mid + timedelta(days=2)
+        pad = (last - first) * 0.03
+        ax.set_xlim(first - pad, last + pad)
         ax.xaxis_date(tz)
         ax.grid(axis="y", visible=False)
         ax.set_title("Care pathway")

@@ -928,7 +928,14 @@ def trial_context(c: Ctx) -> dict[str, Any] | None:
             or "—",
         ),
     ]
-    if outcome:
+    refused = bool(trial.get("refusal"))
+    if refused:  # no trial took place: method, period and doses would only mislead
+        facts = [("Drug", trial.get("drug") or "—"), ("Trial", "not done: refused at screening")]
+        if outcome.get("baseline_pain_score") is not None:
+            facts.append(("Pain score", f"baseline {num(outcome.get('baseline_pain_score'), 2)}"))
+        if outcome.get("summary"):
+            facts.append(("Summary", outcome["summary"]))
+    elif outcome:
         relief = outcome.get("pain_relief_fraction")
         need = outcome.get("success_threshold_fraction", 0.5)
         verdict = {True: "success", False: "not successful", None: "undecided"}[outcome.get("success")]
