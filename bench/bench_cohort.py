@@ -37,6 +37,28 @@ def _cohort(patients: int, workers: int) -> tuple[float, float, Any]:
     return time.perf_counter() - t, _cpu_s() - c, summary
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_parallel_efficiency(n: int = 5_000_000) -> float:
+    """Throughput of 2 processes of pure Python busy work relative to twice one process (1.0: two
+    real cores).  The shared VM measured 0.6-0.65: it bounds any 2-worker speed-up."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t = time.perf_counter()
+    _burn(n)
+    one = time.perf_counter() - t
+    with ProcessPoolExecutor(2) as pool:
+        t = time.perf_counter()
+        list(pool.map(_burn, [n, n]))
+        two = time.perf_counter() - t
+    return one / two
+
+
 def run(quick: bool = False) -> list[dict[str, Any]]:
     patients = 100 if quick else 1000
     wall, cpu, summary = _cohort(patients, 2)
@@ -50,8 +72,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "aim_s_per_1000_patient_years": AIM_S,
             "projected_s_per_1000_patient_years": wall * 1000 / patients,
             "cpu_s": cpu,
-            "cpu_s_over_2_cores": cpu / 2,  # the wall time on an otherwise idle 2-core machine
+            "cpu_s_over_2_cores": cpu / 2,  # the wall time with two real, idle cores
             "single_process_ms_per_patient_year": wall_1 * 1000 / single_n,
+            "machine_2_process_efficiency": machine_parallel_efficiency(),
             "implanted": summary.metrics["implanted"],
             "failed_patients": len(summary.errors),
         }

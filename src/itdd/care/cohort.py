@@ -416,7 +416,7 @@ def run_cohort(
     the_plan = _plan_for(plan, years)
     n_workers = min(workers if workers is not None else (os.cpu_count() or 1), patients)
     # chunks small enough to balance uneven patients, big enough to amortise the pickling
-    size = max(1, min(50, math.ceil(patients / (n_workers * 8))))
+    size = max(1, min(25, math.ceil(patients / (n_workers * 8))))
     chunks = [list(range(i, min(i + size, patients))) for i in range(0, patients, size)]
     _warm_up()
     results: list[tuple[int, PatientOutcome | None, str]] = []
