@@ -283,3 +283,18 @@ def test_chart_thinning_keeps_the_extremes() -> None:
     assert len(thin) <= charts.SMALL_W
     assert max(v for _, v in thin) == 9.5 and min(v for _, v in thin) == 1.0
     assert [t for t, _ in thin] == sorted(t for t, _ in thin)
+
+
+def test_live_mode_the_model_follows_the_wall_clock(clinic: Clinic) -> None:
+    """In live mode the patient page's model is at the wall clock (in memory) before anything is stored, and the
+    dashboard's catch-up stores pump and patient together; the dashboard panel is a training-mode view."""
+    assert clinic.post("/api/v1/clinic/mode", "dr.ellis", json={"mode": "live"}).status_code == 200
+    clinic.wall.advance(6 * 3600.0)
+    with clinic.db.read() as s:
+        pid = s.scalar(select(Patient.id).where(Patient.mrn == "P-1005"))
+    m = clinic.get(f"/api/v1/patients/{pid}/model", "dr.ellis").json()["model"]
+    assert m["t_s"] == DEMO_NOW + 6 * 3600.0
+    d = clinic.get("/api/v1/dashboard", "dr.ellis").json()
+    assert d["worsening"] == []  # not shown in live mode: the clinic sees only what it was told
+    vp, pump = model_of(clinic, "P-1005")
+    assert vp.t_s == pump.t_s == DEMO_NOW + 6 * 3600.0

@@ -500,17 +500,6 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bo
     return out
 
 
-def model_now(ctx: Ctx, pump: Pump) -> tuple[Any, Any] | None:
-    """The virtual patient at the clinic's instant (in memory: live mode may be ahead of the stored state)."""
-    _, sim = vpatient.load(ctx.db, pump.patient_id)
-    if sim is None:
-        return None
-    now = ctx.now_s()
-    if now > sim.t_s:
-        sim, _, _ = vpatient.peek(twin.load(pump), sim, now)
-    return sim, vpatient.observe(sim)
-
-
 def model_forecast(ctx: Ctx, pump: Pump) -> tuple[dict[str, list[Any]], float | None]:
     """What the model predicts if nothing is done: pump and patient copies run on (nothing stored)."""
     _, sim = vpatient.load(ctx.db, pump.patient_id)
@@ -530,19 +519,21 @@ def model_summary(ctx: Ctx, patient_id: int) -> dict[str, Any] | None:
     pump = active_pump(ctx, p)
     if pump is None:
         return None
-    now = model_now(ctx, pump)
-    if now is None:
+    row, sim = vpatient.load(ctx.db, pump.patient_id)
+    if row is None or sim is None:
         return None
-    sim, o = now
-    row, _ = vpatient.load(ctx.db, pump.patient_id)
-    assert row is not None
+    now = ctx.now_s()
+    if now > sim.t_s:  # live mode: the stored patient may lag the clinic's instant (in memory only)
+        sim, _, _ = vpatient.peek(twin.load(pump), sim, now)
+    o = vpatient.observe(sim)
+    reported = vpatient.reported_pain(sim, p.id)
     return {
         "source": row.source,
         "t_s": o.t_s,
         "observation": o.to_dict(),
-        "reported_pain_nrs": vpatient.reported_pain(sim, p.id),
+        "reported_pain_nrs": reported,
         "oral_mme_mg_per_day": sim.oral_mme_per_day,
-        "function_score": suggested_function(vpatient.reported_pain(sim, p.id)),
+        "function_score": suggested_function(reported),
     }
 
 

@@ -29,9 +29,10 @@ from .models import Assessment, Patient, PatientModelSample, Pump, VirtualPatien
 
 DAY_S = SECONDS_PER_DAY
 CLINIC_MODEL_SEED = 20260302  # assumption: the cohort seed of clinic patients; patient id i is its member i
-GRID_S = 4 * 3600.0  # assumption: chart points every 4 h of local time (plus every rate change)
+GRID_S = 6 * 3600.0  # assumption: chart points every 6 h of local time (plus every rate change)
 CHANGE_REL = 0.02  # assumption: a rate change of more than 2 % in the record is a chart point
-MAX_CHANGES_PER_DAY = 12  # assumption: at most this many rate-change points per day (boluses, flex steps)
+MAX_CHANGES_PER_DAY = 8  # assumption: at most this many rate-change points per day (boluses, flex steps)
+FORECAST_POINTS = 160  # assumption: a forecast's grid is widened so that it has about this many grid points
 CHART_ACTIVITY = 1.0  # pain is charted while awake and active: the figure a clinic asks about
 
 # Dashboard: "worsening pain or withdrawal" (assumptions, documented in docs/clinic.md)
@@ -125,15 +126,15 @@ def save(row: VirtualPatient, sim: PatientSim) -> None:
     row.t_s = sim.t_s
 
 
-def sample_times(record: Any, t0: float, t1: float, offset_s: int) -> list[tuple[float, str]]:
-    """Where to observe in ``(t0, t1]``: every rate change of the record (at most a dozen a day), the local
-    grid, and ``t1`` itself; ascending."""
+def sample_times(record: Any, t0: float, t1: float, offset_s: int, grid_s: float = GRID_S) -> list[tuple[float, str]]:
+    """Where to observe in ``(t0, t1]``: every rate change of the record (at most MAX_CHANGES_PER_DAY a day),
+    the local grid (``grid_s``), and ``t1`` itself; ascending."""
     out: dict[float, str] = {}
-    g = math.floor((t0 + offset_s) / GRID_S) * GRID_S - offset_s + GRID_S
+    g = math.floor((t0 + offset_s) / grid_s) * grid_s - offset_s + grid_s
     while g < t1:
         if g > t0:
             out[g] = "grid"
-        g += GRID_S
+        g += grid_s
     starts, ends, csf = record.t0, record.t1, record.csf_mg
     prev_rate = None
     per_day: dict[int, int] = {}
@@ -240,7 +241,9 @@ def peek(implant: Any, sim: PatientSim, t_end_s: float) -> tuple[PatientSim, lis
     if t_end_s > implant.t_s:
         implant.run_until(t_end_s)
     rows = []
-    for t, kind in sample_times(record, t0, t_end_s, implant.offset_s) if t_end_s > t0 else []:
+    # a long forecast gets a wider grid (whole hours), so that it costs about the same as two weeks
+    grid_s = max(GRID_S, math.ceil((t_end_s - t0) / FORECAST_POINTS / 3600.0) * 3600.0)
+    for t, kind in sample_times(record, t0, t_end_s, implant.offset_s, grid_s) if t_end_s > t0 else []:
         sim.follow(record, t)
         rows.append(sample_row(0, observe(sim), kind))
     return sim, rows, implant
