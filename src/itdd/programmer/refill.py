@@ -40,7 +40,7 @@ from ..pump.firmware import PtmSettings
 from ..pump.models import PumpModel
 from ..pump.therapy import Therapy
 from .projection import Lead, bridge_lead, time_to_level
-from .session import Session
+from .session import LAST_SEQ_PROBE, Session
 from .status import Interrogation, interrogate
 
 DAY_S = q.SECONDS_PER_DAY
@@ -375,7 +375,9 @@ def refill(
         raise InputError("clinician", "a clinician id is required for a refill")
     if req.fill_ml <= 0:
         raise InputError("fill", "the fill volume must be more than 0 mL")
-    it = interrogate(session, side_effects=False)
+    # The workflow needs the pump's state, not its log: read the status with no log entries
+    # (LAST_SEQ_PROBE) and take the sequence number before the write from it.
+    it = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
     drug = check_drug(req.drug or it.drug.name)
     conc = it.conc_mg_per_ml if req.conc_mg_per_ml is None else req.conc_mg_per_ml
     findings = check_refill(it, req, drug, conc)
@@ -384,9 +386,9 @@ def refill(
         confirmed = enforce(findings, confirmations, clinician)
     elif req.fill_ml > it.model.reservoir_capacity_ml + 1e-9:
         raise SafetyRefusal("fill", next(f.reason for f in findings if f.rule == "overfill"), rule="overfill")
-    log = session.log_since(0)
-    prev = previous_reservoir if previous_reservoir is not None else previous_reservoir_ml(log)
-    seq0 = int(session.read("read_log", {"since_seq": 1 << 62})["last_seq"])
+    # the whole log is read only when the caller does not know the previous refill's volume
+    prev = previous_reservoir if previous_reservoir is not None else previous_reservoir_ml(session.log_since(0))
+    seq0 = it.log_last_seq
     args: dict[str, Any] = {
         "withdraw_ml": req.withdraw_ml,
         "fill_ml": req.fill_ml,
@@ -402,7 +404,7 @@ def refill(
 
     res = session.write("refill", args, verify=verify, applied=session.log_entry_since(seq0, "refill"))
     r = res.result
-    after = interrogate(session, side_effects=False)
+    after = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
     expected = float(r["expected_ml"])
     withdrawn = float(r["withdrawn_ml"])
     entered = float(r["reservoir_ml_entered"])
