@@ -26,6 +26,7 @@ from .. import quantities as q
 from ..drugs import get_drug
 from ..errors import InputError, SafetyRefusal
 from ..patient import PatientParams, PatientSim
+from ..patient.sim import Vitals
 from ..programmer.refill import RefillRequest, RefillSettings, refill
 from ..programmer.session import Session
 from ..programmer.tools import plan_titration, prime, priming_plan
@@ -365,7 +366,7 @@ class _Pathway:
                 if tc > until_s + 1e-6:
                     break
                 self.advance(tc, csf_mg_per_day=rate if not alerted else 0.0, grid_s=TRIAL_GRID_S)
-                o = self.sim.observe(activity=1.0)
+                o = self.sim.vitals(activity=1.0)
                 if self.record:
                     vitals.append(
                         {
@@ -423,7 +424,7 @@ class _Pathway:
                 while tc + 4 * H <= t_end + 1e-6:
                     tc += 4 * H
                     self.advance(tc, csf_mg_per_day=rate, grid_s=TRIAL_GRID_S)
-                    o = self.sim.observe(activity=1.0)
+                    o = self.sim.vitals(activity=1.0)
                     vitals.append(
                         {
                             "time": self.iso(tc),
@@ -740,9 +741,11 @@ class _Pathway:
         self.detect(["infection"], t, "fever and wound signs")
         self.do_explant(t, "infection")
 
-    def observe_clinic(self, t: float) -> Any:
+    def observe_clinic(self, t: float) -> Vitals:
+        """What the clinic checks at a visit: pain, breathing, sedation, itch, withdrawal (the
+        bedside subset of an observation, identical values, a third of the cost)."""
         self.sync(t)
-        return self.sim.observe(activity=1.0)
+        return self.sim.vitals(activity=1.0)
 
     def _self_check(self, _s: Simulation) -> None:
         if self.explanted or self.implant is None:
@@ -859,7 +862,7 @@ class _Pathway:
         if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
 
-    def titrate(self, t: float, o: Any) -> None:
+    def titrate(self, t: float, o: Vitals) -> None:
         imp = self.implant
         assert imp is not None
         dose = self.dose

@@ -128,6 +128,33 @@ class Observation:
         return d
 
 
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    """The bedside subset of :class:`Observation` (pain, breathing, sedation, itch, withdrawal and
+    the opioid drive), several times cheaper to compute; every value equals the same-named
+    :class:`Observation` field at the same instant."""
+
+    t_s: float
+    pain: float
+    relief: float
+    resp_rate_per_min: float
+    spo2_pct: float
+    sedation: float
+    pruritus: float
+    withdrawal: float
+    withdrawal_opioid: float
+    analgesic_drive_mg_per_day: float
+    opioid_tolerance: float
+
+    @property
+    def respiratory_depression(self) -> bool:
+        """RR < 10/min or SpO2 < 90% (clinical-facts thresholds), as :class:`Observation`."""
+        return (
+            self.resp_rate_per_min < P.RESP_DEPRESSION_RR_PER_MIN.value
+            or self.spo2_pct < P.RESP_DEPRESSION_SPO2_PCT.value
+        )
+
+
 class _Chain:
     __slots__ = ("active", "cm", "lam", "q_in", "q_oral", "q_tis", "z")
 
@@ -625,16 +652,33 @@ class PatientSim:
         pain += (10.0 - pain) * 0.06 * w_op  # U: withdrawal hyperalgesia
         return pd.clamp(pain, 0.0, 10.0), relief, w_op, f_sp
 
-    def observe(self, activity: float | None = None) -> Observation:
-        """What a clinician would see now.  ``activity`` (0 asleep .. 1 active) defaults to the
-        patient's day-cycle in the sim's fixed UTC offset."""
-        p = self.params
+    def vitals(self, activity: float | None = None) -> Vitals:
+        """The bedside subset of :meth:`observe` (same values), for checks that need only pain,
+        breathing, sedation, itch, withdrawal and the opioid drive."""
         acc = self._pool()
         pain, relief, w_op, f_sp = self._pain(acc, activity)
-        f_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0)
-        f_bac = pd.tolerance_factor(
-            acc["l1_bac"], p.baclofen_tolerance_rate, P.BACLOFEN_TOLERANCE_MAX.value, P.BACLOFEN_TOLERANCE_HALF.value
+        rr, spo2, sed, prur, w_bac, w_clon, _, _, _ = self._signs(acc, w_op)
+        return Vitals(
+            self.t_s,
+            pain,
+            relief,
+            rr,
+            spo2,
+            sed,
+            prur,
+            max(w_op, w_bac, w_clon),
+            w_op,
+            max(acc["u_op"], 0.0) + max(acc["u_na"], 0.0),
+            f_sp,
         )
+
+    def _signs(
+        self, acc: dict[str, float], w_op: float
+    ) -> tuple[float, float, float, float, float, float, float, float, float]:
+        """(RR, SpO2, sedation, pruritus, baclofen and clonidine withdrawal, nuisance, clonidine and
+        ziconotide drives) from pooled drives: shared by :meth:`observe` and :meth:`vitals`."""
+        p = self.params
+        f_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0)
         f_bac_ss = 1.0 + P.SUPRASPINAL_TOLERANCE_GAIN.value * max(acc["l2_bac"], 0.0)
         w_bac = pd.withdrawal_score(
             acc["a_bac"],
@@ -650,26 +694,38 @@ class PatientSim:
             P.CLONIDINE_WITHDRAWAL_FLOOR.value,
             P.CLONIDINE_WITHDRAWAL_THRESHOLD.value,
         )
-        u_op = max(acc["u_op"], 0.0)
-
-        relief_sp = p.baclofen_emax * pd.hill(max(acc["u_bac"], 0.0) / (p.baclofen_ed50_mg_per_day * f_bac), 2.0)
-        spasticity = p.spasticity * (1.0 - relief_sp) + 0.25 * w_bac  # U: rebound spasticity
-        spasticity = pd.clamp(spasticity, 0.0, 4.0)
-
         s_op = max(acc["s_op"], 0.0) / f_ss
         s_bac = max(acc["s_bac"], 0.0) / f_bac_ss
         # pruritus and nausea wane more completely than respiratory depression
         s_nuisance = max(acc["s_op"], 0.0) / (1.0 + P.NUISANCE_TOLERANCE_GAIN.value * max(acc["l2_op"], 0.0))
         s_clon = max(acc["s_clon"], 0.0)
         s_zic = max(acc["s_zic"], 0.0)
-        s_bupi = max(acc["s_bupi"], 0.0)
-        # clonidine lowers blood pressure spinally (sympathetic outflow) and supraspinally
-        h_clon = s_clon + max(acc["u_clon"], 0.0) / P.CLONIDINE_HYPOTENSION_MG_PER_DAY.value
         s_resp = (s_op + s_bac) * p.resp_sensitivity + 0.3 * s_clon
         rr = pd.respiratory_rate(p.resp_rate_per_min, s_resp) * (1.0 + 0.03 * w_op)
         spo2 = pd.spo2_pct(rr, p.resp_rate_per_min, p.aa_gradient_mmhg)
         sed = pd.sedation(s_op + s_bac + s_clon + 0.5 * s_zic)
         prur = pd.clamp(pd.pruritus(s_nuisance, p.pruritus_sensitivity) + 0.6 * w_bac, 0.0, 10.0)
+        return rr, spo2, sed, prur, w_bac, w_clon, s_nuisance, s_clon, s_zic
+
+    def observe(self, activity: float | None = None) -> Observation:
+        """What a clinician would see now.  ``activity`` (0 asleep .. 1 active) defaults to the
+        patient's day-cycle in the sim's fixed UTC offset."""
+        p = self.params
+        acc = self._pool()
+        pain, relief, w_op, f_sp = self._pain(acc, activity)
+        rr, spo2, sed, prur, w_bac, w_clon, s_nuisance, s_clon, s_zic = self._signs(acc, w_op)
+        f_bac = pd.tolerance_factor(
+            acc["l1_bac"], p.baclofen_tolerance_rate, P.BACLOFEN_TOLERANCE_MAX.value, P.BACLOFEN_TOLERANCE_HALF.value
+        )
+        u_op = max(acc["u_op"], 0.0)
+
+        relief_sp = p.baclofen_emax * pd.hill(max(acc["u_bac"], 0.0) / (p.baclofen_ed50_mg_per_day * f_bac), 2.0)
+        spasticity = p.spasticity * (1.0 - relief_sp) + 0.25 * w_bac  # U: rebound spasticity
+        spasticity = pd.clamp(spasticity, 0.0, 4.0)
+
+        s_bupi = max(acc["s_bupi"], 0.0)
+        # clonidine lowers blood pressure spinally (sympathetic outflow) and supraspinally
+        h_clon = s_clon + max(acc["u_clon"], 0.0) / P.CLONIDINE_HYPOTENSION_MG_PER_DAY.value
         nau = pd.clamp(pd.nausea(s_nuisance, p.nausea_max) + 0.5 * w_op + 3.0 * pd.hill(s_zic, 1.0), 0.0, 10.0)
         confusion = pd.clamp(10.0 * pd.hill(w_bac / 6.0, 3.0) + 6.0 * pd.hill(s_zic, 2.0), 0.0, 10.0)
         hr = p.heart_rate_per_min * (1.0 + 0.03 * w_op + 0.04 * w_bac + 0.03 * w_clon - 0.15 * pd.hill(h_clon, 1.5))
