@@ -282,3 +282,23 @@ def test_progress_bar_only_on_a_terminal() -> None:
     for k in range(101):
         show(k / 100)
     assert len(plain.getvalue().splitlines()) <= 10  # a few lines, not a hundred
+
+
+def test_self_check_after_a_kink_brings_the_patient_in_before_the_monthly_visit(responder: PatientParams) -> None:
+    # Visits: weekly to day 84, then every 30 days (114, 144, 174, 204).  Self-checks sit on the
+    # grid implant + 7k days; a complication starts a 28-day watch with weekly checks.  Kink at day
+    # 180 -> the next grid point is day 182 (k = 26), pain is back within 2 days of a kink (test
+    # above) -> the patient calls -> visit 1 day later, day 183: the refill finds the discrepancy
+    # and the catheter study the kink.  Without the watch (monthly checks on k = 4j: days 168, 196)
+    # it would wait for day 196; without self-checks, for the next clinic contact (the next
+    # scheduled refill's discrepancy or the visit on day 204), more than a week after the kink.
+    kink = {"after_implant": "180d", "type": "catheter_fault", "kind": "kink"}
+    found = {}
+    for sc in ("7d", "0d"):
+        run = run_pathway(responder, quiet(years=0.7, events=[kink], titration={"self_check": sc}), 5)
+        assert run.outcome.implant_s is not None
+        (c,) = [c for c in run.outcome.complications if c.kind == "catheter_kink"]
+        assert c.detected_s is not None
+        found[sc] = (c.detected_s - run.outcome.implant_s) / DAY
+    assert found["7d"] == pytest.approx(183.0)
+    assert 187.0 < found["0d"] <= 204.0

@@ -123,6 +123,15 @@ ESCALATION_FACTOR = 1.5
 ESCALATION_WINDOW_S = 90 * DAY
 #: Granuloma workup: MRI of the catheter tip (30 min in the field, assumption).
 IMAGING_S = 30 * 60.0
+#: Patient self-checks (``TitrationPlan.self_check``, weekly by default) run on the grid implant +
+#: k x self_check while the patient's pain is controlled, but only in the SELF_CHECK_WATCH_S after
+#: something that can bring pain back (a complication, a dose decrease, an oral opioid cut, a
+#: concentration or drug change at a refill, therapy stopped, an MRI, a revision or replacement);
+#: otherwise every SELF_CHECK_QUIET_EVERY-th grid point (monthly by default).  Pain that returns
+#: without any such change (tolerance) rises over months and is caught by the monthly check or the
+#: monthly visit (assumption [U]; docs/care.md "Self-checks").
+SELF_CHECK_WATCH_S = 28 * DAY
+SELF_CHECK_QUIET_EVERY = 4
 #: Patient bolus decisions at activity breakpoints: waking and 6 h later (assumption [U]).
 PTM_DECISION_OFFSETS_H = (0.0, 6.0)
 #: Series resolution when recording (output only, not an integration step).
@@ -224,6 +233,13 @@ class _Pathway:
         self.last_change_s = -math.inf
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
+        # self-checks (see SELF_CHECK_WATCH_S): the grid, the last change, the one booked check
+        self.sc_s = 0.0
+        self.sc_origin_s = 0.0
+        self.sc_token = 0
+        self.sc_next_s: float | None = None
+        self.sc_last_s = -math.inf
+        self.watch_from_s = -math.inf
 
     # ---- helpers -----------------------------------------------------------------------------------
     def iso(self, t_s: float) -> str:
@@ -589,12 +605,9 @@ class _Pathway:
         while tv <= self.end_s:
             self.engine.schedule(tv, self._visit("follow-up"), label="visit")
             tv += vi
-        sc = q.parse_duration_s(self.plan.titration.self_check)
-        if sc > 0:
-            ts = t + sc
-            while ts <= self.end_s:
-                self.engine.schedule(ts, self._self_check, label="self-check")
-                ts += sc
+        self.sc_s = q.parse_duration_s(self.plan.titration.self_check)
+        self.sc_origin_s = t
+        self.watch_from_s = t  # self-checks start once pain is controlled (changed(): at that visit)
         self.schedule_refill(t, t + self.days_left(t) * DAY)
         if self.plan.ptm is not None:
             self.schedule_ptm(t)
@@ -704,6 +717,7 @@ class _Pathway:
             if self.clock is not None:
                 self.clock.suspend("pump_failure", t)
         self.pending[kind] = Complication(kind, "follow-up", t, None, reop, hz.effect if twin or kind else "")
+        self.changed(t)
         self.stage("complication", t, kind.replace("_", " ").capitalize(), details="not yet known to the care team")
         if kind == "infection":
             self.book(t + INFECTION_DETECTION_S, self._found_infection)
@@ -747,17 +761,50 @@ class _Pathway:
         self.sync(t)
         return self.sim.vitals(activity=1.0)
 
+    def changed(self, t: float) -> None:
+        """Something that can bring pain back happened at ``t``: weekly self-checks for the next
+        SELF_CHECK_WATCH_S (from the grid point at or after ``t``)."""
+        self.watch_from_s = t
+        self.book_self_check(t)
+
+    def book_self_check(self, t: float) -> None:
+        """Book the first self-check due at or after ``t`` (none while pain was never controlled)."""
+        if self.sc_s <= 0 or not self.controlled_once or self.explanted or self.engine is None:
+            return
+        k = max(math.ceil((t - self.sc_origin_s) / self.sc_s - 1e-9), 1)
+        while True:
+            g = self.sc_origin_s + k * self.sc_s
+            if g > self.sc_last_s + 1.0 and (
+                g - self.watch_from_s <= SELF_CHECK_WATCH_S + 1.0 or k % SELF_CHECK_QUIET_EVERY == 0
+            ):
+                break
+            k += 1
+        if g > self.end_s or (self.sc_next_s is not None and self.sc_next_s <= g):
+            return
+        self.sc_token += 1
+        token = self.sc_token
+        self.sc_next_s = g
+
+        def action(sim: Simulation) -> None:
+            if token == self.sc_token:
+                self._self_check(sim)
+
+        self.engine.schedule(g, action, label="self-check")
+
     def _self_check(self, _s: Simulation) -> None:
         if self.explanted or self.implant is None:
             return
         t = self.implant.t_s
-        self.sync(t)
+        self.sc_next_s = None
+        self.sc_last_s = t
         if not self.controlled_once:
+            return  # resumes when pain is controlled again (changed() at that visit)
+        self.book_self_check(t)
+        if self.call_booked_s is not None and self.call_booked_s >= t:
             return
+        self.sync(t)
         # pain() includes withdrawal hyperalgesia: the patient weighs pain alone (cheap, no observe)
         if not self.pain_back(self.sim.pain(activity=1.0)):
-            return
-        if self.call_booked_s is not None and self.call_booked_s >= t:
             return
         self.call_booked_s = t + CALL_TO_VISIT_S
         self.book(t + CALL_TO_VISIT_S, self._visit("unscheduled", "the patient called"), "unscheduled visit")
@@ -848,11 +895,14 @@ class _Pathway:
         controlled = o.pain <= CONTROLLED_PAIN or o.pain <= (1 - CONTROLLED_RELIEF) * self.pre_implant_pain
         self.best_pain = min(self.best_pain, o.pain)
         if controlled:
-            self.controlled_once = True
+            if not self.controlled_once:
+                self.controlled_once = True
+                self.book_self_check(t)
             if self.oral > 0:
                 step = q.parse_fraction(self.plan.titration.wean_step) * self.home_oral
                 before = self.oral
                 self.set_oral(t, self.oral - step if self.oral - step > 1e-6 else 0.0)
+                self.changed(t)
                 self.stage(
                     "titration",
                     t,
@@ -913,6 +963,8 @@ class _Pathway:
         imp.program(Therapy.simple(new), details={"reason": f"titration ({why})"})
         self.dose = new
         self.last_change_s = t
+        if new < dose:
+            self.changed(t)
         self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
         self.exposure(t)
         if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
@@ -944,6 +996,8 @@ class _Pathway:
         rec["reason"] = why
         self.refills.append(rec)
         self.prev_reservoir_ml = rec["reservoir_ml_entered"]
+        if conc != self.conc or d == "saline":
+            self.changed(t)  # a new concentration or drug reaches the tip after the old one in the path
         self.conc = conc
         label = f"Refill {rec['filled_ml']:.0f} mL {d} {conc:g} mg/mL"
         details = f"discrepancy {rec['discrepancy_ml']:+.2f} mL" + (" — flagged" if rec["flag"] else "")
@@ -991,6 +1045,7 @@ class _Pathway:
             self.best_pain = 10.0
             self.controlled_once = False
             self.stage("revision", t, "Catheter revision", details=f"for {', '.join(kinds)}; new catheter primed")
+            self.changed(t)  # checks resume once pain is controlled again
             self.exposure(t)
 
         return action
@@ -1035,6 +1090,7 @@ class _Pathway:
             if self.clock is not None:
                 self.clock.resume("pump_failure", t, renew=True)
             self.stage("battery_replacement", t, "Pump replacement", details=why)
+            self.changed(t)
             self.exposure(t)
             self.schedule_refill(t, t + self.days_left(t) * DAY)
 
@@ -1094,6 +1150,7 @@ class _Pathway:
                 dur = q.parse_duration_s(ev.duration)
                 delay = q.parse_duration_s(ev.resume_delay)
                 imp.magnetic_field_on()
+                self.changed(t)
                 self.stage(
                     "mri", t, f"MRI ({q.fmt_duration(dur)})", end=t + dur, details="pump motor stalls in the field"
                 )
@@ -1119,6 +1176,7 @@ class _Pathway:
             elif ev.type == "therapy_off":
                 imp.stop()
                 self.therapy_on = False
+                self.changed(t)
                 self.stage("therapy_off", t, "Therapy turned off", details="pump stopped by the clinician")
                 self.exposure(t)
             elif ev.type == "therapy_on":
