@@ -218,6 +218,10 @@ class _Pathway:
         self.ptm_rows: list[dict[str, Any]] = []
         self.refill_token = 0
         self.hazard_token = 0
+        # the one pending refill, hazard and self-check actions: replaced ones are cancelled
+        self.refill_item: Any = None
+        self.hazard_item: Any = None
+        self.sc_item: Any = None
         self.clock: HazardClock | None = None
         self.pending: dict[str, Complication] = {}  # undetected problems, by kind
         self.workup_booked_s: float | None = None
@@ -655,7 +659,8 @@ class _Pathway:
             if token == self.refill_token and not self.explanted:
                 self.do_refill("scheduled refill")
 
-        self.engine.schedule(when, action, label="refill")
+        Simulation.cancel(self.refill_item)
+        self.refill_item = self.engine.schedule(when, action, label="refill")
 
     def exposure(self, t: float) -> None:
         """Tell the hazard clock the current exposure and (re)schedule the next complication."""
@@ -672,6 +677,8 @@ class _Pathway:
         )
         nxt = self.clock.next_event()
         self.hazard_token += 1
+        Simulation.cancel(self.hazard_item)
+        self.hazard_item = None
         if nxt is None:
             return
         token = self.hazard_token
@@ -681,17 +688,13 @@ class _Pathway:
             if token != self.hazard_token or self.explanted or self.clock is None:
                 return
             now = self.implant.t_s if self.implant else t_ev
-            self.clock.set_exposure(
-                now,
-                dose_mg_per_day=self.clock._exposure[0],
-                conc_mg_per_ml=self.clock._exposure[1],
-                drug=self.clock._exposure[2],
-            )
+            dose, conc, drug = self.clock.exposure
+            self.clock.set_exposure(now, dose_mg_per_day=dose, conc_mg_per_ml=conc, drug=drug)
             self.clock.fire(kind, now)
             self.complication(kind, now)
             self.exposure(now)
 
-        self.engine.schedule(max(t_ev, imp.t_s), action, priority=-2, label=kind)
+        self.hazard_item = self.engine.schedule(max(t_ev, imp.t_s), action, priority=-2, label=kind)
 
     # ---- actions -----------------------------------------------------------------------------------
     def complication(self, kind: str, t: float, *, leak_fraction: float | None = None) -> None:
@@ -789,7 +792,8 @@ class _Pathway:
             if token == self.sc_token:
                 self._self_check(sim)
 
-        self.engine.schedule(g, action, label="self-check")
+        Simulation.cancel(self.sc_item)
+        self.sc_item = self.engine.schedule(g, action, label="self-check")
 
     def _self_check(self, _s: Simulation) -> None:
         if self.explanted or self.implant is None:
@@ -1109,6 +1113,8 @@ class _Pathway:
         self.therapy_on = False
         self.refill_token += 1
         self.hazard_token += 1
+        for item in (self.refill_item, self.hazard_item, self.sc_item):
+            Simulation.cancel(item)
         if self.clock is not None:
             self.clock.suspend("all", t)
         for k in list(self.pending):

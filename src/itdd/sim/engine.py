@@ -24,6 +24,7 @@ class _Item:
     seq: int
     action: Action = field(compare=False)
     label: str = field(compare=False, default="")
+    cancelled: bool = field(compare=False, default=False)
 
 
 class Simulation:
@@ -39,20 +40,32 @@ class Simulation:
     def now_s(self) -> float:
         return self.implant.t_s
 
-    def schedule(self, time_s: float, action: Action, *, priority: int = 0, label: str = "") -> None:
-        """Run ``action`` at ``time_s`` (not before the present; not after the end)."""
+    def schedule(self, time_s: float, action: Action, *, priority: int = 0, label: str = "") -> _Item | None:
+        """Run ``action`` at ``time_s`` (not before the present; not after the end).
+
+        Returns a handle for :meth:`cancel` (``None`` when ``time_s`` is after the end)."""
         if time_s < self.implant.t_s - 1e-6:
             raise ValueError(f"cannot schedule {label or 'an action'} in the past")
         if time_s > self.end_s:
-            return
+            return None
         self._seq += 1
-        heapq.heappush(self._heap, _Item(max(time_s, self.implant.t_s), priority, self._seq, action, label))
+        item = _Item(max(time_s, self.implant.t_s), priority, self._seq, action, label)
+        heapq.heappush(self._heap, item)
+        return item
+
+    @staticmethod
+    def cancel(item: _Item | None) -> None:
+        """A scheduled action will not run (the run does not even stop at its instant)."""
+        if item is not None:
+            item.cancelled = True
 
     def run(self, progress: Callable[[float], None] | None = None) -> None:
         # self.implant is read at every step: an action may replace the implant (pump replacement).
         span = max(self.end_s - self.start_s, 1e-9)
         while self._heap and self._heap[0].time_s <= self.end_s:
             item = heapq.heappop(self._heap)
+            if item.cancelled:
+                continue
             self.implant.run_until(item.time_s)
             item.action(self)
             if progress is not None:
