@@ -42,6 +42,11 @@ from .problems import Conflict, Forbidden, Invalid, NotFound, Refused, from_itdd
 DAY_S = SECONDS_PER_DAY
 CLINIC_DAY_START_S = 9 * 3600  # assumption: "to next refill" lands at 09:00 local, when the clinic opens
 MAX_ADVANCE_S = 400 * DAY_S  # assumption: one advance covers at most a little over a year
+# The clinic row is locked FOR NO KEY UPDATE (PostgreSQL): it serialises clock changes but lets other transactions
+# insert rows that reference the clinic (audit entries take a KEY SHARE lock on it for their foreign key).  With a
+# plain FOR UPDATE a refill holding its pump's lock and writing its audit entry deadlocks with a clock advance that
+# holds the clinic's lock and waits for that pump.
+CLINIC_ROW_LOCK = {"key_share": True}
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,7 @@ def advance_clinic(ctx: Ctx, *, by_s: float | None = None, to: str | None = None
     clinic = ctx.clinic()
     if clinic.mode != "training":
         raise Invalid("the clinic runs in live mode: its clock follows the wall clock", field="mode")
-    ctx.db.refresh(clinic, with_for_update=True)  # one clock advance at a time
+    ctx.db.refresh(clinic, with_for_update=CLINIC_ROW_LOCK)  # one clock advance at a time
     now = clinic.clock_t_s
     pumps = list(
         ctx.db.scalars(
@@ -267,7 +272,7 @@ def set_mode(ctx: Ctx, mode: str) -> dict[str, Any]:
     if mode not in ("training", "live"):
         raise Invalid("choose 'training' or 'live'", field="mode")
     clinic = ctx.clinic()
-    ctx.db.refresh(clinic, with_for_update=True)
+    ctx.db.refresh(clinic, with_for_update=CLINIC_ROW_LOCK)
     before = {"mode": clinic.mode, "clock_t_s": clinic.clock_t_s}
     if mode == clinic.mode:
         return {"mode": mode, "clock_t_s": clinic.clock_t_s}
@@ -289,7 +294,7 @@ def catch_up_live(ctx: Ctx) -> None:
     clinic = ctx.clinic()
     if clinic.mode != "live":
         return
-    ctx.db.refresh(clinic, with_for_update=True)
+    ctx.db.refresh(clinic, with_for_update=CLINIC_ROW_LOCK)
     now = clinic_now_s(clinic, ctx.wall)
     for pump in ctx.db.scalars(
         select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True)).order_by(Pump.id).with_for_update()
