@@ -399,6 +399,8 @@ class _Pathway:
                     )
                 if pre > 0 and 1 - o.pain / pre > best:
                     best, best_pain = 1 - o.pain / pre, o.pain
+                if o.resp_rate_per_min >= RR_ALERT_PER_MIN and o.spo2_pct >= SPO2_ALERT_PCT:
+                    continue
                 response = (
                     "infusion stopped; oxygen, stimulation, physician called (naloxone not modelled)"
                     if rate > 0
@@ -971,10 +973,11 @@ class _Pathway:
             self.changed(t)
         self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
         self.exposure(t)
-        if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
+        left = self.days_left(t)
+        if left <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
         else:
-            self.schedule_refill(t, t + self.days_left(t) * DAY)
+            self.schedule_refill(t, t + left * DAY)
 
     def do_refill(self, why: str, *, drug: str | None = None) -> dict[str, Any] | None:
         imp = self.implant
