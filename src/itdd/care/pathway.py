@@ -129,7 +129,8 @@ IMAGING_S = 30 * 60.0
 #: concentration or drug change at a refill, therapy stopped, an MRI, a revision or replacement);
 #: otherwise every SELF_CHECK_QUIET_EVERY-th grid point (monthly by default).  Pain that returns
 #: without any such change (tolerance) rises over months and is caught by the monthly check or the
-#: monthly visit (assumption [U]; docs/care.md "Self-checks").
+#: monthly visit (assumption [U]; docs/care.md "Self-checks").  A grid point at a planned clinic
+#: visit has no self-check: the clinic has just assessed the pain (assumption [U]).
 SELF_CHECK_WATCH_S = 28 * DAY
 SELF_CHECK_QUIET_EVERY = 4
 #: Patient bolus decisions at activity breakpoints: waking and 6 h later (assumption [U]).
@@ -244,6 +245,7 @@ class _Pathway:
         self.sc_next_s: float | None = None
         self.sc_last_s = -math.inf
         self.watch_from_s = -math.inf
+        self.visit_s: set[int] = set()  # planned clinic visits (s, rounded): no self-check then
 
     # ---- helpers -----------------------------------------------------------------------------------
     def iso(self, t_s: float) -> str:
@@ -606,10 +608,12 @@ class _Pathway:
         weekly = self.plan.titration.weekly_visits
         for k in range(1, weekly + 1):
             self.engine.schedule(t + k * 7 * DAY, self._visit("titration"), label="titration")
+            self.visit_s.add(round(t + k * 7 * DAY))
         vi = q.parse_duration_s(self.plan.titration.visit_interval)
         tv = t + weekly * 7 * DAY + vi
         while tv <= self.end_s:
             self.engine.schedule(tv, self._visit("follow-up"), label="visit")
+            self.visit_s.add(round(tv))
             tv += vi
         self.sc_s = q.parse_duration_s(self.plan.titration.self_check)
         self.sc_origin_s = t
@@ -779,8 +783,10 @@ class _Pathway:
         k = max(math.ceil((t - self.sc_origin_s) / self.sc_s - 1e-9), 1)
         while True:
             g = self.sc_origin_s + k * self.sc_s
-            if g > self.sc_last_s + 1.0 and (
-                g - self.watch_from_s <= SELF_CHECK_WATCH_S + 1.0 or k % SELF_CHECK_QUIET_EVERY == 0
+            if (
+                g > self.sc_last_s + 1.0
+                and (g - self.watch_from_s <= SELF_CHECK_WATCH_S + 1.0 or k % SELF_CHECK_QUIET_EVERY == 0)
+                and round(g) not in self.visit_s
             ):
                 break
             k += 1
