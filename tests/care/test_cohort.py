@@ -134,6 +134,24 @@ def test_36_month_dose_uses_those_followed_36_months() -> None:
     assert summarize(outs, years=3.0).metrics["mean_dose_mg_per_day_36_months"] == pytest.approx(15.0)
 
 
+def test_36_month_relief_beside_roberts() -> None:
+    # followed 36 months: patients 0, 1, 2 (patient 3 left at 2 years); patient 2 has no value
+    # (therapy stopped) -> mean of 0.5 and 0.8 = 0.65, beside Roberts 2001's 60% at ~36 months
+    outs = [outcome(0, relief_36_months=0.5, followed_s=3 * YEAR),
+            outcome(1, relief_36_months=0.8, followed_s=3 * YEAR),
+            outcome(2, relief_36_months=None, followed_s=3 * YEAR),
+            outcome(3, relief_36_months=None, explanted=True, followed_s=2 * YEAR)]  # fmt: skip
+    s = summarize(outs, years=3.0)
+    assert s.metrics["mean_relief_36_months"] == pytest.approx(0.65)
+    row = {r["metric"]: r for r in s.rows}["Mean relief at 36 months"]
+    assert row["simulated"] == pytest.approx(0.65)
+    assert row["published"] == pytest.approx(0.60) and "Roberts 2001" in row["source"]
+    # a 1-year cohort has no 36-month value: null, and the row says why
+    short = summarize(ten_patients(), years=1.0)
+    assert short.metrics["mean_relief_36_months"] is None
+    assert "horizon too short" in {r["metric"]: r for r in short.rows}["Mean relief at 36 months"]["note"]
+
+
 def test_rows_scale_published_rates_to_the_horizon() -> None:
     rows = {r["metric"]: r for r in summarize(ten_patients(), years=1.0).rows}
     reop = rows["≥1 re-operation (over 1 years)"]

@@ -302,3 +302,13 @@ def test_self_check_after_a_kink_brings_the_patient_in_before_the_monthly_visit(
         found[sc] = (c.detected_s - run.outcome.implant_s) / DAY
     assert found["7d"] == pytest.approx(183.0)
     assert 187.0 < found["0d"] <= 204.0
+
+
+def test_relief_at_36_months_only_for_a_36_month_follow_up(responder: PatientParams) -> None:
+    # same definition as at 12 months: 1 - pain at the milestone / baseline pain (docs/cohort.md)
+    short = run_pathway(responder, quiet(years=1.0), 3).outcome
+    assert short.relief_12_months is not None and short.relief_36_months is None
+    run = run_pathway(responder, quiet(years=3.0), 3, record=True)
+    o = run.outcome
+    assert o.relief_36_months is not None and 0.0 < o.relief_36_months <= 1.0
+    assert run.result is not None and run.result["outcome"]["relief_36_months"] == o.relief_36_months

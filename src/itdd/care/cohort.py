@@ -75,6 +75,7 @@ PUBLISHED: dict[str, Published] = {
     "implant_rate": Published(136 / 166, "Deer 2004 registry: 136 implanted of 166 trialled"),
     "relief_50_at_12_months": Published(None, "no single published share; Deer 2004: back pain -47% at 12 months"),
     "mean_relief_12_months": Published(0.60, "Roberts 2001: mean relief 60% (at mean 36.2 months)"),
+    "mean_relief_36_months": Published(0.60, "Roberts 2001: mean relief 60% (at mean 36.2 months)"),
     "mean_dose_mg_per_day_6_months": Published(9.95, "Roberts 2001: IT morphine at 6 months"),
     "mean_dose_mg_per_day_36_months": Published(15.26, "Roberts 2001: IT morphine at 36 months"),
     "oral_mme_reduction": Published(None, "none with a number in our sources (seed FAQ: 'less oral medication')"),
@@ -190,6 +191,9 @@ def summarize(
     base_oral = _mean([o.baseline_oral_mme_per_day for o in oral_group])
     oral12 = _mean([o.oral_mme_per_day_12_months or 0.0 for o in oral_group])
     oral_reduction = None if base_oral is None or oral12 is None or base_oral <= 0 else 1.0 - oral12 / base_oral
+    # 36 months: implanted patients followed >= 36 months, those with a relief value (Roberts' horizon)
+    g36 = [o for o in implanted if _followed(o, 36)] if h36 else []
+    relief36 = [o.relief_36_months for o in g36 if o.relief_36_months is not None]
 
     def after_implant(o: PatientOutcome) -> list[Any]:
         return [c for c in o.complications if c.stage in ("implant", "follow-up")]
@@ -236,6 +240,7 @@ def summarize(
         "implanted": len(implanted),
         "followed_12_months": len(g12),
         "mean_relief_12_months": _mean(relief12) if g12 else None,
+        "mean_relief_36_months": _mean(relief36) if g36 else None,
         "mean_oral_mme_per_day_baseline": base_oral if h12 else None,
         "mean_oral_mme_per_day_12_months": oral12 if h12 else None,
         "complication_free_9_months": _frac(sum(1 for o in g9 if not catheter_by_9_months(o)), len(g9)) if g9 else None,
@@ -292,6 +297,7 @@ def _rows(m: dict[str, Any], years: float) -> list[dict[str, Any]]:
             "fraction",
             "Roberts measured at a mean 36 months; Deer 2004 at 12 months: back pain -47%, leg pain -31%",
         ),
+        row("Mean relief at 36 months", "mean_relief_36_months", "fraction", "Roberts' horizon"),
         row("Mean IT dose at 6 months", "mean_dose_mg_per_day_6_months", "mg/day", "morphine equivalents"),
         row("Mean IT dose at 36 months", "mean_dose_mg_per_day_36_months", "mg/day", "morphine equivalents"),
         row("Oral opioid (MME) reduction at 12 months", "oral_mme_reduction", "fraction"),

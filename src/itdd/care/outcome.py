@@ -48,3 +48,4 @@ class PatientOutcome:
     explanted: bool
     explant_reason: str | None
     followed_s: float  # virtual time followed after implant (0 if not implanted)
+    relief_36_months: float | None = None  # 1 - pain/baseline_pain at 36 months after implant (as at 12)

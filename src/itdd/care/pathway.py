@@ -1248,6 +1248,10 @@ class _Pathway:
         relief12 = None
         if pain12 is not None and self.baseline_pain > 0:
             relief12 = 1 - pain12 / self.baseline_pain
+        pain36 = self.milestones.get("pain_36")
+        relief36 = None
+        if pain36 is not None and self.baseline_pain > 0:
+            relief36 = 1 - pain36 / self.baseline_pain
         pending = [
             Complication(c.kind, c.stage, c.t_s, None, c.reoperation, c.details + "; never found")
             for c in self.pending.values()
@@ -1270,6 +1274,7 @@ class _Pathway:
             explanted=self.explanted,
             explant_reason=self.explant_reason,
             followed_s=followed,
+            relief_36_months=relief36,
         )
 
     # ---- the result for the report ----------------------------------------------------------------
@@ -1357,6 +1362,7 @@ def _outcome_dict(pw: _Pathway, o: PatientOutcome) -> dict[str, Any]:
         "baseline_pain": o.baseline_pain,
         "baseline_oral_mme_per_day": o.baseline_oral_mme_per_day,
         "relief_12_months": o.relief_12_months,
+        "relief_36_months": o.relief_36_months,
         "dose_mg_per_day_6_months": o.dose_mg_per_day_6_months,
         "dose_mg_per_day_36_months": o.dose_mg_per_day_36_months,
         "oral_mme_per_day_12_months": o.oral_mme_per_day_12_months,
