@@ -655,14 +655,18 @@ class _Pathway:
 
     def schedule_refill(self, now: float, when: float) -> None:
         assert self.engine is not None
-        self.refill_token += 1
-        token = self.refill_token
         # booked on the date the workflow gives, at clinic opening (08:00 local, assumption), then late if planned
         day = q.start_of_local_day_s(when, self.offset_s) + 8 * H
         when = max(day + self.plan.late_refill_days * DAY, now)
+        item = self.refill_item
+        if item is not None and not item.cancelled and item.time_s == when:
+            return  # already booked for that instant
+        self.refill_token += 1
+        token = self.refill_token
 
         def action(_s: Simulation) -> None:
             if token == self.refill_token and not self.explanted:
+                self.refill_item = None
                 self.do_refill("scheduled refill")
 
         Simulation.cancel(self.refill_item)
@@ -682,8 +686,11 @@ class _Pathway:
             drug=self.plan.drug if not self.saline else "saline",
         )
         nxt = self.clock.next_event()
+        item = self.hazard_item
+        if nxt is not None and item is not None and not item.cancelled and nxt == (item.time_s, item.label):
+            return  # the next complication is still the one booked
         self.hazard_token += 1
-        Simulation.cancel(self.hazard_item)
+        Simulation.cancel(item)
         self.hazard_item = None
         if nxt is None:
             return
@@ -693,6 +700,7 @@ class _Pathway:
         def action(_s: Simulation) -> None:
             if token != self.hazard_token or self.explanted or self.clock is None:
                 return
+            self.hazard_item = None
             now = self.implant.t_s if self.implant else t_ev
             dose, conc, drug = self.clock.exposure
             self.clock.set_exposure(now, dose_mg_per_day=dose, conc_mg_per_ml=conc, drug=drug)
@@ -977,7 +985,8 @@ class _Pathway:
         self.last_change_s = t
         if new < dose:
             self.changed(t)
-        self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
+        if self.record:  # the label is report output only
+            self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
         self.exposure(t)
         left = self.days_left(t)
         if left <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
