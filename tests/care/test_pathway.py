@@ -312,3 +312,50 @@ def test_relief_at_36_months_only_for_a_36_month_follow_up(responder: PatientPar
     o = run.outcome
     assert o.relief_36_months is not None and 0.0 < o.relief_36_months <= 1.0
     assert run.result is not None and run.result["outcome"]["relief_36_months"] == o.relief_36_months
+
+
+def test_self_check_schedule_follows_the_rule(responder: PatientParams) -> None:
+    # The rule (docs/care.md "Self-checks"), checked against every self-check of a 1-year run:
+    # on the grid implant + 7k days; never at a planned visit; off the monthly points (k = 4j)
+    # only within 28 days after a change; and the first free grid point after each change checked.
+    from itdd.care.pathway import _Pathway
+
+    mri = {"after_implant": "200d", "type": "mri", "duration": "45min"}  # a change after pain is controlled
+    pw = _Pathway(responder, quiet(years=1.0, events=[mri]), 3, False, None)
+    checks: list[float] = []
+    changes: list[float] = []
+    check, changed = pw._self_check, pw.changed
+
+    def spy_check(sim: object) -> None:
+        assert pw.implant is not None
+        checks.append(pw.implant.t_s)
+        check(sim)  # type: ignore[arg-type]
+
+    def spy_changed(t: float) -> None:
+        changes.append(t)
+        changed(t)
+
+    pw._self_check = spy_check  # type: ignore[method-assign]
+    pw.changed = spy_changed  # type: ignore[method-assign]
+    pw.run(None)
+    t0 = pw.implant_s
+    assert t0 is not None and checks and changes
+    week = 7 * DAY
+    visits = {t0 + k * week for k in range(1, 13)} | {t0 + 84 * DAY + j * 30 * DAY for j in range(1, 10)}
+    for g in checks:
+        k = (g - t0) / week
+        assert k == pytest.approx(round(k), abs=1e-9)
+        assert all(abs(g - v) > 1.0 for v in visits)
+        if round(k) % 4:
+            assert any(0 <= g - c <= 28 * DAY + 1.0 for c in changes), (g - t0) / DAY
+    assert len(checks) < 52 - 12  # fewer than the weekly grid minus the weekly visits
+    # the MRI on day 200 (08:00 + 200 d): weekly checks on days 203, 210, 217, 224 (k = 29..32)
+    days = {round((g - t0) / DAY, 6) for g in checks}
+    assert {203.0, 210.0, 217.0, 224.0} <= days and 231.0 not in days
+    for c in changes:
+        k = math.floor((c - t0) / week + 1e-9) + 1
+        while any(abs(t0 + k * week - v) <= 1.0 for v in visits):
+            k += 1
+        g = t0 + k * week
+        if g <= pw.end_s and c >= min(checks):  # pain controlled by then
+            assert any(abs(g - x) <= 1.0 for x in checks), ((c - t0) / DAY, (g - t0) / DAY)
