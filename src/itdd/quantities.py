@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 SECONDS_PER_MINUTE = 60.0
 SECONDS_PER_HOUR = 3600.0
@@ -350,3 +352,20 @@ def fmt_duration(duration_s: float) -> str:
         if q:
             parts.append(f"{q}{unit}")
     return "".join(parts)
+
+
+def unit_validator(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A schema validator (e.g. pydantic ``AfterValidator``) that keeps the text and checks it parses.
+
+    A :class:`UnitError` becomes a ``ValueError`` with the same message, which schema libraries
+    report against the field.
+    """
+
+    def validator(value: Any) -> Any:
+        try:
+            parse(value)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    return validator

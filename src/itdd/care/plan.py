@@ -8,7 +8,6 @@ intrathecal morphine pathway documented in ``docs/care.md``.  This module import
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -16,16 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from .. import quantities as q
 from ..errors import InputError
 
-
-def _check(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def validator(value: Any) -> Any:
-        try:
-            parse(value)
-        except q.UnitError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    return validator
+_check = q.unit_validator
 
 
 Amount = Annotated[str, AfterValidator(_check(q.parse_amount_mg)), Field(examples=["0.5 mg"])]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -29,16 +28,7 @@ from ..care.plan import PathwayPlan, PatientSpec
 from ..drugs import get_drug
 from ..errors import InputError
 
-
-def _check(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def validator(value: Any) -> Any:
-        try:
-            parse(value)
-        except q.UnitError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    return validator
+_check = q.unit_validator
 
 
 Volume = Annotated[
