@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..pump.implant import Implant
@@ -17,14 +17,14 @@ from ..pump.implant import Implant
 Action = Callable[["Simulation"], None]
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class _Item:
     time_s: float
     priority: int
     seq: int
-    action: Action = field(compare=False)
-    label: str = field(compare=False, default="")
-    cancelled: bool = field(compare=False, default=False)
+    action: Action
+    label: str = ""
+    cancelled: bool = False
 
 
 class Simulation:
@@ -32,7 +32,9 @@ class Simulation:
         self.implant = implant
         self.start_s = start_s
         self.end_s = end_s
-        self._heap: list[_Item] = []
+        # (time, priority, insertion, item): plain tuples compare fast; seq is unique, so the item
+        # itself is never compared.
+        self._heap: list[tuple[float, int, int, _Item]] = []
         self._seq = 0
         self.context: dict[str, Any] = {}  # room for layers above (patient, programmer)
 
@@ -50,7 +52,7 @@ class Simulation:
             return None
         self._seq += 1
         item = _Item(max(time_s, self.implant.t_s), priority, self._seq, action, label)
-        heapq.heappush(self._heap, item)
+        heapq.heappush(self._heap, (item.time_s, priority, self._seq, item))
         return item
 
     @staticmethod
@@ -62,8 +64,9 @@ class Simulation:
     def run(self, progress: Callable[[float], None] | None = None) -> None:
         # self.implant is read at every step: an action may replace the implant (pump replacement).
         span = max(self.end_s - self.start_s, 1e-9)
-        while self._heap and self._heap[0].time_s <= self.end_s:
-            item = heapq.heappop(self._heap)
+        heap = self._heap
+        while heap and heap[0][0] <= self.end_s:
+            item = heapq.heappop(heap)[3]
             if item.cancelled:
                 continue
             self.implant.run_until(item.time_s)
