@@ -7,9 +7,7 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,33 +135,21 @@ def patients_csv(summary: Any) -> str:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def result_of(summary: Any) -> dict[str, Any]:
     """A cohort-only itdd result (renders with :func:`itdd.report.write_report`)."""
     return {"itdd_version": __version__, "disclaimer": DISCLAIMER, "cohort": summary.cohort_section()}
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
-    from ..sim.cli import progress_bar
+    from ..sim.cli import check_out_dir, progress_bar
+    from ..sim.output import write_text_atomic
     from .cohort import run_cohort
 
     patients = _int(args.patients, "--patients")
     years = _float(args.years, "--years")
     seed = _int(args.seed, "--seed")
     workers = None if args.workers is None else _int(args.workers, "--workers")
-    out_dir = None if args.out is None else Path(args.out)
-    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise InputError("--out", f"{args.out} exists and is not a directory")
+    out_dir = check_out_dir(args.out)
     report = None if args.report is None else Path(args.report)
     if report is not None and report.is_dir():
         raise InputError("--report", f"{args.report} is a directory; give a file name such as report.html")
@@ -181,8 +167,8 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         from ..report import write_report
 
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out_dir / "summary.json", json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
-        _write_atomic(out_dir / "patients.csv", patients_csv(summary))
+        write_text_atomic(out_dir / "summary.json", json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
+        write_text_atomic(out_dir / "patients.csv", patients_csv(summary))
         write_report(result, out_dir / "report.html")
     if report is not None:
         from ..report import write_report

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
 from ..pump.models import CATHETER_LENGTH_CM, CATHETER_ML_PER_CM, MODELS, get_model
 from ..pump.therapy import Therapy
+from ..sim.output import write_text_atomic
 from ..telemetry.commands import CLINICIAN, PATIENT, DirectLink
 from . import ptm as ptm_mod
 from . import refill as refill_mod
@@ -90,16 +89,7 @@ class VirtualPump:
             "programmer": self.programmer,
         }
         text = json.dumps(data, allow_nan=False)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=".itdd-state-", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_text_atomic(self.path, text)
 
     def session(self, role: str = CLINICIAN) -> Session:
         return Session(DirectLink(self.implant, role))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +41,13 @@ def write_report(result: dict[str, Any], path: str | os.PathLike[str], run: Any 
     out = Path(path)
     if out.is_dir():
         raise InputError("report", f"{out} is a directory; give a file name such as report.html")
+    from ..sim.output import write_text_atomic
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".itdd-report-", suffix=".html", dir=out.parent)
     except OSError as exc:
         raise InputError("report", f"cannot write {out}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(out, html, mode=0o644)
     return out
 
 

@@ -43,7 +43,7 @@ def progress_bar(enabled: bool) -> Callable[[float], None] | None:
     return show
 
 
-def _check_out_dir(out: str | None) -> Path | None:
+def check_out_dir(out: str | None) -> Path | None:
     if out is None:
         return None
     path = Path(out)
@@ -54,7 +54,7 @@ def _check_out_dir(out: str | None) -> Path | None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     scn = load_scenario(args.scenario)
-    out_dir = _check_out_dir(args.out)
+    out_dir = check_out_dir(args.out)
     report = getattr(args, "report", None)
     if report is not None and Path(report).is_dir():
         raise InputError("--report", f"{report} is a directory; give a file name such as report.html")
