@@ -547,8 +547,12 @@ class Firmware:
         self._check_reservoir(t_s)
         return old_conc
 
+    def check_low_reservoir_alarm(self, volume_ml: float, field: str = "low_reservoir_alarm") -> float:
+        """The threshold as a float, or a refusal: a volume between 0 and the reservoir capacity."""
+        return check_range(field, volume_ml, key="low_reservoir_alarm", high=self.model.reservoir_capacity_ml)
+
     def set_low_reservoir_alarm(self, t_s: float, volume_ml: float) -> None:
-        volume_ml = check_range("low_reservoir_alarm", volume_ml, high=self.model.reservoir_capacity_ml)
+        volume_ml = self.check_low_reservoir_alarm(volume_ml)
         self.low_reservoir_ml = volume_ml
         if self.estimate_ml > volume_ml + EPS_ML:
             self._clear(t_s, "low_reservoir")

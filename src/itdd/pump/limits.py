@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import SafetyRefusal
+
+if TYPE_CHECKING:
+    from .firmware import PtmSettings
 
 DAY_S = 86400.0
 
@@ -83,21 +87,19 @@ def check_range(field: str, value: float, *, key: str | None = None, high: float
     return x
 
 
-def check_ptm(ptm: object) -> None:
+def check_ptm(ptm: PtmSettings | None) -> None:
     """Refuse patient-bolus settings with any value outside its range (``None`` is allowed: no PTM)."""
     if ptm is None:
         return
-    dose = getattr(ptm, "dose_mg", None)
-    check_range("ptm.dose", dose)  # type: ignore[arg-type]
-    check_range("ptm.duration", getattr(ptm, "duration_s", None))  # type: ignore[arg-type]
-    check_range("ptm.lockout", getattr(ptm, "lockout_s", None))  # type: ignore[arg-type]
-    count = getattr(ptm, "max_per_day", None)
+    check_range("ptm.dose", ptm.dose_mg)
+    check_range("ptm.duration", ptm.duration_s)
+    check_range("ptm.lockout", ptm.lockout_s)
+    count = ptm.max_per_day
     if isinstance(count, bool) or not isinstance(count, int | float) or float(count) != int(count):
         raise SafetyRefusal("ptm.max_per_day", f"{count!r} is not a whole number", rule="programmable_value_range")
     check_range("ptm.max_per_day", float(count))
-    cap = getattr(ptm, "max_daily_dose_mg", None)
-    if cap is not None:
-        check_range("ptm.max_daily_dose", cap)
+    if ptm.max_daily_dose_mg is not None:
+        check_range("ptm.max_daily_dose", ptm.max_daily_dose_mg)
 
 
 __all__ = ["RANGES", "ValueRange", "check_ptm", "check_range"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_dose_rate, fmt_duration, fmt_flow
+from .limits import check_range
 from .models import PumpModel
 
 DAY_S = 86400
@@ -195,12 +196,7 @@ def check_rates(therapy: Therapy, conc_mg_per_ml: float, model: PumpModel, field
         )
         if therapy.mode == "periodic_bolus":
             where = f"{field}.boluses[{st.bolus}]" if st.bolus >= 0 else f"{field}.basal"
-        if not math.isfinite(st.dose_mg_per_day) or st.dose_mg_per_day < 0:
-            raise SafetyRefusal(
-                where,
-                f"{st.dose_mg_per_day!r} mg/day is not a dose rate (a finite number ≥ 0)",
-                "programmable_value_range",
-            )
+        check_range(where, st.dose_mg_per_day, key="therapy.dose")
         if rate < model.min_rate_ml_per_day - 1e-12:
             raise SafetyRefusal(
                 where,

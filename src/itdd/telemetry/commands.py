@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from ..errors import InputError
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
-from ..pump.limits import check_ptm, check_range
+from ..pump.limits import check_ptm
 from ..pump.therapy import PeriodicBolus, Therapy
 
 CLINICIAN = "clinician"
@@ -120,7 +120,7 @@ def _program(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
         details["low_reservoir_ml"] = low_ml
     # The pump's own range checks, before anything changes (the programming is atomic).
     if low_ml is not None:
-        check_range("low_reservoir_ml", low_ml, key="low_reservoir_alarm", high=imp.model.reservoir_capacity_ml)
+        imp.fw.check_low_reservoir_alarm(low_ml, field="low_reservoir_ml")
     if has_ptm:
         check_ptm(ptm)
     imp.program(therapy, source=str(a.get("source", "clinician")), details=details or None)
