@@ -20,8 +20,6 @@ Action = Callable[["Simulation"], None]
 @dataclass(slots=True)
 class _Item:
     time_s: float
-    priority: int
-    seq: int
     action: Action
     label: str = ""
     cancelled: bool = False
@@ -51,7 +49,7 @@ class Simulation:
         if time_s > self.end_s:
             return None
         self._seq += 1
-        item = _Item(max(time_s, self.implant.t_s), priority, self._seq, action, label)
+        item = _Item(max(time_s, self.implant.t_s), action, label)
         heapq.heappush(self._heap, (item.time_s, priority, self._seq, item))
         return item
 
