@@ -434,17 +434,12 @@ class Scenario(Strict):
 _PUMP_ONLY_KEYS = ("duration", "pump", "therapy", "ptm", "events", "programmer")
 
 
-def _check_blocks(data: dict[str, Any]) -> None:
-    if data.get("pathway") is not None:
-        for key in _PUMP_ONLY_KEYS:
-            if key in data:
-                raise InputError(key, "does not belong to a scenario with a 'pathway' block (the pathway plans it)")
-        if data.get("patient") is None:
-            raise InputError("patient", "a scenario with a 'pathway' block needs a 'patient' block")
-        return
-    for key in ("duration", "pump"):
-        if key not in data:
-            raise InputError(key, "required key is missing")
+def _check_pathway_blocks(data: dict[str, Any]) -> None:
+    for key in _PUMP_ONLY_KEYS:
+        if key in data:
+            raise InputError(key, "does not belong to a scenario with a 'pathway' block (the pathway plans it)")
+    if data.get("patient") is None:
+        raise InputError("patient", "a scenario with a 'pathway' block needs a 'patient' block")
 
 
 # ---- loading and error messages ----------------------------------------------------------------
@@ -496,12 +491,15 @@ def parse_scenario_data(data: Any) -> Scenario:
     if not isinstance(data, dict):
         raise InputError("scenario", "the file must hold a mapping of keys (name, start, duration, pump...)")
     if data.get("pathway") is not None:
-        _check_blocks(data)  # before the blocks' own validation: a pump block is out of place as a whole
+        _check_pathway_blocks(data)  # before the blocks' own validation: a pump block is out of place as a whole
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
         raise format_validation_error(exc) from None
-    _check_blocks(data)
+    if scn.pathway is None:
+        for key in ("duration", "pump"):
+            if getattr(scn, key) is None:
+                raise InputError(key, "required key is missing")
     return scn
 
 
