@@ -35,6 +35,7 @@ from ..pump.hardware import CATHETER_FAULTS
 from ..pump.implant import Implant
 from ..pump.models import CATHETER_ML_PER_CM, get_model
 from ..pump.therapy import Therapy
+from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
 from ..telemetry.commands import DirectLink
 from .hazards import HazardClock, hazard_by_kind
@@ -149,20 +150,8 @@ COMPLICATION_OF_FAULT = {
 }
 assert set(FAULT_OF_KIND.values()) <= set(CATHETER_FAULTS)
 
-SERIES_COLUMNS = (
-    "pain",
-    "oral_mme_per_day",
-    "csf_tip_mg_per_ml",
-    "csf_mg_per_ml",
-    "effect_site_mg_per_ml",
-    "plasma_mg_per_ml",
-    "resp_rate_per_min",
-    "spo2_pct",
-    "sedation",
-    "withdrawal",
-    "pruritus",
-    "nausea",
-)
+#: The patient columns of the report contract (``itdd.report.schema.PatientSeries``), in its order.
+SERIES_COLUMNS = tuple(k for k in PatientSeries.__annotations__ if k not in ("days", "origin"))
 
 
 @dataclass
