@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import DISCLAIMER, __version__
 from .errors import ItddError
@@ -26,16 +27,68 @@ COMMAND_MODULES = (
 
 EXIT_USAGE = 2
 
+# Commands that need an optional extra (``pip install 'itdd[EXTRA]'``): module -> (extra, its commands).
+# Without the extra the command is still listed, and running it says in one line how to install it.
+OPTIONAL_COMMANDS = {
+    "itdd.clinic.cli": ("clinic", ("serve",)),
+}
+# Third-party modules that come only with an extra, for the one-line message when one is missing.
+EXTRA_OF_MODULE = {
+    "fastapi": "clinic",
+    "starlette": "clinic",
+    "uvicorn": "clinic",
+    "sqlalchemy": "clinic",
+    "alembic": "clinic",
+    "multipart": "clinic",
+    "python_multipart": "clinic",
+    "argon2": "clinic",
+    "psycopg": "postgres",
+    "psycopg_binary": "postgres",
+}
+
 
 class UsageError(Exception):
     pass
 
 
+class MissingExtra(UsageError):
+    def __init__(self, command: str, extra: str, missing: str) -> None:
+        super().__init__(
+            f"'itdd {command}' needs the {extra} extra ({missing} is not installed): pip install 'itdd[{extra}]'"
+        )
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2 (handled in :func:`main`)."""
+    """argparse, but a usage error is one line and exit code 2 (handled in :func:`main`).
+
+    ``missing_extra=(command, extra, module)`` makes a stand-in for a command whose optional
+    dependencies are not installed: it accepts any arguments and only says how to install them.
+    """
+
+    def __init__(self, *args: Any, missing_extra: tuple[str, str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.missing_extra = missing_extra
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self.missing_extra is None:
+            return super().parse_known_args(args, namespace)
+        command, extra, missing = self.missing_extra
+
+        def refuse(_: argparse.Namespace) -> int:
+            raise MissingExtra(command, extra, missing)
+
+        return argparse.Namespace(func=refuse), []
+
+
+def install_hint(exc: ModuleNotFoundError) -> str | None:
+    """The extra that provides the missing module, if it is one of ours."""
+    top = (exc.name or "").partition(".")[0]
+    return EXTRA_OF_MODULE.get(top)
 
 
 def build_parser() -> Parser:
@@ -51,14 +104,23 @@ def build_parser() -> Parser:
         except ModuleNotFoundError as exc:
             if exc.name == name:
                 continue
+            if name in OPTIONAL_COMMANDS and not (exc.name or "").startswith("itdd"):
+                extra, commands = OPTIONAL_COMMANDS[name]
+                for command in commands:
+                    sub.add_parser(
+                        command,
+                        help=f"(needs: pip install 'itdd[{extra}]')",
+                        missing_extra=(command, extra, str(exc.name)),
+                    )
+                continue
             raise
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
@@ -78,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line; ITDD_DEBUG=1 shows the traceback
         if os.environ.get("ITDD_DEBUG"):
             raise
+        if isinstance(exc, ModuleNotFoundError) and (extra := install_hint(exc)) is not None:
+            # e.g. a PostgreSQL database URL without the postgres extra
+            print(
+                f"itdd: error: this needs the {extra} extra ({exc.name} is not installed): pip install 'itdd[{extra}]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         print(f"itdd: internal error ({type(exc).__name__}: {exc}); please report it", file=sys.stderr)
         return 1
 

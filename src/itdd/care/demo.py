@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import DISCLAIMER
+from ..bundled import EXAMPLES_DIR
 from ..sim.output import write_outputs
 from ..sim.runner import run_scenario
 from ..sim.scenario import load_scenario
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 JOURNEY = EXAMPLES_DIR / "journey-morphine.yaml"
 
 

@@ -14,13 +14,12 @@ from typing import Any
 
 from .. import DISCLAIMER
 from .. import quantities as q
+from ..bundled import EXAMPLES_DIR, resolve_scenario
 from ..errors import InputError
 from .output import write_outputs
 from .runner import run_scenario
 from .scenario import json_schema_text, load_scenario
 from .summary import summary_text
-
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 
 
 def progress_bar(enabled: bool) -> Callable[[float], None] | None:
@@ -53,7 +52,7 @@ def check_out_dir(out: str | None) -> Path | None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    scn = load_scenario(args.scenario)
+    scn = load_scenario(resolve_scenario(args.scenario))
     out_dir = check_out_dir(args.out)
     report = getattr(args, "report", None)
     if report is not None and Path(report).is_dir():
@@ -120,7 +119,9 @@ def _demo_hook() -> Callable[[argparse.Namespace], int] | None:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("simulate", help="run a scenario file", description="Run a scenario file. " + DISCLAIMER)
-    p.add_argument("scenario", help="scenario YAML (see docs/scenarios.md)")
+    p.add_argument(
+        "scenario", help="scenario YAML (see docs/scenarios.md), or a bundled example's name, e.g. morphine-90-days"
+    )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--compact", action="store_true", help="with --json: no indentation")
     p.add_argument("--out", metavar="DIR", help="write result.json, daily.csv, events.csv, intervals.csv")
