@@ -1,11 +1,14 @@
 """``itdd programmer …`` and ``itdd ptm …``: the clinician programmer and the patient therapy manager
 on a virtual pump kept in a JSON state file (made with :mod:`itdd.pump.persist`).
 
-The state file holds the implant (``implant``) and the programmer's own records (``programmer``:
-programming and refill records, the log position of the last session, the last clock reading).
-Every command loads it, works through a :class:`~itdd.telemetry.commands.DirectLink` in the
-right role, and writes it back atomically only when the command succeeded: a refused command
-leaves the file byte for byte as it was.
+The state file holds the implant (``implant``) with its telemetry keys and memory (``telemetry``),
+the programmer's own records and device credentials (``programmer``: programming and refill
+records, the log position of the last session, the last clock reading, ``device``) and the patient
+therapy manager's credentials (``ptm``).  Every command that talks to the pump sends it sealed
+frames over the authenticated telemetry link (:mod:`itdd.programmer.air`) with the right device
+key — the programmer's clinician key, or the therapy manager's patient key — and writes the file
+back atomically only when the command succeeded: a refused command leaves the file byte for byte
+as it was.
 """
 
 from __future__ import annotations
@@ -35,26 +38,29 @@ from ..pump.implant import Implant
 from ..pump.models import CATHETER_LENGTH_CM, CATHETER_ML_PER_CM, MODELS, get_model
 from ..pump.therapy import Therapy
 from ..sim.output import write_text_atomic
-from ..telemetry.commands import CLINICIAN, PATIENT, DirectLink
 from . import ptm as ptm_mod
 from . import refill as refill_mod
 from . import status as status_mod
 from . import tools
+from .air import PROGRAMMER, PTM, PumpTelemetry
 from .programming import KEEP, commit_program, plan_program, therapy_from_text
 from .session import Session
 
 STATE_KIND = "itdd-virtual-pump"
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: telemetry keys and counters; a format-1 file is paired on first use (docs/programming.md)
 
 
 # ---- state file ---------------------------------------------------------------------------------------
 
 
 class VirtualPump:
-    def __init__(self, path: Path, implant: Implant, programmer: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path, implant: Implant, programmer: dict[str, Any], telemetry: PumpTelemetry | None = None
+    ) -> None:
         self.path = path
         self.implant = implant
         self.programmer = programmer
+        self.telemetry = telemetry or PumpTelemetry.provision(implant)
 
     @classmethod
     def load(cls, path_text: str) -> VirtualPump:
@@ -72,13 +78,19 @@ class VirtualPump:
                 "--state",
                 f"{path_text} is not an itdd virtual-pump state file (make one with 'itdd programmer implant')",
             )
-        if data.get("format") != STATE_FORMAT:
+        if data.get("format") not in (1, STATE_FORMAT):
             raise InputError("--state", f"unsupported state format {data.get('format')!r}")
         try:
             implant = persist.load(data["implant"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError("--state", f"{path_text} holds a damaged implant state ({type(exc).__name__})") from None
-        return cls(path, implant, dict(data.get("programmer") or {}))
+        programmer = dict(data.get("programmer") or {})
+        device = programmer.pop("device", None)
+        if data["format"] == 1:  # before the telemetry link: pair a programmer and a PTM now
+            return cls(path, implant, programmer)
+        ptm = data.get("ptm")
+        devices = {PROGRAMMER: device, PTM: ptm.get("device") if isinstance(ptm, dict) else None}
+        return cls(path, implant, programmer, PumpTelemetry.load(implant, data.get("telemetry"), devices))
 
     def save(self) -> None:
         data = {
@@ -86,13 +98,20 @@ class VirtualPump:
             "format": STATE_FORMAT,
             "disclaimer": DISCLAIMER,
             "implant": persist.dump(self.implant),
-            "programmer": self.programmer,
+            "telemetry": self.telemetry.pump_state(),
+            "programmer": {**self.programmer, "device": self.telemetry.devices[PROGRAMMER].to_dict()},
+            "ptm": {"device": self.telemetry.devices[PTM].to_dict()},
         }
         text = json.dumps(data, allow_nan=False)
         write_text_atomic(self.path, text)
 
-    def session(self, role: str = CLINICIAN) -> Session:
-        return Session(DirectLink(self.implant, role))
+    def session(self) -> Session:
+        """The clinician programmer's session with the pump, over the telemetry link."""
+        return Session(self.telemetry.link(PROGRAMMER))
+
+    def ptm(self) -> ptm_mod.PatientTherapyManager:
+        """The patient therapy manager, over the telemetry link with the patient's key."""
+        return ptm_mod.PatientTherapyManager(self.telemetry.link(PTM), offset_s=self.implant.offset_s)
 
     def iso(self, t_s: float) -> str:
         return q.iso(t_s, self.implant.offset_s)
@@ -314,6 +333,7 @@ def cmd_program(args: argparse.Namespace) -> int:
     plan = plan_program(it, therapy, ptm=ptm, low_reservoir_ml=low, last_increase_at_s=status_mod.last_increase_s(s))
     screen = plan.finish_screen()
     if args.dry_run:
+        vp.save()  # nothing was programmed, but the link's frame counters moved
         _emit(
             args,
             {
@@ -448,6 +468,7 @@ def cmd_prime(args: argparse.Namespace) -> int:
             "length you entered against the operative note."
         )
     if args.dry_run:
+        vp.save()  # the status was read over the link: its frame counters moved
         _emit(args, plan.to_dict(), text + "\n(dry run: nothing sent to the pump)")
         return 0
     out = tools.prime(s, plan)
@@ -497,6 +518,8 @@ def cmd_titrate(args: argparse.Namespace) -> int:
         confirmations=_confirmations(args.confirm),
         clinician=args.clinician or "",
     )
+    if args.state:
+        vp.save()  # the pump was read over the link: its frame counters moved
     d = plan.to_dict(offset)
     lines = [f"Titration of {drug.name}: steps of at most {d['step']}, at least {d['interval']} apart"]
     for i, row in enumerate(d["steps"]):
@@ -599,15 +622,16 @@ def _drug_summary(d: Any) -> dict[str, Any]:
 
 def cmd_ptm_status(args: argparse.Namespace) -> int:
     vp = VirtualPump.load(args.state)
-    mgr = ptm_mod.PatientTherapyManager(DirectLink(vp.implant, PATIENT), offset_s=vp.implant.offset_s)
+    mgr = vp.ptm()
     st = mgr.status()
+    vp.save()  # read over the link: the therapy manager's frame counter moved
     _emit(args, st, ptm_mod.render_status(st))
     return 0
 
 
 def cmd_ptm_bolus(args: argparse.Namespace) -> int:
     vp = VirtualPump.load(args.state)
-    mgr = ptm_mod.PatientTherapyManager(DirectLink(vp.implant, PATIENT), offset_s=vp.implant.offset_s)
+    mgr = vp.ptm()
     out = mgr.request_bolus()
     vp.save()
     d = out.to_dict(vp.implant.offset_s)

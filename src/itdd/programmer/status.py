@@ -163,12 +163,34 @@ def render(it: Interrogation) -> str:
     )
     lines.append(f"Log         {len(it.log)} entries since the last session")
     for e in it.log[-30:]:
-        extra = {k: v for k, v in e.items() if k not in ("seq", "time_s", "type")}
-        short = ", ".join(f"{k}={_short(v)}" for k, v in list(extra.items())[:4])
+        keys = sorted((k for k in e if k not in ("seq", "time_s", "type")), key=_detail_rank)
+        short = ", ".join(f"{k}={_short(e[k])}" for k in keys[:4])
         lines.append(f"  {q.iso(float(e['time_s']), it.offset_s)[:16].replace('T', ' ')}  {e['type']}  {short}")
     if len(it.log) > 30:
         lines.append(f"  ... {len(it.log) - 30} earlier entries (use --json)")
     return "\n".join(lines)
+
+
+# The details a clinician reads first, in this order; the rest follow alphabetically.  A fixed order,
+# because the telemetry link carries each entry as canonical JSON (sorted keys).
+LOG_DETAIL_ORDER = (
+    "command",
+    "kind",
+    "mode",
+    "daily_dose_mg",
+    "previous_daily_dose_mg",
+    "description",
+    "expected_ml",
+    "withdrawn_ml",
+    "discrepancy_ml",
+    "filled_ml",
+    "dose_mg",
+    "duration_s",
+)
+
+
+def _detail_rank(key: str) -> tuple[int, str]:
+    return (LOG_DETAIL_ORDER.index(key) if key in LOG_DETAIL_ORDER else len(LOG_DETAIL_ORDER), key)
 
 
 def _short(v: Any) -> str:
