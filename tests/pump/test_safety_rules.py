@@ -285,6 +285,7 @@ def test_rule_programmable_value_range() -> None:
         "clinician_bolus.duration": ([0.0, nan], "clinician_bolus.duration"),
         "pump_time": ([-1.0, nan], "pump_time"),
         "clock_error": ([31 * DAY + 1, -31 * DAY - 1], "pump_time"),
+        "clock_drift": ([1000.5, -1_000_000.0, 1_000_000.0, nan], "clock_drift"),
         "priming_bolus.volume": ([0.0, -1.0, nan], "priming_bolus.volume"),
         "priming_bolus.rate": ([0.0, nan], "priming_bolus.rate"),
         "therapy.dose": ([-0.5, nan], "therapy.dose"),
@@ -305,6 +306,8 @@ def test_rule_programmable_value_range() -> None:
         "clinician_bolus.duration": lambda v: lambda imp: imp.clinician_bolus(0.1, v),
         "pump_time": lambda v: lambda imp: imp.fw.set_clock(imp.t_s, v),
         "clock_error": lambda v: lambda imp: imp.fw.set_clock(imp.t_s, imp.t_s + v),
+        # the drift is the crystal's: set only when the pump is made (scenario, virtual pump)
+        "clock_drift": lambda v: lambda imp: make_implant(ptm=PTM, clock_drift_ppm=v),
         "priming_bolus.volume": lambda v: lambda imp: imp.priming_bolus(v),
         "priming_bolus.rate": lambda v: lambda imp: imp.priming_bolus(0.1, v),
         "therapy.dose": lambda v: lambda imp: imp.program(Therapy.simple(v)),

@@ -50,6 +50,7 @@ class OracleResult:
     estimate_ml: float = 0.0
     decisions: list[tuple[float, bool, str | None, float]] = field(default_factory=list)
     daily_mg: dict[int, float] = field(default_factory=dict)
+    hourly_mg: dict[int, float] = field(default_factory=dict)  # hours since the start -> mg to the spinal fluid
     alarm_times: dict[str, float] = field(default_factory=dict)
     n_transitions: int = 0
 
@@ -76,6 +77,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
     cum_in = 0.0
 
     steps = _steps(scn.therapy)
+    initial_steps = steps  # assumed to have run through the 24 h before the start (docs/pump-model.md)
     suspended: list[tuple[int, float]] | None = None
     ptm = scn.ptm
     ptm_dose = q.parse_amount_mg(ptm.dose) if ptm else 0.0
@@ -95,6 +97,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
 
     clin: tuple[float, float, float] | None = None  # (end, ml/day, believed mg/day)
     ptm_b: tuple[float, float, float] | None = None
+    ptm_given = 0.0  # mg the current patient bolus has delivered (a bolus that gave nothing is no grant)
     grants: list[float] = []
     field_on = False
     field_count = 0
@@ -108,13 +111,25 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
     out = OracleResult()
     believed: list[float] = []  # believed mg delivered per grid step
 
-    def basal(t: float) -> float:
-        if steps is None:
+    def basal_of(steps_: list[tuple[int, float]] | None, t: float) -> float:
+        if steps_ is None:
             return 0.0
         tod = (t + offset) % DAY
-        starts = [s for s, _ in steps]
+        starts = [s for s, _ in steps_]
         i = bisect.bisect_right(starts, tod) - 1
-        return steps[i][1]
+        return steps_[i][1]
+
+    def basal(t: float) -> float:
+        return basal_of(steps, t)
+
+    def prior_mg(a: float) -> float:
+        """Drug of the initial therapy over [a, t0) (the assumed history before the start)."""
+        total = 0.0
+        tt = a
+        while tt < t0 - 1e-9:
+            total += basal_of(initial_steps, tt) * dt / DAY
+            tt += dt
+        return total
 
     def running() -> bool:
         return steps is not None
@@ -147,6 +162,12 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             return "min"
         return "infusing"
 
+    def drop_ptm() -> None:
+        nonlocal ptm_b
+        if ptm_b is not None and ptm_given <= 1e-9 and grants:
+            grants.pop()
+        ptm_b = None
+
     def check_alarms(t: float) -> None:
         nonlocal min_mode, clin, ptm_b
         if est <= low + 1e-9 and "low" not in alarms:
@@ -157,7 +178,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             out.alarm_times.setdefault("reservoir_empty_alarm", t)
             min_mode = True
             clin = None
-            ptm_b = None
+            drop_ptm()
 
     check_alarms(t0)
     k = 0
@@ -190,6 +211,9 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                 continue
             typ = ev.type
             if typ == "ptm_request":
+                if stalled and latched and not field_on:  # the myPTM interrogates first ([S] TGA)
+                    stalled = latched = False
+                    alarms.discard("stall")
                 st = state(te)
                 grants[:] = [g for g in grants if g > te - DAY]
                 if ptm is None:
@@ -206,7 +230,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     if ptm_max_mg is not None:
                         end = te + ptm_dur
                         first = max(0, round((end - DAY - t0) / dt))
-                        past = sum(believed[first:k])
+                        past = sum(believed[first:k]) + prior_mg(end - DAY)
                         ahead = 0.0
                         tt = te
                         while tt < end - 1e-9:
@@ -220,6 +244,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                         grants.append(te)
                         mgd = ptm_dose / ptm_dur * DAY
                         ptm_b = (te + ptm_dur, mgd / conc, mgd)
+                        ptm_given = 0.0
                         out.decisions.append((te, True, None, margin))
                     else:
                         out.decisions.append((te, False, "max_dose", margin))
@@ -278,7 +303,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     suspended = steps
                 steps = None
                 clin = None
-                ptm_b = None
+                drop_ptm()
             elif typ == "resume":
                 if suspended is not None:
                     steps, suspended = suspended, None
@@ -298,6 +323,8 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             break
         ml, mg = commanded(t)
         believed.append(mg * dt / DAY)
+        if ptm_b is not None and not stalled:
+            ptm_given += ptm_b[2] * dt / DAY
         if ml > 0:
             est = max(est - ml * dt / DAY, 0.0)
             flow = 0.0 if (field_on or fault == "occlusion" or res <= RESIDUAL_ML + 1e-12) else ml * acc
@@ -327,6 +354,8 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                 out.tissue_mg += mg_out * (1 - frac)
                 day = int((t + offset) // DAY)
                 out.daily_mg[day] = out.daily_mg.get(day, 0.0) + mg_out * frac
+                hour = int((t - t0) // 3600)
+                out.hourly_mg[hour] = out.hourly_mg.get(hour, 0.0) + mg_out * frac
         check_alarms(t + dt)
     out.reservoir_ml = res
     out.estimate_ml = est

@@ -54,6 +54,7 @@ RANGES: dict[str, ValueRange] = {
         ValueRange("clinician_bolus.duration", 0.0, None, False, "s", "more than 0 s"),
         ValueRange("pump_time", 0.0, None, True, "s since 1970 UTC", "an instant"),
         ValueRange("clock_error", -31 * DAY_S, 31 * DAY_S, True, "s", "pump clock minus programmer time"),
+        ValueRange("clock_drift", -1000.0, 1000.0, True, "ppm", "a watch crystal drifts tens of ppm"),
         ValueRange("priming_bolus.volume", 0.0, None, False, "mL", "more than 0"),
         ValueRange("priming_bolus.rate", 0.0, None, False, "mL/day", "more than 0; at most the pump's maximum rate"),
         ValueRange("therapy.dose", 0.0, None, True, "mg/day", "a dose rate"),

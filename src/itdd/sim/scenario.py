@@ -300,7 +300,11 @@ class CatheterFaultEvent(_Event):
 class CatheterRevisionEvent(_Event):
     type: Literal["catheter_revision"]
     length: Length | None = None
-    priming_bolus: bool = True
+    priming_bolus: bool | Literal["catheter"] = Field(
+        default=True,
+        description="true: prime the whole fluid path (pump's internal path + catheter; pushes the drug left in "
+        "the pump into the spinal fluid); 'catheter': prime the catheter volume only; false: no priming.",
+    )
 
 
 class RefillEvent(_Event):
@@ -342,7 +346,7 @@ class PtmSettingsEvent(_Event):
 
 
 class SimpleEvent(_Event):
-    type: Literal["interrogate", "stop", "resume"]
+    type: Literal["interrogate", "ptm_interrogate", "stop", "resume"]
 
 
 class CapInjectionEvent(_Event):
@@ -503,9 +507,35 @@ def parse_scenario_data(data: Any) -> Scenario:
     return scn
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key written twice in one mapping is refused (plain YAML keeps
+    the last one silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue  # the base constructor refuses it with its own message
+        if key in seen:
+            raise InputError(
+                str(key),
+                f"the key {key!r} is written twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                "keep one",
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def load_scenario_text(text: str) -> Scenario:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
