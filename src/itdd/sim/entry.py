@@ -84,7 +84,7 @@ def check_ptm_rate(spec: Any, conc_mg_per_ml: float, model: PumpModel, field: st
     if rate > model.max_rate_ml_per_day:
         raise SafetyRefusal(
             f"{field}.dose",
-            f"{spec.dose!r} over {spec.duration!r} at {conc_mg_per_ml:g} mg/mL needs {q.fmt_flow(rate)}, above the "
+            f"{spec.dose!r} over {spec.duration!r} at {conc_mg_per_ml:g} mg/mL needs {rate:.3g} mL/day, above the "
             f"pump's maximum rate {q.fmt_flow(model.max_rate_ml_per_day)}",
             "max_rate",
         )
