@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from itdd import quantities as q
 from itdd.sim.runner import run_scenario
 from itdd.sim.scenario import parse_scenario_data
+from tests.conftest import examples
 from tests.sim.oracle import run_oracle
 
 DT = 1.0
@@ -57,9 +58,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "therapy": therapy(),
     }
     if draw(st.booleans()):
+        ptm_min = draw(st.integers(5, 30))
+        # the bolus rate (dose / concentration / duration) stays within the pump's 24 mL/day
         ptm: dict[str, Any] = {
-            "dose": f"{draw(st.floats(0.02, 0.3)) * lo_c:.4f} mg",
-            "duration": f"{draw(st.integers(5, 30))}min",
+            "dose": f"{draw(st.floats(0.02, min(0.3, 0.9 * 24.0 * ptm_min / 1440))) * lo_c:.4f} mg",
+            "duration": f"{ptm_min}min",
             "lockout": f"{draw(st.integers(0, 240))}min",
             "max_per_day": draw(st.integers(1, 8)),
         }
@@ -168,7 +171,8 @@ def check_agreement(data: dict[str, Any]) -> None:
         assert times[0] == pytest.approx(t_ref, abs=DT + 1e-6 + tol_ml / 0.048 * DAY)
 
 
-@settings(max_examples=12)
+@pytest.mark.property
+@settings(max_examples=examples(12, soak_share=0.01))
 @given(scenarios())
 def test_engine_agrees_with_fixed_step_oracle(data: dict[str, Any]) -> None:
     check_agreement(data)

@@ -270,7 +270,7 @@ def _mri(run: Run, ev: Any) -> None:
     end = implant.t_s + q.parse_duration_s(ev.duration)
 
     def field_off(_sim: Simulation) -> None:
-        implant.magnetic_field_off(delay)
+        run.implant.magnetic_field_off(delay)  # the run's implant then (a restored copy after a save)
 
     run.sim.schedule(end, field_off, priority=-1, label="mri end")
 
