@@ -180,6 +180,19 @@ def test_rule_stall_latched_until_interrogated() -> None:
     assert imp.state == "infusing"
     imp.run_until(T0 + 14 * DAY)
     assert imp.record.total("pumped_ml", T0 + 13 * DAY, T0 + 14 * DAY) == pytest.approx(0.1)
+    # the patient's myPTM releases it the same way ([S] TGA); with no latched stall it does nothing
+    imp.magnetic_field_on()
+    imp.run_until(T0 + 14 * DAY + HOUR)
+    imp.magnetic_field_off(resume_delay_s=0)
+    imp.run_until(T0 + 15 * DAY)
+    assert imp.state == "motor_stalled"
+    n_log = len(imp.log.history)
+    imp.ptm_connect()
+    assert imp.state == "infusing"
+    assert imp.log.history[n_log].details == {"source": "ptm"}
+    n_log = len(imp.log.history)
+    imp.ptm_connect()
+    assert len(imp.log.history) == n_log
 
 
 def test_rule_no_delivery_after_end_of_service() -> None:

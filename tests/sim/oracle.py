@@ -8,8 +8,10 @@ segments, it keeps the history of what entered the path by *cumulative volume*, 
 leaving the tip is what entered when the cumulative input was ``V_out = V_in - path volume``.
 
 Only what the random scenarios use is covered: simple/flex therapy, PTM requests (lockout, daily
-limit, predictive max dose), clinician boluses, MRI with a resume delay, catheter faults,
-refills (with or without a concentration change and bridge bolus), program, stop, resume.
+limit, predictive max dose), clinician and priming boluses (saline or drug in the path), MRI with
+a resume delay, catheter faults, refills (with or without a concentration change and bridge
+bolus), program, stop, resume.  Catheter revisions are not modelled here (the metamorphic
+properties and the hand-derived tests cover them).
 Event times fall on whole seconds so that the grid meets them exactly; what remains is the error
 of internal transitions that fall between grid points (bounded by the largest rate x dt each).
 """
@@ -177,7 +179,8 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             alarms.add("empty")
             out.alarm_times.setdefault("reservoir_empty_alarm", t)
             min_mode = True
-            clin = None
+            if clin is not None and clin[3] != "priming":  # type: ignore[misc]
+                clin = None  # a priming bolus runs on (it fills the path)
             drop_ptm()
 
     check_alarms(t0)
@@ -293,10 +296,14 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     mgd = basal(te)
                     rate = min(max(mgd / old_conc, MIN_RATE), MAX_RATE)
                     clin = (te + path_ml / rate * DAY, rate, rate * old_conc, "bridge")  # type: ignore[assignment]
+            elif typ == "priming_bolus":
+                vol = path_ml if ev.volume is None else q.parse_volume_ml(ev.volume)
+                rate = MAX_RATE if ev.rate is None else q.parse_flow_ml_per_day(ev.rate)
+                clin = (te + vol / rate * DAY, rate, rate * conc, "priming")  # type: ignore[assignment]
             elif typ == "program":
                 steps = _steps(ev.therapy)
                 suspended = None
-                if clin is not None:
+                if clin is not None and clin[3] != "priming":  # type: ignore[misc]
                     clin = None
             elif typ == "stop":
                 if running():
@@ -322,7 +329,8 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
         if k == n_steps:
             break
         ml, mg = commanded(t)
-        believed.append(mg * dt / DAY)
+        priming_mg = clin[2] if clin is not None and clin[3] == "priming" and not stalled else 0.0  # type: ignore[misc]
+        believed.append((mg - priming_mg) * dt / DAY)  # priming is not counted as drug (docs/pump-model.md)
         if ptm_b is not None and not stalled:
             ptm_given += ptm_b[2] * dt / DAY
         if ml > 0:

@@ -76,6 +76,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             st.sampled_from(
                 ["ptm_request"] * 4
                 + ["clinician_bolus", "mri", "catheter_fault", "refill", "program", "stop", "resume", "interrogate"]
+                + ["priming_bolus"]
             )
         )
         ev: dict[str, Any] = {"at": at, "type": kind}
@@ -102,6 +103,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                 ev["bridge_bolus"] = draw(st.booleans())
         elif kind == "program":
             ev["therapy"] = therapy()
+        elif kind == "priming_bolus" and draw(st.booleans()):
+            ev["volume"] = f"{draw(st.floats(0.05, 0.6)):.3f} mL"
         events.append(ev)
     scn["events"] = events
     return scn
