@@ -285,11 +285,11 @@ def test_rule_programmable_value_range() -> None:
     # range key -> (refused cases, field the refusal names); a 20 mL pump (capacity 20 mL)
     cases = {
         "low_reservoir_alarm": ([-0.1, 20.1, nan], "low_reservoir_alarm"),
-        "ptm.dose": ([0.0, -1.0, nan], "ptm.dose"),
+        "ptm.dose": ([0.0, -1.0, nan, 10_000.5], "ptm.dose"),
         "ptm.duration": ([0.0, DAY + 1, nan], "ptm.duration"),
         "ptm.lockout": ([-1.0, DAY + 1, nan], "ptm.lockout"),
         "ptm.max_per_day": ([-1, 97, 2.5], "ptm.max_per_day"),
-        "ptm.max_daily_dose": ([0.0, -2.0, nan], "ptm.max_daily_dose"),
+        "ptm.max_daily_dose": ([0.0, -2.0, nan, 1.8e307], "ptm.max_daily_dose"),
         "refill.fill": ([-0.5, nan], "fill"),
         "refill.withdraw": ([-0.5, nan], "withdraw"),
         "refill.reservoir": ([-0.5, 20.5, nan], "reservoir"),

@@ -245,7 +245,7 @@ def test_output_resolution_never_changes_totals(data: dict[str, Any], width_s: f
         rates = binned_rates(rec, "csf_mg", edges)  # mg/day per bin
         binned = float(np.sum(rates * np.diff(edges) / DAY))
         assert binned == pytest.approx(total, rel=1e-9, abs=ABS_MG), width
-        hourly = sum(rec.total("csf_mg", a, min(a + width, r.end_s)) for a in edges[:-1])
+        hourly = sum(rec.total("csf_mg", a, b) for a, b in itertools.pairwise(edges))
         assert hourly == pytest.approx(total, rel=1e-9, abs=ABS_MG), width
     assert span > 0
     assert result_of(r)["totals"] == res["totals"]

@@ -8,6 +8,7 @@ Every expected number is derived by hand in the comments.  Shared facts of the s
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -376,3 +377,116 @@ def test_item9_hard_limit_findings_on_stderr_and_in_json(tmp_path: Any, capsys: 
     hard = [f for f in res["guardrail_findings"] if f["level"] == "hard"]
     assert [f["field"] for f in hard] == ["therapy.dose"]
     assert "therapy.dose" in out.err and "hard limit" in out.err
+
+
+def test_item6_documented_scenario_defaults_hold() -> None:
+    # docs/scenarios.md defaults: low_reservoir_alarm 2 mL; catheter 50 cm x 0.0026 mL/cm; primed;
+    # clock +0s, 0 ppm; ptm duration 10 min; a priming bolus primes the whole path (0.25 + 0.13 =
+    # 0.38 mL) at the maximum rate 24 mL/day: 0.38/24 d = 1368 s.
+    data = scenario(duration="1h", ptm={"dose": "0.1 mg", "lockout": "1h", "max_per_day": 2})
+    data["pump"].pop("low_reservoir_alarm")
+    data["events"] = [{"at": "+0s", "type": "priming_bolus"}]
+    r, res = run(data)
+    imp = r.implant
+    assert imp.fw.low_reservoir_ml == 2.0
+    assert (imp.hw.catheter_length_cm, imp.hw.catheter_ml_per_cm) == (50.0, 0.0026)
+    assert imp.fw.ptm is not None and imp.fw.ptm.duration_s == 600.0
+    assert imp.fw.clock_offset_s == 0.0 and imp.fw.clock_drift == 0.0
+    [start] = events_of(res, "bolus_started")
+    assert start["volume_ml"] == pytest.approx(0.38) and start["duration_s"] == pytest.approx(1368.0)
+
+
+# Numeric fields a scenario sets, with the unit their text carries.
+NUMERIC_FIELDS = [
+    ("pump.concentration", "mg/mL"),
+    ("pump.fill", "mL"),
+    ("pump.low_reservoir_alarm", "mL"),
+    ("pump.clock_error", "s"),
+    ("pump.clock_drift", "ppm"),
+    ("pump.catheter.length", "cm"),
+    ("pump.flow_accuracy", "%"),
+    ("pump.flow_accuracy_sd", "%"),
+    ("pump.battery_age", "d"),
+    ("therapy.dose", "mg/day"),
+    ("ptm.dose", "mg"),
+    ("ptm.duration", "min"),
+    ("ptm.lockout", "min"),
+    ("ptm.max_per_day", ""),
+    ("ptm.max_daily_dose", "mg/day"),
+    ("duration", "h"),
+    ("events.0.duration", "min"),
+    ("events.0.resume_delay", "min"),
+    ("events.1.dose", "mg"),
+    ("events.1.duration", "min"),
+    ("events.2.fill", "mL"),
+    ("events.2.concentration", "mg/mL"),
+]
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.conftest import examples  # noqa: E402
+
+ABSURD_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, -1, 1e6, -1e6, 1e308, -1e308, 1e-300, 10**30, 1_000_000]),
+    st.integers(-(10**25), 10**25),
+)
+
+
+@pytest.mark.property
+@settings(max_examples=examples(40, soak_share=0.05))
+@given(spec=st.sampled_from(NUMERIC_FIELDS), number=ABSURD_NUMBERS, signed=st.booleans())
+def test_item7_no_value_crashes_hangs_or_slips_through(
+    spec: tuple[str, str], number: float, signed: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Whatever number is written into any numeric field: exit 0 (a value inside every range) or
+    # exit 2 with one line naming the field; never a traceback, never a hang.
+    field, unit = spec
+    text = f"{'+' if signed and field == 'pump.clock_error' else ''}{number}{(' ' + unit) if unit else ''}".strip()
+    if unit in ("%", "s", "min", "h", "d"):
+        text = text.replace(" ", "")
+    data = scenario(
+        duration="2d",
+        ptm={"dose": "0.1 mg", "duration": "10min", "lockout": "1h", "max_per_day": 4},
+        events=[
+            {"at": "+1h", "type": "mri", "duration": "30min"},
+            {"at": "+3h", "type": "clinician_bolus", "dose": "0.1 mg", "duration": "1h"},
+            {"at": "+1d", "type": "refill", "fill": "10 mL"},
+        ],
+    )
+    node: Any = data
+    *parents, last = field.split(".")
+    for k in parents:
+        node = node[int(k)] if k.isdigit() else node.setdefault(k, {})
+    node[last] = number if field == "ptm.max_per_day" else text
+    path = tmp_path_factory.mktemp("absurd") / "s.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        rc = main(["simulate", str(path), "--json"])
+    lines = err.getvalue().strip().splitlines()
+    if rc == 0:
+        return
+    assert rc == 2, (field, text, lines)
+    assert len(lines) == 1 and lines[0].startswith("itdd: error: "), lines
+    named = lines[0][len("itdd: error: ") :].split(":")[0]
+    field = re.sub(r"\.(\d+)", r"[\1]", field)  # events.1.dose -> events[1].dose
+    parent = field.rsplit(".", 1)[0]
+    # the field, or (for a value that only breaks a limit together with another, such as a
+    # concentration that puts the therapy's pump rate out of range) a message repeating it as written
+    shown = text if field != "ptm.max_per_day" else str(number)
+    assert named in (field, parent) or named.startswith(field) or shown in lines[0] or _num(shown) in lines[0], (
+        field,
+        lines,
+    )
+
+
+def _num(text: str) -> str:
+    try:
+        return f"{float(text.split()[0]):g}"
+    except ValueError:
+        return text

@@ -20,7 +20,7 @@ from ..pump.implant import Implant
 from ..pump.models import FLOW_ACCURACY_REFILL_SD, PumpModel, battery_life_years, get_model
 from ..pump.therapy import PeriodicBolus, Therapy
 from .engine import Simulation
-from .entry import check_duration, check_ptm_block, check_ptm_rate, check_pump_block
+from .entry import as_written, check_duration, check_ptm_block, check_ptm_rate, check_pump_block
 from .guardrail_findings import findings_for_start, record_findings
 from .scenario import (
     PtmSpec,
@@ -146,6 +146,11 @@ def build_run(scn: Scenario) -> Run:
         therapy = build_therapy(scn.therapy, min_basal_mg_per_day(model, conc))
     except ItddError as exc:
         raise _with_field(exc, "therapy") from None
+    if conc <= 0 and therapy.running:
+        raise InputError(
+            "pump.concentration",
+            f"{p.concentration!r}: the pump holds no drug; a running therapy needs a concentration above 0",
+        )
     accuracy = parse_accuracy(p.flow_accuracy)
     battery_to_eri = 1.0
     if p.battery_age is not None:
@@ -252,14 +257,21 @@ def _ptm_request(run: Run, ev: Any) -> None:
 def _clinician_bolus(run: Run, ev: Any) -> None:
     from .guardrail_findings import findings_for_bolus
 
-    dose_mg, duration_s = q.parse_amount_mg(ev.dose), q.parse_duration_s(ev.duration)
-    run.implant.clinician_bolus(dose_mg, duration_s)
+    dose_mg = as_written("dose", ev.dose, q.parse_amount_mg, "clinician_bolus.dose")
+    duration_s = as_written("duration", ev.duration, q.parse_duration_s, "clinician_bolus.duration")
+    try:
+        run.implant.clinician_bolus(dose_mg, duration_s)
+    except SafetyRefusal as exc:
+        if exc.rule not in ("max_rate", "min_rate"):
+            raise
+        # the rate comes from the dose and the duration together: name the dose, show both as written
+        raise SafetyRefusal("dose", f"{ev.dose!r} over {ev.duration!r} {exc.message}", exc.rule) from None
     record_findings(run, findings_for_bolus(run.implant, dose_mg, duration_s), "clinician_bolus")
 
 
 def _priming_bolus(run: Run, ev: Any) -> None:
-    vol = None if ev.volume is None else q.parse_volume_ml(ev.volume)
-    rate = None if ev.rate is None else q.parse_flow_ml_per_day(ev.rate)
+    vol = None if ev.volume is None else as_written("volume", ev.volume, q.parse_volume_ml, "priming_bolus.volume")
+    rate = None if ev.rate is None else as_written("rate", ev.rate, q.parse_flow_ml_per_day, "priming_bolus.rate")
     run.implant.priming_bolus(vol, rate)
 
 
@@ -314,6 +326,11 @@ def _refill(run: Run, ev: Any) -> None:
     """A refill goes through the clinician programmer's refill workflow (itdd.programmer.refill)."""
     from ..programmer.scenario import scenario_refill  # the programmer layer sits above the runner
 
+    as_written("fill", ev.fill, q.parse_volume_ml, "refill.fill")
+    if ev.concentration is not None:
+        as_written("concentration", ev.concentration, q.parse_concentration_mg_per_ml, "refill.concentration")
+    if ev.withdraw != "all":
+        as_written("withdraw", ev.withdraw, q.parse_volume_ml, "refill.withdraw")
     run.refills.append(scenario_refill(run, ev))
 
 

@@ -427,11 +427,12 @@ class Scenario(Strict):
         description="Run the care pathway (screening, trial, implant, titration, follow-up) instead of a pump run.",
     )
 
-    @model_validator(mode="after")
-    def _duration_positive(self) -> Scenario:
-        if self.duration is not None and q.parse_duration_s(self.duration) <= 0:
-            raise ValueError("duration must be more than 0")
-        return self
+    @field_validator("duration")
+    @classmethod
+    def _duration_positive(cls, value: str | None) -> str | None:
+        if value is not None and q.parse_duration_s(value) <= 0:
+            raise ValueError("must be more than 0")
+        return value
 
 
 # Top-level keys that belong to a pump scenario and make no sense with a pathway block.
@@ -488,7 +489,13 @@ def format_validation_error(exc: ValidationError, root: str = "") -> InputError:
     field = _loc(tuple(err["loc"]))
     if root:
         field = f"{root}.{field}" if field else root
-    return InputError(field or "scenario", _message(dict(err)))
+    message = _message(dict(err))
+    value = err.get("input")
+    if isinstance(value, str | int | float) and not isinstance(value, bool) and err.get("type") != "missing":
+        shown = repr(value)
+        if shown not in message and str(value) not in message:
+            message = f"{shown}: {message}"  # the value as it was written
+    return InputError(field or "scenario", message)
 
 
 def parse_scenario_data(data: Any) -> Scenario:
