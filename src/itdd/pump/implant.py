@@ -153,8 +153,17 @@ class Implant:
             q = hw.actual_flow_ml_per_day(q_cmd)
             if q > 0.0:
                 above = hw.reservoir_ml - self.model.residual_ml
-                front_ml = hw.path.tip_volume_ml(hw.reservoir_conc_mg_per_ml, hw.reservoir_drug)
-                nxt = min(nxt, t + above / q * DAY_S, t + front_ml / q * DAY_S)
+                nxt = min(nxt, t + above / q * DAY_S)
+                # the next fluid front reaching the tip (FluidPath.tip_volume_ml, inlined: this
+                # runs at every breakpoint, and the common case - one fluid, the same as the
+                # reservoir's - has no front and schedules nothing)
+                segs = hw.path.segments
+                if len(segs) > 1:
+                    nxt = min(nxt, t + segs[0].volume_ml / q * DAY_S)
+                elif segs:
+                    head = segs[0]
+                    if head.conc_mg_per_ml != hw.reservoir_conc_mg_per_ml or head.drug != hw.reservoir_drug:
+                        nxt = min(nxt, t + head.volume_ml / q * DAY_S)
         if fw.eri_s is None:
             drain = self.model.battery_drain_per_day + self.model.battery_drain_per_ml * q_cmd
             nxt = min(nxt, t + hw.battery_to_eri / drain * DAY_S)
