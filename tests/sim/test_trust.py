@@ -138,7 +138,7 @@ def test_item3_predictive_max_dose_counts_the_24h_before_the_start() -> None:
         ptm={"dose": "0.5 mg", "duration": "10min", "lockout": "1h", "max_per_day": 4, "max_daily_dose": "2.6 mg/day"},
         events=[{"at": f"+{h}h", "type": "ptm_request"} for h in (0, 1, 2, 3, 25)],
     )
-    _, res = run(data)
+    r, res = run(data)
     assert [(d["granted"], d["reason"]) for d in res["ptm_requests"]] == [
         (True, None),
         (False, "max_dose"),
@@ -146,6 +146,12 @@ def test_item3_predictive_max_dose_counts_the_24h_before_the_start() -> None:
         (False, "max_dose"),
         (True, None),
     ]
+    # so no 24 h window ending in the run holds more than 2.6 mg (prior day included: 2 mg/day
+    # before the start, from the pump's own record)
+    fw = r.implant.fw
+    for k in range(0, 26 * 60 + 1, 10):
+        end = t0(r) + k * 60.0
+        assert fw.delivered_mg_between(end - DAY, end) <= 2.6 + 1e-9, k
 
 
 # ---- 4. the event log tells the truth about boluses ---------------------------------------------
