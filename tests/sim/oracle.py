@@ -9,9 +9,9 @@ leaving the tip is what entered when the cumulative input was ``V_out = V_in - p
 
 Only what the random scenarios use is covered: simple/flex therapy, PTM requests (lockout, daily
 limit, predictive max dose), clinician and priming boluses (saline or drug in the path), MRI with
-a resume delay, catheter faults, refills (with or without a concentration change and bridge
-bolus), program, stop, resume.  Catheter revisions are not modelled here (the metamorphic
-properties and the hand-derived tests cover them).
+a resume delay, catheter faults, catheter revisions (a saline catheter in front of the pump's
+internal path, primed or not), refills (with or without a concentration change and bridge
+bolus), program, stop, resume.
 Event times fall on whole seconds so that the grid meets them exactly; what remains is the error
 of internal transitions that fall between grid points (bounded by the largest rate x dt each).
 """
@@ -77,6 +77,10 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
     inputs: list[tuple[float, float]] = [(0.0, res_conc)]
     path_conc0 = conc if p.primed else 0.0
     cum_in = 0.0
+    # The input position now at the tip, and saline a new catheter puts in front of it (a
+    # revision replaces the catheter's fluid, not the pump's internal path).
+    out_pos = -path_ml
+    pending_saline = 0.0
 
     steps = _steps(scn.therapy)
     initial_steps = steps  # assumed to have run through the 24 h before the start (docs/pump-model.md)
@@ -296,6 +300,17 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     mgd = basal(te)
                     rate = min(max(mgd / old_conc, MIN_RATE), MAX_RATE)
                     clin = (te + path_ml / rate * DAY, rate, rate * old_conc, "bridge")  # type: ignore[assignment]
+            elif typ == "catheter_revision":
+                if ev.length is not None:
+                    length_cm = q.parse_length_cm(ev.length)
+                cath = length_cm * per_cm
+                path_ml = INTERNAL_ML + cath
+                fault, leak = None, 0.0
+                pending_saline = cath
+                out_pos = cum_in - INTERNAL_ML  # the internal path keeps what it holds
+                if ev.priming_bolus is not False:
+                    vol = cath if ev.priming_bolus == "catheter" else path_ml
+                    clin = (te + vol / MAX_RATE * DAY, MAX_RATE, MAX_RATE * conc, "priming")  # type: ignore[assignment]
             elif typ == "priming_bolus":
                 vol = path_ml if ev.volume is None else q.parse_volume_ml(ev.volume)
                 rate = MAX_RATE if ev.rate is None else q.parse_flow_ml_per_day(ev.rate)
@@ -339,9 +354,13 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             vol = min(flow * dt / DAY, max(res - RESIDUAL_ML, 0.0))
             if vol > 0:
                 res -= vol
-                # fluid leaving the tip: cumulative output positions [cum_in - path, cum_in - path + vol]
-                a = cum_in - path_ml
-                b = a + vol
+                # fluid leaving the tip: first any saline of a new catheter, then the input
+                # positions [out_pos, out_pos + the rest]
+                saline = min(vol, pending_saline)
+                pending_saline -= saline
+                a = out_pos
+                b = a + vol - saline
+                out_pos = b
                 mg_out = 0.0
                 x = a
                 while x < b - 1e-15:

@@ -76,7 +76,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             st.sampled_from(
                 ["ptm_request"] * 4
                 + ["clinician_bolus", "mri", "catheter_fault", "refill", "program", "stop", "resume", "interrogate"]
-                + ["priming_bolus"]
+                + ["priming_bolus", "catheter_revision"]
             )
         )
         ev: dict[str, Any] = {"at": at, "type": kind}
@@ -105,6 +105,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             ev["therapy"] = therapy()
         elif kind == "priming_bolus" and draw(st.booleans()):
             ev["volume"] = f"{draw(st.floats(0.05, 0.6)):.3f} mL"
+        elif kind == "catheter_revision":
+            ev["priming_bolus"] = draw(st.sampled_from([True, False, "catheter"]))
+            if draw(st.booleans()):
+                ev["length"] = f"{draw(st.integers(20, 90))} cm"
         events.append(ev)
     scn["events"] = events
     return scn
