@@ -9,7 +9,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_CLINIC := $(VENV)/.installed-clinic
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench serve constraints install-check clean
+.PHONY: demo test lint typecheck unit bench serve soak constraints install-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test: lint typecheck unit
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run.py
+
+# Every property test (-m property) for ITDD_SOAK_MINUTES (default 10) with fresh random seeds and
+# many more examples than CI (ITDD_SOAK_EXAMPLES per test per round, default 1000); prints the
+# examples generated per test and in total, and the seed of any failure (tests/soak.py).
+soak: $(STAMP_DEV)
+	$(BIN)/python tests/soak.py
 
 serve: $(STAMP_CLINIC)
 	$(BIN)/itdd serve

@@ -180,6 +180,19 @@ def test_rule_stall_latched_until_interrogated() -> None:
     assert imp.state == "infusing"
     imp.run_until(T0 + 14 * DAY)
     assert imp.record.total("pumped_ml", T0 + 13 * DAY, T0 + 14 * DAY) == pytest.approx(0.1)
+    # the patient's myPTM releases it the same way ([S] TGA); with no latched stall it does nothing
+    imp.magnetic_field_on()
+    imp.run_until(T0 + 14 * DAY + HOUR)
+    imp.magnetic_field_off(resume_delay_s=0)
+    imp.run_until(T0 + 15 * DAY)
+    assert imp.state == "motor_stalled"
+    n_log = len(imp.log.history)
+    imp.ptm_connect()
+    assert imp.state == "infusing"
+    assert imp.log.history[n_log].details == {"source": "ptm"}
+    n_log = len(imp.log.history)
+    imp.ptm_connect()
+    assert len(imp.log.history) == n_log
 
 
 def test_rule_no_delivery_after_end_of_service() -> None:
@@ -272,11 +285,11 @@ def test_rule_programmable_value_range() -> None:
     # range key -> (refused cases, field the refusal names); a 20 mL pump (capacity 20 mL)
     cases = {
         "low_reservoir_alarm": ([-0.1, 20.1, nan], "low_reservoir_alarm"),
-        "ptm.dose": ([0.0, -1.0, nan], "ptm.dose"),
+        "ptm.dose": ([0.0, -1.0, nan, 10_000.5], "ptm.dose"),
         "ptm.duration": ([0.0, DAY + 1, nan], "ptm.duration"),
         "ptm.lockout": ([-1.0, DAY + 1, nan], "ptm.lockout"),
         "ptm.max_per_day": ([-1, 97, 2.5], "ptm.max_per_day"),
-        "ptm.max_daily_dose": ([0.0, -2.0, nan], "ptm.max_daily_dose"),
+        "ptm.max_daily_dose": ([0.0, -2.0, nan, 1.8e307], "ptm.max_daily_dose"),
         "refill.fill": ([-0.5, nan], "fill"),
         "refill.withdraw": ([-0.5, nan], "withdraw"),
         "refill.reservoir": ([-0.5, 20.5, nan], "reservoir"),
@@ -285,6 +298,7 @@ def test_rule_programmable_value_range() -> None:
         "clinician_bolus.duration": ([0.0, nan], "clinician_bolus.duration"),
         "pump_time": ([-1.0, nan], "pump_time"),
         "clock_error": ([31 * DAY + 1, -31 * DAY - 1], "pump_time"),
+        "clock_drift": ([1000.5, -1_000_000.0, 1_000_000.0, nan], "clock_drift"),
         "priming_bolus.volume": ([0.0, -1.0, nan], "priming_bolus.volume"),
         "priming_bolus.rate": ([0.0, nan], "priming_bolus.rate"),
         "therapy.dose": ([-0.5, nan], "therapy.dose"),
@@ -305,6 +319,8 @@ def test_rule_programmable_value_range() -> None:
         "clinician_bolus.duration": lambda v: lambda imp: imp.clinician_bolus(0.1, v),
         "pump_time": lambda v: lambda imp: imp.fw.set_clock(imp.t_s, v),
         "clock_error": lambda v: lambda imp: imp.fw.set_clock(imp.t_s, imp.t_s + v),
+        # the drift is the crystal's: set only when the pump is made (scenario, virtual pump)
+        "clock_drift": lambda v: lambda imp: make_implant(ptm=PTM, clock_drift_ppm=v),
         "priming_bolus.volume": lambda v: lambda imp: imp.priming_bolus(v),
         "priming_bolus.rate": lambda v: lambda imp: imp.priming_bolus(0.1, v),
         "therapy.dose": lambda v: lambda imp: imp.program(Therapy.simple(v)),

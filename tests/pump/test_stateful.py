@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -15,6 +16,7 @@ from itdd.pump.firmware import PtmSettings
 from itdd.pump.implant import Implant
 from itdd.pump.models import get_model
 from itdd.pump.therapy import Therapy
+from tests.conftest import examples
 
 T0 = 1_767_600_000.0
 DAY = 86400.0
@@ -234,5 +236,5 @@ class PumpMachine(RuleBasedStateMachine):
         assert self.imp.fw.estimate_ml >= 0.0
 
 
-PumpMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
-TestPumpMachine = PumpMachine.TestCase
+PumpMachine.TestCase.settings = settings(max_examples=examples(60), stateful_step_count=30, deadline=None)
+TestPumpMachine = pytest.mark.property(PumpMachine.TestCase)

@@ -8,8 +8,10 @@ segments, it keeps the history of what entered the path by *cumulative volume*, 
 leaving the tip is what entered when the cumulative input was ``V_out = V_in - path volume``.
 
 Only what the random scenarios use is covered: simple/flex therapy, PTM requests (lockout, daily
-limit, predictive max dose), clinician boluses, MRI with a resume delay, catheter faults,
-refills (with or without a concentration change and bridge bolus), program, stop, resume.
+limit, predictive max dose), clinician and priming boluses (saline or drug in the path), MRI with
+a resume delay, catheter faults, catheter revisions (a saline catheter in front of the pump's
+internal path, primed or not), refills (with or without a concentration change and bridge
+bolus), program, stop, resume.
 Event times fall on whole seconds so that the grid meets them exactly; what remains is the error
 of internal transitions that fall between grid points (bounded by the largest rate x dt each).
 """
@@ -50,6 +52,7 @@ class OracleResult:
     estimate_ml: float = 0.0
     decisions: list[tuple[float, bool, str | None, float]] = field(default_factory=list)
     daily_mg: dict[int, float] = field(default_factory=dict)
+    hourly_mg: dict[int, float] = field(default_factory=dict)  # hours since the start -> mg to the spinal fluid
     alarm_times: dict[str, float] = field(default_factory=dict)
     n_transitions: int = 0
 
@@ -74,8 +77,13 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
     inputs: list[tuple[float, float]] = [(0.0, res_conc)]
     path_conc0 = conc if p.primed else 0.0
     cum_in = 0.0
+    # The input position now at the tip, and saline a new catheter puts in front of it (a
+    # revision replaces the catheter's fluid, not the pump's internal path).
+    out_pos = -path_ml
+    pending_saline = 0.0
 
     steps = _steps(scn.therapy)
+    initial_steps = steps  # assumed to have run through the 24 h before the start (docs/pump-model.md)
     suspended: list[tuple[int, float]] | None = None
     ptm = scn.ptm
     ptm_dose = q.parse_amount_mg(ptm.dose) if ptm else 0.0
@@ -95,6 +103,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
 
     clin: tuple[float, float, float] | None = None  # (end, ml/day, believed mg/day)
     ptm_b: tuple[float, float, float] | None = None
+    ptm_given = 0.0  # mg the current patient bolus has delivered (a bolus that gave nothing is no grant)
     grants: list[float] = []
     field_on = False
     field_count = 0
@@ -108,13 +117,25 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
     out = OracleResult()
     believed: list[float] = []  # believed mg delivered per grid step
 
-    def basal(t: float) -> float:
-        if steps is None:
+    def basal_of(steps_: list[tuple[int, float]] | None, t: float) -> float:
+        if steps_ is None:
             return 0.0
         tod = (t + offset) % DAY
-        starts = [s for s, _ in steps]
+        starts = [s for s, _ in steps_]
         i = bisect.bisect_right(starts, tod) - 1
-        return steps[i][1]
+        return steps_[i][1]
+
+    def basal(t: float) -> float:
+        return basal_of(steps, t)
+
+    def prior_mg(a: float) -> float:
+        """Drug of the initial therapy over [a, t0) (the assumed history before the start)."""
+        total = 0.0
+        tt = a
+        while tt < t0 - 1e-9:
+            total += basal_of(initial_steps, tt) * dt / DAY
+            tt += dt
+        return total
 
     def running() -> bool:
         return steps is not None
@@ -147,6 +168,12 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             return "min"
         return "infusing"
 
+    def drop_ptm() -> None:
+        nonlocal ptm_b
+        if ptm_b is not None and ptm_given <= 1e-9 and grants:
+            grants.pop()
+        ptm_b = None
+
     def check_alarms(t: float) -> None:
         nonlocal min_mode, clin, ptm_b
         if est <= low + 1e-9 and "low" not in alarms:
@@ -156,8 +183,9 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
             alarms.add("empty")
             out.alarm_times.setdefault("reservoir_empty_alarm", t)
             min_mode = True
-            clin = None
-            ptm_b = None
+            if clin is not None and clin[3] != "priming":  # type: ignore[misc]
+                clin = None  # a priming bolus runs on (it fills the path)
+            drop_ptm()
 
     check_alarms(t0)
     k = 0
@@ -190,6 +218,9 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                 continue
             typ = ev.type
             if typ == "ptm_request":
+                if stalled and latched and not field_on:  # the myPTM interrogates first ([S] TGA)
+                    stalled = latched = False
+                    alarms.discard("stall")
                 st = state(te)
                 grants[:] = [g for g in grants if g > te - DAY]
                 if ptm is None:
@@ -206,7 +237,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     if ptm_max_mg is not None:
                         end = te + ptm_dur
                         first = max(0, round((end - DAY - t0) / dt))
-                        past = sum(believed[first:k])
+                        past = sum(believed[first:k]) + prior_mg(end - DAY)
                         ahead = 0.0
                         tt = te
                         while tt < end - 1e-9:
@@ -220,6 +251,7 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                         grants.append(te)
                         mgd = ptm_dose / ptm_dur * DAY
                         ptm_b = (te + ptm_dur, mgd / conc, mgd)
+                        ptm_given = 0.0
                         out.decisions.append((te, True, None, margin))
                     else:
                         out.decisions.append((te, False, "max_dose", margin))
@@ -268,17 +300,32 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                     mgd = basal(te)
                     rate = min(max(mgd / old_conc, MIN_RATE), MAX_RATE)
                     clin = (te + path_ml / rate * DAY, rate, rate * old_conc, "bridge")  # type: ignore[assignment]
+            elif typ == "catheter_revision":
+                if ev.length is not None:
+                    length_cm = q.parse_length_cm(ev.length)
+                cath = length_cm * per_cm
+                path_ml = INTERNAL_ML + cath
+                fault, leak = None, 0.0
+                pending_saline = cath
+                out_pos = cum_in - INTERNAL_ML  # the internal path keeps what it holds
+                if ev.priming_bolus is not False:
+                    vol = cath if ev.priming_bolus == "catheter" else path_ml
+                    clin = (te + vol / MAX_RATE * DAY, MAX_RATE, MAX_RATE * conc, "priming")  # type: ignore[assignment]
+            elif typ == "priming_bolus":
+                vol = path_ml if ev.volume is None else q.parse_volume_ml(ev.volume)
+                rate = MAX_RATE if ev.rate is None else q.parse_flow_ml_per_day(ev.rate)
+                clin = (te + vol / rate * DAY, rate, rate * conc, "priming")  # type: ignore[assignment]
             elif typ == "program":
                 steps = _steps(ev.therapy)
                 suspended = None
-                if clin is not None:
+                if clin is not None and clin[3] != "priming":  # type: ignore[misc]
                     clin = None
             elif typ == "stop":
                 if running():
                     suspended = steps
                 steps = None
                 clin = None
-                ptm_b = None
+                drop_ptm()
             elif typ == "resume":
                 if suspended is not None:
                     steps, suspended = suspended, None
@@ -297,16 +344,23 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
         if k == n_steps:
             break
         ml, mg = commanded(t)
-        believed.append(mg * dt / DAY)
+        priming_mg = clin[2] if clin is not None and clin[3] == "priming" and not stalled else 0.0  # type: ignore[misc]
+        believed.append((mg - priming_mg) * dt / DAY)  # priming is not counted as drug (docs/pump-model.md)
+        if ptm_b is not None and not stalled:
+            ptm_given += ptm_b[2] * dt / DAY
         if ml > 0:
             est = max(est - ml * dt / DAY, 0.0)
             flow = 0.0 if (field_on or fault == "occlusion" or res <= RESIDUAL_ML + 1e-12) else ml * acc
             vol = min(flow * dt / DAY, max(res - RESIDUAL_ML, 0.0))
             if vol > 0:
                 res -= vol
-                # fluid leaving the tip: cumulative output positions [cum_in - path, cum_in - path + vol]
-                a = cum_in - path_ml
-                b = a + vol
+                # fluid leaving the tip: first any saline of a new catheter, then the input
+                # positions [out_pos, out_pos + the rest]
+                saline = min(vol, pending_saline)
+                pending_saline -= saline
+                a = out_pos
+                b = a + vol - saline
+                out_pos = b
                 mg_out = 0.0
                 x = a
                 while x < b - 1e-15:
@@ -327,6 +381,8 @@ def run_oracle(scn: Scenario, dt: float = 1.0) -> OracleResult:
                 out.tissue_mg += mg_out * (1 - frac)
                 day = int((t + offset) // DAY)
                 out.daily_mg[day] = out.daily_mg.get(day, 0.0) + mg_out * frac
+                hour = int((t - t0) // 3600)
+                out.hourly_mg[hour] = out.hourly_mg.get(hour, 0.0) + mg_out * frac
         check_alarms(t + dt)
     out.reservoir_ml = res
     out.estimate_ml = est

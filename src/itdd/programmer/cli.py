@@ -456,12 +456,24 @@ def cmd_prime(args: argparse.Namespace) -> int:
     length = _q("--catheter-length", q.parse_length_cm, args.catheter_length)
     per_cm = CATHETER_ML_PER_CM if args.volume_per_cm is None else _per_cm(args.volume_per_cm)
     rate = _opt("--rate", q.parse_flow_ml_per_day, args.rate)
-    plan = tools.priming_plan(it.model, length, per_cm, it.conc_mg_per_ml, rate)
+    plan = tools.priming_plan(
+        it.model,
+        length,
+        per_cm,
+        it.conc_mg_per_ml,
+        rate,
+        after_revision=args.after_revision,
+        catheter_only=args.catheter_only,
+    )
+    inside = "" if plan.catheter_only else f", plus {plan.internal_ml:g} mL inside the pump"
     text = (
         f"Priming bolus: {plan.volume_ml:.3f} mL (catheter {plan.catheter_ml:.3f} mL = {length:g} cm x "
-        f"{per_cm:g} mL/cm, plus {plan.internal_ml:g} mL inside the pump) at {q.fmt_flow(plan.rate_ml_per_day)}, "
+        f"{per_cm:g} mL/cm{inside}) at {q.fmt_flow(plan.rate_ml_per_day)}, "
         f"about {q.fmt_duration(plan.duration_s)}; {it.drug.fmt_amount(plan.drug_mg)} of {it.drug.name} fills the path."
     )
+    if plan.warning is not None:
+        text = f"WARNING: {plan.warning}\n{text}"
+        print(f"warning: {plan.warning}", file=sys.stderr)
     if abs(plan.catheter_ml - it.catheter_volume_ml) > 1e-6:
         text += (
             f"\nNote: the implant record says the catheter holds {it.catheter_volume_ml:.3f} mL; check the "
@@ -752,6 +764,8 @@ def register(sub: Any) -> None:
     c.add_argument("--catheter-length", required=True, help="e.g. '50 cm'")
     c.add_argument("--volume-per-cm", help="catheter volume per length (default 0.0026 mL/cm)")
     c.add_argument("--rate", help="priming rate (default: the pump's maximum)")
+    c.add_argument("--after-revision", action="store_true", help="the catheter was just replaced (warns)")
+    c.add_argument("--catheter-only", action="store_true", help="prime the catheter volume only (after a revision)")
     c.add_argument("--dry-run", action="store_true")
 
     c = cmd("titrate", cmd_titrate, "plan titration steps from a current to a target dose", state=False)

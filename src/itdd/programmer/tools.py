@@ -34,6 +34,13 @@ class PrimingPlan:
     rate_ml_per_day: float
     duration_s: float
     drug_mg: float
+    after_revision: bool = False
+    catheter_only: bool = False
+    warning: str | None = None  # the overdose hazard of priming the whole path after a revision
+
+    @property
+    def catheter_only_volume_ml(self) -> float:
+        return self.catheter_ml
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,7 +51,29 @@ class PrimingPlan:
             "rate_ml_per_day": self.rate_ml_per_day,
             "duration": q.fmt_duration(self.duration_s),
             "drug_in_path_mg": self.drug_mg,
+            "after_revision": self.after_revision,
+            "catheter_only": self.catheter_only,
+            "catheter_only_volume_ml": self.catheter_ml,
+            "warning": self.warning,
         }
+
+
+def revision_priming_warning(model: PumpModel, catheter_ml: float, conc_mg_per_ml: float, rate: float) -> str:
+    """The hazard of a whole-path priming bolus after a catheter revision, in numbers.
+
+    Only the catheter is new (full of saline); the pump's internal path still holds drug.  A
+    priming bolus of the whole path volume pushes the saline out and then the internal path's
+    drug, at the priming rate, straight into the spinal fluid (sources in docs/pump-model.md:
+    FDA Class I recall 2013 and MHRA MDA/2013/042 on the priming bolus)."""
+    internal = model.internal_volume_ml
+    mg = internal * conc_mg_per_ml
+    minutes = internal / rate * DAY_S / 60.0
+    return (
+        f"after a catheter revision the pump's internal path still holds {internal:g} mL of drug "
+        f"({mg:.4g} mg at {conc_mg_per_ml:g} mg/mL): priming the whole path pushes it into the spinal fluid "
+        f"in about {minutes:.0f} min at {q.fmt_flow(rate)}. Prime the catheter only: {catheter_ml:.3f} mL "
+        "(--catheter-only)."
+    )
 
 
 def priming_plan(
@@ -53,9 +82,15 @@ def priming_plan(
     catheter_ml_per_cm: float,
     conc_mg_per_ml: float,
     rate_ml_per_day: float | None = None,
+    *,
+    after_revision: bool = False,
+    catheter_only: bool = False,
 ) -> PrimingPlan:
-    """Volume to fill the fluid path after implant or catheter revision: the pump's internal path
-    plus the catheter (length x volume per cm), pushed at the priming rate (default: maximum)."""
+    """Volume to fill the fluid path after implant: the pump's internal path plus the catheter
+    (length x volume per cm), pushed at the priming rate (default: maximum).
+
+    After a catheter revision (``after_revision``) the plan carries a warning and offers the
+    catheter-only volume; ``catheter_only`` primes just the catheter."""
     if catheter_length_cm <= 0:
         raise InputError("catheter_length", "must be more than 0 cm")
     if catheter_ml_per_cm <= 0:
@@ -69,7 +104,10 @@ def priming_plan(
             rule="max_rate",
         )
     cath = catheter_length_cm * catheter_ml_per_cm
-    vol = model.internal_volume_ml + cath
+    vol = cath if catheter_only else model.internal_volume_ml + cath
+    warning = None
+    if after_revision and not catheter_only:
+        warning = revision_priming_warning(model, cath, conc_mg_per_ml, rate)
     return PrimingPlan(
         catheter_length_cm,
         catheter_ml_per_cm,
@@ -79,6 +117,9 @@ def priming_plan(
         rate,
         vol / rate * DAY_S,
         vol * conc_mg_per_ml,
+        after_revision,
+        catheter_only,
+        warning,
     )
 
 

@@ -42,6 +42,11 @@ ALARMS = {
 
 DENIAL_REASONS = ("not_enabled", "pump_not_infusing", "lockout", "daily_limit", "max_dose")
 
+# A bolus is complete when what the motor delivered is within this share of its dose (the
+# integration of a constant rate over its exact duration differs only by rounding).
+COMPLETE_REL = 1e-6
+COMPLETE_ABS_MG = 1e-9
+
 
 @dataclass(slots=True)
 class PtmSettings:
@@ -73,6 +78,19 @@ class ActiveBolus:
     rate_ml_per_day: float
     mg_per_day: float  # the firmware's belief of drug delivered per day during the bolus
     dose_mg: float
+    given_mg: float = 0.0  # what the motor has delivered of it so far (commanded while turning)
+    interrupted_by: str | None = None  # why it may end short (e.g. motor_stall)
+
+
+@dataclass(slots=True)
+class PeriodicRun:
+    """A periodic bolus window in progress (mode periodic_bolus)."""
+
+    index: int
+    dose_mg: float
+    mg_per_day: float  # the bolus part of the step's rate (the basal runs beneath it)
+    given_mg: float = 0.0
+    interrupted_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -136,6 +154,7 @@ class Firmware:
         self.suspended: Therapy | None = None  # therapy kept by a "stop", restored by "resume"
         self.bolus: ActiveBolus | None = None  # clinician, priming or bridge: replaces the basal
         self.ptm_bolus: ActiveBolus | None = None  # adds to the basal
+        self.periodic: PeriodicRun | None = None  # a periodic bolus window in progress
         self.min_rate_mode = False
         self.motor_stalled = False
         self.stall_latched = False
@@ -151,9 +170,42 @@ class Firmware:
         self.next_step_s = INF
         self.rate_ml_per_day = 0.0
         self.mg_per_day = 0.0
+        check_ptm(ptm)
+        self._check_clock(clock_offset_s, clock_drift_ppm)
         self._schedule(t_s)
+        self._seed_history(t_s)
+        self._enter_periodic(t_s, log=False)
         self._recompute()
         self._check_reservoir(t_s)
+
+    @staticmethod
+    def _check_clock(clock_offset_s: float, clock_drift_ppm: float) -> None:
+        check_range("clock_error", clock_offset_s)
+        check_range("clock_drift", clock_drift_ppm)
+
+    def _seed_history(self, t_s: float) -> None:
+        """The 24 h before the start: the programmed therapy is assumed to have been running
+        (documented in docs/pump-model.md), so the predictive maximum dose sees them."""
+        th = self.therapy
+        if not th.running:
+            return
+        t = t_s - DAY_S
+        tod = self.local_time_of_day_s(t)
+        idx = th.step_index_at(tod)
+        nxt = t + th.seconds_to_next_step(idx, tod) / (1.0 + self.clock_drift) if len(th.steps) > 1 else INF
+        while t < t_s - EPS_S:
+            end = min(nxt, t_s)
+            mg = th.steps[idx].dose_mg_per_day
+            if mg > 0.0 and end > t:
+                h = self.history
+                if h and h[-1][2] == mg and abs(h[-1][1] - t) < EPS_S:
+                    h[-1] = (h[-1][0], end, mg)
+                else:
+                    h.append((t, end, mg))
+            t = end
+            if nxt <= t:
+                idx = (idx + 1) % len(th.steps)
+                nxt += th.step_length_s(idx) / (1.0 + self.clock_drift)
 
     # ---- clock and schedule ------------------------------------------------------------------
     def pump_time_s(self, t_s: float) -> float:
@@ -260,10 +312,25 @@ class Firmware:
 
     def consume(self, t0_s: float, t1_s: float) -> None:
         """Account for the interval [t0, t1] at the current (constant) commanded rate."""
+        days = (t1_s - t0_s) / DAY_S
         if self.rate_ml_per_day > 0.0:
-            est = self.estimate_ml - self.rate_ml_per_day * (t1_s - t0_s) / DAY_S
+            est = self.estimate_ml - self.rate_ml_per_day * days
             self.estimate_ml = est if est > EPS_ML else 0.0
         mg = self.mg_per_day
+        b = self.bolus
+        if mg > 0.0:
+            if b is not None:
+                b.given_mg += b.mg_per_day * days
+                if b.kind == "priming":
+                    # The priming volume fills the fluid path (saline or not, the pump cannot
+                    # tell): it is not counted as drug against the patient's 24 h maximum.
+                    mg -= b.mg_per_day
+            p = self.ptm_bolus
+            if p is not None:
+                p.given_mg += p.mg_per_day * days
+            pr = self.periodic
+            if pr is not None and b is None and not self.min_rate_mode:
+                pr.given_mg += pr.mg_per_day * days
         if mg > 0.0:
             h = self.history
             if h and h[-1][2] == mg and abs(h[-1][1] - t0_s) < EPS_S:
@@ -282,11 +349,12 @@ class Firmware:
         b = self.bolus
         if b is not None and b.end_s <= due:
             self.bolus = None
-            self.log.append(t_s, "bolus_completed", kind=b.kind, dose_mg=b.dose_mg)
+            self._log_bolus_end(t_s, b.kind, b.dose_mg, b.given_mg, b.interrupted_by)
         p = self.ptm_bolus
         if p is not None and p.end_s <= due:
             self.ptm_bolus = None
-            self.log.append(t_s, "bolus_completed", kind="ptm", dose_mg=p.dose_mg)
+            self._log_bolus_end(t_s, "ptm", p.dose_mg, p.given_mg, p.interrupted_by)
+            self._forget_empty_grant(p)
         while self.next_step_s <= due:
             self._next_step(t_s)
         if self.recover_at_s <= due:
@@ -302,11 +370,48 @@ class Firmware:
         self.next_step_s += th.step_length_s(self.step_idx) / (1.0 + self.clock_drift)
         if th.mode == "periodic_bolus":
             if old.bolus >= 0 and new.bolus != old.bolus:
-                pb = th.boluses[old.bolus]
-                self.log.append(t_s, "bolus_completed", kind="periodic", dose_mg=pb.dose_mg)
+                self._end_periodic(t_s)
             if new.bolus >= 0 and new.bolus != old.bolus:
-                pb = th.boluses[new.bolus]
-                self.log.append(t_s, "bolus_started", kind="periodic", dose_mg=pb.dose_mg)
+                self._enter_periodic(t_s, log=True)
+
+    def _enter_periodic(self, t_s: float, *, log: bool) -> None:
+        """Open the record of a periodic bolus window when the current step is one."""
+        th = self.therapy
+        if not th.running or th.mode != "periodic_bolus":
+            self.periodic = None
+            return
+        idx = th.steps[self.step_idx].bolus
+        if idx < 0:
+            self.periodic = None
+            return
+        pb = th.boluses[idx]
+        self.periodic = PeriodicRun(idx, pb.dose_mg, pb.dose_mg / pb.duration_s * DAY_S)
+        if self.motor_stalled:
+            self.periodic.interrupted_by = "motor_stall"
+        if log:
+            self.log.append(t_s, "bolus_started", kind="periodic", dose_mg=pb.dose_mg)
+
+    def _end_periodic(self, t_s: float) -> None:
+        pr = self.periodic
+        self.periodic = None
+        if pr is None:
+            return
+        self._log_bolus_end(t_s, "periodic", pr.dose_mg, pr.given_mg, pr.interrupted_by)
+
+    def _log_bolus_end(self, t_s: float, kind: str, dose_mg: float, given_mg: float, why: str | None) -> None:
+        """A bolus whose time is over: ``bolus_completed`` only when its whole dose was given;
+        otherwise ``bolus_ended_short`` with the dose actually given and why."""
+        if given_mg >= dose_mg * (1.0 - COMPLETE_REL) - COMPLETE_ABS_MG:
+            self.log.append(t_s, "bolus_completed", kind=kind, dose_mg=dose_mg)
+        else:
+            self.log.append(
+                t_s,
+                "bolus_ended_short",
+                kind=kind,
+                dose_mg=given_mg,
+                planned_dose_mg=dose_mg,
+                reason=why or "interrupted",
+            )
 
     # ---- alarms --------------------------------------------------------------------------------
     def _raise(self, t_s: float, kind: str, **details: Any) -> None:
@@ -333,6 +438,8 @@ class Firmware:
                 self._cancel_bolus(t_s, "reservoir_empty")
             if self.ptm_bolus is not None:
                 self._cancel_ptm(t_s, "reservoir_empty")
+            if self.periodic is not None:
+                self.periodic.interrupted_by = "reservoir_empty"
             self._recompute()
 
     def eri(self, t_s: float) -> None:
@@ -350,6 +457,7 @@ class Firmware:
             self._cancel_bolus(t_s, "end_of_service")
         if self.ptm_bolus is not None:
             self._cancel_ptm(t_s, "end_of_service")
+        self._cancel_periodic(t_s, "end_of_service")
         self._raise(t_s, "end_of_service")
         self._recompute()
 
@@ -361,6 +469,9 @@ class Firmware:
         # clinician programmer or PTM interrogates it [S] (TGA, clinical-facts "MRI").
         self.stall_latched = bool(self.alarms)
         self.motor_stalled = True
+        for b in (self.bolus, self.ptm_bolus, self.periodic):
+            if b is not None:
+                b.interrupted_by = "motor_stall"
         self.recover_at_s = INF
         self._raise(t_s, "motor_stall", latched=self.stall_latched)
         self._recompute()
@@ -395,6 +506,7 @@ class Firmware:
         check_rates(therapy, self.conc_mg_per_ml, self.model)
         if self.bolus is not None and self.bolus.kind != "priming":
             self._cancel_bolus(t_s, "reprogrammed")
+        self._cancel_periodic(t_s, "reprogrammed")
         old = self.therapy
         self.therapy = therapy
         self.suspended = None
@@ -409,6 +521,7 @@ class Firmware:
             **(details or {}),
         )
         self._schedule(t_s)
+        self._enter_periodic(t_s, log=True)
         self._recompute()
         self._check_reservoir(t_s)
 
@@ -419,6 +532,7 @@ class Firmware:
             self._cancel_bolus(t_s, "stopped")
         if self.ptm_bolus is not None:
             self._cancel_ptm(t_s, "stopped")
+        self._cancel_periodic(t_s, "stopped")
         self.suspended = self.therapy if self.therapy.running else self.suspended
         self.therapy = Therapy.stopped()
         self.log.append(t_s, "therapy_stopped")
@@ -433,6 +547,7 @@ class Firmware:
         self.suspended = None
         self.log.append(t_s, "therapy_resumed", description=self.therapy.describe())
         self._schedule(t_s)
+        self._enter_periodic(t_s, log=True)
         self._recompute()
         self._check_reservoir(t_s)
 
@@ -485,6 +600,8 @@ class Firmware:
         self._bolus_rate_check("clinician_bolus.duration", rate)
         if self.bolus is not None:
             self._cancel_bolus(t_s, "replaced")
+        if self.periodic is not None:
+            self.periodic.interrupted_by = "clinician_bolus"
         self._start_bolus(t_s, "clinician", dose_mg / self.conc_mg_per_ml, rate, dose_mg / duration_s * DAY_S, dose_mg)
 
     def priming_bolus(self, t_s: float, volume_ml: float, rate_ml_per_day: float | None = None) -> None:
@@ -519,7 +636,9 @@ class Firmware:
         if b is None:
             return
         self.bolus = None
-        self.log.append(t_s, "bolus_cancelled", kind=b.kind, reason=reason)
+        self.log.append(
+            t_s, "bolus_cancelled", kind=b.kind, reason=reason, dose_mg=b.given_mg, planned_dose_mg=b.dose_mg
+        )
         self._recompute()
 
     def _cancel_ptm(self, t_s: float, reason: str) -> None:
@@ -527,8 +646,26 @@ class Firmware:
         if p is None:
             return
         self.ptm_bolus = None
-        self.log.append(t_s, "bolus_cancelled", kind="ptm", reason=reason)
+        self.log.append(
+            t_s, "bolus_cancelled", kind="ptm", reason=reason, dose_mg=p.given_mg, planned_dose_mg=p.dose_mg
+        )
+        self._forget_empty_grant(p)
         self._recompute()
+
+    def _cancel_periodic(self, t_s: float, reason: str) -> None:
+        pr = self.periodic
+        if pr is None:
+            return
+        self.periodic = None
+        self.log.append(
+            t_s, "bolus_cancelled", kind="periodic", reason=reason, dose_mg=pr.given_mg, planned_dose_mg=pr.dose_mg
+        )
+
+    def _forget_empty_grant(self, p: ActiveBolus) -> None:
+        """A patient bolus that delivered nothing does not count against the per-day count
+        (nor its lockout): the grant is withdrawn (documented in docs/pump-model.md)."""
+        if p.given_mg <= COMPLETE_ABS_MG and self.ptm_grants and self.ptm_grants[-1] == p.start_s:
+            self.ptm_grants.pop()
 
     def refill(self, t_s: float, reservoir_ml: float, drug: str, conc_mg_per_ml: float) -> float:
         """Record the new reservoir contents; returns the previous concentration."""
@@ -562,11 +699,18 @@ class Firmware:
         check_ptm(ptm)
         self.ptm = ptm
 
-    def interrogate(self, t_s: float, field_present: bool) -> dict[str, Any]:
-        self.log.append(t_s, "interrogation")
+    def interrogate(self, t_s: float, field_present: bool, source: str = "clinician_programmer") -> dict[str, Any]:
+        if source == "clinician_programmer":
+            self.log.append(t_s, "interrogation")
+        else:
+            self.log.append(t_s, "interrogation", source=source)
         if self.motor_stalled and self.stall_latched and not field_present:
             self._recover(t_s)
         return self.status(t_s)
+
+    def stall_needs_interrogation(self, field_present: bool) -> bool:
+        """A stall that only an interrogation releases (the pump was alarming when the field came)."""
+        return self.motor_stalled and self.stall_latched and not field_present
 
     # ---- patient-activated bolus ---------------------------------------------------------------
     def delivered_mg_between(self, a_s: float, b_s: float) -> float:
@@ -654,8 +798,14 @@ class Firmware:
                 f"the pump is not infusing (state: {state.replace('_', ' ')})",
             )
         last = grants[-1] if grants else None
-        if self.ptm_bolus is not None or (last is not None and t_s - last < p.lockout_s):
-            nxt = (last + p.lockout_s) if last is not None else self.ptm_bolus.end_s  # type: ignore[union-attr]
+        running = self.ptm_bolus
+        if running is not None or (last is not None and t_s - last < p.lockout_s):
+            # the next request can be granted once the lockout has passed AND the running
+            # bolus has ended (a bolus longer than its lockout): never an instant in the past
+            nxt = max(
+                last + p.lockout_s if last is not None else t_s,
+                running.end_s if running is not None else t_s,
+            )
             return PtmDecision(False, "lockout", t_s, nxt, left, "lockout: the last patient bolus was too recent")
         if len(grants) >= p.max_per_day:
             nxt = grants[len(grants) - p.max_per_day] + DAY_S
@@ -682,7 +832,7 @@ class Firmware:
                     f"maximum dose: {total:.4g} mg in 24 h (delivered {past:.4g} + basal during "
                     f"bolus {ahead:.4g} + bolus {p.dose_mg:.4g}) would exceed {p.max_daily_dose_mg:.4g} mg",
                 )
-        return PtmDecision(True, None, t_s, t_s + p.lockout_s, left - 1, "bolus granted")
+        return PtmDecision(True, None, t_s, t_s + max(p.lockout_s, p.duration_s), left - 1, "bolus granted")
 
     # ---- reporting -----------------------------------------------------------------------------
     def status(self, t_s: float) -> dict[str, Any]:

@@ -39,12 +39,26 @@ class FluidPath:
     def tip(self) -> Segment | None:
         return self.segments[0] if self.segments else None
 
-    def tip_volume_ml(self) -> float:
-        """Volume that must be pushed before the outflow concentration changes."""
+    def tip_volume_ml(self, inflow_conc_mg_per_ml: float | None = None, inflow_drug: str | None = None) -> float:
+        """Volume that must be pushed before the outflow concentration changes: the arrival of
+        the next fluid front at the tip.
+
+        With several segments the front is the end of the tip segment.  With one segment the
+        front is the fluid about to enter (``inflow_*``, the reservoir's contents): if it differs
+        from what fills the path — saline in a new catheter, the old concentration after a refill
+        without a bridge bolus — it reaches the tip once the whole path has been pushed through.
+        Only when nothing differs is there no front (infinity), so the common case schedules
+        no event.
+        """
         segs = self.segments
-        if len(segs) <= 1:
+        if len(segs) > 1:
+            return segs[0].volume_ml
+        if not segs or inflow_conc_mg_per_ml is None:
             return float("inf")
-        return segs[0].volume_ml
+        head = segs[0]
+        if head.conc_mg_per_ml == inflow_conc_mg_per_ml and head.drug == inflow_drug:
+            return float("inf")
+        return head.volume_ml
 
     def push(self, volume_ml: float, conc_mg_per_ml: float, drug: str) -> tuple[float, float]:
         """Push ``volume_ml`` in at the pump end; return (mL, mg) that leave at the tip."""
@@ -82,8 +96,30 @@ class FluidPath:
         return out
 
     def replace(self, volume_ml: float, conc_mg_per_ml: float, drug: str) -> None:
-        """A new catheter (revision): the whole path holds one fluid."""
+        """The whole path holds one fluid."""
         self.segments = [Segment(volume_ml, conc_mg_per_ml, drug)] if volume_ml > EPS_ML else []
+
+    def replace_tip_part(self, keep_pump_end_ml: float, new_ml: float, conc_mg_per_ml: float, drug: str) -> None:
+        """A catheter revision: the pump's internal path (the last ``keep_pump_end_ml`` at the
+        pump end) keeps what it holds; the catheter part is replaced by ``new_ml`` of one fluid."""
+        kept: list[Segment] = []
+        need = keep_pump_end_ml
+        for seg in reversed(self.segments):
+            if need <= EPS_ML:
+                break
+            take = min(seg.volume_ml, need)
+            kept.append(Segment(take, seg.conc_mg_per_ml, seg.drug))
+            need -= take
+        kept.reverse()
+        new = [Segment(new_ml, conc_mg_per_ml, drug)] if new_ml > EPS_ML else []
+        segs = new + kept
+        merged: list[Segment] = []
+        for seg in segs:
+            if merged and merged[-1].conc_mg_per_ml == seg.conc_mg_per_ml and merged[-1].drug == seg.drug:
+                merged[-1].volume_ml += seg.volume_ml
+            else:
+                merged.append(seg)
+        self.segments = merged
 
     def snapshot(self) -> list[dict[str, float | str]]:
         return [{"volume_ml": s.volume_ml, "conc_mg_per_ml": s.conc_mg_per_ml, "drug": s.drug} for s in self.segments]

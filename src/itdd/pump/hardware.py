@@ -152,9 +152,14 @@ class Hardware:
         self.leak_fraction = leak_fraction if kind == "leak" else 0.0
 
     def replace_catheter(self, length_cm: float, primed_with_drug: bool) -> None:
-        """Catheter revision: a new catheter, full of saline unless primed with the drug."""
+        """Catheter revision: a new catheter, full of saline unless primed with the drug.
+
+        Only the catheter is new: the pump's internal path (``model.internal_volume_ml``) keeps
+        the drug it held, and the next push delivers that drug first once the catheter's own
+        volume has gone through (a priming bolus of the whole path volume pushes it into the
+        spinal fluid within minutes)."""
         self.catheter_length_cm = length_cm
         self.catheter_fault = None
         self.leak_fraction = 0.0
         conc, drug = (self.reservoir_conc_mg_per_ml, self.reservoir_drug) if primed_with_drug else (0.0, "saline")
-        self.path.replace(self.path_volume_ml, conc, drug)
+        self.path.replace_tip_part(self.model.internal_volume_ml, self.catheter_volume_ml, conc, drug)

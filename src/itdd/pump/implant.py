@@ -153,7 +153,17 @@ class Implant:
             q = hw.actual_flow_ml_per_day(q_cmd)
             if q > 0.0:
                 above = hw.reservoir_ml - self.model.residual_ml
-                nxt = min(nxt, t + above / q * DAY_S, t + hw.path.tip_volume_ml() / q * DAY_S)
+                nxt = min(nxt, t + above / q * DAY_S)
+                # the next fluid front reaching the tip (FluidPath.tip_volume_ml, inlined: this
+                # runs at every breakpoint, and the common case - one fluid, the same as the
+                # reservoir's - has no front and schedules nothing)
+                segs = hw.path.segments
+                if len(segs) > 1:
+                    nxt = min(nxt, t + segs[0].volume_ml / q * DAY_S)
+                elif segs:
+                    head = segs[0]
+                    if head.conc_mg_per_ml != hw.reservoir_conc_mg_per_ml or head.drug != hw.reservoir_drug:
+                        nxt = min(nxt, t + head.volume_ml / q * DAY_S)
         if fw.eri_s is None:
             drain = self.model.battery_drain_per_day + self.model.battery_drain_per_ml * q_cmd
             nxt = min(nxt, t + hw.battery_to_eri / drain * DAY_S)
@@ -250,14 +260,28 @@ class Implant:
         return vol
 
     def ptm_request(self) -> PtmDecision:
+        """A patient's bolus request: the myPTM interrogates the pump first (which releases a
+        stall that waits for an interrogation, [S] TGA), then asks for the bolus."""
+        self.ptm_connect()
         decision = self.fw.request_ptm_bolus(self.t_s)
         self._sync()
         return decision
+
+    def ptm_connect(self) -> None:
+        """The patient therapy manager talks to the pump.  Like the clinician programmer's
+        interrogation, it releases a pump that stayed stopped after a magnetic field because it
+        was alarming when the field came ([S] TGA hazard alert: "drug infusion will only resume
+        after performing a post-MRI pump interrogation using the Clinician Programmer or
+        Personal Therapy Manager").  Otherwise it changes nothing and logs nothing."""
+        if self.fw.stall_needs_interrogation(self.hw.field_present):
+            self.fw.interrogate(self.t_s, False, source="ptm")
+            self._sync()
 
     def set_ptm(self, ptm: PtmSettings | None) -> None:
         self.fw.set_ptm(ptm)
 
     def interrogate(self) -> dict[str, Any]:
+        """The clinician programmer's interrogation."""
         status = self.fw.interrogate(self.t_s, self.hw.field_present)
         self._sync()
         return status

@@ -41,11 +41,13 @@ RANGES: dict[str, ValueRange] = {
     r.field: r
     for r in (
         ValueRange("low_reservoir_alarm", 0.0, None, True, "mL", "a volume; at most the reservoir capacity"),
-        ValueRange("ptm.dose", 0.0, None, False, "mg", "a bolus must carry drug"),
+        ValueRange("ptm.dose", 0.0, 10_000.0, False, "mg", "a bolus must carry drug; a full reservoir holds less"),
         ValueRange("ptm.duration", 0.0, DAY_S, False, "s", "a bolus lasts more than 0 s and at most a day"),
         ValueRange("ptm.lockout", 0.0, DAY_S, True, "s", "a lockout of at most a day"),
         ValueRange("ptm.max_per_day", 0.0, 96.0, True, "boluses", "at most one per 15 minutes"),
-        ValueRange("ptm.max_daily_dose", 0.0, None, False, "mg", "a maximum must be more than 0"),
+        ValueRange(
+            "ptm.max_daily_dose", 0.0, 10_000.0, False, "mg", "more than 0; a full reservoir holds less than the top"
+        ),
         ValueRange("refill.fill", 0.0, None, True, "mL", "a volume; at most the reservoir capacity"),
         ValueRange("refill.withdraw", 0.0, None, True, "mL", "a volume"),
         ValueRange("refill.reservoir", 0.0, None, True, "mL", "a volume; at most the reservoir capacity"),
@@ -54,6 +56,7 @@ RANGES: dict[str, ValueRange] = {
         ValueRange("clinician_bolus.duration", 0.0, None, False, "s", "more than 0 s"),
         ValueRange("pump_time", 0.0, None, True, "s since 1970 UTC", "an instant"),
         ValueRange("clock_error", -31 * DAY_S, 31 * DAY_S, True, "s", "pump clock minus programmer time"),
+        ValueRange("clock_drift", -1000.0, 1000.0, True, "ppm", "a watch crystal drifts tens of ppm"),
         ValueRange("priming_bolus.volume", 0.0, None, False, "mL", "more than 0"),
         ValueRange("priming_bolus.rate", 0.0, None, False, "mL/day", "more than 0; at most the pump's maximum rate"),
         ValueRange("therapy.dose", 0.0, None, True, "mg/day", "a dose rate"),

@@ -27,6 +27,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "bolus_started",
         "bolus_completed",
         "bolus_cancelled",
+        "bolus_ended_short",  # a bolus whose time ran out before its dose was given: dose_mg given, reason
         "ptm_bolus_granted",
         "ptm_bolus_denied",
         "low_reservoir_alarm",

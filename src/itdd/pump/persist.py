@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from ..sim.record import Record
-from .firmware import ActiveBolus, Alarm, Firmware, PtmSettings
+from .firmware import ActiveBolus, Alarm, Firmware, PeriodicRun, PtmSettings
 from .fluid_path import FluidPath, Segment
 from .hardware import Hardware
 from .implant import Implant
@@ -72,13 +72,32 @@ def _bolus_dump(b: ActiveBolus | None) -> dict[str, Any] | None:
         "rate_ml_per_day": b.rate_ml_per_day,
         "mg_per_day": b.mg_per_day,
         "dose_mg": b.dose_mg,
+        "given_mg": b.given_mg,
+        "interrupted_by": b.interrupted_by,
     }
 
 
 def _bolus_load(d: dict[str, Any] | None) -> ActiveBolus | None:
     if d is None:
         return None
-    return ActiveBolus(d["kind"], d["start_s"], d["end_s"], d["rate_ml_per_day"], d["mg_per_day"], d["dose_mg"])
+    return ActiveBolus(
+        d["kind"],
+        d["start_s"],
+        d["end_s"],
+        d["rate_ml_per_day"],
+        d["mg_per_day"],
+        d["dose_mg"],
+        d.get("given_mg", d["dose_mg"]),
+        d.get("interrupted_by"),
+    )
+
+
+def _periodic_dump(p: PeriodicRun | None) -> list[Any] | None:
+    return None if p is None else [p.index, p.dose_mg, p.mg_per_day, p.given_mg, p.interrupted_by]
+
+
+def _periodic_load(d: list[Any] | None) -> PeriodicRun | None:
+    return None if d is None else PeriodicRun(int(d[0]), d[1], d[2], d[3], d[4])
 
 
 def _entry_dump(e: LogEntry) -> list[Any]:
@@ -125,6 +144,7 @@ def dump(implant: Implant, *, include_history: bool = True) -> dict[str, Any]:
             "suspended": therapy_dump(fw.suspended),
             "bolus": _bolus_dump(fw.bolus),
             "ptm_bolus": _bolus_dump(fw.ptm_bolus),
+            "periodic": _periodic_dump(fw.periodic),
             "min_rate_mode": fw.min_rate_mode,
             "motor_stalled": fw.motor_stalled,
             "stall_latched": fw.stall_latched,
@@ -214,6 +234,7 @@ def load(state: dict[str, Any]) -> Implant:
     fw.suspended = therapy_load(f["suspended"])
     fw.bolus = _bolus_load(f["bolus"])
     fw.ptm_bolus = _bolus_load(f["ptm_bolus"])
+    fw.periodic = _periodic_load(f.get("periodic"))
     fw.min_rate_mode = f["min_rate_mode"]
     fw.motor_stalled = f["motor_stalled"]
     fw.stall_latched = f["stall_latched"]

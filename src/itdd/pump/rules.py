@@ -83,8 +83,9 @@ PUMP_RULES: tuple[SafetyRule, ...] = (
     SafetyRule(
         "stall_latched_until_interrogated",
         "hard",
-        "A pump that was alarming when the field came stays stopped after it until interrogated.",
-        "Firmware.stall, Firmware.interrogate",
+        "A pump that was alarming when the field came stays stopped after it until interrogated by the "
+        "clinician programmer or the patient's myPTM ([S] TGA).",
+        "Firmware.stall, Firmware.interrogate, Implant.ptm_connect",
     ),
     SafetyRule(
         "no_delivery_after_end_of_service",
@@ -121,8 +122,9 @@ PUMP_RULES: tuple[SafetyRule, ...] = (
         "programmable_value_range",
         "hard",
         "Every value the pump stores (doses, PTM settings, alarm threshold, refill volumes and "
-        "concentration, clock) is finite and inside its range (itdd.pump.limits.RANGES), whoever sends it.",
-        "itdd.pump.limits.check_range (Firmware, Implant.refill, telemetry _program)",
+        "concentration, clock error and drift) is finite and inside its range (itdd.pump.limits.RANGES), "
+        "whoever sends it (programmer, telemetry, a scenario's initial blocks).",
+        "itdd.pump.limits.check_range (Firmware, Implant.refill, telemetry _program, sim.entry)",
     ),
     SafetyRule(
         "refusal_changes_nothing",

@@ -16,6 +16,7 @@ from .. import DISCLAIMER
 from .. import quantities as q
 from ..bundled import EXAMPLES_DIR, resolve_scenario
 from ..errors import InputError
+from .guardrail_findings import hard_lines
 from .output import write_outputs
 from .runner import run_scenario
 from .scenario import json_schema_text, load_scenario
@@ -58,6 +59,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if report is not None and Path(report).is_dir():
         raise InputError("--report", f"{report} is a directory; give a file name such as report.html")
     run, result = run_scenario(scn, progress_bar(not args.json))
+    for line in hard_lines(result):
+        print(line, file=sys.stderr)
     if out_dir is not None:
         write_outputs(out_dir, run, result)
     if report is not None:

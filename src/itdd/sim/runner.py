@@ -17,9 +17,11 @@ from ..drugs import get_drug, library
 from ..errors import InputError, ItddError, SafetyRefusal
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
-from ..pump.models import FLOW_ACCURACY_REFILL_SD, battery_life_years, get_model
+from ..pump.models import FLOW_ACCURACY_REFILL_SD, PumpModel, battery_life_years, get_model
 from ..pump.therapy import PeriodicBolus, Therapy
 from .engine import Simulation
+from .entry import as_written, check_duration, check_ptm_block, check_ptm_rate, check_pump_block
+from .guardrail_findings import findings_for_start, record_findings
 from .scenario import (
     PtmSpec,
     RefillEvent,
@@ -38,7 +40,10 @@ DAY_S = q.SECONDS_PER_DAY
 # ---- compiling specs ---------------------------------------------------------------------------
 
 
-def build_therapy(spec: TherapySpec) -> Therapy:
+def build_therapy(spec: TherapySpec, min_basal_mg_per_day: float = 0.0) -> Therapy:
+    """The therapy of a spec.  A periodic-bolus therapy without ``basal`` gets
+    ``min_basal_mg_per_day`` (callers pass the pump's minimum rate at the concentration, the
+    documented default that keeps the catheter open)."""
     if spec.mode == "stopped":
         return Therapy.stopped()
     if spec.mode == "simple_continuous":
@@ -55,7 +60,12 @@ def build_therapy(spec: TherapySpec) -> Therapy:
         for b in spec.boluses
     ]
     basal = q.parse_dose_rate_mg_per_day(spec.basal) if spec.basal is not None else None
-    return Therapy.periodic(boluses, basal if basal is not None else 0.0)
+    return Therapy.periodic(boluses, basal if basal is not None else min_basal_mg_per_day)
+
+
+def min_basal_mg_per_day(model: PumpModel, conc_mg_per_ml: float) -> float:
+    """The pump's minimum rate in mg/day at a concentration (the default periodic-bolus basal)."""
+    return model.min_rate_ml_per_day * conc_mg_per_ml
 
 
 def build_ptm(spec: PtmSpec | None) -> PtmSettings | None:
@@ -102,6 +112,7 @@ class Run:
     refills: list[dict[str, Any]] = field(default_factory=list)
     ptm_decisions: list[dict[str, Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    guardrail_findings: list[dict[str, Any]] = field(default_factory=list)
 
     def iso(self, t_s: float) -> str:
         return q.iso(t_s, self.offset_s)
@@ -116,10 +127,13 @@ def build_run(scn: Scenario) -> Run:
     start_s = q.to_epoch_s(start_dt)
     if scn.duration is None or scn.pump is None:
         raise InputError("pump" if scn.pump is None else "duration", "required key is missing")
-    end_s = start_s + q.parse_duration_s(scn.duration)
+    end_s = start_s + check_duration(scn.duration)
     p = scn.pump
     model = get_model(p.model)
     conc = q.parse_concentration_mg_per_ml(p.concentration)
+    check_pump_block(p)
+    check_ptm_block(scn.ptm)
+    check_ptm_rate(scn.ptm, conc, model)
     fill_ml = q.parse_volume_ml(p.fill)
     if fill_ml > model.reservoir_capacity_ml + 1e-9:
         raise SafetyRefusal(
@@ -129,9 +143,14 @@ def build_run(scn: Scenario) -> Run:
             rule="overfill",
         )
     try:
-        therapy = build_therapy(scn.therapy)
+        therapy = build_therapy(scn.therapy, min_basal_mg_per_day(model, conc))
     except ItddError as exc:
         raise _with_field(exc, "therapy") from None
+    if conc <= 0 and therapy.running:
+        raise InputError(
+            "pump.concentration",
+            f"{p.concentration!r}: the pump holds no drug; a running therapy needs a concentration above 0",
+        )
     accuracy = parse_accuracy(p.flow_accuracy)
     battery_to_eri = 1.0
     if p.battery_age is not None:
@@ -176,6 +195,7 @@ def build_run(scn: Scenario) -> Run:
         raise _with_field(exc, "therapy") from None
     sim = Simulation(implant, start_s, end_s)
     run = Run(scn, start_s, end_s, offset_s, implant, sim)
+    record_findings(run, findings_for_start(p.drug, conc, therapy, implant.fw.ptm, model), "start")
     for i, ev in enumerate(scn.events):
         handler = EVENT_HANDLERS[ev.type]
         for t in _occurrences(run, ev, i):
@@ -235,12 +255,23 @@ def _ptm_request(run: Run, ev: Any) -> None:
 
 
 def _clinician_bolus(run: Run, ev: Any) -> None:
-    run.implant.clinician_bolus(q.parse_amount_mg(ev.dose), q.parse_duration_s(ev.duration))
+    from .guardrail_findings import findings_for_bolus
+
+    dose_mg = as_written("dose", ev.dose, q.parse_amount_mg, "clinician_bolus.dose")
+    duration_s = as_written("duration", ev.duration, q.parse_duration_s, "clinician_bolus.duration")
+    try:
+        run.implant.clinician_bolus(dose_mg, duration_s)
+    except SafetyRefusal as exc:
+        if exc.rule not in ("max_rate", "min_rate"):
+            raise
+        # the rate comes from the dose and the duration together: name the dose, show both as written
+        raise SafetyRefusal("dose", f"{ev.dose!r} over {ev.duration!r} {exc.message}", exc.rule) from None
+    record_findings(run, findings_for_bolus(run.implant, dose_mg, duration_s), "clinician_bolus")
 
 
 def _priming_bolus(run: Run, ev: Any) -> None:
-    vol = None if ev.volume is None else q.parse_volume_ml(ev.volume)
-    rate = None if ev.rate is None else q.parse_flow_ml_per_day(ev.rate)
+    vol = None if ev.volume is None else as_written("volume", ev.volume, q.parse_volume_ml, "priming_bolus.volume")
+    rate = None if ev.rate is None else as_written("rate", ev.rate, q.parse_flow_ml_per_day, "priming_bolus.rate")
     run.implant.priming_bolus(vol, rate)
 
 
@@ -251,7 +282,7 @@ def _mri(run: Run, ev: Any) -> None:
     end = implant.t_s + q.parse_duration_s(ev.duration)
 
     def field_off(_sim: Simulation) -> None:
-        implant.magnetic_field_off(delay)
+        run.implant.magnetic_field_off(delay)  # the run's implant then (a restored copy after a save)
 
     run.sim.schedule(end, field_off, priority=-1, label="mri end")
 
@@ -261,10 +292,17 @@ def _catheter_fault(run: Run, ev: Any) -> None:
 
 
 def _catheter_revision(run: Run, ev: Any) -> None:
+    """A new catheter, full of saline.  ``priming_bolus: true`` primes the whole path (what
+    the pump's priming function does by default, and the documented overdose hazard: the drug
+    left in the pump's internal path reaches the spinal fluid within minutes);
+    ``priming_bolus: catheter`` primes the catheter volume only."""
     length = None if ev.length is None else q.parse_length_cm(ev.length)
-    run.implant.catheter_revision(length, primed=False)
-    if ev.priming_bolus:
-        run.implant.priming_bolus()
+    implant = run.implant
+    implant.catheter_revision(length, primed=False)
+    if ev.priming_bolus == "catheter":
+        implant.priming_bolus(implant.hw.catheter_volume_ml)
+    elif ev.priming_bolus:
+        implant.priming_bolus()
 
 
 def refill_mechanism(run: Run, ev: RefillEvent) -> dict[str, Any]:
@@ -288,22 +326,40 @@ def _refill(run: Run, ev: Any) -> None:
     """A refill goes through the clinician programmer's refill workflow (itdd.programmer.refill)."""
     from ..programmer.scenario import scenario_refill  # the programmer layer sits above the runner
 
+    as_written("fill", ev.fill, q.parse_volume_ml, "refill.fill")
+    if ev.concentration is not None:
+        as_written("concentration", ev.concentration, q.parse_concentration_mg_per_ml, "refill.concentration")
+    if ev.withdraw != "all":
+        as_written("withdraw", ev.withdraw, q.parse_volume_ml, "refill.withdraw")
     run.refills.append(scenario_refill(run, ev))
 
 
 def _program(run: Run, ev: Any) -> None:
+    from .guardrail_findings import findings_for_therapy
+
+    implant = run.implant
     try:
-        therapy = build_therapy(ev.therapy)
+        therapy = build_therapy(ev.therapy, min_basal_mg_per_day(implant.model, implant.fw.conc_mg_per_ml))
     except ItddError as exc:
         raise _with_field(exc, "therapy") from None
     try:
-        run.implant.program(therapy)
+        implant.program(therapy)
     except ItddError as exc:
         raise _with_field(exc, "therapy") from None
+    record_findings(run, findings_for_therapy(implant, therapy), "program")
 
 
 def _set_ptm(run: Run, ev: Any) -> None:
+    from .guardrail_findings import findings_for_ptm
+
+    check_ptm_block(ev.ptm)
+    check_ptm_rate(ev.ptm, run.implant.fw.conc_mg_per_ml, run.implant.model)
     run.implant.set_ptm(build_ptm(ev.ptm))
+    record_findings(run, findings_for_ptm(run.implant), "set_ptm")
+
+
+def _ptm_interrogate(run: Run, ev: Any) -> None:
+    run.implant.ptm_connect()
 
 
 def _simple(run: Run, ev: Any) -> None:
@@ -337,6 +393,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "program": _program,
     "set_ptm": _set_ptm,
     "interrogate": _simple,
+    "ptm_interrogate": _ptm_interrogate,
     "stop": _simple,
     "resume": _simple,
     "cap_injection": _cap_injection,
@@ -419,6 +476,7 @@ def result_of(run: Run) -> dict[str, Any]:
         "refills": run.refills,
         "ptm_requests": run.ptm_decisions,
         "series": series_of(rec, imp.log.history, run.start_s, run.end_s, run.offset_s),
+        "guardrail_findings": run.guardrail_findings,
         **run.extras,
     }
 

@@ -300,7 +300,11 @@ class CatheterFaultEvent(_Event):
 class CatheterRevisionEvent(_Event):
     type: Literal["catheter_revision"]
     length: Length | None = None
-    priming_bolus: bool = True
+    priming_bolus: bool | Literal["catheter"] = Field(
+        default=True,
+        description="true: prime the whole fluid path (pump's internal path + catheter; pushes the drug left in "
+        "the pump into the spinal fluid); 'catheter': prime the catheter volume only; false: no priming.",
+    )
 
 
 class RefillEvent(_Event):
@@ -342,7 +346,7 @@ class PtmSettingsEvent(_Event):
 
 
 class SimpleEvent(_Event):
-    type: Literal["interrogate", "stop", "resume"]
+    type: Literal["interrogate", "ptm_interrogate", "stop", "resume"]
 
 
 class CapInjectionEvent(_Event):
@@ -423,11 +427,12 @@ class Scenario(Strict):
         description="Run the care pathway (screening, trial, implant, titration, follow-up) instead of a pump run.",
     )
 
-    @model_validator(mode="after")
-    def _duration_positive(self) -> Scenario:
-        if self.duration is not None and q.parse_duration_s(self.duration) <= 0:
-            raise ValueError("duration must be more than 0")
-        return self
+    @field_validator("duration")
+    @classmethod
+    def _duration_positive(cls, value: str | None) -> str | None:
+        if value is not None and q.parse_duration_s(value) <= 0:
+            raise ValueError("must be more than 0")
+        return value
 
 
 # Top-level keys that belong to a pump scenario and make no sense with a pathway block.
@@ -484,7 +489,13 @@ def format_validation_error(exc: ValidationError, root: str = "") -> InputError:
     field = _loc(tuple(err["loc"]))
     if root:
         field = f"{root}.{field}" if field else root
-    return InputError(field or "scenario", _message(dict(err)))
+    message = _message(dict(err))
+    value = err.get("input")
+    if isinstance(value, str | int | float) and not isinstance(value, bool) and err.get("type") != "missing":
+        shown = repr(value)
+        if shown not in message and str(value) not in message:
+            message = f"{shown}: {message}"  # the value as it was written
+    return InputError(field or "scenario", message)
 
 
 def parse_scenario_data(data: Any) -> Scenario:
@@ -503,9 +514,35 @@ def parse_scenario_data(data: Any) -> Scenario:
     return scn
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key written twice in one mapping is refused (plain YAML keeps
+    the last one silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue  # the base constructor refuses it with its own message
+        if key in seen:
+            raise InputError(
+                str(key),
+                f"the key {key!r} is written twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                "keep one",
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def load_scenario_text(text: str) -> Scenario:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

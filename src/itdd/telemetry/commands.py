@@ -208,7 +208,9 @@ def _ptm_bolus(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ptm_status(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
-    """The limited status a patient may see: no therapy details, no log."""
+    """The limited status a patient may see: no therapy details, no log.  Reading it is the
+    myPTM's interrogation: it releases a stall that waits for one (Implant.ptm_connect)."""
+    imp.ptm_connect()
     fw = imp.fw
     ptm = fw.ptm
     grants = [g for g in fw.ptm_grants if g > imp.t_s - 86400]
