@@ -9,7 +9,7 @@ reviewed a state that is no longer there) and at the UPDATE itself (two transact
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -125,11 +125,26 @@ def get_patient(ctx: Ctx, patient_id: int) -> Patient:
     return p
 
 
+R = TypeVar("R")
+
+
+def _locked(db: Session, row: R, lock: bool) -> R:
+    """Take ``row``'s lock and re-read it under the lock (``SELECT ... FOR UPDATE`` as a refresh).
+
+    The row may have been read earlier in this transaction without a lock (e.g. ``active_pump``); a plain
+    ``get(..., with_for_update=True)`` would then compare the stale copy's version with the committed one and
+    fail, although nothing the user reviewed changed.  A refresh under the lock reads the committed state.
+    """
+    if lock and row is not None:
+        db.refresh(row, with_for_update=True)
+    return row
+
+
 def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
     """A pump of the actor's clinic (a patient: only their own).  ``lock``: take its row lock (PostgreSQL
     ``SELECT ... FOR UPDATE``; SQLite writers are already serialised) so that concurrent changes to the same
     pump queue up instead of failing; the version check still catches a state the user reviewed that changed."""
-    pump = ctx.db.get(Pump, pump_id, with_for_update=lock or None)
+    pump = _locked(ctx.db, ctx.db.get(Pump, pump_id), lock)
     a = ctx.actor
     if pump is None or pump.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != pump.patient_id):
         raise NotFound(f"no pump {pump_id} in your clinic", field="pump_id")
@@ -140,8 +155,11 @@ def active_pump(ctx: Ctx, patient: Patient) -> Pump | None:
     return ctx.db.scalar(select(Pump).where(Pump.patient_id == patient.id, Pump.active.is_(True)).order_by(Pump.id))
 
 
-def get_refill(ctx: Ctx, refill_id: int) -> Refill:
-    r = ctx.db.get(Refill, refill_id)
+def get_refill(ctx: Ctx, refill_id: int, *, lock: bool = False) -> Refill:
+    """A refill of the actor's clinic.  ``lock``: take its row lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite
+    writers are serialised by ``BEGIN IMMEDIATE``) and read it fresh, so that two clinicians verifying or resolving
+    the same record queue up and the second sees the first's result (409) instead of overwriting it."""
+    r = _locked(ctx.db, ctx.db.get(Refill, refill_id), lock)
     if r is None:
         raise NotFound(f"no refill {refill_id} in your clinic", field="refill_id")
     get_pump(ctx, r.pump_id)  # scope check
@@ -610,7 +628,7 @@ class VerifyRequest:
 def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> dict[str, Any]:
     """A second clinician checks the record against their own independent readings (not the performer)."""
     require_clinician(ctx)
-    r = get_refill(ctx, refill_id)
+    r = get_refill(ctx, refill_id, lock=True)
     if r.verified_by_id is not None:
         raise Conflict("this refill is already verified", field="refill_id")
     if r.performed_by_id == ctx.actor.user_id:
@@ -639,7 +657,7 @@ def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> dict[str, Any
 
 def resolve_discrepancy(ctx: Ctx, refill_id: int, note: str) -> dict[str, Any]:
     require_clinician(ctx)
-    r = get_refill(ctx, refill_id)
+    r = get_refill(ctx, refill_id, lock=True)
     if not r.discrepancy_flag:
         raise Invalid("this refill has no discrepancy to resolve", field="refill_id")
     if r.discrepancy_resolved:
@@ -661,7 +679,7 @@ def _own_pump(ctx: Ctx, *, lock: bool = False) -> Pump:
     if a.role != "patient" or a.patient_id is None:
         raise Forbidden("only the patient may use their therapy manager")
     q = select(Pump).where(Pump.patient_id == a.patient_id, Pump.active.is_(True))
-    pump = ctx.db.scalar(q.with_for_update() if lock else q)
+    pump = _locked(ctx.db, ctx.db.scalar(q), lock)
     if pump is None:
         raise NotFound("you have no active pump")
     return pump
