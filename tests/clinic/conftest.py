@@ -148,6 +148,12 @@ def wall() -> FakeWall:
     return FakeWall()
 
 
+def login_form_token(client: Any) -> str:
+    """Open the login page as a browser does: its CSRF token (the matching cookie stays in ``client``)."""
+    page = client.get("/login")
+    return str(page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0])
+
+
 class Clinic:
     """An app on a database plus helpers to log in (bearer token or browser-style cookie + CSRF)."""
 
@@ -178,7 +184,8 @@ class Clinic:
     def browser(self, username: str) -> tuple[TestClient, str]:
         """A client logged in through the form (cookie) and the page's CSRF token."""
         c = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
-        r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/"})
+        token = login_form_token(c)
+        r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/", "csrf_token": token})
         assert r.status_code == 303, r.text
         me = c.get("/api/v1/me").json()
         return c, me["csrf_token"]

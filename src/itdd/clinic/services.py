@@ -21,7 +21,7 @@ from ..pump.implant import Implant
 from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
 from ..telemetry.commands import PATIENT, execute, therapy_to_args
-from . import twin, vpatient, workflows
+from . import limits, twin, vpatient, workflows
 from .clock import WallClock, clinic_now_s
 from .models import (
     CLINICIAN_ROLES,
@@ -224,9 +224,16 @@ def pump_snapshot(pump: Pump) -> dict[str, Any]:
     }
 
 
-def _after(pump: Pump) -> dict[str, Any]:
+def _after(db: Session, pump: Pump) -> dict[str, Any]:
+    """The pump as stored by this transaction: flushed first, so ``version`` is the one the UPDATE wrote (the
+    version column is bumped at each flush that changes the row, not at commit)."""
+    db.flush()
+    return pump_snapshot(pump)
+
+
+def _before(pump: Pump, version: int) -> dict[str, Any]:
     out = pump_snapshot(pump)
-    out["version"] = pump.version + 1  # the UPDATE bumps it at commit
+    out["version"] = version  # as locked (a live catch-up flushed on the way may already have bumped it)
     return out
 
 
@@ -387,9 +394,10 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
         raise Forbidden("only a physician may change a prescription")
     pump = get_pump(ctx, pump_id, lock=True)
     check_version(pump, req.expected_version)
+    version0 = pump.version
     implant = open_twin(ctx, pump)
     check = _program_check(implant, req)
-    before = pump_snapshot(pump)
+    before = _before(pump, version0)
     twin.sample_now(ctx.db, pump, implant, "before")
     try:
         record = workflows.commit_program(implant, check, clinician=ctx.actor.username, confirmations=req.confirmations)
@@ -417,12 +425,12 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
         pump.id,
         t_s=implant.t_s,
         before=before,
-        after={**_after(pump), "prescription_id": rx.id, "record_id": record.record_id},
+        after={**(after := _after(ctx.db, pump)), "prescription_id": rx.id, "record_id": record.record_id},
     )
     return {
         "prescription_id": rx.id,
         "pump_id": pump.id,
-        "version": pump.version + 1,
+        "version": after["version"],
         "therapy": rx.therapy,
         "description": rx.description,
         "confirmations": rx.confirmations,
@@ -540,6 +548,7 @@ def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> dict[str, Any]
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id)
     implant = peek_twin(ctx, pump)
+    limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)
     plan = workflows.plan_refill(implant, clinician=ctx.actor.username, **_refill_args(implant, req))
     out = _plan_out(plan, ctx.clinic().utc_offset_s)
     out.update({"pump_id": pump.id, "version": pump.version})
@@ -551,8 +560,10 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id, lock=True)
     check_version(pump, req.expected_version)
+    version0 = pump.version
     implant = open_twin(ctx, pump)
-    before = pump_snapshot(pump)
+    limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)  # refused: all rolled back
+    before = _before(pump, version0)
     twin.sample_now(ctx.db, pump, implant, "before")
     args = _refill_args(implant, req)
     try:
@@ -608,12 +619,12 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
         pump.id,
         t_s=implant.t_s,
         before=before,
-        after={**_after(pump), "refill_id": row.id, "record_id": record["record_id"]},
+        after={**(after := _after(ctx.db, pump)), "refill_id": row.id, "record_id": record["record_id"]},
     )
     if fault is not None:
         fault("refill")  # crash-test hook: everything is written, nothing is committed yet
     out = _plan_out(workflows.RefillPlan([], record, row.expected_ml, 0.0), ctx.clinic().utc_offset_s)
-    out.update({"refill_id": row.id, "pump_id": pump.id, "version": pump.version + 1})
+    out.update({"refill_id": row.id, "pump_id": pump.id, "version": after["version"]})
     return out
 
 
@@ -719,6 +730,7 @@ def add_assessment(
     ctx: Ctx, patient_id: int, *, pain_nrs: int, function_score: int, oral_mme_mg_per_day: float, notes: str
 ) -> int:
     require_clinician(ctx)
+    limits.check_oral_mme(oral_mme_mg_per_day)
     p = get_patient(ctx, patient_id)
     pump = active_pump(ctx, p)
     if pump is not None:
@@ -770,6 +782,7 @@ def add_adverse_event(ctx: Ctx, patient_id: int, *, kind: str, severity: str, de
 def add_appointment(ctx: Ctx, patient_id: int, *, t_s: float, kind: str, notes: str) -> int:
     require_clinician(ctx)
     p = get_patient(ctx, patient_id)
+    limits.check_appointment_t(t_s, ctx.now_s())
     row = Appointment(
         patient_id=p.id, t_s=t_s, kind=kind, status="scheduled", notes=notes, created_by_id=ctx.actor.user_id
     )
@@ -777,6 +790,30 @@ def add_appointment(ctx: Ctx, patient_id: int, *, t_s: float, kind: str, notes: 
     ctx.db.flush()
     ctx.audit("appointment.add", "appointment", row.id, t_s=ctx.now_s(), after={"kind": kind, "at": iso(t_s)})
     return row.id
+
+
+def cancel_appointment(ctx: Ctx, appointment_id: int) -> dict[str, Any]:
+    """Cancel a scheduled appointment (its row is locked: two cancellations at once, one wins, one gets 409)."""
+    require_clinician(ctx)
+    row = _locked(ctx.db, ctx.db.get(Appointment, appointment_id), True)
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id} in your clinic", field="appointment_id")
+    try:
+        get_patient(ctx, row.patient_id)  # scope: another clinic's appointment does not exist for you
+    except NotFound:
+        raise NotFound(f"no appointment {appointment_id} in your clinic", field="appointment_id") from None
+    if row.status != "scheduled":
+        raise Conflict(f"this appointment is {row.status}, not scheduled", field="appointment_id")
+    row.status = "cancelled"
+    ctx.audit(
+        "appointment.cancel",
+        "appointment",
+        row.id,
+        t_s=ctx.now_s(),
+        before={"status": "scheduled"},
+        after={"status": "cancelled"},
+    )
+    return {"appointment_id": row.id, "patient_id": row.patient_id, "status": row.status}
 
 
 def user_names(db: Session, ids: set[int | None]) -> dict[int, str]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..drugs import library
 from ..pump.models import get_model
-from ..quantities import SECONDS_PER_DAY, iso
+from ..quantities import SECONDS_PER_DAY
 from . import twin, vpatient
 from .models import (
     AdverseEvent,
@@ -29,6 +29,7 @@ from .models import (
     Refill,
     User,
 )
+from .safe import iso
 from .services import Ctx, active_pump, get_patient, user_names
 
 DAY_S = SECONDS_PER_DAY
