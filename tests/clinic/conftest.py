@@ -148,6 +148,14 @@ def wall() -> FakeWall:
     return FakeWall()
 
 
+def examples(ci_count: int) -> int:
+    """Examples per property test, from the loaded hypothesis profile: ``ci_count`` under the default and "ci"
+    profiles (``max_examples`` 100), scaled in proportion under a larger one (the "soak" profile of ``make soak``)."""
+    from hypothesis import settings
+
+    return max(1, ci_count * settings().max_examples // 100)
+
+
 def login_form_token(client: Any) -> str:
     """Open the login page as a browser does: its CSRF token (the matching cookie stays in ``client``)."""
     page = client.get("/login")

@@ -521,6 +521,34 @@ def test_item15_forwarded_for_is_trusted_only_from_configured_proxies(sqlite_url
     assert spoof.status_code == 429
 
 
+def test_item15_a_real_server_ignores_forwarded_for_by_default(sqlite_url: str, tmp_path: Any) -> None:
+    # `itdd serve` behind nothing: uvicorn would by default believe X-Forwarded-For from 127.0.0.1 (where this
+    # test connects from); the clinic switches that off.  5 failures, each "from" another address: the 6th is 429.
+    import httpx
+
+    from .server import Server
+
+    server = Server(sqlite_url, log=tmp_path / "server.log")
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as h:
+            for i in range(5):
+                r = h.post(
+                    "/api/v1/auth/login",
+                    json={"username": f"nobody{i}", "password": "x"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                )
+                assert r.status_code == 401
+            r = h.post(
+                "/api/v1/auth/login",
+                json={"username": "nurse.berg", "password": DEMO_PASSWORD},
+                headers={"X-Forwarded-For": "203.0.113.99"},
+            )
+            assert r.status_code == 429
+            assert r.headers["x-content-type-options"] == "nosniff"  # the headers on a real server too
+    finally:
+        server.stop()
+
+
 def test_item15_the_login_form_carries_a_csrf_token(sqlite_clinic: Clinic) -> None:
     c = TestClient(sqlite_clinic.app, raise_server_exceptions=False, follow_redirects=False)
     page = c.get("/login")
