@@ -356,6 +356,21 @@ def test_item13_appointments_can_be_cancelled(clinic: Clinic) -> None:
     )
     assert row["status"] == "cancelled"
     assert audit_actions(clinic).count("appointment.cancel") == 1
+    # two clinicians cancelling the same appointment at once: one wins, the other gets 409
+    r = clinic.post(
+        f"/api/v1/patients/{pid}/appointments",
+        "nurse.okafor",
+        json={"at": "2026-03-07T10:30:00+01:00", "kind": "follow-up"},
+    )
+    aid3 = r.json()["appointment_id"]
+    second = race(
+        clinic,
+        lambda ctx: services.cancel_appointment(ctx, aid3),
+        "nurse.berg",
+        lambda: clinic.post(f"/api/v1/appointments/{aid3}/cancel", "nurse.okafor"),
+    )
+    assert second.status_code == 409, second.text
+    assert audit_actions(clinic).count("appointment.cancel") == 2
     # through the page: a cancel button on each scheduled appointment
     r = clinic.post(
         f"/api/v1/patients/{pid}/appointments",

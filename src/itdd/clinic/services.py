@@ -604,12 +604,16 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
             old.status = "superseded"
         ctx.db.add(_prescription(pump, implant, ctx.actor.user_id, "concentration changed at refill", [], None))
     for appt in ctx.db.scalars(
-        select(Appointment).where(
+        select(Appointment)
+        .where(
             Appointment.patient_id == pump.patient_id,
             Appointment.kind == "refill",
             Appointment.status == "scheduled",
             Appointment.t_s <= implant.t_s + DAY_S,
         )
+        # locked, and (PostgreSQL) re-checked under the lock: one cancelled meanwhile stays cancelled
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ):
         appt.status = "done"
     ctx.db.flush()
