@@ -148,6 +148,20 @@ def wall() -> FakeWall:
     return FakeWall()
 
 
+def examples(ci_count: int) -> int:
+    """Examples per property test, from the loaded hypothesis profile: ``ci_count`` under the default and "ci"
+    profiles (``max_examples`` 100), scaled in proportion under a larger one (the "soak" profile of ``make soak``)."""
+    from hypothesis import settings
+
+    return max(1, ci_count * settings().max_examples // 100)
+
+
+def login_form_token(client: Any) -> str:
+    """Open the login page as a browser does: its CSRF token (the matching cookie stays in ``client``)."""
+    page = client.get("/login")
+    return str(page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0])
+
+
 class Clinic:
     """An app on a database plus helpers to log in (bearer token or browser-style cookie + CSRF)."""
 
@@ -178,7 +192,8 @@ class Clinic:
     def browser(self, username: str) -> tuple[TestClient, str]:
         """A client logged in through the form (cookie) and the page's CSRF token."""
         c = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
-        r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/"})
+        token = login_form_token(c)
+        r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/", "csrf_token": token})
         assert r.status_code == 303, r.text
         me = c.get("/api/v1/me").json()
         return c, me["csrf_token"]

@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from itdd.clinic import api as api_module
 from itdd.clinic import web as web_module
-from itdd.clinic.models import Patient, Pump, Refill
+from itdd.clinic.models import Appointment, Patient, Pump, Refill
 
-from .conftest import Clinic
+from .conftest import Clinic, login_form_token
 
 ALLOWED: dict[str | None, set[str]] = {
     None: {"anonymous", "physician", "nurse", "patient", "other_clinic", "other_patient"},
@@ -63,6 +63,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/patients/{patient_id}/adverse-events"): "clinician",
     ("GET", "/api/v1/patients/{patient_id}/appointments"): "clinician",
     ("POST", "/api/v1/patients/{patient_id}/appointments"): "clinician",
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): "clinician",
     ("GET", "/api/v1/patients/{patient_id}/chart"): "clinician",
     ("GET", "/api/v1/patients/{patient_id}/model"): "clinician",
     ("GET", "/api/v1/pumps/{pump_id}"): "clinician",
@@ -86,6 +87,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/patients/{patient_id}"): "clinician",
     ("POST", "/patients/{patient_id}/assessments"): "clinician",
     ("POST", "/patients/{patient_id}/adverse-events"): "clinician",
+    ("POST", "/appointments/{appointment_id}/cancel"): "clinician",
     ("POST", "/pumps/{pump_id}/interrogate"): "clinician",
     ("POST", "/refills/{refill_id}/verify"): "clinician",
     ("POST", "/refills/{refill_id}/resolve"): "clinician",
@@ -98,7 +100,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/auth/logout"): "self",
     ("POST", "/logout"): "self",
 }
-SCOPED = ("{patient_id}", "{pump_id}", "{refill_id}")
+SCOPED = ("{patient_id}", "{pump_id}", "{refill_id}", "{appointment_id}")
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -126,12 +128,16 @@ class Target:
             refill = s.scalar(select(Refill).where(Refill.pump_id == pump.id).order_by(Refill.id.desc()))
             assert refill is not None
             self.patient_id, self.pump_id, self.refill_id, self.version = margaret.id, pump.id, refill.id, pump.version
+            appt = s.scalar(select(Appointment).where(Appointment.patient_id == margaret.id).order_by(Appointment.id))
+            assert appt is not None
+            self.appointment_id = appt.id
 
     def path(self, template: str) -> str:
         return (
             template.replace("{patient_id}", str(self.patient_id))
             .replace("{pump_id}", str(self.pump_id))
             .replace("{refill_id}", str(self.refill_id))
+            .replace("{appointment_id}", str(self.appointment_id))
         )
 
     def json(self, method: str, path: str) -> dict[str, Any] | None:
@@ -220,7 +226,11 @@ def test_every_route_for_every_role(role: str, sqlite_clinic: Clinic, target: Ta
             r = c.client.request(method, path, headers=api_headers, json=target.json(method, template))
         else:
             client = page_client or anon_pages
-            r = client.request(method, path, data=target.form(method, template, csrf))
+            data = target.form(method, template, csrf)
+            if template == "/login" and data is not None:  # public: from a fresh browser with the form's own token
+                client = TestClient(c.app, raise_server_exceptions=False, follow_redirects=False)
+                data["csrf_token"] = login_form_token(client)
+            r = client.request(method, path, data=data)
         allowed = role in ALLOWED[permission]
         status = r.status_code
         if status >= 500:

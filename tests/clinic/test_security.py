@@ -13,7 +13,7 @@ from itdd.clinic import security
 from itdd.clinic.models import AuditEntry, User, UserSession
 from itdd.clinic.seed import DEMO_PASSWORD
 
-from .conftest import Clinic
+from .conftest import Clinic, login_form_token
 
 
 def test_passwords_are_stored_as_argon2id_hashes(sqlite_clinic: Clinic) -> None:
@@ -30,7 +30,9 @@ def test_passwords_are_stored_as_argon2id_hashes(sqlite_clinic: Clinic) -> None:
 
 def test_session_cookie_is_httponly_samesite_and_only_its_hash_is_stored(sqlite_clinic: Clinic) -> None:
     c = TestClient(sqlite_clinic.app, follow_redirects=False)
-    r = c.post("/login", data={"username": "nurse.okafor", "password": DEMO_PASSWORD})
+    r = c.post(
+        "/login", data={"username": "nurse.okafor", "password": DEMO_PASSWORD, "csrf_token": login_form_token(c)}
+    )
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"{security.SESSION_COOKIE}=")
@@ -71,7 +73,7 @@ def test_login_is_rate_limited_per_user_name(sqlite_clinic: Clinic) -> None:
     r = c.post("/api/v1/auth/login", json={"username": "dr.ellis", "password": DEMO_PASSWORD})
     assert r.status_code == 429  # even the right password waits: the guesser learns nothing
     assert int(r.headers["retry-after"]) == pytest.approx(security.LOGIN_WINDOW_S, abs=2)
-    page = c.post("/login", data={"username": "dr.ellis", "password": DEMO_PASSWORD})
+    page = c.post("/login", data={"username": "dr.ellis", "password": DEMO_PASSWORD, "csrf_token": login_form_token(c)})
     assert page.status_code == 429 and "Too many" not in page.text.split("<body")[0]
     sqlite_clinic.wall.advance(security.LOGIN_WINDOW_S + 1)
     r = c.post("/api/v1/auth/login", json={"username": "dr.ellis", "password": DEMO_PASSWORD})
@@ -100,7 +102,8 @@ def test_sessions_expire_and_logout_ends_them(sqlite_clinic: Clinic) -> None:
 
 
 def test_a_wrong_password_on_the_page_says_so_in_one_line(sqlite_clinic: Clinic) -> None:
-    r = TestClient(sqlite_clinic.app).post("/login", data={"username": "dr.ellis", "password": "nope"})
+    c = TestClient(sqlite_clinic.app)
+    r = c.post("/login", data={"username": "dr.ellis", "password": "nope", "csrf_token": login_form_token(c)})
     assert r.status_code == 401
     assert "wrong user name or password" in r.text
     assert "Traceback" not in r.text
@@ -109,7 +112,8 @@ def test_a_wrong_password_on_the_page_says_so_in_one_line(sqlite_clinic: Clinic)
 
 def test_the_login_redirect_stays_on_this_site(sqlite_clinic: Clinic) -> None:
     c = TestClient(sqlite_clinic.app, follow_redirects=False)
-    r = c.post("/login", data={"username": "dr.ellis", "password": DEMO_PASSWORD, "next": "//evil.example/"})
+    data = {"username": "dr.ellis", "password": DEMO_PASSWORD, "next": "//evil.example/"}
+    r = c.post("/login", data={**data, "csrf_token": login_form_token(c)})
     assert r.headers["location"] == "/"
 
 

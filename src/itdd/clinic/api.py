@@ -367,6 +367,15 @@ def api_add_appointment(
         return {"appointment_id": aid}
 
 
+@router.post("/appointments/{appointment_id}/cancel", tags=["patients"])
+def api_cancel_appointment(
+    appointment_id: Id, request: Request, auth: Auth = Depends(api_user("record.write"))
+) -> dict[str, Any]:
+    """Cancel a scheduled appointment (409 if it is no longer scheduled)."""
+    with unit(request, auth, write=True) as ctx:
+        return services.cancel_appointment(ctx, appointment_id)
+
+
 @router.get("/patients/{patient_id}/chart", tags=["patients"])
 def api_chart(
     patient_id: Id,

@@ -27,9 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import DISCLAIMER, __version__
 from ..errors import ItddError
+from ..quantities import UnitError
 from .clock import WallClock, system_wall_clock
 from .db import Database
-from .problems import PROBLEM_BASE, PROBLEM_JSON, ClinicError, Conflict, from_itdd
+from .headers import SecurityHeaders
+from .problems import PROBLEM_BASE, PROBLEM_JSON, ClinicError, Conflict, Invalid, from_itdd
+from .safe import SafeJSONResponse
 from .seed import seed_demo
 
 log = logging.getLogger("itdd.clinic")
@@ -39,6 +42,9 @@ PACKAGE = resources.files("itdd.clinic")
 @dataclass
 class Settings:
     secure_cookies: bool = False  # set when served over HTTPS (behind a TLS proxy)
+    # addresses of reverse proxies whose X-Forwarded-For is believed (none by default: a client could otherwise
+    # name any address and slip past the per-address login limit); see auth.client_ip
+    trusted_proxies: tuple[str, ...] = ()
     seed_demo: bool = True
     fault: Callable[[str], None] | None = None  # crash-test hook (see fault_from_env)
 
@@ -104,6 +110,7 @@ def create_app(
             "`application/problem+json` naming the field."
         ),
         docs_url="/api/docs",
+        default_response_class=SafeJSONResponse,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -118,6 +125,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
     _install_errors(app, templates)
+    app.add_middleware(SecurityHeaders)
 
     from .api import router as api_router
     from .web import router as web_router
@@ -190,6 +198,11 @@ def _install_errors(app: FastAPI, templates: Jinja2Templates) -> None:
     @app.exception_handler(ItddError)
     async def _itdd(request: Request, exc: ItddError) -> Response:
         return respond(request, from_itdd(exc))
+
+    @app.exception_handler(UnitError)
+    async def _unit(request: Request, exc: UnitError) -> Response:
+        # a quantity parsed outside a field-aware parser: still the user's input, never a 500
+        return respond(request, Invalid(str(exc)))
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Response:

@@ -166,7 +166,22 @@ def write_retrying(request: Request, auth: Auth, fn: Callable[[Ctx], T]) -> T:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address for the login limit.
+
+    ``X-Forwarded-For`` is believed only when the connection comes from a configured trusted proxy
+    (``Settings.trusted_proxies``, ``itdd serve --forwarded-allow-ips``; none by default).  Then the client is the
+    last address in the header that is not itself a trusted proxy: addresses further left were written by the
+    client and prove nothing.
+    """
+    peer = request.client.host if request.client else "unknown"
+    trusted = set(request.app.state.settings.trusted_proxies)
+    if peer not in trusted and "*" not in trusted:
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:100]
+    return peer
 
 
 def login(request: Request, username: str, password: str) -> tuple[str, str, Actor]:

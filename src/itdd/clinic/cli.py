@@ -28,7 +28,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import Settings, create_app, fault_from_env
 
     url = normalise_url(args.database_url)
-    settings = Settings(secure_cookies=args.secure_cookies, seed_demo=not args.no_demo, fault=fault_from_env())
+    proxies = tuple(a.strip() for a in (args.forwarded_allow_ips or "").split(",") if a.strip())
+    settings = Settings(
+        secure_cookies=args.secure_cookies,
+        seed_demo=not args.no_demo,
+        fault=fault_from_env(),
+        trusted_proxies=proxies,
+    )
     try:
         app = create_app(url, settings=settings)
     except OperationalError as exc:
@@ -36,7 +42,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError("--database-url", f"cannot open the database: {reason}") from None
     print(f"itdd clinic on http://{args.host}:{args.port}/  (database: {_redacted(url)})")
     print("Demo logins: see README.md (section 'The clinic').  " + DISCLAIMER, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.log_level == "debug")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 by default; the clinic
+    # reads it itself, and only from --forwarded-allow-ips (auth.client_ip)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        proxy_headers=False,
+    )
     return 0
 
 
@@ -63,5 +78,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--no-demo", action="store_true", help="do not create the demo clinic on an empty database")
     p.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (when served over HTTPS)")
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("ITDD_FORWARDED_ALLOW_IPS", ""),
+        metavar="ADDRESSES",
+        help="comma-separated addresses of reverse proxies whose X-Forwarded-For is trusted (default: none, the "
+        "header is ignored; '*' trusts any peer: only behind a proxy that overwrites the header)",
+    )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=cmd_serve)

@@ -9,7 +9,7 @@ reviewed a state that is no longer there) and at the UPDATE itself (two transact
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from ..pump.implant import Implant
 from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
 from ..telemetry.commands import PATIENT, execute, therapy_to_args
-from . import twin, vpatient, workflows
+from . import limits, twin, vpatient, workflows
 from .clock import WallClock, clinic_now_s
 from .models import (
     CLINICIAN_ROLES,
@@ -125,11 +125,26 @@ def get_patient(ctx: Ctx, patient_id: int) -> Patient:
     return p
 
 
+R = TypeVar("R")
+
+
+def _locked(db: Session, row: R, lock: bool) -> R:
+    """Take ``row``'s lock and re-read it under the lock (``SELECT ... FOR UPDATE`` as a refresh).
+
+    The row may have been read earlier in this transaction without a lock (e.g. ``active_pump``); a plain
+    ``get(..., with_for_update=True)`` would then compare the stale copy's version with the committed one and
+    fail, although nothing the user reviewed changed.  A refresh under the lock reads the committed state.
+    """
+    if lock and row is not None:
+        db.refresh(row, with_for_update=True)
+    return row
+
+
 def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
     """A pump of the actor's clinic (a patient: only their own).  ``lock``: take its row lock (PostgreSQL
     ``SELECT ... FOR UPDATE``; SQLite writers are already serialised) so that concurrent changes to the same
     pump queue up instead of failing; the version check still catches a state the user reviewed that changed."""
-    pump = ctx.db.get(Pump, pump_id, with_for_update=lock or None)
+    pump = _locked(ctx.db, ctx.db.get(Pump, pump_id), lock)
     a = ctx.actor
     if pump is None or pump.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != pump.patient_id):
         raise NotFound(f"no pump {pump_id} in your clinic", field="pump_id")
@@ -140,8 +155,11 @@ def active_pump(ctx: Ctx, patient: Patient) -> Pump | None:
     return ctx.db.scalar(select(Pump).where(Pump.patient_id == patient.id, Pump.active.is_(True)).order_by(Pump.id))
 
 
-def get_refill(ctx: Ctx, refill_id: int) -> Refill:
-    r = ctx.db.get(Refill, refill_id)
+def get_refill(ctx: Ctx, refill_id: int, *, lock: bool = False) -> Refill:
+    """A refill of the actor's clinic.  ``lock``: take its row lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite
+    writers are serialised by ``BEGIN IMMEDIATE``) and read it fresh, so that two clinicians verifying or resolving
+    the same record queue up and the second sees the first's result (409) instead of overwriting it."""
+    r = _locked(ctx.db, ctx.db.get(Refill, refill_id), lock)
     if r is None:
         raise NotFound(f"no refill {refill_id} in your clinic", field="refill_id")
     get_pump(ctx, r.pump_id)  # scope check
@@ -206,9 +224,16 @@ def pump_snapshot(pump: Pump) -> dict[str, Any]:
     }
 
 
-def _after(pump: Pump) -> dict[str, Any]:
+def _after(db: Session, pump: Pump) -> dict[str, Any]:
+    """The pump as stored by this transaction: flushed first, so ``version`` is the one the UPDATE wrote (the
+    version column is bumped at each flush that changes the row, not at commit)."""
+    db.flush()
+    return pump_snapshot(pump)
+
+
+def _before(pump: Pump, version: int) -> dict[str, Any]:
     out = pump_snapshot(pump)
-    out["version"] = pump.version + 1  # the UPDATE bumps it at commit
+    out["version"] = version  # as locked (a live catch-up flushed on the way may already have bumped it)
     return out
 
 
@@ -369,9 +394,10 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
         raise Forbidden("only a physician may change a prescription")
     pump = get_pump(ctx, pump_id, lock=True)
     check_version(pump, req.expected_version)
+    version0 = pump.version
     implant = open_twin(ctx, pump)
     check = _program_check(implant, req)
-    before = pump_snapshot(pump)
+    before = _before(pump, version0)
     twin.sample_now(ctx.db, pump, implant, "before")
     try:
         record = workflows.commit_program(implant, check, clinician=ctx.actor.username, confirmations=req.confirmations)
@@ -399,12 +425,12 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
         pump.id,
         t_s=implant.t_s,
         before=before,
-        after={**_after(pump), "prescription_id": rx.id, "record_id": record.record_id},
+        after={**(after := _after(ctx.db, pump)), "prescription_id": rx.id, "record_id": record.record_id},
     )
     return {
         "prescription_id": rx.id,
         "pump_id": pump.id,
-        "version": pump.version + 1,
+        "version": after["version"],
         "therapy": rx.therapy,
         "description": rx.description,
         "confirmations": rx.confirmations,
@@ -522,6 +548,7 @@ def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> dict[str, Any]
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id)
     implant = peek_twin(ctx, pump)
+    limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)
     plan = workflows.plan_refill(implant, clinician=ctx.actor.username, **_refill_args(implant, req))
     out = _plan_out(plan, ctx.clinic().utc_offset_s)
     out.update({"pump_id": pump.id, "version": pump.version})
@@ -533,8 +560,10 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id, lock=True)
     check_version(pump, req.expected_version)
+    version0 = pump.version
     implant = open_twin(ctx, pump)
-    before = pump_snapshot(pump)
+    limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)  # refused: all rolled back
+    before = _before(pump, version0)
     twin.sample_now(ctx.db, pump, implant, "before")
     args = _refill_args(implant, req)
     try:
@@ -575,12 +604,16 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
             old.status = "superseded"
         ctx.db.add(_prescription(pump, implant, ctx.actor.user_id, "concentration changed at refill", [], None))
     for appt in ctx.db.scalars(
-        select(Appointment).where(
+        select(Appointment)
+        .where(
             Appointment.patient_id == pump.patient_id,
             Appointment.kind == "refill",
             Appointment.status == "scheduled",
             Appointment.t_s <= implant.t_s + DAY_S,
         )
+        # locked, and (PostgreSQL) re-checked under the lock: one cancelled meanwhile stays cancelled
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ):
         appt.status = "done"
     ctx.db.flush()
@@ -590,12 +623,12 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
         pump.id,
         t_s=implant.t_s,
         before=before,
-        after={**_after(pump), "refill_id": row.id, "record_id": record["record_id"]},
+        after={**(after := _after(ctx.db, pump)), "refill_id": row.id, "record_id": record["record_id"]},
     )
     if fault is not None:
         fault("refill")  # crash-test hook: everything is written, nothing is committed yet
     out = _plan_out(workflows.RefillPlan([], record, row.expected_ml, 0.0), ctx.clinic().utc_offset_s)
-    out.update({"refill_id": row.id, "pump_id": pump.id, "version": pump.version + 1})
+    out.update({"refill_id": row.id, "pump_id": pump.id, "version": after["version"]})
     return out
 
 
@@ -610,7 +643,7 @@ class VerifyRequest:
 def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> dict[str, Any]:
     """A second clinician checks the record against their own independent readings (not the performer)."""
     require_clinician(ctx)
-    r = get_refill(ctx, refill_id)
+    r = get_refill(ctx, refill_id, lock=True)
     if r.verified_by_id is not None:
         raise Conflict("this refill is already verified", field="refill_id")
     if r.performed_by_id == ctx.actor.user_id:
@@ -639,7 +672,7 @@ def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> dict[str, Any
 
 def resolve_discrepancy(ctx: Ctx, refill_id: int, note: str) -> dict[str, Any]:
     require_clinician(ctx)
-    r = get_refill(ctx, refill_id)
+    r = get_refill(ctx, refill_id, lock=True)
     if not r.discrepancy_flag:
         raise Invalid("this refill has no discrepancy to resolve", field="refill_id")
     if r.discrepancy_resolved:
@@ -661,7 +694,7 @@ def _own_pump(ctx: Ctx, *, lock: bool = False) -> Pump:
     if a.role != "patient" or a.patient_id is None:
         raise Forbidden("only the patient may use their therapy manager")
     q = select(Pump).where(Pump.patient_id == a.patient_id, Pump.active.is_(True))
-    pump = ctx.db.scalar(q.with_for_update() if lock else q)
+    pump = _locked(ctx.db, ctx.db.scalar(q), lock)
     if pump is None:
         raise NotFound("you have no active pump")
     return pump
@@ -701,6 +734,7 @@ def add_assessment(
     ctx: Ctx, patient_id: int, *, pain_nrs: int, function_score: int, oral_mme_mg_per_day: float, notes: str
 ) -> int:
     require_clinician(ctx)
+    limits.check_oral_mme(oral_mme_mg_per_day)
     p = get_patient(ctx, patient_id)
     pump = active_pump(ctx, p)
     if pump is not None:
@@ -752,6 +786,7 @@ def add_adverse_event(ctx: Ctx, patient_id: int, *, kind: str, severity: str, de
 def add_appointment(ctx: Ctx, patient_id: int, *, t_s: float, kind: str, notes: str) -> int:
     require_clinician(ctx)
     p = get_patient(ctx, patient_id)
+    limits.check_appointment_t(t_s, ctx.now_s())
     row = Appointment(
         patient_id=p.id, t_s=t_s, kind=kind, status="scheduled", notes=notes, created_by_id=ctx.actor.user_id
     )
@@ -759,6 +794,30 @@ def add_appointment(ctx: Ctx, patient_id: int, *, t_s: float, kind: str, notes: 
     ctx.db.flush()
     ctx.audit("appointment.add", "appointment", row.id, t_s=ctx.now_s(), after={"kind": kind, "at": iso(t_s)})
     return row.id
+
+
+def cancel_appointment(ctx: Ctx, appointment_id: int) -> dict[str, Any]:
+    """Cancel a scheduled appointment (its row is locked: two cancellations at once, one wins, one gets 409)."""
+    require_clinician(ctx)
+    row = _locked(ctx.db, ctx.db.get(Appointment, appointment_id), True)
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id} in your clinic", field="appointment_id")
+    try:
+        get_patient(ctx, row.patient_id)  # scope: another clinic's appointment does not exist for you
+    except NotFound:
+        raise NotFound(f"no appointment {appointment_id} in your clinic", field="appointment_id") from None
+    if row.status != "scheduled":
+        raise Conflict(f"this appointment is {row.status}, not scheduled", field="appointment_id")
+    row.status = "cancelled"
+    ctx.audit(
+        "appointment.cancel",
+        "appointment",
+        row.id,
+        t_s=ctx.now_s(),
+        before={"status": "scheduled"},
+        after={"status": "cancelled"},
+    )
+    return {"appointment_id": row.id, "patient_id": row.patient_id, "status": row.status}
 
 
 def user_names(db: Session, ids: set[int | None]) -> dict[int, str]:

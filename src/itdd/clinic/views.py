@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..drugs import library
 from ..pump.models import get_model
-from ..quantities import SECONDS_PER_DAY, iso
+from ..quantities import SECONDS_PER_DAY
 from . import twin, vpatient
 from .models import (
     AdverseEvent,
@@ -29,6 +29,7 @@ from .models import (
     Refill,
     User,
 )
+from .safe import iso
 from .services import Ctx, active_pump, get_patient, user_names
 
 DAY_S = SECONDS_PER_DAY
@@ -453,7 +454,7 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bo
             {"t_s": s.t_s, "kind": s.kind, "actual_ml": s.reservoir_ml, "estimate_ml": s.estimate_ml}
             for s in ctx.db.scalars(
                 select(PumpSample)
-                .where(PumpSample.pump_id == pump.id, PumpSample.t_s >= since)
+                .where(PumpSample.pump_id == pump.id, PumpSample.t_s >= since, PumpSample.t_s <= now)
                 .order_by(PumpSample.t_s, PumpSample.id)
             )
         ]
@@ -468,20 +469,24 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bo
             }
             for d in ctx.db.scalars(
                 select(PumpDay)
-                .where(PumpDay.pump_id == pump.id, PumpDay.day_start_t_s >= since - DAY_S)
+                .where(PumpDay.pump_id == pump.id, PumpDay.day_start_t_s >= since - DAY_S, PumpDay.day_start_t_s <= now)
                 .order_by(PumpDay.day_start_t_s)
             )
         ]
         out["refills"] = [
             {"t_s": r.t_s, "expected_ml": r.expected_ml, "withdrawn_ml": r.withdrawn_ml, "flag": r.discrepancy_flag}
             for r in ctx.db.scalars(
-                select(Refill).where(Refill.pump_id == pump.id, Refill.t_s >= since).order_by(Refill.t_s)
+                select(Refill)
+                .where(Refill.pump_id == pump.id, Refill.t_s >= since, Refill.t_s <= now)
+                .order_by(Refill.t_s)
             )
         ]
     out["pain"] = [
         {"t_s": a.t_s, "pain_nrs": a.pain_nrs, "oral_mme": a.oral_opioid_mme_mg_per_day}
         for a in ctx.db.scalars(
-            select(Assessment).where(Assessment.patient_id == p.id, Assessment.t_s >= since).order_by(Assessment.t_s)
+            select(Assessment)
+            .where(Assessment.patient_id == p.id, Assessment.t_s >= since, Assessment.t_s <= now)
+            .order_by(Assessment.t_s)
         )
     ]
     out["indication"] = vpatient.indication_for(p.indication, pump.drug if pump is not None else "")
@@ -489,15 +494,23 @@ def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bo
     keys = (*vpatient.SAMPLE_FLOATS, "kind")
     rows = ctx.db.execute(
         select(*[getattr(PatientModelSample, k) for k in keys])
-        .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since)
+        .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since, PatientModelSample.t_s <= now)
         .order_by(PatientModelSample.t_s, PatientModelSample.id)
     ).all()
+    rows = [r for r in rows if _finite_row(r)]
     out["model"] = {k: [r[i] for r in rows] for i, k in enumerate(keys)}
     out["forecast"] = {k: [] for k in keys}
     out["forecast_end_t_s"] = None
     if forecast and pump is not None:
         out["forecast"], out["forecast_end_t_s"] = model_forecast(ctx, pump)
+    # records stored out of range (before the entry checks, or by hand) are left off the charts, not drawn
+    for key in ("reservoir", "days", "refills", "pain"):
+        out[key] = [point for point in out[key] if _finite_row(point.values())]
     return out
+
+
+def _finite_row(values: Any) -> bool:
+    return all(math.isfinite(v) for v in values if isinstance(v, float))
 
 
 def model_forecast(ctx: Ctx, pump: Pump) -> tuple[dict[str, list[Any]], float | None]:

@@ -7,6 +7,7 @@ program.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +39,7 @@ OK_MESSAGES = {
     "assessment": "Assessment recorded.",
     "adverse": "Adverse event recorded.",
     "appointment": "Appointment booked.",
+    "cancel": "Appointment cancelled.",
     "advance": "Clinic clock advanced; every pump moved with it.",
     "mode": "Clinic clock mode changed.",
 }
@@ -91,7 +93,10 @@ def _ml(v: float | None, digits: int = 1) -> str:
 def _when(text: str | None, with_time: bool = True) -> str:
     if not text:
         return "—"
-    dt = q.parse_datetime(text)
+    try:
+        dt = q.parse_datetime(text)
+    except q.UnitError:  # never from the clinic's own views; a stored oddity is shown as unknown
+        return "—"
     return dt.strftime("%a %d %b %Y, %H:%M") if with_time else dt.strftime("%d %b %Y")
 
 
@@ -101,7 +106,10 @@ def _day(text: str | None) -> str:
         return "—"
     from datetime import date
 
-    return date.fromisoformat(text).strftime("%d %b %Y")
+    try:
+        return date.fromisoformat(text).strftime("%d %b %Y")
+    except ValueError:
+        return "—"
 
 
 def _days(v: float | None) -> str:
@@ -245,11 +253,36 @@ def _shell(ctx: services.Ctx) -> dict[str, Any]:
 # ---- login ---------------------------------------------------------------------------------------
 
 
+LOGIN_CSRF_COOKIE = "itdd_login_csrf"
+
+
+def _login_token(request: Request) -> str:
+    """The login form's CSRF token: kept in its own cookie (double submit), made when the form is first shown."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not (32 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum()):
+        token = security.new_token()
+    return token
+
+
+def _login_form(request: Request, ctx: dict[str, Any], status: int = 200) -> Response:
+    token = _login_token(request)
+    resp = render(request, "login.html", {**ctx, "csrf": token}, status)
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+        path="/login",
+    )
+    return resp
+
+
 @router.get("/login")
 def login_page(request: Request, auth: Auth | None = Depends(optional_auth)) -> Response:
     if auth is not None:
         return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+    return _login_form(request, {"next": _safe_next(request.query_params.get("next"))})
 
 
 def _safe_next(value: str | None) -> str:
@@ -263,17 +296,27 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     username, password = _s(form, "username"), form.get("password")
     nxt = _safe_next(_s(form, "next"))
-    if not username or not isinstance(password, str) or not password:
-        return render(
+    given = form.get(security.CSRF_FIELD)
+    if not security.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), given if isinstance(given, str) else None):
+        # a login posted from another site (login CSRF) or a stale form: refused before the password is looked at,
+        # and not counted as a failed login
+        return _login_form(
             request,
-            "login.html",
-            {"error": "Enter your user name and password.", "next": nxt, "username": username},
-            422,
+            {
+                "error": "This login form has expired: please enter your password again.",
+                "next": nxt,
+                "username": username,
+            },
+            403,
+        )
+    if not username or not isinstance(password, str) or not password:
+        return _login_form(
+            request, {"error": "Enter your user name and password.", "next": nxt, "username": username}, 422
         )
     try:
         token, _csrf, actor = login(request, username, password)
     except ClinicError as exc:
-        resp = render(request, "login.html", {"error": exc.detail, "next": nxt, "username": username}, exc.status)
+        resp = _login_form(request, {"error": exc.detail, "next": nxt, "username": username}, exc.status)
         for k, v in exc.headers.items():
             resp.headers[k] = v
         return resp
@@ -288,6 +331,7 @@ async def login_submit(request: Request) -> Response:
         max_age=int(security.SESSION_LIFETIME_S),
         path="/",
     )
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return resp
 
 
@@ -372,6 +416,8 @@ def patient_page(patient_id: int, request: Request, auth: Auth = page("patient.r
         days = float(request.query_params.get("days", "180"))
     except ValueError:
         days = 180.0
+    if not math.isfinite(days):  # nan, inf: min/max would pass nan through
+        days = 180.0
     days = min(max(days, 7.0), 730.0)
     with unit(request, auth, write=False) as ctx:
         detail = views.patient_detail(ctx, patient_id)
@@ -450,6 +496,14 @@ async def adverse_submit(patient_id: int, request: Request, auth: Auth = page("r
     with unit(request, auth, write=True) as ctx:
         services.add_adverse_event(ctx, patient_id, kind=kind, severity=severity, description=_s(form, "description"))
     return RedirectResponse(f"/patients/{patient_id}?ok=adverse#records", status_code=303)
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+def appointment_cancel_submit(appointment_id: int, request: Request, auth: Auth = page("record.write")) -> Response:
+    _id(appointment_id)
+    with unit(request, auth, write=True) as ctx:
+        out = services.cancel_appointment(ctx, appointment_id)
+    return RedirectResponse(f"/patients/{out['patient_id']}?ok=cancel#records", status_code=303)
 
 
 @router.post("/pumps/{pump_id}/interrogate")
@@ -803,7 +857,13 @@ async def refill_submit(pump_id: int, request: Request, auth: Auth = page("pump.
                 reading = services.aspirate_reading(ctx, pump_id)
             if not values.get("fill"):
                 values["fill"] = f"{reading['capacity_ml']:g} mL"
-            req.fill_ml = q.parse_volume_ml(values["fill"]) if _s(form, "fill") else reading["capacity_ml"]
+            if _s(form, "fill"):
+                try:
+                    req.fill_ml = q.parse_volume_ml(values["fill"])
+                except q.UnitError as exc:
+                    raise Invalid(str(exc), field="fill") from None
+            else:
+                req.fill_ml = reading["capacity_ml"]
         with unit(request, auth, write=False) as ctx:
             plan = services.preview_refill(ctx, pump_id, req)
         shown_step = "fill" if step == "check" else "review"
