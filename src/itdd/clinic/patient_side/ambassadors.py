@@ -117,7 +117,7 @@ def withdraw(ctx: Ctx) -> None:
     _role(ctx, "patient")
     p = my_profile(ctx)
     if p is None:
-        raise NotFound("you are not a volunteer", field="profile")
+        raise Invalid("you are not a volunteer: there is no profile to withdraw", field="profile")
     for c in ctx.db.scalars(
         select(Conversation).where(Conversation.volunteer_user_id == ctx.actor.user_id, Conversation.status == "open")
     ):
