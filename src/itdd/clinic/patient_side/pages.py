@@ -56,6 +56,18 @@ def _list(form: FormData, key: str) -> list[str]:
     return out[:50]
 
 
+def _long(form: FormData, key: str, limit: int = 2000) -> str:
+    """A free-text field, refused (not cut) when longer than ``limit``."""
+    v = form.get(key)
+    if not isinstance(v, str):
+        return ""
+    if "\x00" in v:
+        raise Invalid("must not contain NUL characters", field=key)
+    if len(v.strip()) > limit:
+        raise Invalid(f"at most {limit} characters", field=key)
+    return v.strip()
+
+
 def _shell_or_none(request: Request, auth: Auth | None) -> dict[str, Any]:
     if auth is None:
         return {}
@@ -274,9 +286,11 @@ def my_therapy_page(request: Request, auth: Auth = page("ptm")) -> Response:
 @router.post("/my/contact")
 async def my_contact(request: Request, auth: Auth = page("ptm")) -> Response:
     form = await request.form()
-    symptoms, urgency, body = _list(form, "symptoms"), _s(form, "urgency") or "routine", _s(form, "message")
-    values = {"symptoms": symptoms, "urgency": urgency, "message": body}
+    symptoms, urgency = _list(form, "symptoms"), _s(form, "urgency") or "routine"
+    raw = form.get("message")
+    values = {"symptoms": symptoms, "urgency": urgency, "message": raw[:2000] if isinstance(raw, str) else ""}
     try:
+        body = _long(form, "message")
         _mid, decision = _write(
             request, auth, lambda ctx: therapy.contact_clinic(ctx, symptoms=symptoms, urgency=urgency, body=body)
         )
@@ -353,7 +367,7 @@ async def volunteer_submit(request: Request, auth: Auth = page("ambassador.volun
             ctx,
             alias=_s(f, "alias"),
             topics=_list(f, "topics"),
-            about=_s(f, "about"),
+            about=_long(f, "about", ambassadors.MAX_ABOUT),
             consent=_s(f, "consent") == "yes",
         ),
         "volunteer",
@@ -371,7 +385,11 @@ async def request_submit(request: Request, auth: Auth = page("ambassador.request
         request,
         auth,
         lambda ctx, f: ambassadors.ask(
-            ctx, alias=_s(f, "alias"), topics=_list(f, "topics"), note=_s(f, "note"), consent=_s(f, "consent") == "yes"
+            ctx,
+            alias=_s(f, "alias"),
+            topics=_list(f, "topics"),
+            note=_long(f, "note", ambassadors.MAX_ABOUT),
+            consent=_s(f, "consent") == "yes",
         ),
         "request",
     )
@@ -446,13 +464,13 @@ def conversation_page(conversation_id: int, request: Request, auth: Auth = page(
 async def message_submit(conversation_id: int, request: Request, auth: Auth = page("ambassador.talk")) -> Response:
     _id(conversation_id)
     form = await request.form()
-    body = _s(form, "message")
     try:
+        body = _long(form, "message", ambassadors.MAX_MESSAGE)
         _write(request, auth, lambda ctx: ambassadors.send(ctx, conversation_id, body))
     except ClinicError as exc:
         if exc.status in (403, 404):
             raise
-        return _conv_page(request, auth, conversation_id, exc, body)
+        return _conv_page(request, auth, conversation_id, exc, str(form.get("message") or "")[:2000])
     return RedirectResponse(f"/conversations/{conversation_id}?done=sent#end", status_code=303)
 
 
