@@ -13,8 +13,13 @@ from .conftest import Clinic
 
 
 def test_contact_details_are_removed_from_messages() -> None:
-    for text in ("mail me at rob.c@example.org", "ring 07700 900123", "+44 113 496 0100 any time",
-                 "see https://example.org/me", "www.example.org"):  # fmt: skip
+    for text in (
+        "mail me at rob.c@example.org",
+        "ring 07700 900123",
+        "+44 113 496 0100 any time",
+        "see https://example.org/me",
+        "www.example.org",
+    ):
         out, redacted = ambassadors.redact(text)
         assert redacted and ambassadors.REMOVED in out, text
     assert ambassadors.redact("I had my pump in 2019, refills every 12 weeks") == (
@@ -36,9 +41,16 @@ def test_a_volunteer_and_a_prospective_patient_are_connected_and_talk(clinic: Cl
     # consent is required
     r = sam.post("/ambassadors/request", data={"csrf_token": scsrf, "alias": "Sam", "topics": "deciding"})
     assert r.status_code == 422 and "consent" in r.text
-    r = sam.post("/ambassadors/request",
-                 data={"csrf_token": scsrf, "alias": "Sam", "topics": ["deciding", "refills"], "consent": "yes",
-                       "note": "call me on 07700 900123"})  # fmt: skip
+    r = sam.post(
+        "/ambassadors/request",
+        data={
+            "csrf_token": scsrf,
+            "alias": "Sam",
+            "topics": ["deciding", "refills"],
+            "consent": "yes",
+            "note": "call me on 07700 900123",
+        },
+    )
     assert r.status_code == 303
     coord, ccsrf = c.browser("coord.adeyemi")
     cpage = coord.get("/coordinator").text
@@ -52,8 +64,12 @@ def test_a_volunteer_and_a_prospective_patient_are_connected_and_talk(clinic: Cl
     req_id = int(re.search(r"/coordinator/requests/(\d+)/connect", cpage).group(1))  # type: ignore[union-attr]
     r = coord.post(f"/coordinator/requests/{req_id}/connect", data={"csrf_token": ccsrf, "volunteer": str(rob_pid)})
     assert r.status_code == 303
-    assert coord.post(f"/coordinator/requests/{req_id}/connect", data={"csrf_token": ccsrf, "volunteer": str(rob_pid)}
-                      ).status_code == 409  # fmt: skip
+    assert (
+        coord.post(
+            f"/coordinator/requests/{req_id}/connect", data={"csrf_token": ccsrf, "volunteer": str(rob_pid)}
+        ).status_code
+        == 409
+    )
     with c.db.read() as s:
         conv = s.scalar(select(Conversation))
         assert conv is not None
@@ -62,8 +78,10 @@ def test_a_volunteer_and_a_prospective_patient_are_connected_and_talk(clinic: Cl
     assert "Conversation with Sam" in rob.get("/ambassadors").text
     r = sam.post(f"/conversations/{cid}/messages", data={"csrf_token": scsrf, "message": "Hi Rob, does it hurt?"})
     assert r.status_code == 303
-    r = rob.post(f"/conversations/{cid}/messages",
-                 data={"csrf_token": rcsrf, "message": "Hi Sam! Only at refills. Email me: rob@example.org"})  # fmt: skip
+    r = rob.post(
+        f"/conversations/{cid}/messages",
+        data={"csrf_token": rcsrf, "message": "Hi Sam! Only at refills. Email me: rob@example.org"},
+    )
     assert r.status_code == 303
     page = sam.get(f"/conversations/{cid}").text
     assert "Only at refills" in page and "rob@example.org" not in page and ambassadors.REMOVED in page
@@ -116,8 +134,12 @@ def test_a_volunteer_opts_in_and_withdraws_which_deletes_the_profile(sqlite_clin
         from itdd.clinic.patient_side.models import AmbassadorRequest
 
         rid = s.scalar(select(AmbassadorRequest.id))
-    assert coord.post(f"/coordinator/requests/{rid}/connect", data={"csrf_token": ccsrf, "volunteer": str(pid)}
-                      ).status_code == 303  # fmt: skip
+    assert (
+        coord.post(
+            f"/coordinator/requests/{rid}/connect", data={"csrf_token": ccsrf, "volunteer": str(pid)}
+        ).status_code
+        == 303
+    )
     assert linda.post("/ambassadors/withdraw", data={"csrf_token": csrf}).status_code == 303
     with c.db.read() as s:
         assert s.scalar(select(AmbassadorProfile).where(AmbassadorProfile.alias == "Lin")) is None

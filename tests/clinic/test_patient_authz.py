@@ -154,10 +154,21 @@ class World:
     def form(self, template: str, csrf: str) -> dict[str, Any]:
         forms: dict[str, dict[str, Any]] = {
             "/decide": {"pain_where": "widespread"},
-            "/admin/centres": {"name": "X", "address": "1 Road", "town": "Leeds", "postcode": "LS1 1AA",
-                               "phone": "0113 496 0999"},
-            "/admin/centres/{centre_id}": {"name": "X", "address": "1 Road", "town": "Leeds", "postcode": "LS1 1AA",
-                                           "phone": "0113 496 0999", "offers": "refills"},
+            "/admin/centres": {
+                "name": "X",
+                "address": "1 Road",
+                "town": "Leeds",
+                "postcode": "LS1 1AA",
+                "phone": "0113 496 0999",
+            },
+            "/admin/centres/{centre_id}": {
+                "name": "X",
+                "address": "1 Road",
+                "town": "Leeds",
+                "postcode": "LS1 1AA",
+                "phone": "0113 496 0999",
+                "offers": "refills",
+            },
             "/my/contact": {"symptoms": "other", "urgency": "routine", "message": "hello"},
             "/triage/{message_id}/handle": {"note": "called back"},
             "/ambassadors/volunteer": {"alias": "Lin", "topics": "travel", "consent": "yes"},
@@ -166,7 +177,7 @@ class World:
             "/coordinator/requests/{request_id}/decline": {"reason": "no volunteer for this topic"},
             "/conversations/{conversation_id}/messages": {"message": "hello"},
             "/conversations/{conversation_id}/report": {"reason": "rude"},
-        }  # fmt: skip
+        }
         return {**forms.get(template, {}), "csrf_token": csrf}
 
     profile_id_cache = 0

@@ -95,8 +95,15 @@ def test_an_administrator_manages_only_their_own_clinics_entries(sqlite_clinic: 
     a, csrf = c.browser("admin.riverside")
     page = a.get("/admin/centres").text
     assert "Riverside at York Hospital" in page and "Northgate" not in page.split("<main")[1]
-    form = {"csrf_token": csrf, "name": "Riverside Wakefield Clinic", "address": "1 Westgate", "town": "Wakefield",
-            "postcode": "WF1 1AA", "phone": "01632 960 777", "offers": ["refills", "trials"]}  # fmt: skip
+    form = {
+        "csrf_token": csrf,
+        "name": "Riverside Wakefield Clinic",
+        "address": "1 Westgate",
+        "town": "Wakefield",
+        "postcode": "WF1 1AA",
+        "phone": "01632 960 777",
+        "offers": ["refills", "trials"],
+    }
     assert a.post("/admin/centres", data=form).status_code == 303
     with c.db.read() as s:
         new = s.scalar(select(Centre).where(Centre.name == "Riverside Wakefield Clinic"))

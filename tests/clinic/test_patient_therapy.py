@@ -148,12 +148,26 @@ def test_the_patients_choice_is_raised_never_lowered() -> None:
 def test_contact_my_clinic_reaches_the_nurses_panel_urgent_first(clinic: Clinic) -> None:
     c = clinic
     lb, lcsrf = c.browser("linda.park")
-    r = lb.post("/my/contact", data={"csrf_token": lcsrf, "symptoms": "refill_question", "urgency": "routine",
-                                     "message": "Can I come on Friday?"})  # fmt: skip
+    r = lb.post(
+        "/my/contact",
+        data={
+            "csrf_token": lcsrf,
+            "symptoms": "refill_question",
+            "urgency": "routine",
+            "message": "Can I come on Friday?",
+        },
+    )
     assert r.status_code == 303
     rb, rcsrf = c.browser("robert.chen")
-    r = rb.post("/my/contact", data={"csrf_token": rcsrf, "symptoms": "slow_breathing", "urgency": "routine",
-                                     "message": "My wife says I breathe slowly"})  # fmt: skip
+    r = rb.post(
+        "/my/contact",
+        data={
+            "csrf_token": rcsrf,
+            "symptoms": "slow_breathing",
+            "urgency": "routine",
+            "message": "My wife says I breathe slowly",
+        },
+    )
     assert r.status_code == 200  # the page itself, with the emergency instruction first
     assert r.text.index('data-testid="emergency"') < r.text.index("<h1>My therapy</h1>")
     nb, ncsrf = c.browser("nurse.okafor")
