@@ -19,7 +19,7 @@ from .conftest import Clinic, login_form_token
 def test_passwords_are_stored_as_argon2id_hashes(sqlite_clinic: Clinic) -> None:
     with sqlite_clinic.db.read() as s:
         hashes = [u.password_hash for u in s.scalars(select(User))]
-    assert len(hashes) == 9  # six staff, three patients
+    assert len(hashes) == 13  # six staff, three patients, four of the patient side (2 admins, coordinator, prospective)
     for h in hashes:
         assert h.startswith("$argon2id$")
         assert DEMO_PASSWORD not in h

@@ -132,6 +132,9 @@ def create_app(
 
     app.include_router(api_router)
     app.include_router(web_router)
+    from .patient_side import install as install_patient_side
+
+    install_patient_side(app)
 
     _install_openapi(app)
 

@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 # Who may do what: one entry per action, used by the routes and checked route by route in the tests.
 PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "self": ("physician", "nurse", "patient"),
+    "self": ("physician", "nurse", "patient", "prospective", "coordinator", "clinic_admin"),
     "clinic.read": ("physician", "nurse"),
     "clinic.advance": ("physician", "nurse"),
     "clinic.mode": ("physician",),
@@ -48,6 +48,16 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "refill.resolve": ("physician", "nurse"),
     "audit.read": ("physician",),
     "ptm": ("patient",),
+    # the patient's side (itdd.clinic.patient_side)
+    "triage.handle": ("physician", "nurse"),
+    "centres.admin": ("clinic_admin",),
+    "ambassador.volunteer": ("patient",),
+    "ambassador.request": ("prospective",),
+    "ambassador.coordinate": ("coordinator",),
+    "ambassador.talk": ("patient", "prospective"),
+    "fhir.read": ("physician", "nurse", "patient"),  # a patient: only their own record
+    "fhir.export": ("physician",),
+    "fhir.import": ("physician", "nurse"),
 }
 
 

@@ -40,7 +40,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("physician", "nurse", "patient")
+ROLES = ("physician", "nurse", "patient", "prospective", "coordinator", "clinic_admin")  # last three: patient side
 CLINICIAN_ROLES = ("physician", "nurse")
 CLOCK_MODES = ("training", "live")
 
@@ -338,3 +338,6 @@ class PatientModelSample(Base):
     spasticity: Mapped[float]  # Modified Ashworth 0-4
     oral_mme_per_day: Mapped[float]  # the oral opioids the model takes (an input)
     __table_args__ = (Index("ix_patient_model_samples_patient_t", "patient_id", "t_s"),)
+
+
+from .patient_side import models as _patient_side_models  # noqa: E402,F401  (its tables join Base.metadata)

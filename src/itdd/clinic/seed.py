@@ -876,6 +876,9 @@ def seed_demo(db: Session, *, wall_s: float, now_s: float = DEMO_NOW, seed: int 
         for s in stories:
             b.patient(s, wall_s)
     db.flush()
+    from .patient_side.demo import seed_patient_side
+
+    seed_patient_side(db, clinics, wall_s, DEMO_PASSWORD)  # centres, volunteers, a prospective patient, ...
     for c in clinics.values():
         db.add(
             AuditEntry(

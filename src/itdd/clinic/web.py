@@ -29,6 +29,13 @@ from .auth import Auth, check_csrf, login, logout, optional_auth, unit, write_re
 from .problems import ClinicError, Forbidden, Invalid, NotFound, from_itdd
 
 router = APIRouter(include_in_schema=False)
+# where each role lands after the login (a clinician: the dashboard "/"); the patient side adds the new roles
+ROLE_HOME = {
+    "patient": "/my",
+    "prospective": "/ambassadors",
+    "coordinator": "/coordinator",
+    "clinic_admin": "/admin/centres",
+}
 
 OK_MESSAGES = {
     "refill": "Refill recorded. A second clinician should now verify the record.",
@@ -42,6 +49,7 @@ OK_MESSAGES = {
     "cancel": "Appointment cancelled.",
     "advance": "Clinic clock advanced; every pump moved with it.",
     "mode": "Clinic clock mode changed.",
+    "triage": "Patient message marked as handled.",
 }
 
 DRUG_LABELS = {
@@ -320,7 +328,7 @@ async def login_submit(request: Request) -> Response:
         for k, v in exc.headers.items():
             resp.headers[k] = v
         return resp
-    dest = "/my" if actor.role == "patient" and nxt == "/" else nxt
+    dest = ROLE_HOME.get(actor.role, "/") if nxt == "/" else nxt
     resp = RedirectResponse(dest, status_code=303)
     resp.set_cookie(
         security.SESSION_COOKIE,
@@ -348,8 +356,8 @@ def logout_submit(request: Request, auth: Auth = page("self")) -> Response:
 
 @router.get("/")
 def dashboard_page(request: Request, auth: Auth = page("self")) -> Response:
-    if auth.actor.role == "patient":
-        return RedirectResponse("/my", status_code=303)
+    if auth.actor.role in ROLE_HOME:
+        return RedirectResponse(ROLE_HOME[auth.actor.role], status_code=303)
     if not auth.can("clinic.read"):  # pragma: no cover - every non-patient role reads the clinic
         raise Forbidden("not allowed")
     from .api import _catch_up
@@ -357,7 +365,12 @@ def dashboard_page(request: Request, auth: Auth = page("self")) -> Response:
     _catch_up(request, auth)
     with unit(request, auth, write=False) as ctx:
         data = views.dashboard(ctx)
-        return render(request, "dashboard.html", {**_shell(ctx), "d": data, "nav": "dashboard"}, auth=auth)
+        from .patient_side.therapy import inbox
+
+        triage = inbox(ctx)  # the patients' "Contact my clinic" messages (patient side)
+        return render(
+            request, "dashboard.html", {**_shell(ctx), "d": data, "triage": triage, "nav": "dashboard"}, auth=auth
+        )
 
 
 @router.get("/patients")
