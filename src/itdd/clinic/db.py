@@ -22,6 +22,10 @@ from ..errors import InputError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # assumption: long enough for a queue of writers on one machine
 DEFAULT_DATABASE_URL = "sqlite:///itdd-clinic.sqlite3"
+# the server runs sync handlers in a pool of 40 threads (anyio's default): SQLite gets 20 + 20 connections so that
+# no thread waits for a connection; PostgreSQL keeps pool_size + as many overflow per worker process (10 + 10 by
+# default: 2 workers stay well inside the server's default max_connections of 100)
+SQLITE_POOL_SIZE = 20
 
 
 def normalise_url(url: str) -> str:
@@ -48,7 +52,19 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         parsed = make_url(url)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        file_db = bool(parsed.database) and parsed.database != ":memory:"
+        pool: dict[str, Any] = (  # one connection per server thread (readers never wait for each other in WAL mode)
+            {
+                "pool_size": max(pool_size, SQLITE_POOL_SIZE),
+                "max_overflow": max(pool_size, SQLITE_POOL_SIZE),
+                "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            }
+            if file_db
+            else {}
+        )
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
+        )
         _sqlite_setup(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -63,6 +79,8 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # a committed refill survives a crash of the machine too
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache per connection (the default is 2 MB)
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
     @event.listens_for(engine, "begin")

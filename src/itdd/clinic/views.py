@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, case, cast, func, or_, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from ..drugs import library
@@ -134,13 +134,21 @@ def _firmware(db: Session, pump_ids: set[int]) -> dict[int, dict[str, Any]]:
     return {pid: (state or {}).get("firmware", {}) for pid, state in rows}
 
 
-def _pumps(db: Session, *where: Any, order: Any = None, limit: int | None = None) -> tuple[list[Pump], int]:
-    """Active pumps matching ``where`` (summary columns only), the first ``limit`` in ``order``, and how many."""
+def _pumps(db: Session, *where: Any, order: Any = None, limit: int | None = None) -> list[Pump]:
+    """Active pumps matching ``where`` (summary columns only), the first ``limit`` in ``order``."""
     q = select(Pump).options(defer(Pump.state)).where(Pump.active.is_(True), *where)
-    total = int(db.scalar(select(func.count()).select_from(Pump).where(Pump.active.is_(True), *where)) or 0)
     if order is not None:
         q = q.order_by(*order)
-    return list(db.scalars(q.limit(limit))), total
+    return list(db.scalars(q.limit(limit)))
+
+
+def _counts(db: Session, **where: tuple[Any, Any]) -> dict[str, int]:
+    """Several counts in one statement: ``name=(counted expression, where clause)``."""
+    names = list(where)
+    row = db.execute(
+        select(*[select(func.count(expr)).where(cond).scalar_subquery() for expr, cond in where.values()])
+    ).one()
+    return {n: int(v or 0) for n, v in zip(names, row, strict=True)}
 
 
 def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
@@ -155,24 +163,14 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     refill_at = func.coalesce(Pump.next_refill_t_s, _NEVER)
     # most urgent first: days to the low-reservoir alarm (a refill due for drug stability sorts by its own date)
     urgency = case((alarm_at < refill_at, alarm_at), else_=refill_at)
-    due_p, due_total = _pumps(
-        db,
-        in_clinic,
-        or_(Pump.next_refill_t_s <= soon, Pump.low_alarm_t_s <= soon),
-        order=(urgency, Pump.id),
-        limit=limit,
-    )
+    due_where = or_(Pump.next_refill_t_s <= soon, Pump.low_alarm_t_s <= soon)
+    due_p = _pumps(db, in_clinic, due_where, order=(urgency, Pump.id), limit=limit)
     eri_key = func.coalesce(Pump.projected_eri_t_s, Pump.eri_t_s)
-    eri_p, eri_total = _pumps(
-        db,
-        in_clinic,
-        or_(Pump.eri_t_s.is_not(None), Pump.projected_eri_t_s <= now + ERI_WINDOW_DAYS * DAY_S),
-        order=(eri_key, Pump.id),
-        limit=limit,
-    )
+    eri_where = or_(Pump.eri_t_s.is_not(None), Pump.projected_eri_t_s <= now + ERI_WINDOW_DAYS * DAY_S)
+    eri_p = _pumps(db, in_clinic, eri_where, order=(eri_key, Pump.id), limit=limit)
     # pumps with an alarm: the summary column is a JSON list, "[]" when there is none
-    alarm_p, _ = _pumps(db, in_clinic, func.length(cast(Pump.alarms, Text)) > 2)
-    pump_count = int(db.scalar(select(func.count()).select_from(Pump).where(in_clinic, Pump.active.is_(True))) or 0)
+    alarm_p = _pumps(db, in_clinic, func.length(cast(Pump.alarms, Text)) > 2)
+    active = and_(in_clinic, Pump.active.is_(True))
 
     alarms = []
     for p in alarm_p:
@@ -187,8 +185,6 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     unver_where = (in_clinic_refill, Refill.verified_by_id.is_(None))
     open_disc = list(db.scalars(select(Refill).where(*open_where).order_by(Refill.t_s, Refill.id).limit(limit)))
     unverified = list(db.scalars(select(Refill).where(*unver_where).order_by(Refill.t_s, Refill.id).limit(limit)))
-    open_total = int(db.scalar(select(func.count()).select_from(Refill).where(*open_where)) or 0)
-    unver_total = int(db.scalar(select(func.count()).select_from(Refill).where(*unver_where)) or 0)
     names = user_names(db, {r.performed_by_id for r in open_disc + unverified})
     day_end = now + DAY_S
     appt_where = (
@@ -199,7 +195,16 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     appts = list(
         db.scalars(select(Appointment).where(*appt_where).order_by(Appointment.t_s, Appointment.id).limit(limit))
     )
-    appt_total = int(db.scalar(select(func.count()).select_from(Appointment).where(*appt_where)) or 0)
+    totals = _counts(
+        db,
+        refills_due=(Pump.id, and_(active, due_where)),
+        approaching_eri=(Pump.id, and_(active, eri_where)),
+        pumps=(Pump.id, active),
+        patients=(func.distinct(Pump.patient_id), active),
+        open_discrepancies=(Refill.id, and_(*open_where)),
+        awaiting_verification=(Refill.id, and_(*unver_where)),
+        appointments=(Appointment.id, and_(*appt_where)),
+    )
     worse_all = cache.worsening(ctx, clinic) if clinic.mode == "training" else []
     worse = [dict(w) for w in worse_all[:limit]]
 
@@ -225,9 +230,6 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     for w in worse:
         pt = pts[w["patient_id"]]
         w.update({"patient_name": pt.name, "mrn": pt.mrn})
-    patients_with_pumps = int(
-        db.scalar(select(func.count(func.distinct(Pump.patient_id))).where(in_clinic, Pump.active.is_(True))) or 0
-    )
     return {
         "clinic": clinic_info(ctx),
         "worsening": worse,
@@ -248,15 +250,15 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
             }
             for a in appts
         ],
-        "counts": {"patients": patients_with_pumps, "pumps": pump_count},
+        "counts": {"patients": totals["patients"], "pumps": totals["pumps"]},
         "totals": {
             "worsening": len(worse_all),
-            "refills_due": due_total,
+            "refills_due": totals["refills_due"],
             "alarms": alarms_total,
-            "approaching_eri": eri_total,
-            "open_discrepancies": open_total,
-            "awaiting_verification": unver_total,
-            "appointments": appt_total,
+            "approaching_eri": totals["approaching_eri"],
+            "open_discrepancies": totals["open_discrepancies"],
+            "awaiting_verification": totals["awaiting_verification"],
+            "appointments": totals["appointments"],
         },
         "limit": limit,
     }
