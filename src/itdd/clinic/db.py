@@ -8,8 +8,9 @@ COMMITTED; the optimistic-locking version columns make concurrent writers safe o
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,25 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _Gate:
+    """A process-wide queue for SQLite writers, bounded by the busy timeout: a writer that has waited that long
+    goes on to SQLite's own busy handler (which then times out with the usual error) rather than hanging."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._held = threading.local()
+
+    def __enter__(self) -> None:
+        got = self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        stack = getattr(self._held, "stack", [])
+        stack.append(got)
+        self._held.stack = stack
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._held.stack.pop():
+            self._lock.release()
+
+
 class Database:
     """One engine and two session factories: read (deferred) and write (immediate on SQLite)."""
 
@@ -98,6 +118,7 @@ class Database:
         write_bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(self.engine) else self.engine
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
+        self._write_gate: Any = _Gate() if is_sqlite(self.engine) else nullcontext()
 
     @property
     def dialect(self) -> str:
@@ -113,8 +134,12 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls everything back on any error."""
-        with self._write() as session, session.begin():
+        """A unit of work: commits on success, rolls everything back on any error.
+
+        SQLite: the threads of one process queue for the database's single write lock on a lock of their own
+        first, so that only one of them at a time polls SQLite's busy handler (which sleeps and retries, and
+        under contention lets a waiting writer starve for seconds)."""
+        with self._write_gate, self._write() as session, session.begin():
             yield session
 
     def migrate(self) -> None:
