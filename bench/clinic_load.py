@@ -1,31 +1,31 @@
-"""Clinic load check: concurrent clients on loopback against a real ``itdd serve``, on SQLite and PostgreSQL.
+"""Clinic capacity: ``locust`` drives a real ``itdd serve`` on loopback, on SQLite and on PostgreSQL.
 
-A fixed number of requests (a fixed, seeded mix of what a clinic day does: dashboards, patient pages with
-their charts, chart data, refill previews on a copy of the twin, patient bolus requests and interrogations,
-the last two writing to the database) is shared among N client threads, each with its own keep-alive
-connection.  Reported per database: p50 / p90 / p99 / max latency, errors (any answer other than 2xx, or no
-answer) and throughput.  Measured here, never asserted in tests.
+For each database and each number of users (8, 50, 200 by default) this starts the server itself (its own
+fresh database; ``--workers`` processes behind one port), runs the clinic-day mix of
+``bench/clinic_locustfile.py`` headless and bounded in time (``--duration`` seconds per step, 127.0.0.1 only),
+stops the server and reports requests/s, p50, p99 and errors (any answer other than 2xx, or none).
+``--patients N`` first seeds a clinic network of N patients (``itdd clinic seed``) so that the same mix runs
+against a health system's size.  ``--write-docs`` puts the table into ``docs/benchmarks.md``.
 
-PostgreSQL: ``--postgres-url`` or ``$ITDD_BENCH_POSTGRES_URL`` / ``$ITDD_TEST_POSTGRES_URL`` (a throw-away
-database is created beside it and dropped afterwards); without one, only SQLite runs.
+Measured, never asserted in tests.  PostgreSQL: ``--postgres-url`` or ``$ITDD_BENCH_POSTGRES_URL`` /
+``$ITDD_TEST_POSTGRES_URL`` (a throw-away database is created beside it and dropped afterwards); without one,
+only SQLite runs.  ``--src DIR`` serves the code in DIR instead (a checkout of an older commit: before/after).
 
-Usage: ``python bench/clinic_load.py [--requests 2000] [--clients 8] [--json]``; ``make bench`` runs the
-quick form through ``bench/bench_clinic.py``.
+Usage: ``python bench/clinic_load.py [--users 8,50,200] [--duration 20] [--workers 2] [--patients 0]
+[--db sqlite,postgresql] [--write-docs] [--json]``; ``make bench`` runs the quick form through
+``bench/bench_clinic.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import csv
 import json
 import os
-import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,15 +33,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "itdd-demo"  # the demo clinic's password (README)
-MIX = (  # (weight, name)
-    (40, "dashboard"),
-    (20, "patient_page"),
-    (15, "chart"),
-    (10, "refill_preview"),
-    (10, "patient_bolus"),
-    (5, "interrogate"),
-)
+LOCUSTFILE = Path(__file__).with_name("clinic_locustfile.py")
+DOC = ROOT / "docs" / "benchmarks.md"
+DOC_BEGIN = "<!-- clinic-capacity:begin -->"
+DOC_END = "<!-- clinic-capacity:end -->"
 
 
 def _free_port() -> int:
@@ -50,29 +45,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _env(src: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
 class _Server:
-    def __init__(self, url: str, log: Path) -> None:
+    def __init__(self, url: str, log: Path, *, workers: int, src: Path | None) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "itdd.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--database-url",
-                url,
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 120
+        args = [sys.executable, "-m", "itdd.cli", "serve", "--port", str(self.port), "--database-url", url]
+        args += ["--log-level", "warning"] + (["--workers", str(workers)] if workers > 1 else [])
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=_env(src))
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited ({self.proc.returncode}); see {log}")
@@ -80,116 +68,82 @@ class _Server:
                 if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
-                time.sleep(0.1)
+                time.sleep(0.2)
+        self.stop()
         raise RuntimeError("the server did not start")
 
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=20)
+            self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         self._log.close()
 
 
-def _login(base: str, user: str) -> dict[str, str]:
-    r = httpx.post(base + "/api/v1/auth/login", json={"username": user, "password": PASSWORD}, timeout=30)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+def _seed(url: str, patients: int, src: Path | None, log: Path) -> float:
+    t = time.perf_counter()
+    with open(log, "ab") as out:
+        subprocess.run(
+            [sys.executable, "-m", "itdd.cli", "clinic", "seed", "--database-url", url, "--patients", str(patients)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=_env(src),
+            check=True,
+        )
+    return time.perf_counter() - t
 
 
-def _plan(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    names = [name for w, name in MIX for _ in range(w)]
-    return [rng.choice(names) for _ in range(n)]
-
-
-def load(url: str, *, requests: int, clients: int, seed: int = 1) -> dict[str, Any]:
-    """Start a server on ``url``, run the mix, stop the server; returns the measurements."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = _Server(url, Path(tmp) / "server.log")
-        try:
-            base = server.base
-            nurse, patient = _login(base, "nurse.okafor"), _login(base, "linda.park")
-            patients = httpx.get(base + "/api/v1/patients", headers=nurse, timeout=30).json()
-            with_pump = [p for p in patients if p["pump"]]
-            plan = _plan(requests, seed)
-            rng = random.Random(seed + 1)
-            targets = [rng.choice(with_pump) for _ in range(requests)]
-            counter = itertools.count()
-            lock = threading.Lock()
-            latencies: list[float] = []
-            errors: list[str] = []
-
-            def one(c: httpx.Client, kind: str, p: dict[str, Any]) -> httpx.Response:
-                pump = p["pump"]
-                if kind == "dashboard":
-                    return c.get("/api/v1/dashboard", headers=nurse)
-                if kind == "patient_page":
-                    return c.get(f"/patients/{p['patient_id']}", headers=nurse)
-                if kind == "chart":
-                    return c.get(f"/api/v1/patients/{p['patient_id']}/chart?days=90", headers=nurse)
-                if kind == "refill_preview":
-                    body = {"version": pump["version"], "withdrawn": "2 mL", "fill": "18 mL"}
-                    return c.post(f"/api/v1/pumps/{pump['pump_id']}/refill/preview", headers=nurse, json=body)
-                if kind == "patient_bolus":
-                    return c.post("/api/v1/my/bolus", headers=patient)
-                return c.post(f"/api/v1/pumps/{pump['pump_id']}/interrogate", headers=nurse)
-
-            def worker() -> None:
-                with httpx.Client(base_url=base, timeout=120) as c:
-                    for _ in range(3):  # warm the connection and the server's caches; not counted
-                        c.get("/api/v1/dashboard", headers=nurse)
-                    while True:
-                        i = next(counter)
-                        if i >= requests:
-                            return
-                        t0 = time.perf_counter()
-                        try:
-                            r = one(c, plan[i], targets[i])
-                            bad = None if r.status_code < 300 else f"{plan[i]}: HTTP {r.status_code}"
-                        except httpx.HTTPError as exc:
-                            bad = f"{plan[i]}: {type(exc).__name__}"
-                        dt = time.perf_counter() - t0
-                        with lock:
-                            latencies.append(dt)
-                            if bad:
-                                errors.append(bad)
-
-            threads = [threading.Thread(target=worker) for _ in range(clients)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - start
-        finally:
-            server.stop()
-    ms = sorted(x * 1000 for x in latencies)
-
-    def pct(q: float) -> float:
-        return ms[min(len(ms) - 1, max(0, round(q * (len(ms) - 1))))]
-
+def _locust(base: str, users: int, duration_s: int, tmp: Path) -> dict[str, Any]:
+    prefix = tmp / f"locust_{users}"
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base]
+    cmd += ["-u", str(users), "-r", str(max(users, 1)), "-t", f"{duration_s}s", "--csv", str(prefix)]
+    cmd += ["--only-summary", "--reset-stats", "--stop-timeout", "10", "--loglevel", "WARNING"]
+    with open(tmp / "locust.log", "ab") as out:
+        subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=duration_s + 240, check=False)
+    rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))  # noqa: SIM115
+    agg = next(r for r in rows if r["Name"] == "Aggregated")
+    kinds = {r["Name"]: r for r in rows if r["Name"] != "Aggregated"}
+    n, fails = int(agg["Request Count"]), int(agg["Failure Count"])
     return {
-        "requests": len(ms),
-        "clients": clients,
-        "p50_ms": pct(0.50),
-        "p90_ms": pct(0.90),
-        "p99_ms": pct(0.99),
-        "max_ms": ms[-1],
-        "mean_ms": statistics.fmean(ms),
-        "errors": len(errors),
-        "error_kinds": sorted(set(errors))[:5],
-        "throughput_rps": len(ms) / wall,
+        "users": users,
+        "requests": n,
+        "errors": fails,
+        "throughput_rps": float(agg["Requests/s"]),
+        "p50_ms": float(agg["50%"]),
+        "p99_ms": float(agg["99%"]),
+        "max_ms": float(agg["Max Response Time"]),
+        "by_kind_p50_ms": {k: float(v["50%"]) for k, v in kinds.items()},
     }
+
+
+def load(
+    url: str, *, users: list[int], duration_s: int, workers: int, patients: int = 0, src: Path | None = None
+) -> list[dict[str, Any]]:
+    """Seed (optionally), then per user count: start a server on ``url``, run locust, stop the server."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp_:
+        tmp = Path(tmp_)
+        seed_s = _seed(url, patients, src, tmp / "seed.log") if patients else None
+        for n in users:
+            server = _Server(url, tmp / "server.log", workers=workers, src=src)
+            try:
+                row = _locust(server.base, n, duration_s, tmp)
+            finally:
+                server.stop()
+            row["seed_s"] = seed_s
+            row["load_avg_1m"] = os.getloadavg()[0]
+            out.append(row)
+    return out
 
 
 def _pg_base_url(explicit: str | None) -> str | None:
     return explicit or os.environ.get("ITDD_BENCH_POSTGRES_URL") or os.environ.get("ITDD_TEST_POSTGRES_URL") or None
 
 
-def _with_pg(base_url: str, fn: Any) -> dict[str, Any]:
+def _with_pg(base_url: str, fn: Any) -> Any:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -200,52 +154,111 @@ def _with_pg(base_url: str, fn: Any) -> dict[str, Any]:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        result: dict[str, Any] = fn(admin.set(database=name).render_as_string(hide_password=False))
-        return result
+        return fn(admin.set(database=name).render_as_string(hide_password=False))
     finally:
         with eng.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         eng.dispose()
 
 
-def run(
-    quick: bool = True, postgres_url: str | None = None, requests: int | None = None, clients: int | None = None
+def run_all(
+    *,
+    users: list[int],
+    duration_s: int,
+    workers: int,
+    patients: int = 0,
+    dbs: tuple[str, ...] = ("sqlite", "postgresql"),
+    postgres_url: str | None = None,
+    src: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """``bench/run.py`` entry point: one row per database."""
-    n = requests or (600 if quick else 3000)
-    k = clients or (4 if quick else 8)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        res = load(f"sqlite:///{Path(tmp) / 'clinic.sqlite3'}", requests=n, clients=k)
-        rows.append({"benchmark": f"clinic load, SQLite ({k} clients, {n} requests on loopback)", **res})
+    rows: list[dict[str, Any]] = []
+    size = f"{patients:,} seeded patients" if patients else "the demo clinic"
+    if "sqlite" in dbs:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'clinic.sqlite3'}"
+            for r in load(url, users=users, duration_s=duration_s, workers=workers, patients=patients, src=src):
+                rows.append({"benchmark": f"clinic capacity, SQLite, {size}", "db": "SQLite", "workers": workers, **r})
     pg = _pg_base_url(postgres_url)
-    if pg:
+    if "postgresql" in dbs and pg:
         try:
-            res = _with_pg(pg, lambda u: load(u, requests=n, clients=k))
-            rows.append({"benchmark": f"clinic load, PostgreSQL ({k} clients, {n} requests on loopback)", **res})
+            res = _with_pg(
+                pg, lambda u: load(u, users=users, duration_s=duration_s, workers=workers, patients=patients, src=src)
+            )
+            for r in res:
+                rows.append(
+                    {"benchmark": f"clinic capacity, PostgreSQL, {size}", "db": "PostgreSQL", "workers": workers, **r}
+                )
         except Exception as exc:  # the bench reports what it could not measure instead of failing
-            rows.append({"benchmark": "clinic load, PostgreSQL", "skipped": f"{type(exc).__name__}: {exc}"})
-    else:
-        rows.append({"benchmark": "clinic load, PostgreSQL", "skipped": "no PostgreSQL URL given"})
+            rows.append({"benchmark": "clinic capacity, PostgreSQL", "skipped": f"{type(exc).__name__}: {exc}"})
+    elif "postgresql" in dbs:
+        rows.append({"benchmark": "clinic capacity, PostgreSQL", "skipped": "no PostgreSQL URL given"})
     return rows
+
+
+def run(quick: bool = True, postgres_url: str | None = None) -> list[dict[str, Any]]:
+    """``bench/run.py`` entry point (``make bench``): 8, 50 and 200 users on both databases, bounded in time
+    (quick: 15 s per step, about 3 minutes in all with server starts)."""
+    return run_all(users=[8, 50, 200], duration_s=15 if quick else 30, workers=2, postgres_url=postgres_url)
+
+
+def markdown(rows: list[dict[str, Any]], note: str) -> str:
+    lines = [
+        DOC_BEGIN,
+        note,
+        "",
+        "| database | size | workers | users | requests/s | p50 (ms) | p99 (ms) | errors / requests |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['benchmark']} | skipped: {r['skipped']} | | | | | | |")
+            continue
+        size = r["benchmark"].split(", ", 2)[2]
+        lines.append(
+            f"| {r['db']} | {size} | {r['workers']} | {r['users']} | {r['throughput_rps']:.0f} | "
+            f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} / {r['requests']:,} |"
+        )
+    lines.append(DOC_END)
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    if DOC_BEGIN in doc and DOC_END in doc:
+        head, rest = doc.split(DOC_BEGIN, 1)
+        doc = head + text + rest.split(DOC_END, 1)[1]
+    else:
+        doc = doc.rstrip("\n") + "\n\n## Clinic capacity (`bench/clinic_load.py`)\n\n" + text + "\n"
+    DOC.write_text(doc, encoding="utf-8")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--users", default="8,50,200", help="comma-separated user counts (default 8,50,200)")
+    ap.add_argument("--duration", type=int, default=20, help="seconds of load per step (default 20)")
+    ap.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
+    ap.add_argument("--patients", type=int, default=0, help="seed a network of this many patients first")
+    ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--postgres-url", default=None)
+    ap.add_argument("--src", type=Path, default=None, help="serve the code in this src/ directory instead")
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rows = run(quick=False, postgres_url=args.postgres_url, requests=args.requests, clients=args.clients)
+    rows = run_all(
+        users=[int(u) for u in args.users.split(",")],
+        duration_s=args.duration,
+        workers=args.workers,
+        patients=args.patients,
+        dbs=tuple(args.db.split(",")),
+        postgres_url=args.postgres_url,
+        src=args.src,
+    )
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
-    for r in rows:
-        print(r["benchmark"])
-        for key, value in r.items():
-            if key != "benchmark":
-                print(f"  {key:16s} {value:,.1f}" if isinstance(value, float) else f"  {key:16s} {value}")
+    else:
+        print(markdown(rows, f"load average {os.getloadavg()[0]:.1f}"))
+    if args.write_docs:
+        write_docs(markdown(rows, f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."))
     return 0
 
 

@@ -238,11 +238,16 @@ def api_mode(body: ModeIn, request: Request, auth: Auth = Depends(api_user("clin
 
 
 @router.get("/dashboard", tags=["clinic"])
-def api_dashboard(request: Request, auth: Auth = Depends(api_user("clinic.read"))) -> dict[str, Any]:
-    """Refills due (most urgent first: days to the low-reservoir alarm), alarms, ERI, discrepancies."""
+def api_dashboard(
+    request: Request,
+    limit: int = Query(views.DASHBOARD_ROWS, ge=1, le=views.PATIENT_PAGE_MAX),
+    auth: Auth = Depends(api_user("clinic.read")),
+) -> dict[str, Any]:
+    """Refills due (most urgent first: days to the low-reservoir alarm), alarms, ERI, discrepancies; each list
+    holds its ``limit`` most urgent rows and ``totals`` counts them all."""
     _catch_up(request, auth)
     with unit(request, auth, write=False) as ctx:
-        return views.dashboard(ctx)
+        return views.dashboard(ctx, limit=limit)
 
 
 def _catch_up(request: Request, auth: Auth) -> None:
@@ -266,9 +271,19 @@ def api_audit(
 
 
 @router.get("/patients", tags=["patients"])
-def api_patients(request: Request, auth: Auth = Depends(api_user("patient.read"))) -> list[dict[str, Any]]:
+def api_patients(
+    request: Request,
+    response: Response,
+    limit: int = Query(views.PATIENT_PAGE_MAX, ge=1, le=views.PATIENT_PAGE_MAX),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    search: str = Query("", alias="q", max_length=100, description="part of the name or MRN"),
+    auth: Auth = Depends(api_user("patient.read")),
+) -> list[dict[str, Any]]:
+    """The clinic's patients by name, a page at a time (``limit`` from ``offset``); the header
+    ``X-Total-Count`` says how many match."""
     with unit(request, auth, write=False) as ctx:
-        return views.patient_list(ctx)
+        response.headers["X-Total-Count"] = str(views.patient_count(ctx, search=search))
+        return views.patient_list(ctx, limit=limit, offset=offset, search=search)
 
 
 @router.get("/patients/{patient_id}", tags=["patients"])

@@ -347,3 +347,36 @@ def model_chart(series: dict[str, Any], offset_s: int, key: str) -> str:
         legend.append(("reported at assessments", COLOURS["oral"], "dot"))
     body.append(_now_line(f, t1))
     return _svg(f, title, body, legend)
+
+
+_PAGE_CHARTS: Any = None  # the cache (created on first use: charts stays importable without the clinic's DB layer)
+
+
+def page_charts(
+    series: dict[str, Any], offset_s: int, *, has_pump: bool, truth: bool, has_model: bool, model_keys: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    """The patient page's charts (``{"reservoir", "dose", "pain"}`` and the model charts), computed once per
+    change: cached under the series' version key (:class:`itdd.clinic.views.Series`) and the options."""
+    global _PAGE_CHARTS
+
+    def draw() -> tuple[dict[str, str], list[str]]:
+        model = [model_chart(series, offset_s, k) for k in model_keys] if has_model else []
+        if not has_pump:
+            return {"pain": pain_chart(series, offset_s)}, model
+        return {
+            "reservoir": reservoir_chart(series, offset_s, show_truth=truth),
+            "dose": dose_chart(series, offset_s, show_truth=truth),
+            "pain": pain_chart(series, offset_s, show_model=has_model),
+        }, model
+
+    key = getattr(series, "key", None)
+    if key is None:
+        return draw()
+    if _PAGE_CHARTS is None:
+        from .cache import VersionedCache
+
+        _PAGE_CHARTS = VersionedCache(1_000)
+    value: tuple[dict[str, str], list[str]] = _PAGE_CHARTS.get(
+        ("charts", key, offset_s, has_pump, truth, has_model, tuple(model_keys)), draw
+    )
+    return value

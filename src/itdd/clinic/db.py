@@ -8,8 +8,9 @@ COMMITTED; the optimistic-locking version columns make concurrent writers safe o
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from ..errors import InputError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # assumption: long enough for a queue of writers on one machine
 DEFAULT_DATABASE_URL = "sqlite:///itdd-clinic.sqlite3"
+# the server runs sync handlers in a pool of 40 threads (anyio's default): SQLite gets 20 + 20 connections so that
+# no thread waits for a connection; PostgreSQL keeps pool_size + as many overflow per worker process (10 + 10 by
+# default: 2 workers stay well inside the server's default max_connections of 100)
+SQLITE_POOL_SIZE = 20
 
 
 def normalise_url(url: str) -> str:
@@ -48,7 +53,19 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         parsed = make_url(url)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        file_db = bool(parsed.database) and parsed.database != ":memory:"
+        pool: dict[str, Any] = (  # one connection per server thread (readers never wait for each other in WAL mode)
+            {
+                "pool_size": max(pool_size, SQLITE_POOL_SIZE),
+                "max_overflow": max(pool_size, SQLITE_POOL_SIZE),
+                "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            }
+            if file_db
+            else {}
+        )
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
+        )
         _sqlite_setup(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -63,12 +80,33 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # a committed refill survives a crash of the machine too
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache per connection (the default is 2 MB)
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class _Gate:
+    """A process-wide queue for SQLite writers, bounded by the busy timeout: a writer that has waited that long
+    goes on to SQLite's own busy handler (which then times out with the usual error) rather than hanging."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._held = threading.local()
+
+    def __enter__(self) -> None:
+        got = self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        stack = getattr(self._held, "stack", [])
+        stack.append(got)
+        self._held.stack = stack
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._held.stack.pop():
+            self._lock.release()
 
 
 class Database:
@@ -80,6 +118,7 @@ class Database:
         write_bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(self.engine) else self.engine
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
+        self._write_gate: Any = _Gate() if is_sqlite(self.engine) else nullcontext()
 
     @property
     def dialect(self) -> str:
@@ -95,8 +134,12 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls everything back on any error."""
-        with self._write() as session, session.begin():
+        """A unit of work: commits on success, rolls everything back on any error.
+
+        SQLite: the threads of one process queue for the database's single write lock on a lock of their own
+        first, so that only one of them at a time polls SQLite's busy handler (which sleeps and retries, and
+        under contention lets a waiting writer starve for seconds)."""
+        with self._write_gate, self._write() as session, session.begin():
             yield session
 
     def migrate(self) -> None:

@@ -320,6 +320,9 @@ class VirtualPatient(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)  # PatientParams.to_dict()
     state: Mapped[dict[str, Any]] = mapped_column(JSON)  # PatientSim.to_dict()
     t_s: Mapped[float]
+    # incremented on every change (the caches of itdd.clinic.cache key on it; migration 0005)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy declares it mutable)
 
 
 class PatientModelSample(Base):
@@ -339,5 +342,12 @@ class PatientModelSample(Base):
     oral_mme_per_day: Mapped[float]  # the oral opioids the model takes (an input)
     __table_args__ = (Index("ix_patient_model_samples_patient_t", "patient_id", "t_s"),)
 
+
+# indexes for a health system's size (migration 0005): the patient list pages by name within a clinic; the
+# dashboard finds a clinic's active pumps, its refills awaiting a check and its scheduled appointments
+Index("ix_patients_clinic_name", Patient.clinic_id, Patient.name, Patient.id)
+Index("ix_pumps_clinic_active", Pump.clinic_id, Pump.active)
+Index("ix_appointments_status_t", Appointment.status, Appointment.t_s)
+Index("ix_refills_verified_by_id", Refill.verified_by_id)
 
 from .patient_side import models as _patient_side_models  # noqa: E402,F401  (its tables join Base.metadata)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session, defer
 
 from ..drugs import library
 from ..pump.models import get_model
 from ..quantities import SECONDS_PER_DAY
-from . import twin, vpatient
+from . import cache, twin, vpatient
 from .models import (
     AdverseEvent,
     Appointment,
@@ -28,6 +27,7 @@ from .models import (
     PumpSample,
     Refill,
     User,
+    VirtualPatient,
 )
 from .safe import iso
 from .services import Ctx, active_pump, get_patient, user_names
@@ -55,8 +55,10 @@ def at(t_s: float | None, clinic: Clinic) -> str | None:
     return None if t_s is None else iso(t_s, clinic.utc_offset_s)
 
 
-def pump_summary(pump: Pump, clinic: Clinic, now_s: float) -> dict[str, Any]:
-    fw = pump.state.get("firmware", {})
+def pump_summary(pump: Pump, clinic: Clinic, now_s: float, *, firmware: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pump's summary columns for lists; ``firmware``: the twin's firmware state when the caller loaded it
+    in bulk (lists do not load the whole state of every pump)."""
+    fw = pump.state.get("firmware", {}) if firmware is None else firmware
     days_to_alarm = None if pump.low_alarm_t_s is None else (pump.low_alarm_t_s - now_s) / DAY_S
     days_to_refill = None if pump.next_refill_t_s is None else (pump.next_refill_t_s - now_s) / DAY_S
     eri = pump.projected_eri_t_s
@@ -120,93 +122,121 @@ def _patients_by_id(db: Session, ids: set[int]) -> dict[int, Patient]:
     return {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_(ids)))}
 
 
-def dashboard(ctx: Ctx) -> dict[str, Any]:
+DASHBOARD_ROWS = 50  # assumption: each dashboard list shows its 50 most urgent rows; the tiles count them all
+_NEVER = 1e300  # sorts after every real instant (a pump with no such date)
+
+
+def _firmware(db: Session, pump_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The firmware part of the twins' state, for the listed pumps only (one query; the state is ~10 kB a pump,
+    so lists never load it for pumps they do not show)."""
+    if not pump_ids:
+        return {}
+    rows = db.execute(select(Pump.id, Pump.state).where(Pump.id.in_(pump_ids)))
+    return {pid: (state or {}).get("firmware", {}) for pid, state in rows}
+
+
+def _pumps(db: Session, *where: Any, order: Any = None, limit: int | None = None) -> list[Pump]:
+    """Active pumps matching ``where`` (summary columns only), the first ``limit`` in ``order``."""
+    q = select(Pump).options(defer(Pump.state)).where(Pump.active.is_(True), *where)
+    if order is not None:
+        q = q.order_by(*order)
+    return list(db.scalars(q.limit(limit)))
+
+
+def _counts(db: Session, **where: tuple[Any, Any]) -> dict[str, int]:
+    """Several counts in one statement: ``name=(counted expression, where clause)``."""
+    names = list(where)
+    row = db.execute(
+        select(*[select(func.count(expr)).where(cond).scalar_subquery() for expr, cond in where.values()])
+    ).one()
+    return {n: int(v or 0) for n, v in zip(names, row, strict=True)}
+
+
+def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
+    """What needs the clinic's attention, most urgent first.  Every list holds at most ``limit`` rows and the
+    number of queries does not depend on the number of patients (filters, order and limits run in SQL;
+    ``totals`` counts every row)."""
     db, clinic = ctx.db, ctx.clinic()
     now = ctx.now_s()
-    pumps = list(db.scalars(select(Pump).where(Pump.clinic_id == clinic.id, Pump.active.is_(True))))
-    patients = _patients_by_id(db, {p.patient_id for p in pumps})
+    in_clinic = Pump.clinic_id == clinic.id
+    soon = now + REFILL_WINDOW_DAYS * DAY_S
+    alarm_at = func.coalesce(Pump.low_alarm_t_s, _NEVER)
+    refill_at = func.coalesce(Pump.next_refill_t_s, _NEVER)
+    # most urgent first: days to the low-reservoir alarm (a refill due for drug stability sorts by its own date)
+    urgency = case((alarm_at < refill_at, alarm_at), else_=refill_at)
+    due_where = or_(Pump.next_refill_t_s <= soon, Pump.low_alarm_t_s <= soon)
+    due_p = _pumps(db, in_clinic, due_where, order=(urgency, Pump.id), limit=limit)
+    eri_key = func.coalesce(Pump.projected_eri_t_s, Pump.eri_t_s)
+    eri_where = or_(Pump.eri_t_s.is_not(None), Pump.projected_eri_t_s <= now + ERI_WINDOW_DAYS * DAY_S)
+    eri_p = _pumps(db, in_clinic, eri_where, order=(eri_key, Pump.id), limit=limit)
+    # pumps with an alarm: the summary column is a JSON list, "[]" when there is none
+    alarm_p = _pumps(db, in_clinic, func.length(cast(Pump.alarms, Text)) > 2)
+    active = and_(in_clinic, Pump.active.is_(True))
+
+    alarms = []
+    for p in alarm_p:
+        for a in pump_summary(p, clinic, now, firmware={})["alarms"]:
+            alarms.append({**a, "patient_id": p.patient_id, "pump_id": p.id, "serial": p.serial})
+    alarms.sort(key=lambda a: (CRITICAL_FIRST.get(a["severity"], 2), a["since"] or ""))
+    alarms_total = len(alarms)
+    alarms = alarms[:limit]
+
+    in_clinic_refill = Refill.pump_id.in_(select(Pump.id).where(in_clinic, Pump.active.is_(True)))
+    open_where = (in_clinic_refill, Refill.discrepancy_flag.is_(True), Refill.discrepancy_resolved.is_(False))
+    unver_where = (in_clinic_refill, Refill.verified_by_id.is_(None))
+    open_disc = list(db.scalars(select(Refill).where(*open_where).order_by(Refill.t_s, Refill.id).limit(limit)))
+    unverified = list(db.scalars(select(Refill).where(*unver_where).order_by(Refill.t_s, Refill.id).limit(limit)))
+    names = user_names(db, {r.performed_by_id for r in open_disc + unverified})
+    day_end = now + DAY_S
+    appt_where = (
+        Appointment.patient_id.in_(select(Patient.id).where(Patient.clinic_id == clinic.id)),
+        Appointment.status == "scheduled",
+        Appointment.t_s < day_end + 6 * DAY_S,
+    )
+    appts = list(
+        db.scalars(select(Appointment).where(*appt_where).order_by(Appointment.t_s, Appointment.id).limit(limit))
+    )
+    totals = _counts(
+        db,
+        refills_due=(Pump.id, and_(active, due_where)),
+        approaching_eri=(Pump.id, and_(active, eri_where)),
+        pumps=(Pump.id, active),
+        patients=(func.distinct(Pump.patient_id), active),
+        open_discrepancies=(Refill.id, and_(*open_where)),
+        awaiting_verification=(Refill.id, and_(*unver_where)),
+        appointments=(Appointment.id, and_(*appt_where)),
+    )
+    worse_all = cache.worsening(ctx, clinic) if clinic.mode == "training" else []
+    worse = [dict(w) for w in worse_all[:limit]]
+
+    listed = due_p + eri_p
+    pts = _patients_by_id(
+        db,
+        {p.patient_id for p in listed + alarm_p}
+        | {r.patient_id for r in open_disc + unverified}
+        | {a.patient_id for a in appts}
+        | {w["patient_id"] for w in worse},
+    )
+    fws = _firmware(db, {p.id for p in listed})
 
     def row(p: Pump) -> dict[str, Any]:
-        s = pump_summary(p, clinic, now)
-        pt = patients[p.patient_id]
+        s = pump_summary(p, clinic, now, firmware=fws.get(p.id, {}))
+        pt = pts[p.patient_id]
         s.update({"patient_id": pt.id, "patient_name": pt.name, "mrn": pt.mrn})
         return s
 
-    due = [
-        row(p)
-        for p in pumps
-        if (p.next_refill_t_s is not None and (p.next_refill_t_s - now) / DAY_S <= REFILL_WINDOW_DAYS)
-        or (p.low_alarm_t_s is not None and (p.low_alarm_t_s - now) / DAY_S <= REFILL_WINDOW_DAYS)
-    ]
-    # most urgent first: days to the low-reservoir alarm (a refill due for drug stability sorts by its own date)
-    due.sort(
-        key=lambda r: min(
-            x for x in (r["days_to_low_reservoir_alarm"], r["days_to_next_refill"], math.inf) if x is not None
-        )
-    )
-    alarms = []
-    for p in pumps:
-        r = row(p)
-        for a in r["alarms"]:
-            alarms.append(
-                {
-                    **a,
-                    "patient_id": r["patient_id"],
-                    "patient_name": r["patient_name"],
-                    "mrn": r["mrn"],
-                    "pump_id": p.id,
-                    "serial": p.serial,
-                }
-            )
-    alarms.sort(key=lambda a: (CRITICAL_FIRST.get(a["severity"], 2), a["since"] or ""))
-    eri = [
-        row(p)
-        for p in pumps
-        if p.eri_t_s is not None
-        or (p.projected_eri_t_s is not None and (p.projected_eri_t_s - now) / DAY_S <= ERI_WINDOW_DAYS)
-    ]
-    eri.sort(key=lambda r: r["days_to_eri"])
-    pump_ids = [p.id for p in pumps]
-    open_disc = list(
-        db.scalars(
-            select(Refill)
-            .where(
-                Refill.pump_id.in_(pump_ids), Refill.discrepancy_flag.is_(True), Refill.discrepancy_resolved.is_(False)
-            )
-            .order_by(Refill.t_s)
-        )
-    )
-    unverified = list(
-        db.scalars(
-            select(Refill).where(Refill.pump_id.in_(pump_ids), Refill.verified_by_id.is_(None)).order_by(Refill.t_s)
-        )
-    )
-    names = user_names(db, {r.performed_by_id for r in open_disc + unverified})
-    pts = _patients_by_id(db, {r.patient_id for r in open_disc + unverified})
-    day_end = now + DAY_S
-    appts = list(
-        db.scalars(
-            select(Appointment)
-            .join(Patient, Patient.id == Appointment.patient_id)
-            .where(
-                Patient.clinic_id == clinic.id,
-                Appointment.status == "scheduled",
-                Appointment.t_s < day_end + 6 * DAY_S,
-            )
-            .order_by(Appointment.t_s)
-        )
-    )
-    pts.update(_patients_by_id(db, {a.patient_id for a in appts} - set(pts)))
-    worse = worsening(ctx, sorted(patients)) if clinic.mode == "training" else []
+    for a in alarms:
+        pt = pts[a["patient_id"]]
+        a.update({"patient_name": pt.name, "mrn": pt.mrn})
     for w in worse:
-        pt = patients[w["patient_id"]]
+        pt = pts[w["patient_id"]]
         w.update({"patient_name": pt.name, "mrn": pt.mrn})
     return {
         "clinic": clinic_info(ctx),
         "worsening": worse,
-        "refills_due": due,
+        "refills_due": [row(p) for p in due_p],
         "alarms": alarms,
-        "approaching_eri": eri,
+        "approaching_eri": [row(p) for p in eri_p],
         "open_discrepancies": [refill_row(r, clinic, names, pts[r.patient_id]) for r in open_disc],
         "awaiting_verification": [refill_row(r, clinic, names, pts[r.patient_id]) for r in unverified],
         "appointments": [
@@ -221,7 +251,17 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
             }
             for a in appts
         ],
-        "counts": {"patients": len(patients), "pumps": len(pumps)},
+        "counts": {"patients": totals["patients"], "pumps": totals["pumps"]},
+        "totals": {
+            "worsening": len(worse_all),
+            "refills_due": totals["refills_due"],
+            "alarms": alarms_total,
+            "approaching_eri": totals["approaching_eri"],
+            "open_discrepancies": totals["open_discrepancies"],
+            "awaiting_verification": totals["awaiting_verification"],
+            "appointments": totals["appointments"],
+        },
+        "limit": limit,
     }
 
 
@@ -258,12 +298,50 @@ def refill_row(r: Refill, clinic: Clinic, names: dict[int, str], patient: Patien
     return out
 
 
-def patient_list(ctx: Ctx) -> list[dict[str, Any]]:
+PATIENT_PAGE_ROWS = 50  # assumption: the patient list shows 50 patients a page (by name)
+PATIENT_PAGE_MAX = 500  # the API's largest page
+
+
+def _patient_filter(clinic_id: int, search: str | None) -> list[Any]:
+    where: list[Any] = [Patient.clinic_id == clinic_id]
+    text = (search or "").strip().lower()
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            or_(func.lower(Patient.name).like(like, escape="\\"), func.lower(Patient.mrn).like(like, escape="\\"))
+        )
+    return where
+
+
+def patient_count(ctx: Ctx, *, search: str | None = None) -> int:
+    where = _patient_filter(ctx.actor.clinic_id, search)
+    return int(ctx.db.scalar(select(func.count()).select_from(Patient).where(*where)) or 0)
+
+
+def patient_list(
+    ctx: Ctx, *, limit: int | None = None, offset: int = 0, search: str | None = None
+) -> list[dict[str, Any]]:
+    """The clinic's patients by name (a page of them: ``limit`` from ``offset``; ``search`` matches name or MRN),
+    each with their active pump's summary: two queries for any page, whatever the clinic's size."""
     db, clinic = ctx.db, ctx.clinic()
     now = ctx.now_s()
+    q = select(Patient).where(*_patient_filter(clinic.id, search)).order_by(Patient.name, Patient.id)
+    if offset:
+        q = q.offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    patients = list(db.scalars(q))
+    pumps: dict[int, Pump] = {}
+    if patients:
+        for found in db.scalars(
+            select(Pump)
+            .where(Pump.patient_id.in_([p.id for p in patients]), Pump.active.is_(True))
+            .order_by(Pump.id.desc())
+        ):
+            pumps[found.patient_id] = found  # the lowest id wins, as active_pump()
     out = []
-    for p in db.scalars(select(Patient).where(Patient.clinic_id == clinic.id).order_by(Patient.name)):
-        pump = active_pump(ctx, p)
+    for p in patients:
+        pump = pumps.get(p.id)
         out.append(
             {
                 "patient_id": p.id,
@@ -428,11 +506,30 @@ def interrogations(ctx: Ctx, pump: Pump, limit: int = 5) -> list[dict[str, Any]]
     return [{"at": at(r.t_s, clinic), "by": names.get(r.user_id or -1), "state": r.status.get("state")} for r in rows]
 
 
-def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bool = False) -> dict[str, Any]:
-    """Series for the patient charts over the last ``days`` (exact levels and per-day amounts)."""
+class Series(dict[str, Any]):
+    """A patient's chart series, with the version key it was computed under (``key``; None: not cached)."""
+
+    key: tuple[Any, ...] | None = None
+
+
+def chart_series(ctx: Ctx, patient_id: int, *, days: float = 180.0, forecast: bool = False) -> Series:
+    """Series for the patient charts over the last ``days`` (exact levels and per-day amounts).
+
+    Computed once per change: cached under (patient, pump and its version, virtual patient version,
+    assessments, the clinic's instant, ``days``, ``forecast``); see :mod:`itdd.clinic.cache`.  Read-only."""
     p = get_patient(ctx, patient_id)
     pump = active_pump(ctx, p)
     now = ctx.now_s()
+    if pump is None:
+        return Series(_chart_series(ctx, p, None, now, days, forecast))
+    key = ("series", p.id, pump.id, pump.version, cache.patient_stamp(ctx.db, p.id), now, float(days), forecast)
+    cached = cache.SERIES.get(key, lambda: _chart_series(ctx, p, pump, now, days, forecast))
+    out = Series(cached)
+    out.key = key
+    return out
+
+
+def _chart_series(ctx: Ctx, p: Patient, pump: Pump | None, now: float, days: float, forecast: bool) -> dict[str, Any]:
     since = now - days * DAY_S
     out: dict[str, Any] = {
         "since_t_s": since,
@@ -532,10 +629,16 @@ def model_summary(ctx: Ctx, patient_id: int) -> dict[str, Any] | None:
     pump = active_pump(ctx, p)
     if pump is None:
         return None
-    row, sim = vpatient.load(ctx.db, pump.patient_id)
-    if row is None or sim is None:
+    row = ctx.db.scalar(select(VirtualPatient).where(VirtualPatient.patient_id == pump.patient_id))
+    if row is None:
         return None
     now = ctx.now_s()
+    key = ("model", p.id, pump.id, pump.version, row.id, row.version, now)
+    return dict(cache.FORECASTS.get(key, lambda: _model_summary(p, pump, row, now)))
+
+
+def _model_summary(p: Patient, pump: Pump, row: VirtualPatient, now: float) -> dict[str, Any]:
+    sim = vpatient.PatientSim.from_dict(row.state)
     if now > sim.t_s:  # live mode: the stored patient may lag the clinic's instant (in memory only)
         sim, _, _ = vpatient.peek(twin.load(pump), sim, now)
     o = vpatient.observe(sim)
@@ -556,24 +659,22 @@ def suggested_function(pain_nrs: int) -> int:
 
 
 def worsening(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
+    """Patients whose virtual patient has worsening pain, withdrawal or respiratory depression (see
+    :func:`worsening_rows`), most severe first (uncached; the dashboard uses :func:`itdd.clinic.cache.worsening`)."""
+    out = worsening_rows(ctx, patient_ids)
+    out.sort(key=lambda r: (-float(r["severity"]), r["patient_id"]))
+    return out
+
+
+def worsening_rows(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
     """Patients whose virtual patient has worsening pain (a rise of at least WORSENING_PAIN_RISE_NRS over the
     lowest point of the last WORSENING_WINDOW_DAYS) or withdrawal (at least WITHDRAWAL_ALERT), or respiratory
-    depression, most severe first."""
+    depression; in no particular order."""
     if not patient_ids:
         return []
     now = ctx.now_s()
     since = now - vpatient.WORSENING_WINDOW_DAYS * DAY_S
-    S = PatientModelSample
-    window = (S.patient_id.in_(patient_ids), S.t_s >= since, S.t_s <= now)
-    lows = dict(ctx.db.execute(select(S.patient_id, func.min(S.pain)).where(*window).group_by(S.patient_id)).all())
-    last_t = select(S.patient_id, func.max(S.t_s).label("t")).where(*window).group_by(S.patient_id).subquery()
-    latest = {}
-    for row in ctx.db.execute(
-        select(S.patient_id, S.pain, S.withdrawal, S.resp_rate_per_min, S.spo2_pct, S.sedation)
-        .join(last_t, and_(S.patient_id == last_t.c.patient_id, S.t_s == last_t.c.t))
-        .order_by(S.id)
-    ):
-        latest[row[0]] = row  # the last one written at that instant
+    lows, latest = cache.window_stats(ctx.db, patient_ids, since, now)
     out: list[dict[str, Any]] = []
     for pid, (_, pain, withdrawal, rr, spo2, sedation) in latest.items():
         low = float(lows[pid])
@@ -601,7 +702,6 @@ def worsening(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
                 "severity": 10.0 if resp else max(rise, withdrawal),
             }
         )
-    out.sort(key=lambda r: -float(r["severity"]))
     return out
 
 

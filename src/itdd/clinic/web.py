@@ -375,10 +375,11 @@ def dashboard_page(request: Request, auth: Auth = page("self")) -> Response:
 
 @router.get("/patients")
 def patients_page(request: Request, auth: Auth = page("patient.read")) -> Response:
+    from .paging import patients_page_data
+
     with unit(request, auth, write=False) as ctx:
-        return render(
-            request, "patients.html", {**_shell(ctx), "patients": views.patient_list(ctx), "nav": "patients"}, auth=auth
-        )
+        data = patients_page_data(ctx, request.query_params)
+        return render(request, "patients.html", {**_shell(ctx), **data, "nav": "patients"}, auth=auth)
 
 
 @router.get("/audit")
@@ -445,6 +446,9 @@ def patient_page(patient_id: int, request: Request, auth: Auth = page("patient.r
         model_keys = ["withdrawal", "resp_rate_per_min", "sedation", "oral_mme_per_day"]
         if series.get("indication") == "spasticity":
             model_keys.insert(0, "spasticity")
+        page_charts, model_charts = charts.page_charts(
+            series, off, has_pump=pump is not None, truth=truth, has_model=has_model, model_keys=model_keys
+        )
         data = {
             **_shell(ctx),
             "p": detail,
@@ -452,14 +456,8 @@ def patient_page(patient_id: int, request: Request, auth: Auth = page("patient.r
             "days": days,
             "model": model,
             "show_model": has_model,
-            "model_charts": [charts.model_chart(series, off, k) for k in model_keys] if has_model else [],
-            "charts": {
-                "reservoir": charts.reservoir_chart(series, off, show_truth=truth),
-                "dose": charts.dose_chart(series, off, show_truth=truth),
-                "pain": charts.pain_chart(series, off, show_model=has_model),
-            }
-            if pump is not None
-            else {"pain": charts.pain_chart(series, off)},
+            "model_charts": model_charts,
+            "charts": page_charts,
             "events": views.events(ctx, patient_id, limit=60, include_hidden=truth),
             "prescriptions": views.prescriptions(ctx, patient_id),
             "refills": views.refills(ctx, patient_id),
