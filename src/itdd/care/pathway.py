@@ -26,6 +26,7 @@ from .. import quantities as q
 from ..drugs import get_drug
 from ..errors import InputError, SafetyRefusal
 from ..patient import PatientParams, PatientSim
+from ..patient.mortality import MortalityClock, RiskFactors, meningitis_death, overdose_death
 from ..patient.sim import Vitals
 from ..programmer.refill import RefillRequest, RefillSettings, refill
 from ..programmer.session import Session
@@ -38,7 +39,7 @@ from ..pump.therapy import Therapy
 from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
 from ..telemetry.commands import DirectLink
-from .hazards import HazardClock, hazard_by_kind
+from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
 from .outcome import Complication, PatientOutcome
 from .plan import PathwayEvent, PathwayPlan
 
@@ -176,7 +177,8 @@ class _Pathway:
         self.record = record
         self.patient_id = patient_id or f"VP-{seed}"
         ss = np.random.SeedSequence(entropy=abs(int(seed)), spawn_key=(0xCA7E,))
-        self.rng_proc, self.rng_hazard = (np.random.default_rng(s) for s in ss.spawn(2))
+        # a third stream for deaths: the first two are those of spawn(2), so adding it changed nothing else
+        self.rng_proc, self.rng_hazard, self.rng_death = (np.random.default_rng(s) for s in ss.spawn(3))
         start_dt = q.parse_datetime(plan.start)
         self.offset_s = q.offset_of(start_dt)
         self.start_s = q.to_epoch_s(start_dt)
@@ -227,6 +229,13 @@ class _Pathway:
         self.last_change_s = -math.inf
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
+        # deaths and times to event (outcome.py)
+        self.mort: MortalityClock | None = None
+        self.death_item: Any = None
+        self.death_s: float | None = None
+        self.death_cause: str | None = None
+        self.explant_s: float | None = None
+        self.reoperation_s: float | None = None
         # self-checks (see SELF_CHECK_WATCH_S): the grid, the last change, the one booked check
         self.sc_s = 0.0
         self.sc_origin_s = 0.0
@@ -296,6 +305,89 @@ class _Pathway:
 
     def set_oral(self, t_s: float, oral: float) -> None:
         self.oral = max(oral, 0.0)
+        if self.mort is not None:
+            self.mortality_changed(t_s)
+
+    def reoperated(self, t: float) -> None:
+        self.reoperations += 1
+        if self.reoperation_s is None:
+            self.reoperation_s = t
+
+    # ---- mortality (patient/mortality.py) -----------------------------------------------------------
+    def drug_potency(self) -> float:
+        """Intrathecal-morphine equivalents per mg of the pathway's drug (the patient model's)."""
+        from ..patient.parameters import DRUGS
+
+        pk = DRUGS.get(self.plan.drug)
+        return pk.it_potency.value if pk is not None else 1.0
+
+    def opioid_running(self) -> bool:
+        imp = self.implant
+        return (
+            imp is not None
+            and not self.explanted
+            and not self.saline
+            and self.therapy_on
+            and imp.fw.therapy.running
+            and self.drug.drug_class == "opioid"
+        )
+
+    def mortality_changed(self, t: float) -> None:
+        """The exposure that drives the death hazard changed at ``t``: re-book the death."""
+        m = self.mort
+        if m is None or self.death_s is not None or self.engine is None:
+            return
+        opioid = self.opioid_running()
+        m.set_state(
+            t,
+            dose_mg_per_day=self.dose if opioid else 0.0,
+            oral_mme_per_day=self.oral,
+            opioid=opioid,
+            benzodiazepine=self.params.benzodiazepine,
+        )
+        when = m.next_death(self.end_s)
+        item = self.death_item
+        if item is not None and not item.cancelled and when is not None and abs(item.time_s - when) < 1e-6:
+            return
+        Simulation.cancel(item)
+        self.death_item = None
+        if when is None:
+            return
+
+        def action(_s: Simulation) -> None:
+            self.death_item = None
+            now = self.implant.t_s if self.implant is not None else when
+            self.die(now, m.cause(now, float(self.rng_death.random())))
+
+        self.death_item = self.engine.schedule(max(when, t), action, priority=-3, label="death")
+
+    def book_death(self, when: float, cause: str) -> None:
+        """A death decided by an event (overdose, meningitis) at ``when``."""
+        if self.engine is None or self.death_s is not None or when > self.end_s:
+            return
+        self.engine.schedule(when, lambda _s: self.die(when, cause), priority=-3, label="death")
+
+    def die(self, t: float, cause: str) -> None:
+        """Death: the pathway's end state; the follow-up stops here."""
+        if self.death_s is not None:
+            return
+        imp = self.implant
+        assert imp is not None and self.engine is not None
+        self.sync(t)
+        if not self.explanted:
+            imp.stop()
+        self.death_s, self.death_cause = t, cause
+        self.therapy_on = False
+        self.refill_token += 1
+        self.hazard_token += 1
+        self.sc_token += 1
+        for item in (self.refill_item, self.hazard_item, self.sc_item, self.death_item):
+            Simulation.cancel(item)
+        if self.clock is not None:
+            self.clock.suspend("all", t)
+        self.end_s = t
+        self.engine.end_s = t  # the event loop stops after this action
+        self.stage("death", t, "Death", details=cause.replace("_", " "))
 
     # ---- screening ---------------------------------------------------------------------------------
     def screening(self) -> str | None:
@@ -593,6 +685,18 @@ class _Pathway:
         if self.plan.hazards:
             self.clock = HazardClock(self.rng_hazard, start_s=t)
             self.exposure(t)
+        if self.plan.hazards and self.plan.mortality:
+            pt = self.params
+            self.mort = MortalityClock(
+                self.rng_death,
+                implant_s=t,
+                age_y=pt.age_y,
+                female=pt.female,
+                start_dose_mg_per_day=dose * self.drug_potency(),
+                risk=RiskFactors(self.oral, pt.benzodiazepine, pt.sleep_apnoea),
+                opioid=self.drug.drug_class == "opioid",
+            )
+            self.mortality_changed(t)
         # visits
         weekly = self.plan.titration.weekly_visits
         for k in range(1, weekly + 1):
@@ -612,7 +716,7 @@ class _Pathway:
             self.schedule_ptm(t)
         for ev in self.plan.events:
             self.engine.schedule(t + q.parse_duration_s(ev.after_implant), self._scripted(ev), label=ev.type)
-        for m, months in (("6", 6), ("12", 12), ("36", 36)):
+        for m, months in (("6", 6), ("12", 12), ("24", 24), ("36", 36)):
             self.engine.schedule(t + months * MONTH, self._milestone(m), priority=5, label=f"{m} months")
 
     def ptm_settings(self) -> PtmSettings | None:
@@ -663,6 +767,8 @@ class _Pathway:
 
     def exposure(self, t: float) -> None:
         """Tell the hazard clock the current exposure and (re)schedule the next complication."""
+        if self.mort is not None:
+            self.mortality_changed(t)
         if self.clock is None or self.engine is None or self.explanted:
             return
         imp = self.implant
@@ -760,6 +866,8 @@ class _Pathway:
         t = self.implant.t_s if self.implant else 0.0
         self.detect(["infection"], t, "fever and wound signs")
         self.do_explant(t, "infection")
+        if self.mort is not None and meningitis_death(self.rng_death):
+            self.book_death(t + 7 * DAY, "meningitis")  # assumption: death within a week of the diagnosis
 
     def observe_clinic(self, t: float) -> Vitals:
         """What the clinic checks at a visit: pain, breathing, sedation, itch, withdrawal (the
@@ -971,6 +1079,8 @@ class _Pathway:
             return
         imp.program(Therapy.simple(new), details={"reason": f"titration ({why})"})
         self.dose = new
+        if self.mort is not None and overdose_death(self.rng_death, "programming"):
+            self.book_death(t + 6 * H, "overdose")  # a tenfold programming error (assumption: found too late)
         self.last_change_s = t
         if new < dose:
             self.changed(t)
@@ -1015,6 +1125,8 @@ class _Pathway:
         self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
         self.exposure(t)
         self.schedule_refill(t, q.to_epoch_s(q.parse_datetime(rec["next_refill"])))
+        if self.mort is not None and d != "saline" and overdose_death(self.rng_death, "refill"):
+            self.book_death(t + 6 * H, "overdose")  # drug injected into the pocket (assumption: hours)
         if rec["flag"] and not self.saline and drug != "saline":
             self.catheter_study(t, "refill discrepancy")
         return rec
@@ -1049,7 +1161,7 @@ class _Pathway:
             pp = priming_plan(imp.model, imp.hw.catheter_length_cm, imp.hw.catheter_ml_per_cm, imp.fw.conc_mg_per_ml)
             if imp.fw.therapy.running:
                 prime(self.session(), pp)
-            self.reoperations += 1
+            self.reoperated(t)
             if self.clock is not None:
                 self.clock.resume("catheter", t, renew=True)
             self.workup_booked_s = None
@@ -1090,7 +1202,7 @@ class _Pathway:
             self.implant = new
             assert self.engine is not None
             self.engine.implant = new
-            self.reoperations += 1
+            self.reoperated(t)
             self.prev_reservoir_ml = old.model.reservoir_capacity_ml
             self.eri_booked = False
             if old.fw.eri_s is not None:
@@ -1116,7 +1228,8 @@ class _Pathway:
         imp.stop()
         self.explanted = True
         self.explant_reason = reason
-        self.reoperations += 1
+        self.reoperated(t)
+        self.explant_s = t
         self.therapy_on = False
         self.refill_token += 1
         self.hazard_token += 1
@@ -1128,6 +1241,7 @@ class _Pathway:
             self.detect([k], t, "explant")
         self.set_oral(t, self.home_oral)  # back to oral opioids (assumption [U])
         self.stage("explant", t, "Explant", details=reason)
+        self.mortality_changed(t)
 
     def schedule_ptm(self, t0: float) -> None:
         p = self.params
@@ -1250,6 +1364,10 @@ class _Pathway:
         relief36 = None
         if pain36 is not None and self.baseline_pain > 0:
             relief36 = 1 - pain36 / self.baseline_pain
+        pain24 = self.milestones.get("pain_24")
+        relief24 = None
+        if pain24 is not None and self.baseline_pain > 0:
+            relief24 = 1 - pain24 / self.baseline_pain
         pending = [
             Complication(c.kind, c.stage, c.t_s, None, c.reoperation, c.details + "; never found")
             for c in self.pending.values()
@@ -1273,6 +1391,17 @@ class _Pathway:
             explant_reason=self.explant_reason,
             followed_s=followed,
             relief_36_months=relief36,
+            death_s=self.death_s,
+            death_cause=self.death_cause,
+            explant_s=self.explant_s,
+            catheter_event_s=next(
+                (c.t_s for c in comps if c.kind in CATHETER_KINDS and c.stage in ("implant", "follow-up")), None
+            ),
+            reoperation_s=self.reoperation_s,
+            dose_mg_per_day_12_months=self.milestones.get("dose_12"),
+            dose_mg_per_day_24_months=self.milestones.get("dose_24"),
+            relief_24_months=relief24,
+            oral_mme_per_day_24_months=self.milestones.get("oral_24"),
         )
 
     # ---- the result for the report ----------------------------------------------------------------
@@ -1368,6 +1497,12 @@ def _outcome_dict(pw: _Pathway, o: PatientOutcome) -> dict[str, Any]:
         "explanted": o.explanted,
         "explant_reason": o.explant_reason,
         "followed_days": o.followed_s / DAY,
+        "death": None if o.death_s is None else pw.iso(o.death_s),
+        "death_day": o.death_day,
+        "death_cause": o.death_cause,
+        "explant_day": o.explant_day,
+        "catheter_event_day": o.catheter_event_day,
+        "reoperation_day": o.reoperation_day,
         "complications": [
             {
                 "kind": c.kind,

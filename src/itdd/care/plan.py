@@ -165,6 +165,10 @@ class PathwayPlan(Strict):
     titration: TitrationPlan = TitrationPlan()
     late_refill_days: float = Field(default=0.0, ge=0, le=120, description="Refills happen this many days late.")
     hazards: bool = Field(default=True, description="Draw follow-up complications from the hazard models.")
+    mortality: bool = Field(
+        default=True,
+        description="Patients can die after the implant (life table and therapy-related deaths); only with hazards.",
+    )
     surgical_complications: bool = Field(default=True, description="Draw trial and implant complications.")
     ptm: PtmPlan | None = None
     events: list[PathwayEvent] = Field(default_factory=list)

@@ -50,6 +50,8 @@ _RESP_SENSITIVITY_SDLOG = U(0.3, "assumption (sleep apnoea, age, frailty)")
 _PRURITUS_SENSITIVITY_SDLOG = U(0.5, "assumption")
 _SPASTICITY_MEAN = U(3.0, "Modified Ashworth ~3 in ITB candidates (Heetla 2016 cohort)")
 _BACLOFEN_ED50_MEDIAN_MG_PER_DAY = U(0.1, "calibrated: 50-100 mcg screening boluses work (Heetla 2016)")
+_BENZODIAZEPINE_RATE = S2(0.27, "Park 2015 (BMJ 350:h2698): 27% on opioid analgesics also took benzodiazepines")
+_SLEEP_APNOEA_RATE = U(0.25, "assumption: sleep-disordered breathing is common on chronic opioids (Walker 2007)")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class Population:
     nausea_max: tuple[float, float] = (0.2, 0.7)  # uniform; U
     spasticity_mean: Sourced = _SPASTICITY_MEAN
     baclofen_ed50_median_mg_per_day: Sourced = _BACLOFEN_ED50_MEDIAN_MG_PER_DAY
+    benzodiazepine_rate: Sourced = _BENZODIAZEPINE_RATE  # mortality risk factors (patient/mortality.py)
+    sleep_apnoea_rate: Sourced = _SLEEP_APNOEA_RATE
 
 
 DEFAULT_POPULATION = Population()
@@ -143,6 +147,9 @@ class PatientParams:
     sleep_h: float = 23.0  # local time of going to bed
     activity_pain_gain: float = 0.2  # pain x (1 + gain) when active, x (1 - gain) asleep
     pain_report_sd: float = 0.7  # spread of a reported NRS around the model's pain
+    # risk factors for respiratory depression (patient/mortality.py)
+    benzodiazepine: bool = False
+    sleep_apnoea: bool = False
 
     def __post_init__(self) -> None:
         _check(self)
@@ -222,6 +229,9 @@ class PatientParams:
         bac_ed50 = pop.baclofen_ed50_median_mg_per_day.value * math.exp(0.4 * z2[1])  # U: spread
         bac_emax = _clip(0.8 + 0.08 * z2[2], 0.55, 0.95)  # U
         bac_tol = math.exp(0.4 * z2[3])  # U
+        u2 = rng.random(2).tolist()  # drawn last: earlier variables unchanged
+        benzo = bool(u2[0] < pop.benzodiazepine_rate.value)
+        osa = bool(u2[1] < pop.sleep_apnoea_rate.value)
         spasticity = indication == "spasticity"
         return cls(
             seed=seed,
@@ -256,6 +266,8 @@ class PatientParams:
             baclofen_tolerance_rate=bac_tol,
             wake_h=wake,
             sleep_h=sleep,
+            benzodiazepine=benzo and not spasticity,
+            sleep_apnoea=osa,
         )
 
     # ---- derived -------------------------------------------------------------------------------
