@@ -96,6 +96,11 @@ CSV_FIELDS = (
     "explanted",
     "explant_reason",
     "followed_years",
+    "death_day",
+    "death_cause",
+    "explant_day",
+    "catheter_event_day",
+    "reoperation_day",
 )
 
 
@@ -130,6 +135,11 @@ def patients_csv(summary: Any) -> str:
                 o.explanted,
                 cell(o.explant_reason),
                 o.followed_s / (365.25 * 86400.0),
+                cell(o.death_day),
+                cell(o.death_cause),
+                cell(o.explant_day),
+                cell(o.catheter_event_day),
+                cell(o.reoperation_day),
             ]
         )
     return buf.getvalue()

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from .hazards import CATHETER_KINDS, KINDS, YEAR_S
+from .metrics import new_metrics, new_rows
 from .outcome import PatientOutcome
 
 __all__ = [
@@ -248,7 +249,9 @@ def summarize(
         "complications_per_100_patient_years": per_100py,
         "complication_counts": per_kind,
     }
-    return CohortSummary(n, years, seed, metrics, _rows(metrics, years), tuple(outcomes), tuple(errors), tuple(indices))
+    metrics.update(new_metrics(outcomes, years))  # issue 10: deaths, durability, side effects, PROs
+    rows = _rows(metrics, years) + new_rows(metrics)
+    return CohortSummary(n, years, seed, metrics, rows, tuple(outcomes), tuple(errors), tuple(indices))
 
 
 def _scaled(pub: Published, years: float) -> tuple[float | None, str]:

@@ -60,6 +60,15 @@ class PatientOutcome:
     dose_mg_per_day_24_months: float | None = None
     relief_24_months: float | None = None
     oral_mme_per_day_24_months: float | None = None
+    # ---- side effects and what patients report ----
+    side_effects_modelled: bool = False  # False: the onsets below were not simulated (metrics say None)
+    peripheral_edema_s: float | None = None  # onset of peripheral oedema (None: never while followed)
+    hypogonadism_s: float | None = None  # onset of opioid-induced hypogonadism (None: never while followed)
+    # patient-reported outcomes (None: not modelled or not followed that long)
+    odi_baseline: float | None = None  # Oswestry Disability Index 0-100 before the implant
+    odi_12_months: float | None = None
+    eq5d_baseline: float | None = None  # EQ-5D utility (1 = full health) before the implant
+    eq5d_12_months: float | None = None
 
     def days_after_implant(self, t_s: float | None) -> float | None:
         """Days from the implant to ``t_s`` (None if either is missing)."""
