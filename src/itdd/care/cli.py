@@ -150,6 +150,15 @@ def result_of(summary: Any) -> dict[str, Any]:
     return {"itdd_version": __version__, "disclaimer": DISCLAIMER, "cohort": summary.cohort_section()}
 
 
+def _plan(args: argparse.Namespace) -> Any:
+    """The pathway plan of the cohort options (--policy)."""
+    from .plan import PathwayPlan
+    from .policy import get_policy
+
+    policy = get_policy(getattr(args, "policy", None) or "conventional").name
+    return PathwayPlan(policy=policy)
+
+
 def cmd_cohort(args: argparse.Namespace) -> int:
     from ..sim.cli import check_out_dir, progress_bar
     from ..sim.output import write_text_atomic
@@ -165,7 +174,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         raise InputError("--report", f"{args.report} is a directory; give a file name such as report.html")
     if report is not None and not report.parent.exists():
         raise InputError("--report", f"the folder {report.parent} does not exist")
-    summary = run_cohort(patients, years, seed, workers=workers, progress=progress_bar(True))
+    summary = run_cohort(patients, years, seed, workers=workers, plan=_plan(args), progress=progress_bar(True))
     if summary.errors:
         print(
             f"itdd: warning: {len(summary.errors)} of {patients} patients could not be simulated and are left out "
@@ -210,4 +219,10 @@ def register(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="write summary.json, patients.csv and report.html")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--report", metavar="HTML", help="write a self-contained HTML report")
+    p.add_argument(
+        "--policy",
+        metavar="P",
+        default="conventional",
+        help="clinician policy: conventional (default) or low_dose (docs/care.md)",
+    )
     p.set_defaults(func=cmd_cohort)

@@ -42,6 +42,7 @@ from ..telemetry.commands import DirectLink
 from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
 from .outcome import Complication, PatientOutcome
 from .plan import PathwayEvent, PathwayPlan
+from .policy import get_policy, react_to_lack_of_effect
 
 H = 3600.0
 DAY = 86400.0
@@ -93,7 +94,7 @@ START_FRACTION_OF_BOLUS = 0.5
 #: reference titration calibrated to Roberts 2001 doses [S]); steps by the programmer's planner
 #: (PACC 2007: <= 30% per change [S2]).  The clinician's judgement over visits is modelled with
 #: the patient's own dose-response (assumption).
-TITRATION_TARGET_DRIVE = 3.0
+TITRATION_TARGET_DRIVE = 3.0  # the conventional policy's target (care/policy.py holds the policies)
 #: Side effects that make the clinician lower the dose by 20% (assumption [U]).
 DECREASE_FRACTION = 0.2
 SEDATION_LIMIT = 2.0  # frequently drowsy (POSS-like 0-3 scale)
@@ -229,6 +230,9 @@ class _Pathway:
         self.last_change_s = -math.inf
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
+        self.policy = get_policy(plan.policy)
+        self.uncontrolled_since_s: float | None = None  # pain uncontrolled at the ceiling since
+        self.ceiling_lifted = False  # the policy's ceiling abandoned after lack of effect
         # deaths and times to event (outcome.py)
         self.mort: MortalityClock | None = None
         self.death_item: Any = None
@@ -428,6 +432,10 @@ class _Pathway:
         tp = self.plan.trial
         washout_s = q.parse_duration_s(tp.washout)
         t = self.start_s
+        if self.policy.wean_before_trial and self.home_oral > 0:
+            # low-dose practice: systemic opioids tapered off before the trial and kept off
+            self.set_oral(t, 0.0)
+            self.stage("screening", t, "Systemic opioids weaned", details=f"{self.home_oral:.0f} MME/day stopped")
         if washout_s > 0:
             self.set_oral(t, 0.0)
             self.advance(t + washout_s)
@@ -601,8 +609,8 @@ class _Pathway:
             self.stage("complication", q.to_epoch_s(q.parse_datetime(c["time"])), c["kind"].replace("_", " "))
         self.trial_end_s = t
         self.trial_success = success
-        # back on home oral opioids after the trial (assumption [U])
-        self.set_oral(t, self.home_oral)
+        # back on home oral opioids after the trial (assumption [U]), unless weaned for good
+        self.set_oral(t, 0.0 if self.policy.wean_before_trial else self.home_oral)
         return success, effective
 
     # ---- implant -----------------------------------------------------------------------------------
@@ -1008,6 +1016,8 @@ class _Pathway:
             if self.catheter_study(t, "dose escalation without response"):
                 return
         self.titrate(t, o)
+        if self.lack_of_effect(t, uncontrolled):
+            return
         # oral weaning
         controlled = o.pain <= CONTROLLED_PAIN or o.pain <= (1 - CONTROLLED_RELIEF) * self.pre_implant_pain
         self.best_pain = min(self.best_pain, o.pain)
@@ -1029,6 +1039,44 @@ class _Pathway:
         if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
 
+    def ceiling(self) -> float:
+        """The highest dose (mg/day of the drug) the clinician gives: the policy's ceiling or the
+        drug library's hard limit, whichever is lower."""
+        hard = self.drug.daily_dose.hard_max.value if self.drug.daily_dose and self.drug.daily_dose.hard_max else 30.0
+        c = self.policy.ceiling_mg_per_day
+        return hard if c is None or self.ceiling_lifted else min(hard, c.value / self.drug_potency())
+
+    def lack_of_effect(self, t: float, uncontrolled: bool) -> bool:
+        """Pain uncontrolled at the ceiling for months: the clinician's reaction (policy.py).
+        Returns True when the therapy ended (explant)."""
+        at_ceiling = self.dose >= 0.95 * self.ceiling()
+        if not (uncontrolled and at_ceiling):
+            self.uncontrolled_since_s = None
+            return False
+        if self.uncontrolled_since_s is None:
+            self.uncontrolled_since_s = t
+        ruled_out = self.negative_workup_s is not None and self.negative_workup_s >= self.uncontrolled_since_s
+        d = react_to_lack_of_effect(
+            uncontrolled_since_s=self.uncontrolled_since_s,
+            now_s=t,
+            at_ceiling=True,
+            delivery_problem_ruled_out=True,
+            policy_ceiling=self.policy.ceiling_mg_per_day is not None and not self.ceiling_lifted,
+        )
+        if d.action == "continue":
+            return False
+        # rule out a delivery problem first (aspiration, dye study, imaging)
+        if not ruled_out and self.catheter_study(t, "lack of effect at the ceiling dose"):
+            return True
+        if d.action == "lift_ceiling":
+            self.ceiling_lifted = True
+            self.uncontrolled_since_s = None
+            self.stage("visit", t, "Low-dose ceiling lifted", details=d.reason)
+            return False
+        self.stage("visit", t, "Therapy failed: lack of effect", details=d.reason)
+        self.do_explant(t, "lack of effect")
+        return True
+
     def titrate(self, t: float, o: Vitals) -> None:
         imp = self.implant
         assert imp is not None
@@ -1040,13 +1088,12 @@ class _Pathway:
             )
         else:
             p = self.params
-            want = TITRATION_TARGET_DRIVE * p.ed50_mg_per_day * o.opioid_tolerance
+            want = self.policy.target_drive.value * p.ed50_mg_per_day * o.opioid_tolerance
             drive = max(o.analgesic_drive_mg_per_day, 1e-9)
             # the drive counts oral opioids too; the clinician adjusts the intrathecal part
             target = dose * want / drive
             why = f"pain {o.pain:.1f}/10"
-        hard = self.drug.daily_dose.hard_max.value if self.drug.daily_dose and self.drug.daily_dose.hard_max else 30.0
-        target = min(max(target, 0.1), hard)
+        target = min(max(target, 0.1), self.ceiling())
         if abs(target / dose - 1) < 0.05:
             return
         mi = self.drug.min_interval
