@@ -26,6 +26,7 @@ from .. import quantities as q
 from ..drugs import get_drug
 from ..errors import InputError, SafetyRefusal
 from ..patient import PatientParams, PatientSim
+from ..patient import outcomes_pro as pro
 from ..patient.mortality import MortalityClock, RiskFactors, meningitis_death, overdose_death
 from ..patient.sim import Vitals
 from ..programmer.refill import RefillRequest, RefillSettings, refill
@@ -179,7 +180,7 @@ class _Pathway:
         self.patient_id = patient_id or f"VP-{seed}"
         ss = np.random.SeedSequence(entropy=abs(int(seed)), spawn_key=(0xCA7E,))
         # a third stream for deaths: the first two are those of spawn(2), so adding it changed nothing else
-        self.rng_proc, self.rng_hazard, self.rng_death = (np.random.default_rng(s) for s in ss.spawn(3))
+        self.rng_proc, self.rng_hazard, self.rng_death, self.rng_se = (np.random.default_rng(s) for s in ss.spawn(4))
         start_dt = q.parse_datetime(plan.start)
         self.offset_s = q.offset_of(start_dt)
         self.start_s = q.to_epoch_s(start_dt)
@@ -240,6 +241,8 @@ class _Pathway:
         self.death_cause: str | None = None
         self.explant_s: float | None = None
         self.reoperation_s: float | None = None
+        # opioid exposure (t, IT-morphine mg/day, oral MME/day) for side-effect onsets (outcomes_pro.py)
+        self.exposure_log: list[tuple[float, float, float]] = []
         # self-checks (see SELF_CHECK_WATCH_S): the grid, the last change, the one booked check
         self.sc_s = 0.0
         self.sc_origin_s = 0.0
@@ -309,8 +312,21 @@ class _Pathway:
 
     def set_oral(self, t_s: float, oral: float) -> None:
         self.oral = max(oral, 0.0)
+        if self.implant_s is not None:
+            self.log_exposure(t_s)
         if self.mort is not None:
             self.mortality_changed(t_s)
+
+    def log_exposure(self, t: float) -> None:
+        it = self.dose * self.drug_potency() if self.opioid_running() and self.death_s is None else 0.0
+        oral = self.oral if self.death_s is None else 0.0
+        log = self.exposure_log
+        if log and log[-1][1] == it and log[-1][2] == oral:
+            return
+        if log and log[-1][0] >= t:
+            log[-1] = (log[-1][0], it, oral)
+        else:
+            log.append((t, it, oral))
 
     def reoperated(self, t: float) -> None:
         self.reoperations += 1
@@ -671,6 +687,7 @@ class _Pathway:
         self.engine = Simulation(self.implant, self.start_s, self.end_s)
         self.engine.implant.run_until(t)
         self.dose, self.conc = dose, conc
+        self.log_exposure(t)
         self.prev_reservoir_ml = model.reservoir_capacity_ml
         pp = priming_plan(model, length, CATHETER_ML_PER_CM, conc)
         prime(self.session(), pp)
@@ -775,6 +792,7 @@ class _Pathway:
 
     def exposure(self, t: float) -> None:
         """Tell the hazard clock the current exposure and (re)schedule the next complication."""
+        self.log_exposure(t)
         if self.mort is not None:
             self.mortality_changed(t)
         if self.clock is None or self.engine is None or self.explanted:
@@ -1288,6 +1306,7 @@ class _Pathway:
             self.detect([k], t, "explant")
         self.set_oral(t, self.home_oral)  # back to oral opioids (assumption [U])
         self.stage("explant", t, "Explant", details=reason)
+        self.log_exposure(t)
         self.mortality_changed(t)
 
     def schedule_ptm(self, t0: float) -> None:
@@ -1411,6 +1430,19 @@ class _Pathway:
         relief36 = None
         if pain36 is not None and self.baseline_pain > 0:
             relief36 = 1 - pain36 / self.baseline_pain
+        se: dict[str, Any] = {}
+        if implanted:
+            end = self.end_s
+            th_edema, th_hypo = float(self.rng_se.exponential()), float(self.rng_se.exponential())
+            log = self.exposure_log
+            se["side_effects_modelled"] = True
+            se["peripheral_edema_s"] = pro.onset_s(log, end, th_edema, pro.EDEMA, count_oral=False)
+            se["hypogonadism_s"] = pro.onset_s(log, end, th_hypo, pro.HYPOGONADISM, count_oral=True)
+            pain12_ = self.milestones.get("pain_12")
+            if pain12_ is not None:
+                se["odi_baseline"], se["odi_12_months"] = pro.odi_from_pain(self.baseline_pain, pain12_)
+                se["eq5d_baseline"] = pro.eq5d_from_pain(self.baseline_pain)
+                se["eq5d_12_months"] = pro.eq5d_from_pain(pain12_)
         pain24 = self.milestones.get("pain_24")
         relief24 = None
         if pain24 is not None and self.baseline_pain > 0:
@@ -1449,6 +1481,7 @@ class _Pathway:
             dose_mg_per_day_24_months=self.milestones.get("dose_24"),
             relief_24_months=relief24,
             oral_mme_per_day_24_months=self.milestones.get("oral_24"),
+            **se,
         )
 
     # ---- the result for the report ----------------------------------------------------------------
