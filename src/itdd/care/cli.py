@@ -151,12 +151,26 @@ def result_of(summary: Any) -> dict[str, Any]:
 
 
 def _plan(args: argparse.Namespace) -> Any:
-    """The pathway plan of the cohort options (--policy)."""
+    """The pathway plan of the cohort options (--policy, --population, --drug)."""
+    from ..patient import get_population
     from .plan import PathwayPlan
     from .policy import get_policy
 
-    policy = get_policy(getattr(args, "policy", None) or "conventional").name
-    return PathwayPlan(policy=policy)
+    try:
+        policy = get_policy(getattr(args, "policy", None) or "conventional").name
+    except InputError as exc:
+        raise InputError("--policy", exc.message) from None
+    try:
+        population = get_population(getattr(args, "population", None) or "non_cancer").name
+    except InputError as exc:
+        raise InputError("--population", exc.message) from None
+    drug = getattr(args, "drug", None) or "morphine"
+    if drug != "morphine":
+        raise InputError(
+            "--drug",
+            f"'{drug}' cannot go through the care pathway yet (morphine only; other drugs: issue 10, docs/care.md)",
+        )
+    return PathwayPlan(policy=policy, population=population)
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
@@ -225,4 +239,11 @@ def register(sub: Any) -> None:
         default="conventional",
         help="clinician policy: conventional (default) or low_dose (docs/care.md)",
     )
+    p.add_argument(
+        "--population",
+        metavar="POP",
+        default="non_cancer",
+        help="who is sampled: non_cancer (default) or cancer (docs/patient-model.md)",
+    )
+    p.add_argument("--drug", metavar="DRUG", default="morphine", help="intrathecal drug (morphine)")
     p.set_defaults(func=cmd_cohort)

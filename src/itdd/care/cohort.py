@@ -372,14 +372,15 @@ def _validate(patients: Any, years: Any, seed: Any, workers: Any) -> None:
 
 def _run_chunk(job: tuple[int, list[int], Any]) -> list[tuple[int, PatientOutcome | None, str]]:
     """Worker: patients ``indices`` of cohort ``seed`` (top-level, so it is spawn-safe)."""
-    from ..patient import PatientParams
+    from ..patient import PatientParams, get_population
     from .pathway import run_pathway
 
     seed, indices, plan = job
     out: list[tuple[int, PatientOutcome | None, str]] = []
+    population = get_population(getattr(plan, "population", "non_cancer"))
     for index in indices:
         try:
-            params = PatientParams.sample(seed, index)
+            params = PatientParams.sample(seed, index, population=population)
             result = run_pathway(params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}")
             out.append((index, result.outcome, ""))
         except Exception as exc:  # recorded and reported: one bad patient must not lose the cohort

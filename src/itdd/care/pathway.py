@@ -720,6 +720,7 @@ class _Pathway:
                 start_dose_mg_per_day=dose * self.drug_potency(),
                 risk=RiskFactors(self.oral, pt.benzodiazepine, pt.sleep_apnoea),
                 opioid=self.drug.drug_class == "opioid",
+                cancer=pt.cancer,
             )
             self.mortality_changed(t)
         # visits

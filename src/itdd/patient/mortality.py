@@ -53,7 +53,7 @@ __all__ = [
 
 DAY_S = 86400.0
 YEAR_S = 365.25 * DAY_S
-CAUSES = ("background", "respiratory_depression", "overdose", "meningitis")
+CAUSES = ("background", "respiratory_depression", "overdose", "meningitis", "cancer")
 
 # ---- published figures ---------------------------------------------------------------------------
 
@@ -113,6 +113,13 @@ REF_MEAN_ORAL_MME_BY_WINDOW = (
 REF_AGE_MEAN = U(55.0, "Population.age_mean")
 REF_AGE_SD = U(12.0, "Population.age_sd")
 REF_FEMALE = U(0.55, "Population.female_rate")
+
+# ---- cancer ----------------------------------------------------------------------------------------
+
+SMITH_6_MONTH_SURVIVAL = S(
+    0.539, "Smith 2002 (J Clin Oncol 20:4040): 53.9% alive at 6 months with IDDS for refractory cancer pain"
+)
+CANCER_PER_YEAR = -math.log(SMITH_6_MONTH_SURVIVAL.value) / 0.5  # constant hazard (assumption)
 
 # ---- overdose and infection ----------------------------------------------------------------------
 
@@ -243,6 +250,7 @@ class MortalityClock:
         risk: RiskFactors,
         opioid: bool = True,
         therapy_related: bool = True,
+        cancer: bool = False,
     ) -> None:
         if not math.isfinite(age_y) or age_y < 0:
             raise InputError("patient.age_y", f"must be a finite age, got {age_y!r}")
@@ -255,6 +263,7 @@ class MortalityClock:
         self.risk = risk
         self.opioid = opioid
         self.therapy_related = therapy_related
+        self.cancer = cancer
         self.dose = max(start_dose_mg_per_day, 0.0)
         ratio = self.dose / RD_REF_START_MG_PER_DAY.value
         self.start_factor = ratio**RD_START_DOSE_EXPONENT.value if opioid else 0.0
@@ -290,7 +299,10 @@ class MortalityClock:
 
     def rates(self, t_s: float) -> dict[str, float]:
         """Cause-specific hazards per year at ``t_s`` (constant until the next breakpoint)."""
-        return {"background": self._background(t_s), "respiratory_depression": self._rd(t_s)}
+        r = {"background": self._background(t_s), "respiratory_depression": self._rd(t_s)}
+        if self.cancer:
+            r["cancer"] = CANCER_PER_YEAR  # the disease itself (its deaths include the background's)
+        return r
 
     def _breakpoints(self, t_s: float) -> float:
         """The next instant after ``t_s`` where a hazard may change."""

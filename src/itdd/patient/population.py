@@ -102,6 +102,8 @@ class Population:
     nausea_max: tuple[float, float] = (0.2, 0.7)  # uniform; U
     spasticity_mean: Sourced = _SPASTICITY_MEAN
     baclofen_ed50_median_mg_per_day: Sourced = _BACLOFEN_ED50_MEDIAN_MG_PER_DAY
+    name: str = "non_cancer"  # POPULATIONS key
+    cancer: bool = False  # patients have cancer pain (limited survival: patient/mortality.py)
     benzodiazepine_rate: Sourced = _BENZODIAZEPINE_RATE  # mortality risk factors (patient/mortality.py)
     sleep_apnoea_rate: Sourced = _SLEEP_APNOEA_RATE
     stable_tolerance_share: Sourced = _STABLE_TOLERANCE_SHARE  # heterogeneous tolerance (issue 10)
@@ -109,6 +111,27 @@ class Population:
 
 
 DEFAULT_POPULATION = Population()
+
+#: Cancer pain (issue 10): older, more pain, higher systemic opioid doses, limited survival.  The
+#: analgesic response parameters are those of the non-cancer population (no separate calibration
+#: found; docs/patient-model.md "Populations").
+CANCER_POPULATION = Population(
+    name="cancer",
+    cancer=True,
+    age_mean=U(62.0, "assumption: refractory cancer pain cohorts are older (Smith 2002: mean age about 60)"),
+    baseline_pain_mean=U(8.0, "assumption: Smith 2002 enrolled pain >= 5 despite 200 mg/day oral morphine or more"),
+    on_oral_opioids_rate=U(1.0, "Smith 2002: all on systemic opioids (refractory to comprehensive medical management)"),
+    oral_mme_median=U(250.0, "assumption: Smith 2002 entry criterion >= 200 mg/day oral morphine equivalent"),
+    responder_rate=U(0.9, "assumption: mixed nociceptive-neuropathic cancer pain responds somewhat less often"),
+)
+
+POPULATIONS: dict[str, Population] = {"non_cancer": DEFAULT_POPULATION, "cancer": CANCER_POPULATION}
+
+
+def get_population(name: str) -> Population:
+    if name not in POPULATIONS:
+        raise InputError("population", f"'{name}' is not one of {', '.join(POPULATIONS)}")
+    return POPULATIONS[name]
 
 
 @dataclass(frozen=True)
@@ -159,6 +182,7 @@ class PatientParams:
     benzodiazepine: bool = False
     sleep_apnoea: bool = False
     stable_tolerance: bool = False  # model truth: analgesic tolerance builds slowly (a stable dose)
+    cancer: bool = False  # cancer pain: limited survival (patient/mortality.py)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -283,6 +307,7 @@ class PatientParams:
             benzodiazepine=benzo and not spasticity,
             sleep_apnoea=osa,
             stable_tolerance=stable,
+            cancer=pop.cancer,
         )
 
     # ---- derived -------------------------------------------------------------------------------
