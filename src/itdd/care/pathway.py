@@ -40,6 +40,7 @@ from ..pump.therapy import Therapy
 from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
 from ..telemetry.commands import DirectLink
+from .granuloma import GRANULOMA_SIGNS_MEAN_S, manage_granuloma
 from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
 from .outcome import Complication, PatientOutcome
 from .plan import PathwayEvent, PathwayPlan
@@ -180,7 +181,8 @@ class _Pathway:
         self.patient_id = patient_id or f"VP-{seed}"
         ss = np.random.SeedSequence(entropy=abs(int(seed)), spawn_key=(0xCA7E,))
         # a third stream for deaths: the first two are those of spawn(2), so adding it changed nothing else
-        self.rng_proc, self.rng_hazard, self.rng_death, self.rng_se = (np.random.default_rng(s) for s in ss.spawn(4))
+        streams = [np.random.default_rng(s) for s in ss.spawn(5)]
+        self.rng_proc, self.rng_hazard, self.rng_death, self.rng_se, self.rng_mass = streams
         start_dt = q.parse_datetime(plan.start)
         self.offset_s = q.offset_of(start_dt)
         self.start_s = q.to_epoch_s(start_dt)
@@ -860,6 +862,25 @@ class _Pathway:
         self.stage("complication", t, kind.replace("_", " ").capitalize(), details="not yet known to the care team")
         if kind == "infection":
             self.book(t + INFECTION_DETECTION_S, self._found_infection)
+        if kind == "granuloma":
+            # a mass grows: new radicular pain and neurological signs some months later (granuloma.py)
+            delay = float(self.rng_mass.exponential(GRANULOMA_SIGNS_MEAN_S))
+            self.book(t + delay, self._granuloma_signs, "granuloma signs")
+
+    def _granuloma_signs(self, _s: Simulation) -> None:
+        """The mass presses on the cord or roots: the patient presents, MRI finds it, it is managed."""
+        imp = self.implant
+        if imp is None or self.explanted or self.death_s is not None or "granuloma" not in self.pending:
+            return
+        t = imp.t_s
+        self.sync(t)
+        decision = manage_granuloma(neurological_signs=True, dose_mg_per_day=self.dose * self.drug_potency())
+        self.stage("complication", t, "Granuloma: new radicular pain and neurological signs", details=decision.reason)
+        imp.magnetic_field_on()  # urgent MRI of the catheter tip stalls the motor
+        self.book(t + IMAGING_S, lambda _s2: imp.magnetic_field_off(0.0), "imaging end")
+        self.detect(["granuloma"], t, "new neurological signs → MRI")
+        self.workup_booked_s = t + REVISION_DELAY_S
+        self.book(t + REVISION_DELAY_S, self._revision(["granuloma"]), "granuloma surgery")
 
     def book(self, when: float, fn: Callable[[Simulation], None], label: str = "") -> None:
         assert self.engine is not None
@@ -1212,6 +1233,9 @@ class _Pathway:
             self.stage("visit", t, "Catheter study: no catheter problem found", details=how)
             return False
         self.detect(found, t, how + " → catheter study" + (" and MRI" if "granuloma" in found else ""))
+        if "granuloma" in found:
+            d = manage_granuloma(neurological_signs=False, dose_mg_per_day=self.dose * self.drug_potency())
+            self.stage("visit", t, "Granuloma found at MRI", details=d.reason)
         self.workup_booked_s = t + REVISION_DELAY_S
         self.book(t + REVISION_DELAY_S, self._revision(found), "revision")
         return True
