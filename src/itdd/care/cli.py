@@ -96,6 +96,11 @@ CSV_FIELDS = (
     "explanted",
     "explant_reason",
     "followed_years",
+    "death_day",
+    "death_cause",
+    "explant_day",
+    "catheter_event_day",
+    "reoperation_day",
 )
 
 
@@ -130,6 +135,11 @@ def patients_csv(summary: Any) -> str:
                 o.explanted,
                 cell(o.explant_reason),
                 o.followed_s / (365.25 * 86400.0),
+                cell(o.death_day),
+                cell(o.death_cause),
+                cell(o.explant_day),
+                cell(o.catheter_event_day),
+                cell(o.reoperation_day),
             ]
         )
     return buf.getvalue()
@@ -138,6 +148,29 @@ def patients_csv(summary: Any) -> str:
 def result_of(summary: Any) -> dict[str, Any]:
     """A cohort-only itdd result (renders with :func:`itdd.report.write_report`)."""
     return {"itdd_version": __version__, "disclaimer": DISCLAIMER, "cohort": summary.cohort_section()}
+
+
+def _plan(args: argparse.Namespace) -> Any:
+    """The pathway plan of the cohort options (--policy, --population, --drug)."""
+    from ..patient import get_population
+    from .plan import PathwayPlan
+    from .policy import get_policy
+
+    try:
+        policy = get_policy(getattr(args, "policy", None) or "conventional").name
+    except InputError as exc:
+        raise InputError("--policy", exc.message) from None
+    try:
+        population = get_population(getattr(args, "population", None) or "non_cancer").name
+    except InputError as exc:
+        raise InputError("--population", exc.message) from None
+    drug = getattr(args, "drug", None) or "morphine"
+    if drug != "morphine":
+        raise InputError(
+            "--drug",
+            f"'{drug}' cannot go through the care pathway yet (morphine only; other drugs: issue 10, docs/care.md)",
+        )
+    return PathwayPlan(policy=policy, population=population)
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
@@ -155,7 +188,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         raise InputError("--report", f"{args.report} is a directory; give a file name such as report.html")
     if report is not None and not report.parent.exists():
         raise InputError("--report", f"the folder {report.parent} does not exist")
-    summary = run_cohort(patients, years, seed, workers=workers, progress=progress_bar(True))
+    summary = run_cohort(patients, years, seed, workers=workers, plan=_plan(args), progress=progress_bar(True))
     if summary.errors:
         print(
             f"itdd: warning: {len(summary.errors)} of {patients} patients could not be simulated and are left out "
@@ -200,4 +233,17 @@ def register(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="write summary.json, patients.csv and report.html")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--report", metavar="HTML", help="write a self-contained HTML report")
+    p.add_argument(
+        "--policy",
+        metavar="P",
+        default="conventional",
+        help="clinician policy: conventional (default) or low_dose (docs/care.md)",
+    )
+    p.add_argument(
+        "--population",
+        metavar="POP",
+        default="non_cancer",
+        help="who is sampled: non_cancer (default) or cancer (docs/patient-model.md)",
+    )
+    p.add_argument("--drug", metavar="DRUG", default="morphine", help="intrathecal drug (morphine)")
     p.set_defaults(func=cmd_cohort)

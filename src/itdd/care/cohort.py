@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from .hazards import CATHETER_KINDS, KINDS, YEAR_S
+from .metrics import new_metrics, new_rows
 from .outcome import PatientOutcome
 
 __all__ = [
@@ -248,7 +249,9 @@ def summarize(
         "complications_per_100_patient_years": per_100py,
         "complication_counts": per_kind,
     }
-    return CohortSummary(n, years, seed, metrics, _rows(metrics, years), tuple(outcomes), tuple(errors), tuple(indices))
+    metrics.update(new_metrics(outcomes, years))  # issue 10: deaths, durability, side effects, PROs
+    rows = _rows(metrics, years) + new_rows(metrics)
+    return CohortSummary(n, years, seed, metrics, rows, tuple(outcomes), tuple(errors), tuple(indices))
 
 
 def _scaled(pub: Published, years: float) -> tuple[float | None, str]:
@@ -369,14 +372,15 @@ def _validate(patients: Any, years: Any, seed: Any, workers: Any) -> None:
 
 def _run_chunk(job: tuple[int, list[int], Any]) -> list[tuple[int, PatientOutcome | None, str]]:
     """Worker: patients ``indices`` of cohort ``seed`` (top-level, so it is spawn-safe)."""
-    from ..patient import PatientParams
+    from ..patient import PatientParams, get_population
     from .pathway import run_pathway
 
     seed, indices, plan = job
     out: list[tuple[int, PatientOutcome | None, str]] = []
+    population = get_population(getattr(plan, "population", "non_cancer"))
     for index in indices:
         try:
-            params = PatientParams.sample(seed, index)
+            params = PatientParams.sample(seed, index, population=population)
             result = run_pathway(params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}")
             out.append((index, result.outcome, ""))
         except Exception as exc:  # recorded and reported: one bad patient must not lose the cohort

@@ -87,7 +87,10 @@ def clinical_summary(result: dict[str, Any]) -> str:
             + (" — re-operation" if c["reoperation"] else "")
             + "."
         )
-    lines.append(f"Re-operations: {o['reoperations']}; explanted: {'yes' if o['explanted'] else 'no'}.")
+    explant = f"yes ({o['explant_reason']})" if o["explanted"] and o.get("explant_reason") else "no"
+    lines.append(f"Re-operations: {o['reoperations']}; explanted: {explant}.")
+    if o.get("death_cause"):
+        lines.append(f"Died on day {o['death_day']:.0f} after the implant: {o['death_cause'].replace('_', ' ')}.")
     return "\n".join(lines)
 
 

@@ -49,3 +49,46 @@ class PatientOutcome:
     explant_reason: str | None
     followed_s: float  # virtual time followed after implant (0 if not implanted)
     relief_36_months: float | None = None  # 1 - pain/baseline_pain at 36 months after implant (as at 12)
+    # ---- end states and times to event (virtual seconds; None: did not happen while followed) ----
+    death_s: float | None = None  # death (the pathway ends there; followed_s stops at it)
+    death_cause: str | None = None  # itdd.patient.mortality.CAUSES
+    explant_s: float | None = None
+    catheter_event_s: float | None = None  # first catheter complication after implant (occurrence)
+    reoperation_s: float | None = None  # first re-operation after implant
+    # ---- further milestones (as the 6/12/36-month ones) ----
+    dose_mg_per_day_12_months: float | None = None
+    dose_mg_per_day_24_months: float | None = None
+    relief_24_months: float | None = None
+    oral_mme_per_day_24_months: float | None = None
+    # ---- side effects and what patients report ----
+    side_effects_modelled: bool = False  # False: the onsets below were not simulated (metrics say None)
+    peripheral_edema_s: float | None = None  # onset of peripheral oedema (None: never while followed)
+    hypogonadism_s: float | None = None  # onset of opioid-induced hypogonadism (None: never while followed)
+    # patient-reported outcomes (None: not modelled or not followed that long)
+    odi_baseline: float | None = None  # Oswestry Disability Index 0-100 before the implant
+    odi_12_months: float | None = None
+    eq5d_baseline: float | None = None  # EQ-5D utility (1 = full health) before the implant
+    eq5d_12_months: float | None = None
+
+    def days_after_implant(self, t_s: float | None) -> float | None:
+        """Days from the implant to ``t_s`` (None if either is missing)."""
+        if t_s is None or self.implant_s is None:
+            return None
+        return (t_s - self.implant_s) / 86400.0
+
+    @property
+    def death_day(self) -> float | None:
+        """Days from the implant to death (None: alive at the end of follow-up or not implanted)."""
+        return self.days_after_implant(self.death_s)
+
+    @property
+    def explant_day(self) -> float | None:
+        return self.days_after_implant(self.explant_s)
+
+    @property
+    def catheter_event_day(self) -> float | None:
+        return self.days_after_implant(self.catheter_event_s)
+
+    @property
+    def reoperation_day(self) -> float | None:
+        return self.days_after_implant(self.reoperation_s)

@@ -26,6 +26,8 @@ from .. import quantities as q
 from ..drugs import get_drug
 from ..errors import InputError, SafetyRefusal
 from ..patient import PatientParams, PatientSim
+from ..patient import outcomes_pro as pro
+from ..patient.mortality import MortalityClock, RiskFactors, meningitis_death, overdose_death
 from ..patient.sim import Vitals
 from ..programmer.refill import RefillRequest, RefillSettings, refill
 from ..programmer.session import Session
@@ -38,9 +40,11 @@ from ..pump.therapy import Therapy
 from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
 from ..telemetry.commands import DirectLink
-from .hazards import HazardClock, hazard_by_kind
+from .granuloma import GRANULOMA_SIGNS_MEAN_S, manage_granuloma
+from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
 from .outcome import Complication, PatientOutcome
 from .plan import PathwayEvent, PathwayPlan
+from .policy import get_policy, react_to_lack_of_effect
 
 H = 3600.0
 DAY = 86400.0
@@ -92,7 +96,7 @@ START_FRACTION_OF_BOLUS = 0.5
 #: reference titration calibrated to Roberts 2001 doses [S]); steps by the programmer's planner
 #: (PACC 2007: <= 30% per change [S2]).  The clinician's judgement over visits is modelled with
 #: the patient's own dose-response (assumption).
-TITRATION_TARGET_DRIVE = 3.0
+TITRATION_TARGET_DRIVE = 3.0  # the conventional policy's target (care/policy.py holds the policies)
 #: Side effects that make the clinician lower the dose by 20% (assumption [U]).
 DECREASE_FRACTION = 0.2
 SEDATION_LIMIT = 2.0  # frequently drowsy (POSS-like 0-3 scale)
@@ -176,7 +180,9 @@ class _Pathway:
         self.record = record
         self.patient_id = patient_id or f"VP-{seed}"
         ss = np.random.SeedSequence(entropy=abs(int(seed)), spawn_key=(0xCA7E,))
-        self.rng_proc, self.rng_hazard = (np.random.default_rng(s) for s in ss.spawn(2))
+        # a third stream for deaths: the first two are those of spawn(2), so adding it changed nothing else
+        streams = [np.random.default_rng(s) for s in ss.spawn(5)]
+        self.rng_proc, self.rng_hazard, self.rng_death, self.rng_se, self.rng_mass = streams
         start_dt = q.parse_datetime(plan.start)
         self.offset_s = q.offset_of(start_dt)
         self.start_s = q.to_epoch_s(start_dt)
@@ -227,6 +233,18 @@ class _Pathway:
         self.last_change_s = -math.inf
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
+        self.policy = get_policy(plan.policy)
+        self.uncontrolled_since_s: float | None = None  # pain uncontrolled at the ceiling since
+        self.ceiling_lifted = False  # the policy's ceiling abandoned after lack of effect
+        # deaths and times to event (outcome.py)
+        self.mort: MortalityClock | None = None
+        self.death_item: Any = None
+        self.death_s: float | None = None
+        self.death_cause: str | None = None
+        self.explant_s: float | None = None
+        self.reoperation_s: float | None = None
+        # opioid exposure (t, IT-morphine mg/day, oral MME/day) for side-effect onsets (outcomes_pro.py)
+        self.exposure_log: list[tuple[float, float, float]] = []
         # self-checks (see SELF_CHECK_WATCH_S): the grid, the last change, the one booked check
         self.sc_s = 0.0
         self.sc_origin_s = 0.0
@@ -296,6 +314,102 @@ class _Pathway:
 
     def set_oral(self, t_s: float, oral: float) -> None:
         self.oral = max(oral, 0.0)
+        if self.implant_s is not None:
+            self.log_exposure(t_s)
+        if self.mort is not None:
+            self.mortality_changed(t_s)
+
+    def log_exposure(self, t: float) -> None:
+        it = self.dose * self.drug_potency() if self.opioid_running() and self.death_s is None else 0.0
+        oral = self.oral if self.death_s is None else 0.0
+        log = self.exposure_log
+        if log and log[-1][1] == it and log[-1][2] == oral:
+            return
+        if log and log[-1][0] >= t:
+            log[-1] = (log[-1][0], it, oral)
+        else:
+            log.append((t, it, oral))
+
+    def reoperated(self, t: float) -> None:
+        self.reoperations += 1
+        if self.reoperation_s is None:
+            self.reoperation_s = t
+
+    # ---- mortality (patient/mortality.py) -----------------------------------------------------------
+    def drug_potency(self) -> float:
+        """Intrathecal-morphine equivalents per mg of the pathway's drug (the patient model's)."""
+        from ..patient.parameters import DRUGS
+
+        pk = DRUGS.get(self.plan.drug)
+        return pk.it_potency.value if pk is not None else 1.0
+
+    def opioid_running(self) -> bool:
+        imp = self.implant
+        return (
+            imp is not None
+            and not self.explanted
+            and not self.saline
+            and self.therapy_on
+            and imp.fw.therapy.running
+            and self.drug.drug_class == "opioid"
+        )
+
+    def mortality_changed(self, t: float) -> None:
+        """The exposure that drives the death hazard changed at ``t``: re-book the death."""
+        m = self.mort
+        if m is None or self.death_s is not None or self.engine is None:
+            return
+        opioid = self.opioid_running()
+        m.set_state(
+            t,
+            dose_mg_per_day=self.dose if opioid else 0.0,
+            oral_mme_per_day=self.oral,
+            opioid=opioid,
+            benzodiazepine=self.params.benzodiazepine,
+        )
+        when = m.next_death(self.end_s)
+        item = self.death_item
+        if item is not None and not item.cancelled and when is not None and abs(item.time_s - when) < 1e-6:
+            return
+        Simulation.cancel(item)
+        self.death_item = None
+        if when is None:
+            return
+
+        def action(_s: Simulation) -> None:
+            self.death_item = None
+            now = self.implant.t_s if self.implant is not None else when
+            self.die(now, m.cause(now, float(self.rng_death.random())))
+
+        self.death_item = self.engine.schedule(max(when, t), action, priority=-3, label="death")
+
+    def book_death(self, when: float, cause: str) -> None:
+        """A death decided by an event (overdose, meningitis) at ``when``."""
+        if self.engine is None or self.death_s is not None or when > self.end_s:
+            return
+        self.engine.schedule(when, lambda _s: self.die(when, cause), priority=-3, label="death")
+
+    def die(self, t: float, cause: str) -> None:
+        """Death: the pathway's end state; the follow-up stops here."""
+        if self.death_s is not None:
+            return
+        imp = self.implant
+        assert imp is not None and self.engine is not None
+        self.sync(t)
+        if not self.explanted:
+            imp.stop()
+        self.death_s, self.death_cause = t, cause
+        self.therapy_on = False
+        self.refill_token += 1
+        self.hazard_token += 1
+        self.sc_token += 1
+        for item in (self.refill_item, self.hazard_item, self.sc_item, self.death_item):
+            Simulation.cancel(item)
+        if self.clock is not None:
+            self.clock.suspend("all", t)
+        self.end_s = t
+        self.engine.end_s = t  # the event loop stops after this action
+        self.stage("death", t, "Death", details=cause.replace("_", " "))
 
     # ---- screening ---------------------------------------------------------------------------------
     def screening(self) -> str | None:
@@ -336,6 +450,10 @@ class _Pathway:
         tp = self.plan.trial
         washout_s = q.parse_duration_s(tp.washout)
         t = self.start_s
+        if self.policy.wean_before_trial and self.home_oral > 0:
+            # low-dose practice: systemic opioids tapered off before the trial and kept off
+            self.set_oral(t, 0.0)
+            self.stage("screening", t, "Systemic opioids weaned", details=f"{self.home_oral:.0f} MME/day stopped")
         if washout_s > 0:
             self.set_oral(t, 0.0)
             self.advance(t + washout_s)
@@ -509,8 +627,8 @@ class _Pathway:
             self.stage("complication", q.to_epoch_s(q.parse_datetime(c["time"])), c["kind"].replace("_", " "))
         self.trial_end_s = t
         self.trial_success = success
-        # back on home oral opioids after the trial (assumption [U])
-        self.set_oral(t, self.home_oral)
+        # back on home oral opioids after the trial (assumption [U]), unless weaned for good
+        self.set_oral(t, 0.0 if self.policy.wean_before_trial else self.home_oral)
         return success, effective
 
     # ---- implant -----------------------------------------------------------------------------------
@@ -571,6 +689,7 @@ class _Pathway:
         self.engine = Simulation(self.implant, self.start_s, self.end_s)
         self.engine.implant.run_until(t)
         self.dose, self.conc = dose, conc
+        self.log_exposure(t)
         self.prev_reservoir_ml = model.reservoir_capacity_ml
         pp = priming_plan(model, length, CATHETER_ML_PER_CM, conc)
         prime(self.session(), pp)
@@ -593,6 +712,19 @@ class _Pathway:
         if self.plan.hazards:
             self.clock = HazardClock(self.rng_hazard, start_s=t)
             self.exposure(t)
+        if self.plan.hazards and self.plan.mortality:
+            pt = self.params
+            self.mort = MortalityClock(
+                self.rng_death,
+                implant_s=t,
+                age_y=pt.age_y,
+                female=pt.female,
+                start_dose_mg_per_day=dose * self.drug_potency(),
+                risk=RiskFactors(self.oral, pt.benzodiazepine, pt.sleep_apnoea),
+                opioid=self.drug.drug_class == "opioid",
+                cancer=pt.cancer,
+            )
+            self.mortality_changed(t)
         # visits
         weekly = self.plan.titration.weekly_visits
         for k in range(1, weekly + 1):
@@ -612,7 +744,7 @@ class _Pathway:
             self.schedule_ptm(t)
         for ev in self.plan.events:
             self.engine.schedule(t + q.parse_duration_s(ev.after_implant), self._scripted(ev), label=ev.type)
-        for m, months in (("6", 6), ("12", 12), ("36", 36)):
+        for m, months in (("6", 6), ("12", 12), ("24", 24), ("36", 36)):
             self.engine.schedule(t + months * MONTH, self._milestone(m), priority=5, label=f"{m} months")
 
     def ptm_settings(self) -> PtmSettings | None:
@@ -663,6 +795,9 @@ class _Pathway:
 
     def exposure(self, t: float) -> None:
         """Tell the hazard clock the current exposure and (re)schedule the next complication."""
+        self.log_exposure(t)
+        if self.mort is not None:
+            self.mortality_changed(t)
         if self.clock is None or self.engine is None or self.explanted:
             return
         imp = self.implant
@@ -727,6 +862,25 @@ class _Pathway:
         self.stage("complication", t, kind.replace("_", " ").capitalize(), details="not yet known to the care team")
         if kind == "infection":
             self.book(t + INFECTION_DETECTION_S, self._found_infection)
+        if kind == "granuloma":
+            # a mass grows: new radicular pain and neurological signs some months later (granuloma.py)
+            delay = float(self.rng_mass.exponential(GRANULOMA_SIGNS_MEAN_S))
+            self.book(t + delay, self._granuloma_signs, "granuloma signs")
+
+    def _granuloma_signs(self, _s: Simulation) -> None:
+        """The mass presses on the cord or roots: the patient presents, MRI finds it, it is managed."""
+        imp = self.implant
+        if imp is None or self.explanted or self.death_s is not None or "granuloma" not in self.pending:
+            return
+        t = imp.t_s
+        self.sync(t)
+        decision = manage_granuloma(neurological_signs=True, dose_mg_per_day=self.dose * self.drug_potency())
+        self.stage("complication", t, "Granuloma: new radicular pain and neurological signs", details=decision.reason)
+        imp.magnetic_field_on()  # urgent MRI of the catheter tip stalls the motor
+        self.book(t + IMAGING_S, lambda _s2: imp.magnetic_field_off(0.0), "imaging end")
+        self.detect(["granuloma"], t, "new neurological signs → MRI")
+        self.workup_booked_s = t + REVISION_DELAY_S
+        self.book(t + REVISION_DELAY_S, self._revision(["granuloma"]), "granuloma surgery")
 
     def book(self, when: float, fn: Callable[[Simulation], None], label: str = "") -> None:
         assert self.engine is not None
@@ -760,6 +914,8 @@ class _Pathway:
         t = self.implant.t_s if self.implant else 0.0
         self.detect(["infection"], t, "fever and wound signs")
         self.do_explant(t, "infection")
+        if self.mort is not None and meningitis_death(self.rng_death):
+            self.book_death(t + 7 * DAY, "meningitis")  # assumption: death within a week of the diagnosis
 
     def observe_clinic(self, t: float) -> Vitals:
         """What the clinic checks at a visit: pain, breathing, sedation, itch, withdrawal (the
@@ -900,6 +1056,8 @@ class _Pathway:
             if self.catheter_study(t, "dose escalation without response"):
                 return
         self.titrate(t, o)
+        if self.lack_of_effect(t, uncontrolled):
+            return
         # oral weaning
         controlled = o.pain <= CONTROLLED_PAIN or o.pain <= (1 - CONTROLLED_RELIEF) * self.pre_implant_pain
         self.best_pain = min(self.best_pain, o.pain)
@@ -921,6 +1079,44 @@ class _Pathway:
         if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
 
+    def ceiling(self) -> float:
+        """The highest dose (mg/day of the drug) the clinician gives: the policy's ceiling or the
+        drug library's hard limit, whichever is lower."""
+        hard = self.drug.daily_dose.hard_max.value if self.drug.daily_dose and self.drug.daily_dose.hard_max else 30.0
+        c = self.policy.ceiling_mg_per_day
+        return hard if c is None or self.ceiling_lifted else min(hard, c.value / self.drug_potency())
+
+    def lack_of_effect(self, t: float, uncontrolled: bool) -> bool:
+        """Pain uncontrolled at the ceiling for months: the clinician's reaction (policy.py).
+        Returns True when the therapy ended (explant)."""
+        at_ceiling = self.dose >= 0.95 * self.ceiling()
+        if not (uncontrolled and at_ceiling):
+            self.uncontrolled_since_s = None
+            return False
+        if self.uncontrolled_since_s is None:
+            self.uncontrolled_since_s = t
+        ruled_out = self.negative_workup_s is not None and self.negative_workup_s >= self.uncontrolled_since_s
+        d = react_to_lack_of_effect(
+            uncontrolled_since_s=self.uncontrolled_since_s,
+            now_s=t,
+            at_ceiling=True,
+            delivery_problem_ruled_out=True,
+            policy_ceiling=self.policy.ceiling_mg_per_day is not None and not self.ceiling_lifted,
+        )
+        if d.action == "continue":
+            return False
+        # rule out a delivery problem first (aspiration, dye study, imaging)
+        if not ruled_out and self.catheter_study(t, "lack of effect at the ceiling dose"):
+            return True
+        if d.action == "lift_ceiling":
+            self.ceiling_lifted = True
+            self.uncontrolled_since_s = None
+            self.stage("visit", t, "Low-dose ceiling lifted", details=d.reason)
+            return False
+        self.stage("visit", t, "Therapy failed: lack of effect", details=d.reason)
+        self.do_explant(t, "lack of effect")
+        return True
+
     def titrate(self, t: float, o: Vitals) -> None:
         imp = self.implant
         assert imp is not None
@@ -932,13 +1128,12 @@ class _Pathway:
             )
         else:
             p = self.params
-            want = TITRATION_TARGET_DRIVE * p.ed50_mg_per_day * o.opioid_tolerance
+            want = self.policy.target_drive.value * p.ed50_mg_per_day * o.opioid_tolerance
             drive = max(o.analgesic_drive_mg_per_day, 1e-9)
             # the drive counts oral opioids too; the clinician adjusts the intrathecal part
             target = dose * want / drive
             why = f"pain {o.pain:.1f}/10"
-        hard = self.drug.daily_dose.hard_max.value if self.drug.daily_dose and self.drug.daily_dose.hard_max else 30.0
-        target = min(max(target, 0.1), hard)
+        target = min(max(target, 0.1), self.ceiling())
         if abs(target / dose - 1) < 0.05:
             return
         mi = self.drug.min_interval
@@ -971,6 +1166,8 @@ class _Pathway:
             return
         imp.program(Therapy.simple(new), details={"reason": f"titration ({why})"})
         self.dose = new
+        if self.mort is not None and overdose_death(self.rng_death, "programming"):
+            self.book_death(t + 6 * H, "overdose")  # a tenfold programming error (assumption: found too late)
         self.last_change_s = t
         if new < dose:
             self.changed(t)
@@ -1015,6 +1212,8 @@ class _Pathway:
         self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
         self.exposure(t)
         self.schedule_refill(t, q.to_epoch_s(q.parse_datetime(rec["next_refill"])))
+        if self.mort is not None and d != "saline" and overdose_death(self.rng_death, "refill"):
+            self.book_death(t + 6 * H, "overdose")  # drug injected into the pocket (assumption: hours)
         if rec["flag"] and not self.saline and drug != "saline":
             self.catheter_study(t, "refill discrepancy")
         return rec
@@ -1034,6 +1233,9 @@ class _Pathway:
             self.stage("visit", t, "Catheter study: no catheter problem found", details=how)
             return False
         self.detect(found, t, how + " → catheter study" + (" and MRI" if "granuloma" in found else ""))
+        if "granuloma" in found:
+            d = manage_granuloma(neurological_signs=False, dose_mg_per_day=self.dose * self.drug_potency())
+            self.stage("visit", t, "Granuloma found at MRI", details=d.reason)
         self.workup_booked_s = t + REVISION_DELAY_S
         self.book(t + REVISION_DELAY_S, self._revision(found), "revision")
         return True
@@ -1049,7 +1251,7 @@ class _Pathway:
             pp = priming_plan(imp.model, imp.hw.catheter_length_cm, imp.hw.catheter_ml_per_cm, imp.fw.conc_mg_per_ml)
             if imp.fw.therapy.running:
                 prime(self.session(), pp)
-            self.reoperations += 1
+            self.reoperated(t)
             if self.clock is not None:
                 self.clock.resume("catheter", t, renew=True)
             self.workup_booked_s = None
@@ -1090,7 +1292,7 @@ class _Pathway:
             self.implant = new
             assert self.engine is not None
             self.engine.implant = new
-            self.reoperations += 1
+            self.reoperated(t)
             self.prev_reservoir_ml = old.model.reservoir_capacity_ml
             self.eri_booked = False
             if old.fw.eri_s is not None:
@@ -1116,7 +1318,8 @@ class _Pathway:
         imp.stop()
         self.explanted = True
         self.explant_reason = reason
-        self.reoperations += 1
+        self.reoperated(t)
+        self.explant_s = t
         self.therapy_on = False
         self.refill_token += 1
         self.hazard_token += 1
@@ -1128,6 +1331,8 @@ class _Pathway:
             self.detect([k], t, "explant")
         self.set_oral(t, self.home_oral)  # back to oral opioids (assumption [U])
         self.stage("explant", t, "Explant", details=reason)
+        self.log_exposure(t)
+        self.mortality_changed(t)
 
     def schedule_ptm(self, t0: float) -> None:
         p = self.params
@@ -1250,6 +1455,23 @@ class _Pathway:
         relief36 = None
         if pain36 is not None and self.baseline_pain > 0:
             relief36 = 1 - pain36 / self.baseline_pain
+        se: dict[str, Any] = {}
+        if implanted:
+            end = self.end_s
+            th_edema, th_hypo = float(self.rng_se.exponential()), float(self.rng_se.exponential())
+            log = self.exposure_log
+            se["side_effects_modelled"] = True
+            se["peripheral_edema_s"] = pro.onset_s(log, end, th_edema, pro.EDEMA, count_oral=False)
+            se["hypogonadism_s"] = pro.onset_s(log, end, th_hypo, pro.HYPOGONADISM, count_oral=True)
+            pain12_ = self.milestones.get("pain_12")
+            if pain12_ is not None:
+                se["odi_baseline"], se["odi_12_months"] = pro.odi_from_pain(self.baseline_pain, pain12_)
+                se["eq5d_baseline"] = pro.eq5d_from_pain(self.baseline_pain)
+                se["eq5d_12_months"] = pro.eq5d_from_pain(pain12_)
+        pain24 = self.milestones.get("pain_24")
+        relief24 = None
+        if pain24 is not None and self.baseline_pain > 0:
+            relief24 = 1 - pain24 / self.baseline_pain
         pending = [
             Complication(c.kind, c.stage, c.t_s, None, c.reoperation, c.details + "; never found")
             for c in self.pending.values()
@@ -1273,6 +1495,18 @@ class _Pathway:
             explant_reason=self.explant_reason,
             followed_s=followed,
             relief_36_months=relief36,
+            death_s=self.death_s,
+            death_cause=self.death_cause,
+            explant_s=self.explant_s,
+            catheter_event_s=next(
+                (c.t_s for c in comps if c.kind in CATHETER_KINDS and c.stage in ("implant", "follow-up")), None
+            ),
+            reoperation_s=self.reoperation_s,
+            dose_mg_per_day_12_months=self.milestones.get("dose_12"),
+            dose_mg_per_day_24_months=self.milestones.get("dose_24"),
+            relief_24_months=relief24,
+            oral_mme_per_day_24_months=self.milestones.get("oral_24"),
+            **se,
         )
 
     # ---- the result for the report ----------------------------------------------------------------
@@ -1368,6 +1602,12 @@ def _outcome_dict(pw: _Pathway, o: PatientOutcome) -> dict[str, Any]:
         "explanted": o.explanted,
         "explant_reason": o.explant_reason,
         "followed_days": o.followed_s / DAY,
+        "death": None if o.death_s is None else pw.iso(o.death_s),
+        "death_day": o.death_day,
+        "death_cause": o.death_cause,
+        "explant_day": o.explant_day,
+        "catheter_event_day": o.catheter_event_day,
+        "reoperation_day": o.reoperation_day,
         "complications": [
             {
                 "kind": c.kind,

@@ -165,6 +165,16 @@ class PathwayPlan(Strict):
     titration: TitrationPlan = TitrationPlan()
     late_refill_days: float = Field(default=0.0, ge=0, le=120, description="Refills happen this many days late.")
     hazards: bool = Field(default=True, description="Draw follow-up complications from the hazard models.")
+    population: Literal["non_cancer", "cancer"] = Field(
+        default="non_cancer", description="Who cohorts sample (patient/population.py POPULATIONS)."
+    )
+    policy: Literal["conventional", "low_dose"] = Field(
+        default="conventional", description="Clinician policy (care/policy.py): titration targets, ceiling, weaning."
+    )
+    mortality: bool = Field(
+        default=True,
+        description="Patients can die after the implant (life table and therapy-related deaths); only with hazards.",
+    )
     surgical_complications: bool = Field(default=True, description="Draw trial and implant complications.")
     ptm: PtmPlan | None = None
     events: list[PathwayEvent] = Field(default_factory=list)

@@ -11,12 +11,13 @@ Public API (see ``docs/patient-model.md``):
 """
 
 from .parameters import DRUGS, DrugPK, Sourced
-from .population import DEFAULT_POPULATION, PatientParams, Population, sample_cohort
+from .population import DEFAULT_POPULATION, POPULATIONS, PatientParams, Population, get_population, sample_cohort
 from .sim import ROUTES, Observation, PatientSim
 
 __all__ = [
     "DEFAULT_POPULATION",
     "DRUGS",
+    "POPULATIONS",
     "ROUTES",
     "DrugPK",
     "Observation",
@@ -24,5 +25,6 @@ __all__ = [
     "PatientSim",
     "Population",
     "Sourced",
+    "get_population",
     "sample_cohort",
 ]

@@ -50,6 +50,14 @@ _RESP_SENSITIVITY_SDLOG = U(0.3, "assumption (sleep apnoea, age, frailty)")
 _PRURITUS_SENSITIVITY_SDLOG = U(0.5, "assumption")
 _SPASTICITY_MEAN = U(3.0, "Modified Ashworth ~3 in ITB candidates (Heetla 2016 cohort)")
 _BACLOFEN_ED50_MEDIAN_MG_PER_DAY = U(0.1, "calibrated: 50-100 mcg screening boluses work (Heetla 2016)")
+_BENZODIAZEPINE_RATE = S2(0.27, "Park 2015 (BMJ 350:h2698): 27% on opioid analgesics also took benzodiazepines")
+_STABLE_TOLERANCE_SHARE = U(
+    0.3,
+    "assumption: a share of patients keep a stable dose for years (Hamza 2012: mean low dose 1.4 -> 1.48 mg/day"
+    " over 36 months; Roberts 2001's mean rises 53%): no published share, a third chosen",
+)
+_STABLE_TOLERANCE_FACTOR = U(0.1, "assumption: their analgesic tolerance builds at a tenth of the usual rate")
+_SLEEP_APNOEA_RATE = U(0.25, "assumption: sleep-disordered breathing is common on chronic opioids (Walker 2007)")
 
 
 @dataclass(frozen=True)
@@ -94,9 +102,36 @@ class Population:
     nausea_max: tuple[float, float] = (0.2, 0.7)  # uniform; U
     spasticity_mean: Sourced = _SPASTICITY_MEAN
     baclofen_ed50_median_mg_per_day: Sourced = _BACLOFEN_ED50_MEDIAN_MG_PER_DAY
+    name: str = "non_cancer"  # POPULATIONS key
+    cancer: bool = False  # patients have cancer pain (limited survival: patient/mortality.py)
+    benzodiazepine_rate: Sourced = _BENZODIAZEPINE_RATE  # mortality risk factors (patient/mortality.py)
+    sleep_apnoea_rate: Sourced = _SLEEP_APNOEA_RATE
+    stable_tolerance_share: Sourced = _STABLE_TOLERANCE_SHARE  # heterogeneous tolerance (issue 10)
+    stable_tolerance_factor: Sourced = _STABLE_TOLERANCE_FACTOR
 
 
 DEFAULT_POPULATION = Population()
+
+#: Cancer pain (issue 10): older, more pain, higher systemic opioid doses, limited survival.  The
+#: analgesic response parameters are those of the non-cancer population (no separate calibration
+#: found; docs/patient-model.md "Populations").
+CANCER_POPULATION = Population(
+    name="cancer",
+    cancer=True,
+    age_mean=U(62.0, "assumption: refractory cancer pain cohorts are older (Smith 2002: mean age about 60)"),
+    baseline_pain_mean=U(8.0, "assumption: Smith 2002 enrolled pain >= 5 despite 200 mg/day oral morphine or more"),
+    on_oral_opioids_rate=U(1.0, "Smith 2002: all on systemic opioids (refractory to comprehensive medical management)"),
+    oral_mme_median=U(250.0, "assumption: Smith 2002 entry criterion >= 200 mg/day oral morphine equivalent"),
+    responder_rate=U(0.9, "assumption: mixed nociceptive-neuropathic cancer pain responds somewhat less often"),
+)
+
+POPULATIONS: dict[str, Population] = {"non_cancer": DEFAULT_POPULATION, "cancer": CANCER_POPULATION}
+
+
+def get_population(name: str) -> Population:
+    if name not in POPULATIONS:
+        raise InputError("population", f"'{name}' is not one of {', '.join(POPULATIONS)}")
+    return POPULATIONS[name]
 
 
 @dataclass(frozen=True)
@@ -143,6 +178,11 @@ class PatientParams:
     sleep_h: float = 23.0  # local time of going to bed
     activity_pain_gain: float = 0.2  # pain x (1 + gain) when active, x (1 - gain) asleep
     pain_report_sd: float = 0.7  # spread of a reported NRS around the model's pain
+    # risk factors for respiratory depression (patient/mortality.py)
+    benzodiazepine: bool = False
+    sleep_apnoea: bool = False
+    stable_tolerance: bool = False  # model truth: analgesic tolerance builds slowly (a stable dose)
+    cancer: bool = False  # cancer pain: limited survival (patient/mortality.py)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -222,6 +262,14 @@ class PatientParams:
         bac_ed50 = pop.baclofen_ed50_median_mg_per_day.value * math.exp(0.4 * z2[1])  # U: spread
         bac_emax = _clip(0.8 + 0.08 * z2[2], 0.55, 0.95)  # U
         bac_tol = math.exp(0.4 * z2[3])  # U
+        u2 = rng.random(3).tolist()  # drawn last: earlier variables unchanged
+        benzo = bool(u2[0] < pop.benzodiazepine_rate.value)
+        osa = bool(u2[1] < pop.sleep_apnoea_rate.value)
+        # heterogeneous tolerance: stable patients build it at a fraction of the rate; the others
+        # faster, so the population mean rate (the Roberts 2001 calibration) is unchanged
+        share, factor = pop.stable_tolerance_share.value, pop.stable_tolerance_factor.value
+        stable = bool(u2[2] < share)
+        tol *= factor if stable else (1.0 - share * factor) / (1.0 - share) if share < 1 else 1.0
         spasticity = indication == "spasticity"
         return cls(
             seed=seed,
@@ -256,6 +304,10 @@ class PatientParams:
             baclofen_tolerance_rate=bac_tol,
             wake_h=wake,
             sleep_h=sleep,
+            benzodiazepine=benzo and not spasticity,
+            sleep_apnoea=osa,
+            stable_tolerance=stable,
+            cancer=pop.cancer,
         )
 
     # ---- derived -------------------------------------------------------------------------------
