@@ -49,3 +49,8 @@ class PatientOutcome:
     explant_reason: str | None
     followed_s: float  # virtual time followed after implant (0 if not implanted)
     relief_36_months: float | None = None  # 1 - pain/baseline_pain at 36 months after implant (as at 12)
+    # for trials (itdd.trial): when the pump came out, each operation after the implant, and the
+    # programmed dose over time as steps (t_s, mg/day; 0 while therapy is off or after the explant)
+    explant_s: float | None = None
+    reoperation_s: tuple[float, ...] = ()
+    dose_steps: tuple[tuple[float, float], ...] = ()

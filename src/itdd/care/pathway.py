@@ -235,6 +235,10 @@ class _Pathway:
         self.sc_last_s = -math.inf
         self.watch_from_s = -math.inf
         self.visit_s: set[int] = set()  # planned clinic visits (s, rounded): no self-check then
+        # for trials (outputs only): operations, the explant and the programmed dose over time
+        self.reoperation_s: list[float] = []
+        self.explant_s: float | None = None
+        self.dose_steps: list[tuple[float, float]] = []  # (t_s, mg/day delivered by the program; 0: off)
 
     # ---- helpers -----------------------------------------------------------------------------------
     def iso(self, t_s: float) -> str:
@@ -296,6 +300,12 @@ class _Pathway:
 
     def set_oral(self, t_s: float, oral: float) -> None:
         self.oral = max(oral, 0.0)
+
+    def log_dose(self, t_s: float) -> None:
+        """Note the programmed dose now (0 while therapy is off, saline or explanted): trial output only."""
+        dose = self.dose if self.therapy_on and not self.saline and not self.explanted else 0.0
+        if not self.dose_steps or self.dose_steps[-1][1] != dose:
+            self.dose_steps.append((t_s, dose))
 
     # ---- screening ---------------------------------------------------------------------------------
     def screening(self) -> str | None:
@@ -571,6 +581,7 @@ class _Pathway:
         self.engine = Simulation(self.implant, self.start_s, self.end_s)
         self.engine.implant.run_until(t)
         self.dose, self.conc = dose, conc
+        self.log_dose(t)
         self.prev_reservoir_ml = model.reservoir_capacity_ml
         pp = priming_plan(model, length, CATHETER_ML_PER_CM, conc)
         prime(self.session(), pp)
@@ -971,6 +982,7 @@ class _Pathway:
             return
         imp.program(Therapy.simple(new), details={"reason": f"titration ({why})"})
         self.dose = new
+        self.log_dose(t)
         self.last_change_s = t
         if new < dose:
             self.changed(t)
@@ -1050,6 +1062,7 @@ class _Pathway:
             if imp.fw.therapy.running:
                 prime(self.session(), pp)
             self.reoperations += 1
+            self.reoperation_s.append(t)
             if self.clock is not None:
                 self.clock.resume("catheter", t, renew=True)
             self.workup_booked_s = None
@@ -1091,6 +1104,7 @@ class _Pathway:
             assert self.engine is not None
             self.engine.implant = new
             self.reoperations += 1
+            self.reoperation_s.append(t)
             self.prev_reservoir_ml = old.model.reservoir_capacity_ml
             self.eri_booked = False
             if old.fw.eri_s is not None:
@@ -1115,9 +1129,12 @@ class _Pathway:
         self.sync(t)
         imp.stop()
         self.explanted = True
+        self.explant_s = t
         self.explant_reason = reason
         self.reoperations += 1
+        self.reoperation_s.append(t)
         self.therapy_on = False
+        self.log_dose(t)
         self.refill_token += 1
         self.hazard_token += 1
         for item in (self.refill_item, self.hazard_item, self.sc_item):
@@ -1189,6 +1206,7 @@ class _Pathway:
             elif ev.type == "therapy_off":
                 imp.stop()
                 self.therapy_on = False
+                self.log_dose(t)
                 self.changed(t)
                 self.stage("therapy_off", t, "Therapy turned off", details="pump stopped by the clinician")
                 self.exposure(t)
@@ -1196,12 +1214,14 @@ class _Pathway:
                 if not self.saline:
                     imp.resume()
                     self.therapy_on = True
+                    self.log_dose(t)
                     self.stage("therapy_on", t, "Therapy resumed")
                     self.exposure(t)
             elif ev.type == "saline":
                 imp.program(Therapy.stopped(), details={"reason": "saline substitution"})
                 self.saline = True
                 self.therapy_on = False
+                self.log_dose(t)
                 self.do_refill("saline substitution", drug="saline")
                 self.stage("saline", t, "Saline substitution", details="reservoir emptied and filled with saline")
             elif ev.type == "explant":
@@ -1273,6 +1293,9 @@ class _Pathway:
             explant_reason=self.explant_reason,
             followed_s=followed,
             relief_36_months=relief36,
+            explant_s=self.explant_s,
+            reoperation_s=tuple(self.reoperation_s),
+            dose_steps=tuple(self.dose_steps),
         )
 
     # ---- the result for the report ----------------------------------------------------------------

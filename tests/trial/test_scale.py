@@ -1,0 +1,54 @@
+"""The same summary.json, byte for byte, for 1 or 2 worker processes and on Dask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from itdd.cli import main
+from itdd.trial import parse_protocol, run_trial
+from itdd.trial.report import summary_json
+
+PROTOCOL = {
+    "name": "scale",
+    "seed": 5,
+    "patients_per_arm": 30,
+    "years": 0.5,
+    "arms": [
+        {"name": "standard"},
+        {"name": "low trial dose", "trial": {"method": "single_bolus", "doses": ["0.3 mg"]}},
+    ],
+    "endpoints": {
+        "primary": "trial_success_rate",
+        "secondary": ["mean_dose_mg_per_day_6_months", "time_to_catheter_event", "complications_per_100_patient_years"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def one_worker() -> str:
+    return summary_json(run_trial(parse_protocol(PROTOCOL), workers=1).summary)
+
+
+def test_two_processes_same_bytes(one_worker: str) -> None:
+    assert summary_json(run_trial(parse_protocol(PROTOCOL), workers=2).summary) == one_worker
+
+
+def test_dask_in_process_cluster_same_bytes(one_worker: str) -> None:
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        got = summary_json(run_trial(parse_protocol(PROTOCOL), dask=client).summary)
+    assert got == one_worker
+
+
+def test_cli_dask_local_two_processes_same_file(one_worker: str, tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(PROTOCOL))
+    assert main(["trial", str(f), "--dask", "local", "--workers", "2", "--out", str(tmp_path / "dask")]) == 0
+    assert (tmp_path / "dask" / "summary.json").read_text() == one_worker
