@@ -243,7 +243,10 @@ def forest_figure(s: dict[str, Any]) -> str | None:
             ax.set_yticks(range(len(rows)), [f"{c['arm']} − {c['reference']}" for c in rows])
             ax.set_ylim(len(rows) - 0.3, -0.7)  # the first comparison on top, as in the table
             ax.grid(axis="y", visible=False)
-            ax.set_title(f"{e.replace('_', ' ')} ({units.get(e, '')})", fontsize=10.5)
+            what = units.get(e, "")
+            if s["endpoints"]["kinds"].get(e) == "time_to_event":
+                what = f"event-free fraction at {s['years']:g} years"
+            ax.set_title(f"{e.replace('_', ' ')} ({what})", fontsize=10.5)
             lo_all = min(min(c["ci_low"] or 0, c["difference"]) for c in rows)
             hi_all = max(max(c["ci_high"] or 0, c["difference"]) for c in rows)
             pad = (hi_all - lo_all) * 0.1 or 0.05
@@ -403,8 +406,10 @@ def render_html(s: dict[str, Any]) -> str:
         comp_t,
         '<p class="note">Differences are arm − reference; intervals by percentile bootstrap over patients '
         "(paired when the trial is paired); p-values: McNemar (paired) or Fisher (unpaired) for proportions, "
-        "paired or Welch t for means, log-rank for time to event, bootstrap for ratios and rates. "
-        "See docs/trials.md.</p>",
+        "paired or Welch t for means, log-rank for time to event, bootstrap for ratios and rates; when paired "
+        "arms have different groups (the plan changes who is implanted) the paired bootstrap "
+        "(<code>bootstrap_paired</code>), consistent with the interval. Time-to-event estimates are the "
+        "Kaplan-Meier event-free fraction at the horizon. See docs/trials.md.</p>",
     ]
     for title, svg in figs:
         if svg:

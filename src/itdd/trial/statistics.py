@@ -12,7 +12,8 @@ Per arm (95% intervals):
 Between a non-reference arm and the reference, ``difference = estimate(arm) - estimate(reference)``
 (so the table and the forest plot agree with the arms), its 95% interval by percentile bootstrap
 over patients (paired: the same patients resampled in both arms; unpaired: each arm resampled on
-its own) and a p-value from the test made for the kind: McNemar's exact test (paired proportions),
+its own) and a p-value from the test made for the kind: McNemar's exact test (paired proportions
+when both arms have the same group; otherwise the paired bootstrap, see docs/trials.md),
 Fisher's exact test (unpaired proportions), the paired t test (``ttest_rel``) or Welch's t test
 (means), the log-rank test (``lifelines.statistics.logrank_test``; time to event) and the bootstrap
 itself for ratios and rates.  Bootstrap streams are seeded from the protocol seed, the endpoint
@@ -271,6 +272,11 @@ def compare(
 
 
 def _p_value(kind: str, ref: ArmData, arm: ArmData, paired: bool, dist: np.ndarray) -> tuple[float | None, str]:
+    if paired and kind in ("proportion", "mean") and not np.array_equal(np.isnan(ref.a), np.isnan(arm.a)):
+        # the arms' groups differ (e.g. a plan changes who is implanted): the difference of the arm
+        # estimates includes that selection, which a within-patient test on the patients in both
+        # groups would not test; the paired bootstrap of the difference itself does
+        kind = "ratio"
     if kind == "proportion":
         if paired:
             both = ~np.isnan(ref.a) & ~np.isnan(arm.a)
@@ -311,7 +317,7 @@ def _p_value(kind: str, ref: ArmData, arm: ArmData, paired: bool, dist: np.ndarr
     if dist.size == 0:
         return None, "bootstrap"
     p = 2.0 * min(float((dist <= 0).mean()), float((dist >= 0).mean()))
-    return min(p, 1.0), "bootstrap"
+    return min(p, 1.0), "bootstrap_paired" if paired else "bootstrap"
 
 
 def individual_effects(endpoint: Endpoint, ref: ArmData, arm: ArmData) -> dict[str, Any] | None:
