@@ -52,3 +52,11 @@ def test_cli_dask_local_two_processes_same_file(one_worker: str, tmp_path: Path)
     f.write_text(yaml.safe_dump(PROTOCOL))
     assert main(["trial", str(f), "--dask", "local", "--workers", "2", "--out", str(tmp_path / "dask")]) == 0
     assert (tmp_path / "dask" / "summary.json").read_text() == one_worker
+
+
+def test_progress_counts_every_patient_once() -> None:
+    seen: list[tuple[int, int]] = []
+    p = parse_protocol({**PROTOCOL, "patients_per_arm": 30, "years": 0.1, "endpoints": {"primary": "implant_rate"}})
+    run_trial(p, workers=1, progress=lambda done, total: seen.append((done, total)))
+    # 2 arms x 30 patients in chunks of 25: 25, 30 (arm 1), then 55, 60
+    assert seen == [(25, 60), (30, 60), (55, 60), (60, 60)]

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..care.plan import PathwayEvent, PathwayPlan, PtmPlan, TitrationPlan, TrialPlan
+from ..care.plan import ImplantPlan, PathwayEvent, PathwayPlan, PtmPlan, TitrationPlan, TrialPlan
 from ..errors import InputError
 from .endpoints import ENDPOINTS, available_names
 
@@ -92,7 +92,7 @@ class Arm(_Strict):
         default=None, min_length=2, max_length=4, description="Catheter tip level (shortcut for implant.catheter_tip)."
     )
     trial: TrialPlan = TrialPlan()
-    implant: dict[str, Any] = Field(default_factory=dict, description="ImplantPlan fields (docs/care.md).")
+    implant: ImplantPlan = Field(default=ImplantPlan(), description="The implant operation (docs/care.md).")
     titration: TitrationPlan = TitrationPlan()
     late_refill_days: float = Field(
         default=0.0, ge=0, le=120, description="Refill policy: refills this many days late."
@@ -103,9 +103,9 @@ class Arm(_Strict):
     events: list[PathwayEvent] = Field(default_factory=list)
 
     def plan(self, years: float) -> PathwayPlan:
-        implant = dict(self.implant)
+        implant = self.implant
         if self.catheter_tip is not None:
-            implant["catheter_tip"] = self.catheter_tip
+            implant = implant.model_copy(update={"catheter_tip": self.catheter_tip})
         return PathwayPlan.model_validate(
             {
                 "years": years,
