@@ -100,8 +100,8 @@ def _km_at(d: ArmData, idx: np.ndarray, horizon: float) -> np.ndarray:
     idx2 = idx.reshape(-1, idx.shape[-1])
     rows = idx2.shape[0]
     n = d.a.shape[0]
-    w = np.zeros((rows, n))
-    np.add.at(w, (np.repeat(np.arange(rows), idx2.shape[1]), idx2.ravel()), 1.0)
+    flat = (np.arange(rows)[:, None] * n + idx2).ravel()
+    w = np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
     at_risk = ~np.isnan(d.a)
     order = np.argsort(np.where(at_risk, d.a, np.inf), kind="stable")
     order = order[at_risk[order]]
