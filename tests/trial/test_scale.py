@@ -36,14 +36,16 @@ def test_two_processes_same_bytes(one_worker: str) -> None:
     assert summary_json(run_trial(parse_protocol(PROTOCOL), workers=2).summary) == one_worker
 
 
-def test_dask_in_process_cluster_same_bytes(one_worker: str) -> None:
-    from distributed import Client, LocalCluster
+def test_dask_running_cluster_by_address_same_bytes(one_worker: str) -> None:
+    # a running cluster reached by its scheduler address, as --dask tcp://host:8786 does
+    from distributed import LocalCluster
 
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        got = summary_json(run_trial(parse_protocol(PROTOCOL), dask=client).summary)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        got = summary_json(run_trial(parse_protocol(PROTOCOL), dask=address).summary)
     assert got == one_worker
 
 
