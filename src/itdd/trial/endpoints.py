@@ -301,7 +301,18 @@ _LIST: tuple[Endpoint, ...] = (
     ),
 )
 
-ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in _LIST}
+_NOT_YET = tuple(
+    Endpoint(name, "mean", "points", what, "implanted, followed 12 months", higher, min_years=1.0, available=False,
+             unavailable_reason=why)
+    for name, what, higher, why in (
+        ("mean_odi_change_12_months", "Oswestry Disability Index change at 12 months", False,
+         "the patient model has no disability (ODI) score yet"),
+        ("mean_eq5d_change_12_months", "EQ-5D index change at 12 months", True,
+         "the patient model has no quality-of-life (EQ-5D) score yet"),
+    )
+)  # fmt: skip
+
+ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in _LIST + _NOT_YET}
 
 
 def register(endpoint: Endpoint) -> None:
