@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter
 
 from itdd.trial.endpoints import ENDPOINTS
@@ -109,3 +111,38 @@ def test_mcnemar_uses_discordant_pairs() -> None:
     assert c["p_value"] == pytest.approx(0.03125) and c["test"] == "mcnemar_exact"
     eff = individual_effects(ENDPOINTS["relief_50_at_12_months"], ArmData(ref), ArmData(arm))
     assert eff is not None and (eff["better"], eff["same"], eff["worse"]) == (0.6, 0.4, 0.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(["relief_50_at_12_months", "mean_dose_mg_per_day_6_months", "time_to_explant"]),
+    st.integers(min_value=5, max_value=40),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.booleans(),
+)
+def test_swapping_the_arms_negates_the_comparison(name: str, n: int, seed: int, paired: bool) -> None:
+    # metamorphic: B - A is -(A - B), its interval mirrored (paired), its p-value the same
+    rng = np.random.default_rng(seed)
+    ep = ENDPOINTS[name]
+
+    def arm() -> ArmData:
+        if ep.kind == "proportion":
+            a = rng.integers(0, 2, n).astype(float)
+        else:
+            a = np.round(rng.exponential(1.0, n), 2)
+        a[rng.random(n) < 0.2] = np.nan  # some patients outside the group
+        return ArmData(a, (rng.random(n) < 0.6).astype(float) if ep.kind == "time_to_event" else None)
+
+    x, y = arm(), arm()
+    ab = compare(ep, x, y, paired=paired, horizon=1.0, seed=1, key=(0,), resamples=200)
+    ba = compare(ep, y, x, paired=paired, horizon=1.0, seed=1, key=(0,), resamples=200)
+    if ab["difference"] is None:
+        assert ba["difference"] is None
+        return
+    assert ba["difference"] == -ab["difference"]
+    assert ba["test"] == ab["test"]
+    if paired:  # the same resamples in both orders (unpaired, each arm draws from its own stream)
+        assert ba["ci_low"] == pytest.approx(-ab["ci_high"], abs=1e-12)
+        assert ba["ci_high"] == pytest.approx(-ab["ci_low"], abs=1e-12)
+    if ab["test"] not in ("bootstrap", "bootstrap_paired") or paired:
+        assert ba["p_value"] == pytest.approx(ab["p_value"], abs=1e-9)
