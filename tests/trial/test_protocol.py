@@ -103,7 +103,7 @@ def test_schema_in_docs_is_current() -> None:
 
 def test_examples_validate_against_the_schema_and_parse() -> None:
     schema = json_schema()
-    found = sorted((ROOT / "examples").glob("trial-*.yaml"))
+    found = sorted((ROOT / "examples" / "trials").glob("*.yaml"))
     assert len(found) >= 2
     for f in found:
         data = yaml.safe_load(f.read_text())
