@@ -316,7 +316,9 @@ def _p_value(kind: str, ref: ArmData, arm: ArmData, paired: bool, dist: np.ndarr
     # ratio, rate: two-sided bootstrap p (share of resampled differences on either side of 0)
     if dist.size == 0:
         return None, "bootstrap"
-    p = 2.0 * min(float((dist <= 0).mean()), float((dist >= 0).mean()))
+    # (1 + count) / (B + 1): never 0 from a finite number of resamples (the smallest is 2 / (B + 1))
+    count = min(int((dist <= 0).sum()), int((dist >= 0).sum()))
+    p = 2.0 * (1 + count) / (dist.size + 1)
     return min(p, 1.0), "bootstrap_paired" if paired else "bootstrap"
 
 
