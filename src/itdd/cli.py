@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "itdd.sim.cli",
     "itdd.programmer.cli",
     "itdd.care.cli",
+    "itdd.trial.cli",
     "itdd.report.cli",
     "itdd.clinic.cli",
 )

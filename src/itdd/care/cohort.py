@@ -10,11 +10,8 @@ against hand-built outcomes); docs/cohort.md defines every metric, its group and
 
 from __future__ import annotations
 
-import gc
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,34 +367,6 @@ def _validate(patients: Any, years: Any, seed: Any, workers: Any) -> None:
         raise InputError("--workers", f"{workers} is above the limit of {MAX_WORKERS}")
 
 
-def _run_chunk(job: tuple[int, list[int], Any]) -> list[tuple[int, PatientOutcome | None, str]]:
-    """Worker: patients ``indices`` of cohort ``seed`` (top-level, so it is spawn-safe)."""
-    from ..patient import PatientParams, get_population
-    from .pathway import run_pathway
-
-    seed, indices, plan = job
-    out: list[tuple[int, PatientOutcome | None, str]] = []
-    population = get_population(getattr(plan, "population", "non_cancer"))
-    for index in indices:
-        try:
-            params = PatientParams.sample(seed, index, population=population)
-            result = run_pathway(params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}")
-            out.append((index, result.outcome, ""))
-        except Exception as exc:  # recorded and reported: one bad patient must not lose the cohort
-            out.append((index, None, f"patient {index}: {type(exc).__name__}: {exc}"))
-    return out
-
-
-def _warm_up() -> None:
-    """Import the pathway and load the drug library once in the parent: forked workers inherit
-    them instead of each paying ~1 s (spawned workers still pay it)."""
-    from .. import drugs
-    from . import pathway
-
-    drugs.library()
-    _ = pathway.run_pathway
-
-
 def _plan_for(plan: Any, years: float) -> Any:
     from .plan import PathwayPlan
 
@@ -419,36 +388,23 @@ def run_cohort(
 ) -> CohortSummary:
     """Run the care pathway for patients ``0..patients-1`` of cohort ``seed``, ``years`` after implant.
 
-    ``workers`` processes (default: CPU count, capped at ``patients``); the summary is the same
-    for any number.  ``plan`` is a :class:`itdd.care.plan.PathwayPlan` (its ``years`` is replaced).
-    ``progress(fraction)`` is called as patients finish.
+    A one-arm trial run by :func:`itdd.trial.runner.run_arms`: ``workers`` processes (default:
+    CPU count); the summary is the same for any number.  ``plan`` is a
+    :class:`itdd.care.plan.PathwayPlan` (its ``years`` is replaced).  ``progress(fraction)`` is
+    called as patients finish.
     """
     _validate(patients, years, seed, workers)
     the_plan = _plan_for(plan, years)
-    n_workers = min(workers if workers is not None else (os.cpu_count() or 1), patients)
-    # chunks small enough to balance uneven patients, big enough to amortise the pickling
-    size = max(1, min(25, math.ceil(patients / (n_workers * 8))))
-    chunks = [list(range(i, min(i + size, patients))) for i in range(0, patients, size)]
-    _warm_up()
-    results: list[tuple[int, PatientOutcome | None, str]] = []
-    done = 0
-    if n_workers <= 1:
-        for chunk in chunks:
-            results.extend(_run_chunk((seed, chunk, the_plan)))
-            done += len(chunk)
-            if progress is not None:
-                progress(done / patients)
-    else:
-        # gc.freeze in each worker: the modules it inherited are never rescanned by the cyclic
-        # collector (its full collections were ~10% of a worker's time, issue 4)
-        with ProcessPoolExecutor(max_workers=n_workers, initializer=gc.freeze) as pool:
-            futures = {pool.submit(_run_chunk, (seed, chunk, the_plan)): len(chunk) for chunk in chunks}
-            for fut in as_completed(futures):
-                results.extend(fut.result())
-                done += futures[fut]
-                if progress is not None:
-                    progress(done / patients)
-    results.sort(key=lambda r: r[0])
-    ok = [(i, o) for i, o, _ in results if o is not None]
-    errors = tuple(e for _, o, e in results if o is None)
-    return summarize([o for _, o in ok], float(years), seed, errors, [i for i, _ in ok])
+    # a one-arm trial (itdd.trial.runner): the same patients, seeds and index order as ever
+    from ..trial.runner import run_arms
+
+    def tick(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done / total)
+
+    from ..patient import get_population
+
+    population = get_population(the_plan.population)
+    (arm,) = run_arms(seed, [the_plan], [range(patients)], population=population, workers=workers, progress=tick)
+    ok = [(i, o) for i, o in zip(arm.indices, arm.outcomes, strict=True) if o is not None]
+    return summarize([o for _, o in ok], float(years), seed, arm.errors, [i for i, _ in ok])

@@ -253,6 +253,9 @@ class _Pathway:
         self.sc_last_s = -math.inf
         self.watch_from_s = -math.inf
         self.visit_s: set[int] = set()  # planned clinic visits (s, rounded): no self-check then
+        # for trials (outputs only): operations, the explant and the programmed dose over time
+        self.reoperations_s: list[float] = []  # every operation after the implant (trials)
+        self.dose_steps: list[tuple[float, float]] = []  # (t_s, mg/day delivered by the program; 0: off)
 
     # ---- helpers -----------------------------------------------------------------------------------
     def iso(self, t_s: float) -> str:
@@ -332,6 +335,7 @@ class _Pathway:
 
     def reoperated(self, t: float) -> None:
         self.reoperations += 1
+        self.reoperations_s.append(t)
         if self.reoperation_s is None:
             self.reoperation_s = t
 
@@ -400,6 +404,7 @@ class _Pathway:
             imp.stop()
         self.death_s, self.death_cause = t, cause
         self.therapy_on = False
+        self.log_dose(t)
         self.refill_token += 1
         self.hazard_token += 1
         self.sc_token += 1
@@ -410,6 +415,12 @@ class _Pathway:
         self.end_s = t
         self.engine.end_s = t  # the event loop stops after this action
         self.stage("death", t, "Death", details=cause.replace("_", " "))
+
+    def log_dose(self, t_s: float) -> None:
+        """Note the programmed dose now (0 while therapy is off, saline or explanted): trial output only."""
+        dose = self.dose if self.therapy_on and not self.saline and not self.explanted else 0.0
+        if not self.dose_steps or self.dose_steps[-1][1] != dose:
+            self.dose_steps.append((t_s, dose))
 
     # ---- screening ---------------------------------------------------------------------------------
     def screening(self) -> str | None:
@@ -690,6 +701,7 @@ class _Pathway:
         self.engine.implant.run_until(t)
         self.dose, self.conc = dose, conc
         self.log_exposure(t)
+        self.log_dose(t)
         self.prev_reservoir_ml = model.reservoir_capacity_ml
         pp = priming_plan(model, length, CATHETER_ML_PER_CM, conc)
         prime(self.session(), pp)
@@ -1168,6 +1180,7 @@ class _Pathway:
         self.dose = new
         if self.mort is not None and overdose_death(self.rng_death, "programming"):
             self.book_death(t + 6 * H, "overdose")  # a tenfold programming error (assumption: found too late)
+        self.log_dose(t)
         self.last_change_s = t
         if new < dose:
             self.changed(t)
@@ -1317,10 +1330,11 @@ class _Pathway:
         self.sync(t)
         imp.stop()
         self.explanted = True
+        self.explant_s = t
         self.explant_reason = reason
         self.reoperated(t)
-        self.explant_s = t
         self.therapy_on = False
+        self.log_dose(t)
         self.refill_token += 1
         self.hazard_token += 1
         for item in (self.refill_item, self.hazard_item, self.sc_item):
@@ -1394,6 +1408,7 @@ class _Pathway:
             elif ev.type == "therapy_off":
                 imp.stop()
                 self.therapy_on = False
+                self.log_dose(t)
                 self.changed(t)
                 self.stage("therapy_off", t, "Therapy turned off", details="pump stopped by the clinician")
                 self.exposure(t)
@@ -1401,12 +1416,14 @@ class _Pathway:
                 if not self.saline:
                     imp.resume()
                     self.therapy_on = True
+                    self.log_dose(t)
                     self.stage("therapy_on", t, "Therapy resumed")
                     self.exposure(t)
             elif ev.type == "saline":
                 imp.program(Therapy.stopped(), details={"reason": "saline substitution"})
                 self.saline = True
                 self.therapy_on = False
+                self.log_dose(t)
                 self.do_refill("saline substitution", drug="saline")
                 self.stage("saline", t, "Saline substitution", details="reservoir emptied and filled with saline")
             elif ev.type == "explant":
@@ -1507,6 +1524,8 @@ class _Pathway:
             relief_24_months=relief24,
             oral_mme_per_day_24_months=self.milestones.get("oral_24"),
             **se,
+            reoperations_s=tuple(self.reoperations_s),
+            dose_steps=tuple(self.dose_steps),
         )
 
     # ---- the result for the report ----------------------------------------------------------------

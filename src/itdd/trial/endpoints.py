@@ -1,0 +1,328 @@
+"""The closed list of trial endpoints: a registry, one :class:`Endpoint` per name.
+
+Each endpoint says what it measures, in which group of patients, its kind (which decides the
+statistics) and how to read one patient's contribution from a
+:class:`~itdd.care.outcome.PatientOutcome`.  The per-patient rules reproduce
+:func:`itdd.care.cohort.summarize` exactly, so a one-arm trial's estimates are the cohort's
+metrics (``tests/trial/test_endpoints.py``).  Endpoints the model cannot support yet stay in the
+registry with ``available=False`` and a reason, so a protocol naming one gets a clear error and
+the docs list it; a later model (death, ODI, EQ-5D) registers its endpoints with :func:`register`.
+
+Kinds:
+
+* ``proportion``: value 1/0 per patient in the group; Wilson interval.
+* ``mean``: a number per patient in the group; t interval.
+* ``ratio``: ``1 - sum(numerator) / sum(denominator)`` over the group (oral MME reduction);
+  percentile bootstrap interval.
+* ``rate``: events per 100 patient-years (events, years at risk per patient); exact Poisson interval.
+* ``time_to_event``: years from the implant to the event (or censoring) among implanted patients;
+  Kaplan-Meier with Greenwood intervals (lifelines); the estimate is the event-free fraction at
+  the trial horizon (``years``), so its unit is ``fraction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..care.hazards import CATHETER_KINDS, YEAR_S
+from ..care.outcome import PatientOutcome
+
+__all__ = ["ENDPOINTS", "Endpoint", "Extracted", "available_names", "get_endpoint", "register"]
+
+MONTH_S = YEAR_S / 12.0
+HORIZON_SLACK_S = 86400.0  # as itdd.care.cohort: followed "12 months" to within a day counts
+
+#: one patient's contribution: a value, (numerator, denominator), (events, years) or (years, event);
+#: None when the patient is not in the endpoint's group
+Extracted = float | tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    kind: str  # proportion | mean | ratio | rate | time_to_event
+    unit: str  # fraction | mg/day | MME/day | per 100 patient-years (time to event: event-free fraction)
+    description: str
+    group: str
+    higher_is_better: bool
+    min_years: float = 0.0  # the follow-up the endpoint needs
+    extract: Callable[[PatientOutcome, float], Extracted] | None = None
+    available: bool = True
+    unavailable_reason: str = ""
+
+
+def _followed(o: PatientOutcome, months: float) -> bool:
+    return o.followed_s + HORIZON_SLACK_S >= months * MONTH_S
+
+
+def _after_implant(o: PatientOutcome) -> int:
+    return sum(1 for c in o.complications if c.stage in ("implant", "follow-up"))
+
+
+def _catheter_by_9_months(o: PatientOutcome) -> bool:
+    return any(
+        c.kind in CATHETER_KINDS and o.implant_s is not None and c.t_s - o.implant_s <= 9 * MONTH_S
+        for c in o.complications
+    )
+
+
+def _g12(o: PatientOutcome) -> bool:
+    return o.implanted and _followed(o, 12)
+
+
+def _tte(o: PatientOutcome, times: list[float]) -> Extracted:
+    """(years from implant to the first event, 1) or (years followed, 0); None if not implanted."""
+    if not o.implanted or o.implant_s is None:
+        return None
+    followed = o.followed_s / YEAR_S
+    events = [t for t in times if t >= o.implant_s]
+    if events:
+        return (min(min(events) - o.implant_s, o.followed_s) / YEAR_S, 1.0)
+    return (followed, 0.0)
+
+
+def _catheter_times(o: PatientOutcome) -> list[float]:
+    return [c.t_s for c in o.complications if c.kind in CATHETER_KINDS]
+
+
+def _tte_catheter(o: PatientOutcome, _y: float) -> Extracted:
+    r = _tte(o, _catheter_times(o))
+    if r is None or not isinstance(r, tuple) or r[1] or o.explant_s is None or o.implant_s is None:
+        return r
+    # no catheter can fail once the pump is out: censored at the explant
+    return ((o.explant_s - o.implant_s) / YEAR_S, 0.0)
+
+
+def _mean_or_none(v: float | None) -> Extracted:
+    return None if v is None else float(v)
+
+
+_LIST: tuple[Endpoint, ...] = (
+    Endpoint(
+        "trial_success_rate",
+        "proportion",
+        "fraction",
+        "Screening trial succeeded (>= 50% pain relief)",
+        "trialled patients",
+        True,
+        extract=lambda o, y: None if o.trial_success is None else float(o.trial_success),
+    ),
+    Endpoint(
+        "implant_rate",
+        "proportion",
+        "fraction",
+        "Implanted",
+        "all patients",
+        True,
+        extract=lambda o, y: float(o.implanted),
+    ),
+    Endpoint(
+        "refused_rate",
+        "proportion",
+        "fraction",
+        "Refused at screening (contraindication)",
+        "all patients",
+        False,
+        extract=lambda o, y: float(o.refused is not None),
+    ),
+    Endpoint(
+        "relief_50_at_12_months",
+        "proportion",
+        "fraction",
+        ">= 50% pain relief at 12 months (no value there, e.g. therapy stopped, counts as not relieved)",
+        "implanted, followed 12 months",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: float(o.relief_12_months is not None and o.relief_12_months >= 0.5) if _g12(o) else None,
+    ),
+    Endpoint(
+        "mean_relief_12_months",
+        "mean",
+        "fraction",
+        "Pain relief at 12 months, 1 - pain / baseline pain",
+        "implanted, followed 12 months, with a value",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: _mean_or_none(o.relief_12_months) if _g12(o) else None,
+    ),
+    Endpoint(
+        "mean_relief_36_months",
+        "mean",
+        "fraction",
+        "Pain relief at 36 months",
+        "implanted, followed 36 months, with a value",
+        True,
+        min_years=3.0,
+        extract=lambda o, y: _mean_or_none(o.relief_36_months) if o.implanted and _followed(o, 36) else None,
+    ),
+    Endpoint(
+        "mean_dose_mg_per_day_6_months",
+        "mean",
+        "mg/day",
+        "Programmed intrathecal dose at 6 months (morphine equivalents; 0 if therapy stopped)",
+        "implanted, with a 6-month dose",
+        False,
+        min_years=0.5,
+        extract=lambda o, y: _mean_or_none(o.dose_mg_per_day_6_months) if o.implanted else None,
+    ),
+    Endpoint(
+        "mean_dose_mg_per_day_36_months",
+        "mean",
+        "mg/day",
+        "Programmed intrathecal dose at 36 months",
+        "implanted, with a 36-month dose",
+        False,
+        min_years=3.0,
+        extract=lambda o, y: _mean_or_none(o.dose_mg_per_day_36_months) if o.implanted else None,
+    ),
+    Endpoint(
+        "mean_oral_mme_per_day_12_months",
+        "mean",
+        "MME/day",
+        "Oral opioid use at 12 months",
+        "implanted, followed 12 months, with a value",
+        False,
+        min_years=1.0,
+        extract=lambda o, y: _mean_or_none(o.oral_mme_per_day_12_months) if _g12(o) else None,
+    ),
+    Endpoint(
+        "oral_mme_reduction",
+        "ratio",
+        "fraction",
+        "Oral opioid reduction at 12 months: 1 - mean MME at 12 months / mean MME at baseline",
+        "implanted, followed 12 months, with a value",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: (
+            (float(o.oral_mme_per_day_12_months), float(o.baseline_oral_mme_per_day))
+            if _g12(o) and o.oral_mme_per_day_12_months is not None
+            else None
+        ),
+    ),
+    Endpoint(
+        "complication_rate",
+        "proportion",
+        "fraction",
+        ">= 1 complication after the implant (implant stage included)",
+        "implanted",
+        False,
+        extract=lambda o, y: float(_after_implant(o) > 0) if o.implanted else None,
+    ),
+    Endpoint(
+        "complication_free_9_months",
+        "proportion",
+        "fraction",
+        "Free of catheter complications 9 months after the implant (Follett 2000)",
+        "implanted, followed 9 months or with a catheter complication before",
+        True,
+        min_years=0.75,
+        extract=lambda o, y: (
+            float(not _catheter_by_9_months(o))
+            if o.implanted and (o.followed_s + HORIZON_SLACK_S >= 9 * MONTH_S or _catheter_by_9_months(o))
+            else None
+        ),
+    ),
+    Endpoint(
+        "reoperation_rate",
+        "proportion",
+        "fraction",
+        ">= 1 re-operation (revision, replacement or explant)",
+        "implanted",
+        False,
+        extract=lambda o, y: float(o.reoperations > 0) if o.implanted else None,
+    ),
+    Endpoint(
+        "explant_rate",
+        "proportion",
+        "fraction",
+        "Explanted",
+        "implanted",
+        False,
+        extract=lambda o, y: float(o.explanted) if o.implanted else None,
+    ),
+    Endpoint(
+        "complications_per_100_patient_years",
+        "rate",
+        "per 100 patient-years",
+        "Complications after the implant (all kinds) per 100 implanted patient-years",
+        "implanted (their years followed)",
+        False,
+        extract=lambda o, y: (float(_after_implant(o)), o.followed_s / YEAR_S) if o.implanted else None,
+    ),
+    Endpoint(
+        "time_to_explant",
+        "time_to_event",
+        "fraction",
+        "Years from the implant to the explant",
+        "implanted",
+        True,
+        extract=lambda o, y: _tte(o, [] if o.explant_s is None else [o.explant_s]),
+    ),
+    Endpoint(
+        "time_to_catheter_event",
+        "time_to_event",
+        "fraction",
+        "Years from the implant to the first catheter complication (kink/occlusion, leak, disconnection, "
+        "migration); censored at the explant",
+        "implanted",
+        True,
+        extract=_tte_catheter,
+    ),
+    Endpoint(
+        "time_to_reoperation",
+        "time_to_event",
+        "fraction",
+        "Years from the implant to the first re-operation (revision, replacement or explant)",
+        "implanted",
+        True,
+        extract=lambda o, y: _tte(o, list(o.reoperations_s)),
+    ),
+    Endpoint(
+        "time_to_death",
+        "time_to_event",
+        "fraction",
+        "Years from the implant to death",
+        "implanted",
+        True,
+        available=False,
+        unavailable_reason="the patient model has no mortality yet",
+    ),
+    Endpoint(
+        "mortality_1_year",
+        "proportion",
+        "fraction",
+        "Died within a year",
+        "all patients",
+        False,
+        min_years=1.0,
+        available=False,
+        unavailable_reason="the patient model has no mortality yet",
+    ),
+)
+
+_NOT_YET = tuple(
+    Endpoint(name, "mean", "points", what, "implanted, followed 12 months", higher, min_years=1.0, available=False,
+             unavailable_reason=why)
+    for name, what, higher, why in (
+        ("mean_odi_change_12_months", "Oswestry Disability Index change at 12 months", False,
+         "the patient model has no disability (ODI) score yet"),
+        ("mean_eq5d_change_12_months", "EQ-5D index change at 12 months", True,
+         "the patient model has no quality-of-life (EQ-5D) score yet"),
+    )
+)  # fmt: skip
+
+ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in _LIST + _NOT_YET}
+
+
+def register(endpoint: Endpoint) -> None:
+    """Add (or make available) an endpoint: how later models extend the closed list."""
+    ENDPOINTS[endpoint.name] = endpoint
+
+
+def available_names() -> list[str]:
+    return [n for n, e in ENDPOINTS.items() if e.available]
+
+
+def get_endpoint(name: str) -> Endpoint:
+    return ENDPOINTS[name]

@@ -1,0 +1,235 @@
+"""Running a trial's patients: enrolment, sharding into chunks, processes or Dask.
+
+Patient ``index`` of cohort ``seed`` is :meth:`PatientParams.sample(seed, index)` and follows the
+pathway with the seed :func:`itdd.care.cohort.patient_seed(seed, index)` in *every* arm, so with
+``paired: true`` an arm differs from another only by its care plan: the same sampled parameters,
+the same procedure draws and the same hazard thresholds (common random numbers; a complication
+whose rate depends on the dose may still fall at another time).  Unpaired, arm ``k`` enrols the
+``k``-th block of ``patients_per_arm`` eligible patients, different people from the same
+population, as a parallel-group trial would.
+
+Work is cut into chunks of at most :data:`CHUNK` patients of one arm; results are put back in
+(arm, index) order, so the result is identical for one process, N processes or a Dask cluster
+(``tests/trial/test_scale.py``).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError
+from ..patient.population import DEFAULT_POPULATION, Population
+
+__all__ = ["CHUNK", "ArmRun", "enrol", "population_of", "run_arms"]
+
+CHUNK = 25  # patients per task: balances uneven patients, amortises the pickling
+MAX_WORKERS = 256
+MAX_SCREEN_FACTOR = 50  # inclusion criteria may reject at most 49 of 50 sampled patients
+
+Row = tuple[int, int, Any, str]  # (arm, index, PatientOutcome | None, error)
+
+
+@dataclass(frozen=True)
+class ArmRun:
+    """One arm's patients in index order: outcomes (None: simulation failed) and errors."""
+
+    indices: tuple[int, ...]
+    outcomes: tuple[Any, ...]
+    errors: tuple[str, ...]
+
+
+def population_of(spec: Any) -> Population:
+    """The :class:`Population` a protocol's population block draws from."""
+    if spec is None or spec.female_share is None:
+        return DEFAULT_POPULATION
+    from ..patient.parameters import U
+
+    return Population(female_rate=U(spec.female_share, "trial protocol: population.female_share"))
+
+
+def _eligible(p: Any, spec: Any) -> bool:
+    for rng, value in (
+        (spec.age_years, p.age_y),
+        (spec.baseline_pain, p.baseline_pain),
+        (spec.oral_mme_per_day, p.oral_mme_per_day),
+    ):
+        if rng is None:
+            continue
+        if rng.min is not None and value < rng.min:
+            return False
+        if rng.max is not None and value > rng.max:
+            return False
+    return True
+
+
+def enrol(seed: int, needed: int, spec: Any) -> tuple[list[int], int]:
+    """The first ``needed`` eligible patient indices of cohort ``seed`` and how many were sampled."""
+    if spec is None or not spec.has_criteria:
+        return list(range(needed)), needed
+    from ..patient import PatientParams
+
+    pop = population_of(spec)
+    out: list[int] = []
+    i = 0
+    limit = needed * MAX_SCREEN_FACTOR
+    while len(out) < needed:
+        if i >= limit:
+            raise InputError(
+                "population",
+                f"only {len(out)} of {i} sampled patients meet the inclusion ranges; widen them "
+                f"(at most {MAX_SCREEN_FACTOR - 1} of {MAX_SCREEN_FACTOR} may be excluded)",
+            )
+        if _eligible(PatientParams.sample(seed, i, population=pop), spec):
+            out.append(i)
+        i += 1
+    return out, i
+
+
+def _run_chunk(job: tuple[int, int, list[int], Any, Population]) -> list[Row]:
+    """Worker: patients ``indices`` of cohort ``seed`` in arm ``arm`` (top-level: spawn- and Dask-safe)."""
+    from ..care.cohort import patient_seed
+    from ..care.pathway import run_pathway
+    from ..patient import PatientParams
+
+    seed, arm, indices, plan, population = job
+    out: list[Row] = []
+    for index in indices:
+        try:
+            params = PatientParams.sample(seed, index, population=population)
+            result = run_pathway(params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}")
+            out.append((arm, index, result.outcome, ""))
+        except Exception as exc:  # recorded and reported: one bad patient must not lose the trial
+            out.append((arm, index, None, f"patient {index}: {type(exc).__name__}: {exc}"))
+    return out
+
+
+def _warm_up() -> None:
+    """Import the pathway and load the drug library once in the parent (forked workers inherit them)."""
+    from .. import drugs
+    from ..care import pathway
+
+    drugs.library()
+    _ = pathway.run_pathway
+
+
+def check_workers(workers: Any) -> None:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError("--workers", f"must be a whole number >= 1, got {workers!r}")
+    if workers is not None and workers > MAX_WORKERS:
+        raise InputError("--workers", f"{workers} is above the limit of {MAX_WORKERS}")
+
+
+def run_arms(
+    seed: int,
+    plans: Sequence[Any],
+    assignments: Sequence[Sequence[int]],
+    *,
+    population: Population = DEFAULT_POPULATION,
+    workers: int | None = None,
+    dask: str | Any | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = CHUNK,
+) -> list[ArmRun]:
+    """Run ``assignments[k]`` (patient indices) through ``plans[k]`` for every arm ``k``.
+
+    ``workers``: processes (default: CPU count; 1 runs in this process).  ``dask``: ``"local"``
+    (a LocalCluster of ``workers`` processes), a scheduler address (``tcp://host:8786``) or a
+    ``distributed.Client``.  ``progress(done, total)`` is called as chunks finish.
+    """
+    check_workers(workers)
+    total = sum(len(a) for a in assignments)
+    jobs = [
+        (seed, k, list(idx[i : i + chunk]), plans[k], population)
+        for k, idx in enumerate(assignments)
+        for i in range(0, len(idx), chunk)
+    ]
+    _warm_up()
+    rows: list[Row] = []
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    if dask is not None:
+        rows = _run_dask(jobs, dask, workers, tick)
+    else:
+        n_workers = min(workers if workers is not None else (os.cpu_count() or 1), max(len(jobs), 1))
+        if n_workers <= 1:
+            for job in jobs:
+                rows.extend(_run_chunk(job))
+                tick(len(job[2]))
+        else:
+            # gc.freeze: the modules a worker inherited are never rescanned by the cyclic collector
+            with ProcessPoolExecutor(max_workers=n_workers, initializer=gc.freeze) as pool:
+                futures = {pool.submit(_run_chunk, job): len(job[2]) for job in jobs}
+                for fut in as_completed(futures):
+                    rows.extend(fut.result())
+                    tick(futures[fut])
+    rows.sort(key=lambda r: (r[0], r[1]))
+    out = []
+    for k in range(len(assignments)):
+        mine = [r for r in rows if r[0] == k]
+        out.append(
+            ArmRun(
+                tuple(r[1] for r in mine),
+                tuple(r[2] for r in mine),
+                tuple(r[3] for r in mine if r[2] is None),
+            )
+        )
+    return out
+
+
+def _run_dask(jobs: list[Any], dask: Any, workers: int | None, tick: Callable[[int], None]) -> list[Row]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError:  # pragma: no cover - a dependency of itdd
+        raise InputError("--dask", "dask.distributed is not installed (pip install 'dask[distributed]')") from None
+    cluster = None
+    own_client = False
+    if isinstance(dask, str):
+        if dask == "local":
+            n = workers if workers is not None else (os.cpu_count() or 1)
+            cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            )
+            client = Client(cluster)
+        else:
+            if not dask.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+                raise InputError(
+                    "--dask", f"must be 'local' or a scheduler address such as tcp://host:8786, got {dask!r}"
+                )
+            try:
+                client = Client(dask, timeout=30)
+            except OSError as exc:
+                raise InputError("--dask", f"cannot reach the Dask scheduler at {dask}: {exc}") from None
+        own_client = True
+    else:
+        client = dask
+    rows: list[Row] = []
+    try:
+        futures = [client.submit(_run_chunk, job, pure=False) for job in jobs]
+        sizes = {f.key: len(job[2]) for f, job in zip(futures, jobs, strict=True)}
+        for fut in dask_completed(futures):
+            rows.extend(fut.result())
+            tick(sizes[fut.key])
+            fut.release()
+    finally:
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    return rows
+
+
+def chunk_count(total: int) -> int:
+    return math.ceil(total / CHUNK)
