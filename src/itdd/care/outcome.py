@@ -92,6 +92,7 @@ class PatientOutcome:
     @property
     def reoperation_day(self) -> float | None:
         return self.days_after_implant(self.reoperation_s)
+
     # for trials (itdd.trial): each operation after the implant (the first is reoperation_s), and the
     # programmed dose over time as steps (t_s, mg/day; 0 while therapy is off or after the explant)
     reoperations_s: tuple[float, ...] = ()
