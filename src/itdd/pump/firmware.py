@@ -388,6 +388,8 @@ class Firmware:
         self.periodic = PeriodicRun(idx, pb.dose_mg, pb.dose_mg / pb.duration_s * DAY_S)
         if self.motor_stalled:
             self.periodic.interrupted_by = "motor_stall"
+        elif self.min_rate_mode:  # after the empty alarm only the minimum rate runs
+            self.periodic.interrupted_by = "reservoir_empty"
         if log:
             self.log.append(t_s, "bolus_started", kind="periodic", dose_mg=pb.dose_mg)
 
@@ -401,7 +403,8 @@ class Firmware:
     def _log_bolus_end(self, t_s: float, kind: str, dose_mg: float, given_mg: float, why: str | None) -> None:
         """A bolus whose time is over: ``bolus_completed`` only when its whole dose was given;
         otherwise ``bolus_ended_short`` with the dose actually given and why."""
-        if given_mg >= dose_mg * (1.0 - COMPLETE_REL) - COMPLETE_ABS_MG:
+        # (a drifting clock shortens a scheduled window by its drift: not a cut-short bolus)
+        if given_mg >= dose_mg * (1.0 - COMPLETE_REL - abs(self.clock_drift)) - COMPLETE_ABS_MG:
             self.log.append(t_s, "bolus_completed", kind=kind, dose_mg=dose_mg)
         else:
             self.log.append(

@@ -51,6 +51,7 @@ EVENT_LABELS: dict[str, str] = {
     "bolus_started": "Bolus started",
     "bolus_completed": "Bolus completed",
     "bolus_cancelled": "Bolus cancelled",
+    "bolus_ended_short": "Bolus ended short",
     "ptm_bolus_granted": "Patient bolus granted",
     "ptm_bolus_denied": "Patient bolus denied",
     "low_reservoir_alarm": "Low-reservoir alarm",
@@ -79,7 +80,7 @@ CATEGORIES = {
     "alarm": ALARM_TYPES | {"alarm_cleared", "motor_stall_recovery"},
     "refill": {"refill", "catheter_access_port_injection"},
     "programming": {"therapy_programmed", "therapy_stopped", "therapy_resumed", "clock_set", "interrogation"},
-    "bolus": ROUTINE_TYPES | {"bolus_cancelled"},
+    "bolus": ROUTINE_TYPES | {"bolus_cancelled", "bolus_ended_short"},
 }
 CATEGORY_LABELS = {
     "alarm": "Alarms",
