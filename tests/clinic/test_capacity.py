@@ -278,7 +278,7 @@ def test_serve_with_workers_runs_processes_behind_one_port(tmp_path: Path) -> No
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # generous: migrations, the demo seed and two workers' imports
         while True:
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             try:

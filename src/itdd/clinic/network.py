@@ -141,10 +141,15 @@ def _clinics(db: Session, spec: NetworkSpec, now_s: float, wall_s: float) -> lis
     return out
 
 
-def _refill_times(rng: random.Random, start_s: float, now_s: float) -> Iterator[float]:
+LOW_ML = 2.0  # the seeded pumps' low-reservoir alarm
+REFILL_MARGIN_DAYS = 7.0  # assumption: a clinic books a refill at least a week before the alarm would sound
+
+
+def _refill_times(rng: random.Random, start_s: float, now_s: float, days_to_low: float) -> Iterator[float]:
+    """Refills every 8 to 13 weeks (assumption), always a week or more before the low-reservoir alarm."""
     t = start_s
     while True:
-        t += rng.uniform(56, 91) * DAY_S  # assumption: refills every 8 to 13 weeks
+        t += min(rng.uniform(56, 91), max(days_to_low - REFILL_MARGIN_DAYS, 7.0)) * DAY_S
         if t >= now_s:
             return
         yield t
@@ -223,7 +228,8 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
         drug = "baclofen" if p["spastic"] else "morphine"
         rate_ml_per_day = p["dose"] / p["conc"]
         start = max(p["implant"], hist_start)
-        fills = [start, *_refill_times(rng, start, now)]
+        days_to_low = (cap - LOW_ML) / rate_ml_per_day
+        fills = [start, *_refill_times(rng, start, now, days_to_low)]
         fill_ml = cap
         last_fill = fills[-1]
         left = max(fill_ml - rate_ml_per_day * (now - last_fill) / DAY_S, 0.5)
@@ -234,7 +240,7 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
             drug=drug,
             conc_mg_per_ml=p["conc"],
             fill_ml=min(left, cap),
-            low_reservoir_ml=2.0,
+            low_reservoir_ml=LOW_ML,
             therapy=Therapy.simple(p["dose"]),
             catheter_length_cm=50.0,
             seed=rng.randint(0, 2**31),

@@ -132,8 +132,9 @@ def _firmware(db: Session, pump_ids: set[int]) -> dict[int, dict[str, Any]]:
     so lists never load it for pumps they do not show)."""
     if not pump_ids:
         return {}
-    rows = db.execute(select(Pump.id, Pump.state).where(Pump.id.in_(pump_ids)))
-    return {pid: (state or {}).get("firmware", {}) for pid, state in rows}
+    therapy, ptm = Pump.state[("firmware", "therapy")], Pump.state[("firmware", "ptm")]  # JSON paths, in SQL
+    rows = db.execute(select(Pump.id, therapy, ptm).where(Pump.id.in_(pump_ids)))
+    return {pid: {"therapy": t, "ptm": p} for pid, t, p in rows}
 
 
 def _pumps(db: Session, *where: Any, order: Any = None, limit: int | None = None) -> list[Pump]:
@@ -174,13 +175,21 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     alarm_p = _pumps(db, in_clinic, func.length(cast(Pump.alarms, Text)) > 2)
     active = and_(in_clinic, Pump.active.is_(True))
 
-    alarms = []
-    for p in alarm_p:
-        for a in pump_summary(p, clinic, now, firmware={})["alarms"]:
-            alarms.append({**a, "patient_id": p.patient_id, "pump_id": p.id, "serial": p.serial})
-    alarms.sort(key=lambda a: (CRITICAL_FIRST.get(a["severity"], 2), a["since"] or ""))
-    alarms_total = len(alarms)
-    alarms = alarms[:limit]
+    raw = [(a, p) for p in alarm_p for a in p.alarms]
+    raw.sort(key=lambda ap: (CRITICAL_FIRST.get(ap[0]["severity"], 2), ap[0].get("raised_s") or 0.0, ap[1].id))
+    alarms_total = len(raw)
+    alarms = [
+        {
+            "type": a["type"],
+            "label": ALARM_LABELS.get(a["type"], a["type"]),
+            "severity": a["severity"],
+            "since": at(a.get("raised_s"), clinic),
+            "patient_id": p.patient_id,
+            "pump_id": p.id,
+            "serial": p.serial,
+        }
+        for a, p in raw[:limit]
+    ]
 
     in_clinic_refill = Refill.pump_id.in_(select(Pump.id).where(in_clinic, Pump.active.is_(True)))
     open_where = (in_clinic_refill, Refill.discrepancy_flag.is_(True), Refill.discrepancy_resolved.is_(False))
