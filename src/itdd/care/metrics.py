@@ -50,12 +50,12 @@ PUBLISHED_NEW: dict[str, tuple[float | None, str, str]] = {
         "no share published; Hamza 2012: mean low-dose IT dose 1.4 -> 1.48 mg/day (6 -> 36 months)",
         "fraction",
     ),
-    "off_systemic_opioids_12_months": (None, "see docs/cohort.md (Hamza 2012: all reduced oral opioids)", "fraction"),
-    "pain_reduction_25_at_24_months": (None, "see docs/cohort.md", "fraction"),
-    "peripheral_edema_rate": (None, "see docs/cohort.md", "fraction"),
-    "hypogonadism_rate": (None, "see docs/cohort.md", "fraction"),
-    "mean_odi_change_12_months": (None, "see docs/cohort.md", "points"),
-    "mean_eq5d_change_12_months": (None, "see docs/cohort.md", "utility"),
+    "off_systemic_opioids_12_months": (None, "no share found; Hamza 2012: all reduced oral opioids", "fraction"),
+    "pain_reduction_25_at_24_months": (None, "none with this threshold found (docs/cohort.md)", "fraction"),
+    "peripheral_edema_rate": (5 / 23, "Aldrete 2000: leg oedema in 5 of 23 on IT opiates > 24 months", "fraction"),
+    "hypogonadism_rate": (25 / 29, "Abs 2000: low testosterone in 25 of 29 men at a mean 26.6 months", "fraction"),
+    "mean_odi_change_12_months": (None, "no mean found; Deer 2004: > 65% improved >= 1 ODI level", "points"),
+    "mean_eq5d_change_12_months": (None, "no published mean found (docs/cohort.md)", "utility"),
 }
 
 

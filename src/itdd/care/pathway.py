@@ -28,6 +28,7 @@ from ..errors import InputError, SafetyRefusal
 from ..patient import PatientParams, PatientSim
 from ..patient import outcomes_pro as pro
 from ..patient.mortality import MortalityClock, RiskFactors, meningitis_death, overdose_death
+from ..patient.parameters import DRUGS
 from ..patient.sim import Vitals
 from ..programmer.refill import RefillRequest, RefillSettings, refill
 from ..programmer.session import Session
@@ -187,6 +188,9 @@ class _Pathway:
         self.offset_s = q.offset_of(start_dt)
         self.start_s = q.to_epoch_s(start_dt)
         self.drug = get_drug(plan.drug)
+        pk = DRUGS.get(plan.drug)
+        self.potency = pk.it_potency.value if pk is not None else 1.0
+        self.is_opioid = self.drug.drug_class == "opioid"
         self.sim = PatientSim(params, self.start_s, offset_s=self.offset_s)
         self.oral = params.oral_mme_per_day
         self.home_oral = params.oral_mme_per_day
@@ -239,6 +243,7 @@ class _Pathway:
         # deaths and times to event (outcome.py)
         self.mort: MortalityClock | None = None
         self.death_item: Any = None
+        self.mort_booked = False  # the death has been booked once (later unchanged states keep it)
         self.death_s: float | None = None
         self.death_cause: str | None = None
         self.explant_s: float | None = None
@@ -342,10 +347,7 @@ class _Pathway:
     # ---- mortality (patient/mortality.py) -----------------------------------------------------------
     def drug_potency(self) -> float:
         """Intrathecal-morphine equivalents per mg of the pathway's drug (the patient model's)."""
-        from ..patient.parameters import DRUGS
-
-        pk = DRUGS.get(self.plan.drug)
-        return pk.it_potency.value if pk is not None else 1.0
+        return self.potency
 
     def opioid_running(self) -> bool:
         imp = self.implant
@@ -354,8 +356,8 @@ class _Pathway:
             and not self.explanted
             and not self.saline
             and self.therapy_on
+            and self.is_opioid
             and imp.fw.therapy.running
-            and self.drug.drug_class == "opioid"
         )
 
     def mortality_changed(self, t: float) -> None:
@@ -364,6 +366,9 @@ class _Pathway:
         if m is None or self.death_s is not None or self.engine is None:
             return
         opioid = self.opioid_running()
+        if self.mort_booked and m.unchanged(dose_mg_per_day=self.dose, oral_mme_per_day=self.oral, opioid=opioid):
+            return  # nothing that drives the hazard changed: the booked death (or none) stands
+        self.mort_booked = True
         m.set_state(
             t,
             dose_mg_per_day=self.dose if opioid else 0.0,

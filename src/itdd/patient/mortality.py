@@ -270,7 +270,16 @@ class MortalityClock:
         # increase windows: (end_s, extra rate per year for a no-risk patient)
         self.increases: list[tuple[float, float]] = []
         self._rates = calibration()
-        self._bg_cache: tuple[int, float] = (-1, 0.0)
+        self._late = self._rates[-1] * RD_LATE_FRACTION.value
+        # window edges in virtual seconds: (start, end, rate) and the breakpoints they make
+        self._windows = tuple(
+            (implant_s + a * DAY_S, implant_s + b * DAY_S, r)
+            for (a, b), r in zip(RD_WINDOWS_DAYS, self._rates, strict=True)
+        )
+        self._first_end_s = implant_s + RD_WINDOWS_DAYS[0][1] * DAY_S
+        self._edges = tuple(sorted({e for w in self._windows for e in w[:2]}))
+        self._rr = relative_risk(risk)
+        self._bg: dict[int, float] = {}
 
     # ---- hazard pieces -----------------------------------------------------------------------
     def _age_at(self, t_s: float) -> float:
@@ -278,24 +287,24 @@ class MortalityClock:
 
     def _background(self, t_s: float) -> float:
         year = math.floor(self._age_at(t_s))
-        if self._bg_cache[0] != year:
-            h = CHRONIC_PAIN_EXCESS.value * life_table().hazard_per_year(year, self.female)
-            self._bg_cache = (year, h)
-        return self._bg_cache[1]
+        h = self._bg.get(year)
+        if h is None:
+            h = self._bg[year] = CHRONIC_PAIN_EXCESS.value * life_table().hazard_per_year(year, self.female)
+        return h
 
     def _rd(self, t_s: float) -> float:
         if not self.therapy_related or not self.opioid:
             return 0.0
-        d = (t_s - self.implant_s) / DAY_S
-        rate = self._rates[-1] * RD_LATE_FRACTION.value
-        for (a, b), r in zip(RD_WINDOWS_DAYS, self._rates, strict=True):
-            if a <= d < b:
+        rate = self._late
+        for a, b, r in self._windows:
+            if a <= t_s < b:
                 rate = r
                 break
-        if d < RD_WINDOWS_DAYS[0][1]:
+        if t_s < self._first_end_s:
             rate *= self.start_factor
-        extra = sum(x for end, x in self.increases if t_s < end)
-        return (rate + extra) * relative_risk(self.risk)
+        if self.increases:
+            rate += sum(x for end, x in self.increases if t_s < end)
+        return rate * self._rr
 
     def rates(self, t_s: float) -> dict[str, float]:
         """Cause-specific hazards per year at ``t_s`` (constant until the next breakpoint)."""
@@ -307,18 +316,17 @@ class MortalityClock:
     def _breakpoints(self, t_s: float) -> float:
         """The next instant after ``t_s`` where a hazard may change."""
         nxt = self.implant_s + (math.floor(self._age_at(t_s)) + 1 - self.age_y) * YEAR_S
-        for a, b in RD_WINDOWS_DAYS:
-            for edge in (a, b):
-                e = self.implant_s + edge * DAY_S
-                if e > t_s + 1e-6:
-                    nxt = min(nxt, e)
+        for e in self._edges:
+            if e > t_s + 1e-6:
+                nxt = min(nxt, e)
+                break
         for end, _ in self.increases:
             if end > t_s + 1e-6:
                 nxt = min(nxt, end)
         return max(nxt, t_s + 1e-3)
 
     def _total(self, t_s: float) -> float:
-        return math.fsum(self.rates(t_s).values())
+        return self._background(t_s) + self._rd(t_s) + (CANCER_PER_YEAR if self.cancer else 0.0)
 
     def _integrate(self, t0: float, t1: float) -> float:
         h = 0.0
@@ -349,6 +357,15 @@ class MortalityClock:
         self.dose = dose_mg_per_day if opioid else 0.0
         self.opioid = opioid
         self.risk = RiskFactors(oral_mme_per_day, benzodiazepine, self.risk.sleep_apnoea)
+        self._rr = relative_risk(self.risk)
+
+    def unchanged(self, *, dose_mg_per_day: float, oral_mme_per_day: float, opioid: bool) -> bool:
+        """True when :meth:`set_state` with these values would change nothing (the booked death stands)."""
+        return (
+            opioid == self.opioid
+            and (dose_mg_per_day if opioid else 0.0) == self.dose
+            and oral_mme_per_day == self.risk.oral_mme_per_day
+        )
 
     def next_death(self, horizon_s: float) -> float | None:
         """When the patient dies (before ``horizon_s``), under the current state."""
