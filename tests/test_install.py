@@ -100,8 +100,21 @@ def test_the_wheel_declares_core_dependencies_extras_and_the_spdx_licence(instal
     assert "License-Expression: Apache-2.0" in meta
     requires = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")]
     core = {r.split(">")[0].split("[")[0].split(";")[0].strip().lower() for r in requires if "extra ==" not in r}
-    # What the simulator, the programmer over telemetry, cohorts and reports import — nothing of the web app.
-    assert core == {"pyyaml", "pydantic", "numpy", "scipy", "matplotlib", "jinja2", "cryptography"}
+    # What the simulator, the programmer over telemetry, cohorts, trials and reports import — nothing of the web
+    # app: lifelines (Kaplan-Meier), pyarrow (patients.parquet), tqdm (progress), dask (itdd trial --dask).
+    assert core == {
+        "pyyaml",
+        "pydantic",
+        "numpy",
+        "scipy",
+        "matplotlib",
+        "jinja2",
+        "cryptography",
+        "lifelines",
+        "pyarrow",
+        "tqdm",
+        "dask",
+    }
     clinic = {r.split(">")[0].strip().lower() for r in requires if 'extra == "clinic"' in r}
     assert {"fastapi", "uvicorn", "sqlalchemy", "alembic", "python-multipart", "argon2-cffi"} <= clinic
     assert any(r.startswith("psycopg[binary]") and 'extra == "postgres"' in r for r in requires)

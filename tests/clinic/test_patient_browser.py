@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.clinic.conftest import login_form_token
 from tests.conftest import require
 
 from .server import ROOT, Server
@@ -169,7 +170,8 @@ def _setup_conversation(server: Server) -> str:
 
     def client(user: str) -> tuple[httpx.Client, str]:
         c = httpx.Client(base_url=server.url, follow_redirects=False)
-        c.post("/login", data={"username": user, "password": PASSWORD, "next": "/"})
+        token = login_form_token(c)
+        c.post("/login", data={"username": user, "password": PASSWORD, "next": "/", "csrf_token": token})
         return c, c.get("/api/v1/me").json()["csrf_token"]
 
     sam, scsrf = client("sam.taylor")
