@@ -599,3 +599,38 @@ def test_item15_the_audit_log_cannot_be_emptied(clinic: Clinic) -> None:
             s.execute(text(sql))
     with clinic.db.read() as s:
         assert len(list(s.scalars(select(AuditEntry.id)))) == n
+
+
+def test_item14_a_deadlock_or_busy_database_is_a_409_not_a_500(sqlite_clinic: Clinic) -> None:
+    """A transaction the database rolled back (PostgreSQL deadlock 40P01, serialization failure 40001, lock
+    timeout 55P03; SQLite 'database is locked') changed nothing, so the user is told to try again (409), on a
+    page and in the API; any other database failure stays the logged internal error."""
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from itdd.clinic.app import transient_db_failure
+
+    failures: dict[str, BaseException] = {
+        "deadlock": psycopg.errors.DeadlockDetected("deadlock detected"),
+        "serialization": psycopg.errors.SerializationFailure("could not serialize access"),
+        "lock-timeout": psycopg.errors.LockNotAvailable("canceling statement due to lock timeout"),
+        "sqlite-locked": Exception("database is locked"),
+        "other": Exception("disk I/O error"),
+    }
+    app = sqlite_clinic.app
+
+    def raiser(kind: str) -> None:
+        raise OperationalError("UPDATE pumps ...", {}, failures[kind])
+
+    app.add_api_route("/api/v1/test-db-failure/{kind}", raiser, methods=["GET"])
+    app.add_api_route("/test-db-failure/{kind}", raiser, methods=["GET"])
+    c = sqlite_clinic.client
+    for kind in failures:
+        transient = kind != "other"
+        assert transient_db_failure(OperationalError("x", {}, failures[kind])) is transient
+        api = c.get(f"/api/v1/test-db-failure/{kind}")
+        page = c.get(f"/test-db-failure/{kind}")
+        assert api.status_code == page.status_code == (409 if transient else 500), kind
+        if transient:
+            assert api.headers["content-type"].startswith("application/problem+json")
+            assert "try again" in api.json()["detail"]

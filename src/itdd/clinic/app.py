@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -80,6 +80,22 @@ def fault_from_env() -> Callable[[str], None] | None:
             time.sleep(600)
 
     return fault
+
+
+#: SQLSTATEs of failures after which the database rolled the transaction back and a retry may succeed:
+#: serialization_failure, deadlock_detected, lock_not_available (PostgreSQL error codes, appendix A)
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def transient_db_failure(exc: BaseException) -> bool:
+    """True when ``exc`` is a database failure that changed nothing and may succeed if tried again:
+    a PostgreSQL deadlock, serialization failure or lock timeout, or SQLite's 'database is locked'."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig)
 
 
 def create_app(
@@ -222,6 +238,18 @@ def _install_errors(app: FastAPI, templates: Jinja2Templates) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
         log.warning("integrity error: %s", exc.orig)
         return respond(request, Conflict("the change collides with another one made at the same time; reload"))
+
+    @app.exception_handler(DBAPIError)
+    async def _transient(request: Request, exc: DBAPIError) -> Response:
+        # a deadlock, a serialization failure or a lock wait that ran out: the database rolled the whole
+        # transaction back, so nothing was saved and the user can simply try again (409, never a 500)
+        if transient_db_failure(exc):
+            log.warning("transient database failure: %s", exc.orig)
+            return respond(
+                request,
+                Conflict("the clinic was busy with a change to the same record; nothing was saved — try again"),
+            )
+        return await _internal(request, exc)
 
     @app.exception_handler(LoginRedirect)
     async def _login(request: Request, exc: LoginRedirect) -> Response:
