@@ -97,6 +97,17 @@ def test_rule_ptm_pump_not_infusing() -> None:
     imp.priming_bolus()
     assert imp.ptm_request().reason == "pump_not_infusing"
     assert imp.state == "priming"
+    # A clinician bolus given on a stopped pump does not make it infusing: a patient bolus granted then
+    # would outlast the clinician's and pump while the therapy is stopped (the stateful soak found this:
+    # 0.0017 mL pumped in state 'stopped'). Denied, and nothing at all is pumped once the bolus ends.
+    imp = make_implant(ptm=PTM)
+    imp.stop()
+    imp.clinician_bolus(0.0625, 300.0)
+    assert imp.state == "clinician_bolus"
+    assert imp.ptm_request().reason == "pump_not_infusing"
+    imp.run_until(imp.t_s + 3600.0)
+    rec = imp.record
+    assert all(rec.pumped_ml[i] == 0.0 for i in range(len(rec)) if rec.state[i] == "stopped")
 
 
 def test_rule_min_rate() -> None:

@@ -791,6 +791,10 @@ class Firmware:
             grants.popleft()
         left = max(p.max_per_day - len(grants), 0)
         state = self.state
+        if not self.therapy.running and state != "motor_stalled" and state != "end_of_service":
+            # a clinician bolus on a stopped pump does not make it infusing: a patient bolus would
+            # outlast it and pump while the therapy is stopped (found by the stateful soak)
+            state = "stopped"
         if state not in ("infusing", "clinician_bolus", "bridge_bolus"):
             return PtmDecision(
                 False,

@@ -49,8 +49,8 @@ PUMP_RULES: tuple[SafetyRule, ...] = (
     SafetyRule(
         "ptm_pump_not_infusing",
         "hard",
-        "A patient bolus is denied while the pump is stopped, stalled, priming, at minimum rate after "
-        "its empty alarm, or at end of service.",
+        "A patient bolus is denied while the pump is stopped (even during a clinician bolus given on a "
+        "stopped pump), stalled, priming, at minimum rate after its empty alarm, or at end of service.",
         "Firmware._decide_ptm",
     ),
     SafetyRule(
