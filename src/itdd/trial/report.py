@@ -398,7 +398,8 @@ def render_html(s: dict[str, Any]) -> str:
         f"<p>{design}</p>",
         "<h2>Participant flow (CONSORT)</h2>",
         _consort_html(s),
-        '<p class="note">Death is not modelled yet, so no patient dies; "lost" counts patients whose '
+        '<p class="note">"Died" counts implanted patients who died while followed (all causes; '
+        'their follow-up ends there, so they are not "completed"); "lost" counts patients whose '
         "simulation failed (none expected).</p>",
         "<h2>Endpoints per arm (estimate, 95% CI, n)</h2>",
         arms_t,
