@@ -182,3 +182,39 @@ def test_aa_with_the_new_endpoints_gives_exactly_zero() -> None:
             continue
         assert c["difference"] == 0.0, c
         assert c["p_value"] == 1.0, c
+
+
+def test_long_horizon_issue_10_endpoints_by_hand() -> None:
+    # four implanted patients followed 6 years (protocol years: 6)
+    #   P1: catheter event at 1 y; dose 10 -> 11 mg/day (12 -> 36 months: +10%, stable); relief at 24 months 0.3
+    #   P2: explanted at 2 y (catheter censored there); dose 10 -> 13 (+30%, not stable); relief 0.2
+    #   P3: catheter event at 4 y; no dose at 12 months (not in the stable group); no relief value (counts as not)
+    #   P4: catheter event at 5.5 y; dose 5 -> 5 (stable); relief 0.5
+    # catheter_event_free_5_years, Kaplan-Meier read at 5 years (not at the 6-year horizon):
+    #   t=1: 4 at risk, 1 event -> 3/4; P2 censored at 2; t=4: 2 at risk, 1 event -> 3/4 * 1/2 = 0.375
+    #   (at 6 years P4's event would give 0: reading at the horizon would be wrong)
+    # stable_dose_12_to_36_months: P1, P4 of P1, P2, P4 -> 2/3
+    # pain_reduction_25_at_24_months: P1 (0.3) and P4 (0.5) of 4 -> 0.5
+    y = YEAR_S
+    outs = [
+        _outcome(6.0, catheter_event_s=1 * y, dose_mg_per_day_12_months=10.0, dose_mg_per_day_36_months=11.0,
+                 relief_24_months=0.3),
+        _outcome(6.0, explanted=True, explant_s=2 * y, dose_mg_per_day_12_months=10.0,
+                 dose_mg_per_day_36_months=13.0, relief_24_months=0.2),
+        _outcome(6.0, catheter_event_s=4 * y, dose_mg_per_day_12_months=0.0),
+        _outcome(6.0, catheter_event_s=5.5 * y, dose_mg_per_day_12_months=5.0, dose_mg_per_day_36_months=5.0,
+                 relief_24_months=0.5),
+    ]  # fmt: skip
+    want = {
+        "catheter_event_free_5_years": 0.375,
+        "stable_dose_12_to_36_months": 2 / 3,
+        "pain_reduction_25_at_24_months": 0.5,
+    }
+    names = list(want)
+    p = protocol(arms=[{"name": "hand"}], years=6, patients_per_arm=4,
+                 endpoints={"primary": names[0], "secondary": names[1:]})  # fmt: skip
+    s = summarize_trial(p, [ArmRun(tuple(range(4)), tuple(outs), ())])
+    m = new_metrics(outs, 6.0)
+    for name, value in want.items():
+        assert s["arms"][0]["endpoints"][name]["estimate"] == pytest.approx(value, rel=1e-12), name
+        assert m[name] == pytest.approx(value, rel=1e-12), name
