@@ -3,6 +3,7 @@ population and every new cohort metric as an endpoint."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -118,8 +119,7 @@ def test_pro_and_side_effect_endpoints_by_hand() -> None:
 
 def test_every_issue_10_cohort_metric_is_an_available_endpoint() -> None:
     missing = [k for k in NEW_KEYS if k not in ENDPOINTS or not ENDPOINTS[k].available]
-    # explanted_by_3_years is a cumulative incidence (1 - Kaplan-Meier): time_to_explant covers it
-    assert missing == ["explanted_by_3_years"]
+    assert missing == []
 
 
 def test_low_dose_policy_gives_lower_doses_than_conventional() -> None:
@@ -195,6 +195,7 @@ def test_long_horizon_issue_10_endpoints_by_hand() -> None:
     #   (at 6 years P4's event would give 0: reading at the horizon would be wrong)
     # stable_dose_12_to_36_months: P1, P4 of P1, P2, P4 -> 2/3
     # pain_reduction_25_at_24_months: P1 (0.3) and P4 (0.5) of 4 -> 0.5
+    # explanted_by_3_years = 1 - KM explant-free at 3 y: t=2: 4 at risk, 1 explant -> 1 - 3/4 = 0.25
     y = YEAR_S
     outs = [
         _outcome(6.0, catheter_event_s=1 * y, dose_mg_per_day_12_months=10.0, dose_mg_per_day_36_months=11.0,
@@ -209,6 +210,7 @@ def test_long_horizon_issue_10_endpoints_by_hand() -> None:
         "catheter_event_free_5_years": 0.375,
         "stable_dose_12_to_36_months": 2 / 3,
         "pain_reduction_25_at_24_months": 0.5,
+        "explanted_by_3_years": 0.25,
     }
     names = list(want)
     p = protocol(arms=[{"name": "hand"}], years=6, patients_per_arm=4,
@@ -218,3 +220,13 @@ def test_long_horizon_issue_10_endpoints_by_hand() -> None:
     for name, value in want.items():
         assert s["arms"][0]["endpoints"][name]["estimate"] == pytest.approx(value, rel=1e-12), name
         assert m[name] == pytest.approx(value, rel=1e-12), name
+
+    # against an arm of the same patients never explanted (0): the difference is 0.25 - 0 = +0.25,
+    # the sign of the cumulative incidence, not of the explant-free fraction
+    never = [dataclasses.replace(o, explanted=False, explant_s=None) for o in outs]
+    p2 = protocol(arms=[{"name": "never"}, {"name": "hand"}], years=6, patients_per_arm=4,
+                  endpoints={"primary": "explanted_by_3_years"}, bootstrap_resamples=100)  # fmt: skip
+    s2 = summarize_trial(p2, [ArmRun(tuple(range(4)), tuple(never), ()), ArmRun(tuple(range(4)), tuple(outs), ())])
+    c = s2["comparisons"][0]
+    assert c["difference"] == pytest.approx(0.25) and c["ci_low"] <= 0.25 <= c["ci_high"]
+    assert s2["arms"][0]["endpoints"]["explanted_by_3_years"]["estimate"] == 0.0

@@ -19,7 +19,8 @@ Kinds:
 * ``time_to_event``: years from the implant to the event (or censoring) among implanted patients;
   Kaplan-Meier with Greenwood intervals (lifelines); the estimate is the event-free fraction at
   the trial horizon (``years``; or the endpoint's own ``at_years``, e.g. 5 for
-  ``catheter_event_free_5_years``), so its unit is ``fraction``.
+  ``catheter_event_free_5_years``), so its unit is ``fraction``; with ``complement`` it is
+  1 - that (``explanted_by_3_years``: a cumulative incidence; the curve stays event-free).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Endpoint:
     available: bool = True
     unavailable_reason: str = ""
     at_years: float | None = None  # time to event: estimate at this time instead of the trial horizon
+    complement: bool = False  # time to event: report 1 - Kaplan-Meier (cumulative incidence)
 
 
 def _followed(o: PatientOutcome, months: float) -> bool:
@@ -353,6 +355,19 @@ _LIST: tuple[Endpoint, ...] = (
         min_years=5.0,
         at_years=5.0,
         extract=lambda o, y: _tte_metrics(o, o.catheter_event_s, censor_at_explant=True),
+    ),
+    Endpoint(
+        "explanted_by_3_years",
+        "time_to_event",
+        "fraction",
+        "Explanted by 3 years after the implant: 1 - Kaplan-Meier explant-free at 3 years (cumulative "
+        "incidence); censored at the end of follow-up",
+        "implanted",
+        False,
+        min_years=3.0,
+        at_years=3.0,
+        complement=True,
+        extract=lambda o, y: _tte_metrics(o, o.explant_s),
     ),
     Endpoint(
         "stable_dose_12_to_36_months",

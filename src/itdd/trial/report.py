@@ -247,6 +247,8 @@ def forest_figure(s: dict[str, Any]) -> str | None:
             if s["endpoints"]["kinds"].get(e) == "time_to_event":
                 at = ENDPOINTS[e].at_years if e in ENDPOINTS else None
                 what = f"event-free fraction at {s['years'] if at is None else at:g} years"
+                if e in ENDPOINTS and ENDPOINTS[e].complement:
+                    what = f"cumulative incidence at {at:g} years"
             ax.set_title(f"{e.replace('_', ' ')} ({what})", fontsize=10.5)
             lo_all = min(min(c["ci_low"] or 0, c["difference"]) for c in rows)
             hi_all = max(max(c["ci_high"] or 0, c["difference"]) for c in rows)

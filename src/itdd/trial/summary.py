@@ -114,6 +114,22 @@ def _km_curve(kmf: Any) -> dict[str, list[float | None]]:
     }
 
 
+def _complement(ep: Any, r: dict[str, Any]) -> dict[str, Any]:
+    """A cumulative-incidence endpoint (``complement``): 1 - the event-free estimate and interval."""
+    if not ep.complement:
+        return r
+
+    def one_minus(x: float | None) -> float | None:
+        return None if x is None else 1.0 - x
+
+    return {
+        **r,
+        "estimate": one_minus(r["estimate"]),
+        "ci_low": one_minus(r["ci_high"]),
+        "ci_high": one_minus(r["ci_low"]),
+    }
+
+
 def _at(p: Protocol, endpoint: str) -> float:
     """When a time-to-event endpoint is read: its own time (e.g. 5 years) or the trial horizon."""
     at = ENDPOINTS[endpoint].at_years
@@ -127,7 +143,10 @@ def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = No
     out_arms = []
     for k, (arm, run) in enumerate(zip(p.arms, arms, strict=True)):
         # one bootstrap stream per endpoint, the same in every arm: identical arms, identical intervals
-        eps = {e: arm_estimate(ENDPOINTS[e], data[e][k], _at(p, e), p.seed, (1, j)) for j, e in enumerate(names)}
+        eps = {
+            e: _complement(ENDPOINTS[e], arm_estimate(ENDPOINTS[e], data[e][k], _at(p, e), p.seed, (1, j)))
+            for j, e in enumerate(names)
+        }
         out_arms.append({"name": arm.name, "patients": len(run.outcomes), "endpoints": eps})
     comparisons = []
     effects: dict[str, dict[str, Any]] = {}
@@ -145,6 +164,9 @@ def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = No
                 key=(2, j, k),
                 resamples=p.bootstrap_resamples,
             )
+            if ep.complement:  # 1 - S: the difference and its interval change sign
+                neg = {x: None if c[x] is None else -c[x] for x in ("difference", "ci_low", "ci_high")}
+                c = {**c, "difference": neg["difference"], "ci_low": neg["ci_high"], "ci_high": neg["ci_low"]}
             comparisons.append({"endpoint": e, "arm": p.arms[k].name, "reference": ref, **c})
             if p.paired:
                 eff = individual_effects(ep, data[e][0], data[e][k])
