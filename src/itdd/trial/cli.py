@@ -72,13 +72,15 @@ def format_text(s: dict[str, Any]) -> str:
                 f"  p={p} ({c['test']})"
             )
     lines.append("")
-    lines.append("CONSORT (screened / refused / trialled / trial failed / implanted / explanted / completed / lost):")
+    lines.append(
+        "CONSORT (screened / refused / trialled / trial failed / implanted / explanted / died / completed / lost):"
+    )
     for arm, c in s["consort"].items():
         lines.append(
             f"  {arm:<24} {c['screened']} / {c['refused']} / {c['trialled']} / {c['trial_failed']} / "
-            f"{c['implanted']} / {c['explanted']} / {c['completed']} / {c['lost']}"
+            f"{c['implanted']} / {c['explanted']} / {c['died']} / {c['completed']} / {c['lost']}"
         )
-    lines.append("Death is not modelled yet. Definitions: docs/trials.md.  " + DISCLAIMER)
+    lines.append("Died: implanted patients who died while followed. Definitions: docs/trials.md.  " + DISCLAIMER)
     return "\n".join(lines)
 
 

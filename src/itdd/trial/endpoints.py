@@ -4,9 +4,10 @@ Each endpoint says what it measures, in which group of patients, its kind (which
 statistics) and how to read one patient's contribution from a
 :class:`~itdd.care.outcome.PatientOutcome`.  The per-patient rules reproduce
 :func:`itdd.care.cohort.summarize` exactly, so a one-arm trial's estimates are the cohort's
-metrics (``tests/trial/test_endpoints.py``).  Endpoints the model cannot support yet stay in the
-registry with ``available=False`` and a reason, so a protocol naming one gets a clear error and
-the docs list it; a later model (death, ODI, EQ-5D) registers its endpoints with :func:`register`.
+metrics, and the issue-10 ones (mortality, durability, side effects, ODI, EQ-5D) reproduce
+:func:`itdd.care.metrics.new_metrics` (``tests/trial/test_wiring.py``).  An endpoint the model
+cannot support may stay in the registry with ``available=False`` and a reason, so a protocol
+naming one gets a clear error; a later model registers its endpoints with :func:`register`.
 
 Kinds:
 
@@ -17,7 +18,9 @@ Kinds:
 * ``rate``: events per 100 patient-years (events, years at risk per patient); exact Poisson interval.
 * ``time_to_event``: years from the implant to the event (or censoring) among implanted patients;
   Kaplan-Meier with Greenwood intervals (lifelines); the estimate is the event-free fraction at
-  the trial horizon (``years``), so its unit is ``fraction``.
+  the trial horizon (``years``; or the endpoint's own ``at_years``, e.g. 5 for
+  ``catheter_event_free_5_years``), so its unit is ``fraction``; with ``complement`` it is
+  1 - that (``explanted_by_3_years``: a cumulative incidence; the curve stays event-free).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from ..care.outcome import PatientOutcome
 __all__ = ["ENDPOINTS", "Endpoint", "Extracted", "available_names", "get_endpoint", "register"]
 
 MONTH_S = YEAR_S / 12.0
+DAY_S = 86400.0
+STABLE_BAND = 0.20  # as itdd.care.metrics: dose at 36 months within +/-20% of the dose at 12 months
 HORIZON_SLACK_S = 86400.0  # as itdd.care.cohort: followed "12 months" to within a day counts
 
 #: one patient's contribution: a value, (numerator, denominator), (events, years) or (years, event);
@@ -50,6 +55,8 @@ class Endpoint:
     extract: Callable[[PatientOutcome, float], Extracted] | None = None
     available: bool = True
     unavailable_reason: str = ""
+    at_years: float | None = None  # time to event: estimate at this time instead of the trial horizon
+    complement: bool = False  # time to event: report 1 - Kaplan-Meier (cumulative incidence)
 
 
 def _followed(o: PatientOutcome, months: float) -> bool:
@@ -92,6 +99,36 @@ def _tte_catheter(o: PatientOutcome, _y: float) -> Extracted:
         return r
     # no catheter can fail once the pump is out: censored at the explant
     return ((o.explant_s - o.implant_s) / YEAR_S, 0.0)
+
+
+def _died_within(o: PatientOutcome, seconds: float) -> Extracted:
+    """1/0 for death within ``seconds`` of the implant; None outside the group (as itdd.care.metrics)."""
+    if not o.implanted or o.implant_s is None:
+        return None
+    died = o.death_s is not None and o.death_s - o.implant_s <= seconds
+    if died:
+        return 1.0
+    return 0.0 if o.followed_s + HORIZON_SLACK_S >= seconds else None
+
+
+def _tte_metrics(o: PatientOutcome, event_s: float | None, *, censor_at_explant: bool = False) -> Extracted:
+    """(years, event) from the outcome's own first-event time, as itdd.care.metrics._time_to."""
+    if not o.implanted or o.implant_s is None:
+        return None
+    if event_s is not None:
+        return ((event_s - o.implant_s) / YEAR_S, 1.0)
+    end = o.followed_s
+    if censor_at_explant and o.explant_s is not None:
+        end = min(end, o.explant_s - o.implant_s)
+    return (end / YEAR_S, 0.0)
+
+
+def _stable(o: PatientOutcome) -> Extracted:
+    if not (o.implanted and _followed(o, 36) and (o.dose_mg_per_day_12_months or 0.0) > 0):
+        return None
+    d12, d36 = o.dose_mg_per_day_12_months, o.dose_mg_per_day_36_months
+    assert d12 is not None
+    return float(d36 is not None and abs(d36 / d12 - 1.0) <= STABLE_BAND + 1e-12)
 
 
 def _mean_or_none(v: float | None) -> Extracted:
@@ -282,37 +319,145 @@ _LIST: tuple[Endpoint, ...] = (
         "time_to_death",
         "time_to_event",
         "fraction",
-        "Years from the implant to death",
+        "Years from the implant to death (all causes); censored at the end of follow-up",
         "implanted",
         True,
-        available=False,
-        unavailable_reason="the patient model has no mortality yet",
+        extract=lambda o, y: _tte(o, [] if o.death_s is None else [o.death_s]),
+    ),
+    Endpoint(
+        "mortality_30_days",
+        "proportion",
+        "fraction",
+        "Died within 30 days of the implant (all causes)",
+        "implanted, followed 30 days or died before",
+        False,
+        min_years=30 / 365.25,
+        extract=lambda o, y: _died_within(o, 30 * DAY_S),
     ),
     Endpoint(
         "mortality_1_year",
         "proportion",
         "fraction",
-        "Died within a year",
-        "all patients",
+        "Died within a year of the implant (all causes)",
+        "implanted, followed 12 months or died before",
         False,
         min_years=1.0,
-        available=False,
-        unavailable_reason="the patient model has no mortality yet",
+        extract=lambda o, y: _died_within(o, YEAR_S),
+    ),
+    Endpoint(
+        "catheter_event_free_5_years",
+        "time_to_event",
+        "fraction",
+        "Free of catheter complications 5 years after the implant (Kaplan-Meier at 5 years; "
+        "censored at the explant and the end of follow-up)",
+        "implanted",
+        True,
+        min_years=5.0,
+        at_years=5.0,
+        extract=lambda o, y: _tte_metrics(o, o.catheter_event_s, censor_at_explant=True),
+    ),
+    Endpoint(
+        "explanted_by_3_years",
+        "time_to_event",
+        "fraction",
+        "Explanted by 3 years after the implant: 1 - Kaplan-Meier explant-free at 3 years (cumulative "
+        "incidence); censored at the end of follow-up",
+        "implanted",
+        False,
+        min_years=3.0,
+        at_years=3.0,
+        complement=True,
+        extract=lambda o, y: _tte_metrics(o, o.explant_s),
+    ),
+    Endpoint(
+        "stable_dose_12_to_36_months",
+        "proportion",
+        "fraction",
+        "Dose at 36 months within +/-20% of the dose at 12 months",
+        "implanted, followed 36 months, dose > 0 at 12 months",
+        True,
+        min_years=3.0,
+        extract=lambda o, y: _stable(o),
+    ),
+    Endpoint(
+        "off_systemic_opioids_12_months",
+        "proportion",
+        "fraction",
+        "Off systemic (oral) opioids at 12 months",
+        "implanted, followed 12 months, with a value",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: (
+            float((o.oral_mme_per_day_12_months or 0.0) <= 0.0)
+            if _g12(o) and o.oral_mme_per_day_12_months is not None
+            else None
+        ),
+    ),
+    Endpoint(
+        "pain_reduction_25_at_24_months",
+        "proportion",
+        "fraction",
+        "Pain >= 25% below baseline at 24 months (no value there counts as not relieved)",
+        "implanted, followed 24 months",
+        True,
+        min_years=2.0,
+        extract=lambda o, y: (
+            float(o.relief_24_months is not None and o.relief_24_months >= 0.25)
+            if o.implanted and _followed(o, 24)
+            else None
+        ),
+    ),
+    Endpoint(
+        "peripheral_edema_rate",
+        "proportion",
+        "fraction",
+        "Developed peripheral oedema while followed",
+        "implanted (side effects simulated)",
+        False,
+        extract=lambda o, y: (
+            float(o.peripheral_edema_s is not None) if o.implanted and o.side_effects_modelled else None
+        ),
+    ),
+    Endpoint(
+        "hypogonadism_rate",
+        "proportion",
+        "fraction",
+        "Developed opioid-induced hypogonadism while followed",
+        "implanted (side effects simulated)",
+        False,
+        extract=lambda o, y: float(o.hypogonadism_s is not None) if o.implanted and o.side_effects_modelled else None,
+    ),
+    Endpoint(
+        "mean_odi_change_12_months",
+        "mean",
+        "points",
+        "Oswestry Disability Index (0-100) change from baseline to 12 months (negative: less disabled)",
+        "implanted, with both values",
+        False,
+        min_years=1.0,
+        extract=lambda o, y: (
+            o.odi_12_months - o.odi_baseline
+            if o.implanted and o.odi_12_months is not None and o.odi_baseline is not None
+            else None
+        ),
+    ),
+    Endpoint(
+        "mean_eq5d_change_12_months",
+        "mean",
+        "utility",
+        "EQ-5D utility change from baseline to 12 months (positive: better)",
+        "implanted, with both values",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: (
+            o.eq5d_12_months - o.eq5d_baseline
+            if o.implanted and o.eq5d_12_months is not None and o.eq5d_baseline is not None
+            else None
+        ),
     ),
 )
 
-_NOT_YET = tuple(
-    Endpoint(name, "mean", "points", what, "implanted, followed 12 months", higher, min_years=1.0, available=False,
-             unavailable_reason=why)
-    for name, what, higher, why in (
-        ("mean_odi_change_12_months", "Oswestry Disability Index change at 12 months", False,
-         "the patient model has no disability (ODI) score yet"),
-        ("mean_eq5d_change_12_months", "EQ-5D index change at 12 months", True,
-         "the patient model has no quality-of-life (EQ-5D) score yet"),
-    )
-)  # fmt: skip
-
-ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in _LIST + _NOT_YET}
+ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in _LIST}
 
 
 def register(endpoint: Endpoint) -> None:

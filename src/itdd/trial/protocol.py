@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..care.plan import ImplantPlan, PathwayEvent, PathwayPlan, PtmPlan, TitrationPlan, TrialPlan
 from ..errors import InputError
@@ -41,12 +41,17 @@ MAX_ARMS = 8
 #: all arms together (assumption: what a few machines finish in hours; the cohort's own cap)
 MAX_PATIENT_YEARS = 1_000_000.0
 
-#: clinician policies: name -> (available, what it is / why not yet)
+#: clinician policies: name -> (available, what it is / why not yet); the policies themselves are
+#: :data:`itdd.care.policy.POLICIES` (docs/care.md "Clinician policies")
 POLICIES: dict[str, tuple[bool, str]] = {
-    "standard": (True, "the pathway's titration rules (docs/care.md)"),
-    "conventional": (False, "conventional vs low-dose clinician policies are not modelled yet"),
-    "low_dose": (False, "conventional vs low-dose clinician policies are not modelled yet"),
+    "conventional": (True, "oral opioids kept until pain is controlled, then weaned; dose titrated to response"),
+    "low_dose": (True, "systemic opioids weaned before the trial; low intrathecal target and ceiling"),
+    "standard": (True, "the name protocols used before the policies existed: the same as conventional"),
 }
+#: policy names that are another policy under an older name
+POLICY_ALIASES = {"standard": "conventional"}
+#: populations (itdd.patient.population.POPULATIONS)
+PopulationKind = Literal["non_cancer", "cancer"]
 #: drugs the care pathway can run today (the plan's ``drug`` field)
 PATHWAY_DRUGS = ("morphine",)
 
@@ -69,8 +74,8 @@ class Range(_Strict):
 class PopulationSpec(_Strict):
     """Who is enrolled: the default referred population, with inclusion ranges and a sex mix."""
 
-    kind: Literal["non_cancer"] = Field(
-        default="non_cancer", description="non_cancer (cancer populations are not modelled yet)."
+    kind: PopulationKind = Field(
+        default="non_cancer", description='non_cancer or cancer (docs/patient-model.md "Populations").'
     )
     female_share: float | None = Field(default=None, ge=0, le=1, description="Share of women (default 0.55).")
     age_years: Range | None = Field(default=None, description="Inclusion: age range in years.")
@@ -86,7 +91,10 @@ class Arm(_Strict):
     """One arm: a name and the care plan its patients follow."""
 
     name: str = Field(min_length=1, max_length=60)
-    policy: str = Field(default="standard", description=f"Clinician policy: one of {', '.join(POLICIES)}.")
+    policy: str = Field(
+        default="conventional",
+        description=f"Clinician policy: one of {', '.join(POLICIES)} (standard = conventional).",
+    )
     drug: str = Field(default="morphine", description="Intrathecal drug (the pathway runs: morphine).")
     catheter_tip: str | None = Field(
         default=None, min_length=2, max_length=4, description="Catheter tip level (shortcut for implant.catheter_tip)."
@@ -102,13 +110,15 @@ class Arm(_Strict):
     ptm: PtmPlan | None = Field(default=None, description="Patient-activated boluses (none when absent).")
     events: list[PathwayEvent] = Field(default_factory=list)
 
-    def plan(self, years: float) -> PathwayPlan:
+    def plan(self, years: float, population: str = "non_cancer") -> PathwayPlan:
         implant = self.implant
         if self.catheter_tip is not None:
             implant = implant.model_copy(update={"catheter_tip": self.catheter_tip})
         return PathwayPlan.model_validate(
             {
                 "years": years,
+                "population": population,
+                "policy": POLICY_ALIASES.get(self.policy, self.policy),
                 "drug": self.drug,
                 "trial": self.trial,
                 "implant": implant,
@@ -140,22 +150,15 @@ class Protocol(_Strict):
     seed: int = Field(ge=0, le=2**63 - 1)
     patients_per_arm: int = Field(ge=1, le=MAX_PATIENTS_PER_ARM)
     years: float = Field(gt=0, le=40, description="Follow-up after the implant, in years.")
-    population: PopulationSpec | Literal["non_cancer"] = "non_cancer"
+    population: PopulationSpec | PopulationKind = "non_cancer"
     paired: bool = Field(default=True, description="Every virtual patient is followed in every arm.")
     arms: list[Arm] = Field(min_length=1, max_length=MAX_ARMS, description="The first arm is the reference.")
     endpoints: Endpoints
     bootstrap_resamples: int = Field(default=1000, ge=100, le=20000, description="For ratio and difference CIs.")
 
-    @field_validator("population", mode="before")
-    @classmethod
-    def _pop(cls, v: Any) -> Any:
-        if v == "cancer":
-            raise ValueError("cancer populations are not modelled yet; use non_cancer")
-        return v
-
     @property
     def population_spec(self) -> PopulationSpec:
-        return self.population if isinstance(self.population, PopulationSpec) else PopulationSpec()
+        return self.population if isinstance(self.population, PopulationSpec) else PopulationSpec(kind=self.population)
 
     @property
     def n_arms(self) -> int:
@@ -167,7 +170,7 @@ def _where(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("PopulationSpec", "literal['non_cancer']", "function-after[_order(), Range]"):
+        elif part in ("PopulationSpec", "literal['non_cancer','cancer']", "function-after[_order(), Range]"):
             continue
         else:
             out += ("." if out else "") + str(part)
@@ -195,7 +198,7 @@ def _check_semantics(p: Protocol) -> None:
                 )
             raise InputError(f"arms[{i}].drug", f"unknown drug '{a.drug}' (the pathway runs: morphine)")
         try:
-            a.plan(p.years)
+            a.plan(p.years, p.population_spec.kind)
         except ValidationError as exc:
             err = exc.errors()[0]
             raise InputError(f"arms[{i}].{_where(tuple(err['loc']))}", err["msg"]) from None

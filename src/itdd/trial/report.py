@@ -245,11 +245,16 @@ def forest_figure(s: dict[str, Any]) -> str | None:
             ax.grid(axis="y", visible=False)
             what = units.get(e, "")
             if s["endpoints"]["kinds"].get(e) == "time_to_event":
-                what = f"event-free fraction at {s['years']:g} years"
+                at = ENDPOINTS[e].at_years if e in ENDPOINTS else None
+                what = f"event-free fraction at {s['years'] if at is None else at:g} years"
+                if e in ENDPOINTS and ENDPOINTS[e].complement:
+                    what = f"cumulative incidence at {at:g} years"
             ax.set_title(f"{e.replace('_', ' ')} ({what})", fontsize=10.5)
             lo_all = min(min(c["ci_low"] or 0, c["difference"]) for c in rows)
             hi_all = max(max(c["ci_high"] or 0, c["difference"]) for c in rows)
-            pad = (hi_all - lo_all) * 0.1 or 0.05
+            span = hi_all - lo_all
+            # a span of rounding noise (identical arms' Kaplan-Meier products, ~1e-16) is drawn as 0
+            pad = span * 0.1 if span > 1e-9 else 0.05
             ax.set_xlim(min(lo_all, 0) - pad, max(hi_all, 0) + pad)
         return to_svg(fig, "Forest plot: differences from the reference arm with 95% intervals")
 
@@ -398,7 +403,8 @@ def render_html(s: dict[str, Any]) -> str:
         f"<p>{design}</p>",
         "<h2>Participant flow (CONSORT)</h2>",
         _consort_html(s),
-        '<p class="note">Death is not modelled yet, so no patient dies; "lost" counts patients whose '
+        '<p class="note">"Died" counts implanted patients who died while followed (all causes; '
+        'their follow-up ends there, so they are not "completed"); "lost" counts patients whose '
         "simulation failed (none expected).</p>",
         "<h2>Endpoints per arm (estimate, 95% CI, n)</h2>",
         arms_t,
@@ -409,7 +415,8 @@ def render_html(s: dict[str, Any]) -> str:
         "paired or Welch t for means, log-rank for time to event, bootstrap for ratios and rates; when paired "
         "arms have different groups (the plan changes who is implanted) the paired bootstrap "
         "(<code>bootstrap_paired</code>), consistent with the interval. Time-to-event estimates are the "
-        "Kaplan-Meier event-free fraction at the horizon. See docs/trials.md.</p>",
+        "Kaplan-Meier event-free fraction at the horizon (catheter_event_free_5_years: at 5 years). "
+        "See docs/trials.md.</p>",
     ]
     for title, svg in figs:
         if svg:

@@ -15,6 +15,7 @@ Work is cut into chunks of at most :data:`CHUNK` patients of one arm; results ar
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import os
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..patient.population import DEFAULT_POPULATION, Population
+from ..patient.population import DEFAULT_POPULATION, Population, get_population
 
 __all__ = ["CHUNK", "ArmRun", "enrol", "population_of", "run_arms"]
 
@@ -46,11 +47,14 @@ class ArmRun:
 
 def population_of(spec: Any) -> Population:
     """The :class:`Population` a protocol's population block draws from."""
-    if spec is None or spec.female_share is None:
+    if spec is None:
         return DEFAULT_POPULATION
+    base = get_population(spec.kind)
+    if spec.female_share is None:
+        return base
     from ..patient.parameters import U
 
-    return Population(female_rate=U(spec.female_share, "trial protocol: population.female_share"))
+    return dataclasses.replace(base, female_rate=U(spec.female_share, "trial protocol: population.female_share"))
 
 
 def _eligible(p: Any, spec: Any) -> bool:

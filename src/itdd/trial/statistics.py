@@ -37,6 +37,7 @@ from .endpoints import Endpoint
 __all__ = ["ArmData", "arm_estimate", "compare", "extract", "individual_effects", "kaplan_meier"]
 
 Z = 0.95
+NOISE = 1e-12  # an interval bound this close to 0 is rounding noise
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,13 @@ def _percentile_ci(dist: np.ndarray) -> tuple[float | None, float | None]:
     if dist.size == 0:
         return None, None
     lo, hi = np.quantile(dist, [(1 - Z) / 2, 1 - (1 - Z) / 2])
-    return _f(lo), _f(hi)
+    # floating-point noise (two Kaplan-Meier products of the same factors in another order differ by
+    # ~1e-16) is reported as 0, not as an interval of 1e-16
+    return _f(_snap(lo)), _f(_snap(hi))
+
+
+def _snap(x: float) -> float:
+    return 0.0 if abs(x) < NOISE else float(x)
 
 
 def _boot_ci(fn: Any, n: int, seed: int, key: tuple[int, ...], b: int = 1000) -> tuple[float | None, float | None]:

@@ -46,7 +46,7 @@ def run_trial(
     spec = p.population_spec
     indices, sampled = enrol(p.seed, n if p.paired else n * k, spec)
     assignments = [indices if p.paired else indices[j * n : (j + 1) * n] for j in range(k)]
-    plans = [a.plan(p.years) for a in p.arms]
+    plans = [a.plan(p.years, spec.kind) for a in p.arms]
     arms = run_arms(
         p.seed,
         plans,
@@ -71,7 +71,7 @@ def _consort(p: Protocol, run: ArmRun) -> dict[str, Any]:
         "trial_failed": sum(1 for o in outs if o.trial_success is False),
         "implanted": len(implanted),
         "completed": sum(1 for o in implanted if not o.explanted and o.followed_s + HORIZON_SLACK_S >= horizon_s),
-        "died": None,  # the patient model has no mortality yet (docs/trials.md)
+        "died": sum(1 for o in implanted if o.death_s is not None),
         "explanted": sum(1 for o in implanted if o.explanted),
         "lost": len(run.errors),
     }
@@ -114,6 +114,28 @@ def _km_curve(kmf: Any) -> dict[str, list[float | None]]:
     }
 
 
+def _complement(ep: Any, r: dict[str, Any]) -> dict[str, Any]:
+    """A cumulative-incidence endpoint (``complement``): 1 - the event-free estimate and interval."""
+    if not ep.complement:
+        return r
+
+    def one_minus(x: float | None) -> float | None:
+        return None if x is None else 1.0 - x
+
+    return {
+        **r,
+        "estimate": one_minus(r["estimate"]),
+        "ci_low": one_minus(r["ci_high"]),
+        "ci_high": one_minus(r["ci_low"]),
+    }
+
+
+def _at(p: Protocol, endpoint: str) -> float:
+    """When a time-to-event endpoint is read: its own time (e.g. 5 years) or the trial horizon."""
+    at = ENDPOINTS[endpoint].at_years
+    return p.years if at is None else at
+
+
 def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = None) -> dict[str, Any]:
     """The JSON contract (docs/trials.md) from the arms' outcomes; pure and deterministic."""
     names = p.endpoints.all
@@ -121,7 +143,10 @@ def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = No
     out_arms = []
     for k, (arm, run) in enumerate(zip(p.arms, arms, strict=True)):
         # one bootstrap stream per endpoint, the same in every arm: identical arms, identical intervals
-        eps = {e: arm_estimate(ENDPOINTS[e], data[e][k], p.years, p.seed, (1, j)) for j, e in enumerate(names)}
+        eps = {
+            e: _complement(ENDPOINTS[e], arm_estimate(ENDPOINTS[e], data[e][k], _at(p, e), p.seed, (1, j)))
+            for j, e in enumerate(names)
+        }
         out_arms.append({"name": arm.name, "patients": len(run.outcomes), "endpoints": eps})
     comparisons = []
     effects: dict[str, dict[str, Any]] = {}
@@ -134,11 +159,14 @@ def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = No
                 data[e][0],
                 data[e][k],
                 paired=p.paired,
-                horizon=p.years,
+                horizon=_at(p, e),
                 seed=p.seed,
                 key=(2, j, k),
                 resamples=p.bootstrap_resamples,
             )
+            if ep.complement:  # 1 - S: the difference and its interval change sign
+                neg = {x: None if c[x] is None else -c[x] for x in ("difference", "ci_low", "ci_high")}
+                c = {**c, "difference": neg["difference"], "ci_low": neg["ci_high"], "ci_high": neg["ci_low"]}
             comparisons.append({"endpoint": e, "arm": p.arms[k].name, "reference": ref, **c})
             if p.paired:
                 eff = individual_effects(ep, data[e][0], data[e][k])
