@@ -7,6 +7,7 @@ from the code's output.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,8 @@ from itdd.care.pathway import RR_ALERT_PER_MIN, run_pathway
 from itdd.care.plan import PathwayPlan
 from itdd.patient import PatientParams
 from itdd.report.schema import validate_result
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DAY = 86400.0
 H = 3600.0
@@ -359,3 +362,21 @@ def test_self_check_schedule_follows_the_rule(responder: PatientParams) -> None:
         g = t0 + k * week
         if g <= pw.end_s and c >= min(checks):  # pain controlled by then
             assert any(abs(g - x) <= 1.0 for x in checks), ((c - t0) / DAY, (g - t0) / DAY)
+
+
+def test_a_revision_while_the_motor_is_stalled_does_not_prime() -> None:
+    """A catheter revision on a pump whose motor is stalled (here: refills 30 days late, then a pump
+    failure) cannot prime it: the pathway used to send the priming bolus anyway and stop with a
+    read-back error (found by examples/trials/refill-and-ptm.yaml, patient 376 of the late-refill arm).
+    The revision is done, the new catheter is recorded as not primed, and the patient's course goes on."""
+    from itdd.care.cohort import patient_seed
+    from itdd.patient import PatientParams
+    from itdd.trial.protocol import load_protocol
+    from itdd.trial.runner import population_of
+
+    protocol = load_protocol(ROOT / "examples" / "trials" / "refill-and-ptm.yaml")
+    plan = protocol.arms[1].plan(protocol.years, population="non_cancer")
+    params = PatientParams.sample(protocol.seed, 376, population=population_of(protocol.population_spec))
+    run = run_pathway(params, plan, seed=patient_seed(protocol.seed, 376), patient_id="VP-376", record=True)
+    details = [str(s.get("details", "")) for s in run.events if s["stage"] == "revision"]
+    assert any("not primed: the pump is not running" in d for d in details), details

@@ -1267,7 +1267,10 @@ class _Pathway:
             self.sync(t)
             imp.catheter_revision(None, primed=False)
             pp = priming_plan(imp.model, imp.hw.catheter_length_cm, imp.hw.catheter_ml_per_cm, imp.fw.conc_mg_per_ml)
-            if imp.fw.therapy.running:
+            # a stalled motor (pump failure) or a pump at end of service cannot prime: the new catheter
+            # fills with the therapy once the pump runs again (or the replacement primes it)
+            can_prime = imp.fw.therapy.running and imp.fw.state not in ("motor_stalled", "end_of_service")
+            if can_prime:
                 prime(self.session(), pp)
             self.reoperated(t)
             if self.clock is not None:
@@ -1275,7 +1278,13 @@ class _Pathway:
             self.workup_booked_s = None
             self.best_pain = 10.0
             self.controlled_once = False
-            self.stage("revision", t, "Catheter revision", details=f"for {', '.join(kinds)}; new catheter primed")
+            self.stage(
+                "revision",
+                t,
+                "Catheter revision",
+                details=f"for {', '.join(kinds)}; new catheter "
+                + ("primed" if can_prime else "not primed: the pump is not running"),
+            )
             self.changed(t)  # checks resume once pain is controlled again
             self.exposure(t)
 
