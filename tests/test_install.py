@@ -122,16 +122,19 @@ def test_the_wheel_declares_core_dependencies_extras_and_the_spdx_licence(instal
     assert "itdd/drugs/library.yaml" in names
     assert any(n.startswith("itdd/clinic/templates/") for n in names)
     assert any(n.startswith("itdd/clinic/migrations/versions/") for n in names)
-    examples = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
-    assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("itdd/examples/")) == examples
+    # every example, the trial protocols in examples/trials/ included
+    examples = sorted(p.relative_to(ROOT / "examples").as_posix() for p in (ROOT / "examples").rglob("*.yaml"))
+    prefix = "itdd/examples/"
+    assert sorted(n[len(prefix) :] for n in names if n.startswith(prefix) and n.endswith(".yaml")) == examples
 
 
 def test_the_bundled_examples_are_the_repository_examples(installed: tuple[Path, Path]) -> None:
     # One source of truth: src/itdd/examples is a link to examples/, and the wheel carries identical copies.
     assert (ROOT / "src" / "itdd" / "examples").resolve() == (ROOT / "examples").resolve()
     _, target = installed
-    shipped = {p.name: p.read_bytes() for p in (target / "itdd" / "examples").glob("*.yaml")}
-    assert shipped == {p.name: p.read_bytes() for p in (ROOT / "examples").glob("*.yaml")}
+    here, there = ROOT / "examples", target / "itdd" / "examples"
+    shipped = {p.relative_to(there).as_posix(): p.read_bytes() for p in there.rglob("*.yaml")}
+    assert shipped == {p.relative_to(here).as_posix(): p.read_bytes() for p in here.rglob("*.yaml")}
 
 
 def test_documented_commands_run_from_the_installed_core_package_in_any_folder(
