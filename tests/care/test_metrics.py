@@ -10,6 +10,7 @@ import pytest
 from itdd.care.cohort import summarize
 from itdd.care.metrics import NEW_KEYS, kaplan_meier, new_metrics
 from itdd.care.outcome import PatientOutcome
+from tests.care.test_cohort import outcome as cohort_outcome
 
 DAY = 86400.0
 YEAR = 365.25 * DAY
@@ -18,26 +19,9 @@ T0 = 1_767_600_000.0
 
 
 def outcome(i: int, **kw: object) -> PatientOutcome:
-    base: dict[str, object] = {
-        "patient_id": f"VP-{i}",
-        "refused": None,
-        "trial_success": True,
-        "implanted": True,
-        "implant_s": T0,
-        "baseline_pain": 8.0,
-        "baseline_oral_mme_per_day": 100.0,
-        "relief_12_months": 0.6,
-        "dose_mg_per_day_6_months": 10.0,
-        "dose_mg_per_day_36_months": None,
-        "oral_mme_per_day_12_months": 20.0,
-        "complications": (),
-        "reoperations": 0,
-        "explanted": False,
-        "explant_reason": None,
-        "followed_s": 5 * YEAR,
-    }
-    base.update(kw)
-    return PatientOutcome(**base)  # type: ignore[arg-type]
+    """The cohort tests' hand-built outcome, followed 5 years unless stated."""
+    kw.setdefault("followed_s", 5 * YEAR)
+    return cohort_outcome(i, **kw)
 
 
 def dead(i: int, days: float, cause: str = "respiratory_depression", **kw: object) -> PatientOutcome:
