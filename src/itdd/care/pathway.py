@@ -40,6 +40,7 @@ from ..pump.models import CATHETER_ML_PER_CM, get_model
 from ..pump.therapy import Therapy
 from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
+from ..sim.result import RunTrace, build_result
 from ..telemetry.commands import DirectLink
 from .granuloma import GRANULOMA_SIGNS_MEAN_S, manage_granuloma
 from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
@@ -164,7 +165,7 @@ class PathwayRun:
     outcome: PatientOutcome
     result: dict[str, Any] | None = None
     events: list[dict[str, Any]] = field(default_factory=list)  # the pathway's own log (stages)
-    run: Any = None  # with record=True and an implant: the itdd.sim.runner.Run of the implanted period
+    run: Any = None  # with record=True and an implant: the itdd.sim.result.RunTrace of the implanted period
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -1560,27 +1561,18 @@ class _Pathway:
             series[c] = self.samples[c]
         res: dict[str, Any]
         if self.implant is not None and self.engine is not None:
-            from ..sim.runner import Run, result_of
-            from ..sim.scenario import PumpSpec, Scenario
-
             imp = self.implant
-            scn = Scenario(
+            self.run_obj = RunTrace(imp, self.start_s, self.end_s, self.offset_s)
+            res = build_result(
+                imp,
+                start_s=self.start_s,
+                end_s=self.end_s,
+                offset_s=self.offset_s,
                 name=name,
-                start=self.iso(self.start_s),
-                duration=f"{(self.end_s - self.start_s) / DAY:.6f}d",
-                pump=PumpSpec(
-                    model=imp.model.model_id,
-                    drug=self.plan.drug,
-                    concentration=f"{imp.fw.conc_mg_per_ml:g} mg/mL",
-                    fill=f"{imp.model.reservoir_capacity_ml:g} mL",
-                ),
                 seed=0,
-            )
-            run = Run(scn, self.start_s, self.end_s, self.offset_s, imp, self.engine)
-            self.run_obj = run
-            run.refills = self.refills
-            run.ptm_decisions = self.ptm_rows
-            res = result_of(run)
+                refills=self.refills,
+                ptm_decisions=self.ptm_rows,
+            ).to_json()
             if self.retired_logs:
                 older = [
                     {"time": self.iso(e.time_s), "type": e.type, "device": e.device, **_plain(self, e.details)}

@@ -1,8 +1,9 @@
-"""Run a scenario: compile it to an implant and an event schedule, run it, build the result.
+"""Run a pump scenario: compile it to an implant and an event schedule, run it, build the result.
 
-Event handlers live in :data:`EVENT_HANDLERS` (event type -> function).  Later layers replace or
-add handlers (the programmer's refill workflow, the patient's pathway events) without touching
-the engine.
+Event handlers live in :data:`EVENT_HANDLERS` (event type -> function).  A ``refill`` event goes
+through the clinician programmer's refill workflow (:mod:`itdd.programmer.scenario`, a layer
+below).  The top-level scenario (patient and pathway blocks) is dispatched by
+:func:`itdd.scenario.run_scenario`, above this module.
 """
 
 from __future__ import annotations
@@ -11,28 +12,36 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import DISCLAIMER, __version__
 from .. import quantities as q
-from ..drugs import get_drug, library
+from ..drugs.guardrails import Finding
 from ..errors import InputError, ItddError, SafetyRefusal
+from ..programmer.refill import RefillRequest, RefillSettings
+from ..programmer.scenario import scenario_refill
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
 from ..pump.models import FLOW_ACCURACY_REFILL_SD, PumpModel, battery_life_years, get_model
 from ..pump.therapy import PeriodicBolus, Therapy
 from .engine import Simulation
 from .entry import as_written, check_duration, check_ptm_block, check_ptm_rate, check_pump_block
-from .guardrail_findings import findings_for_start, record_findings
+from .guardrail_findings import (
+    findings_for_bolus,
+    findings_for_ptm,
+    findings_for_start,
+    findings_for_therapy,
+    record_findings,
+)
+from .result import RunResult, build_result
 from .scenario import (
+    ProgrammerSpec,
     PtmSpec,
+    PumpScenario,
     RefillEvent,
-    Scenario,
     TherapySpec,
     parse_accuracy,
     parse_ppm,
     parse_signed_duration_s,
     parse_volume_per_cm,
 )
-from .series import series_of
 
 DAY_S = q.SECONDS_PER_DAY
 
@@ -103,7 +112,7 @@ def _with_field(exc: ItddError, prefix: str) -> ItddError:
 
 @dataclass
 class Run:
-    scenario: Scenario
+    scenario: PumpScenario
     start_s: float
     end_s: float
     offset_s: int
@@ -117,11 +126,14 @@ class Run:
     def iso(self, t_s: float) -> str:
         return q.iso(t_s, self.offset_s)
 
+    def add_findings(self, findings: list[Finding], where: str) -> None:
+        record_findings(self.guardrail_findings, findings, where, self.implant.t_s, self.offset_s)
+
 
 Handler = Callable[[Run, Any], None]
 
 
-def build_run(scn: Scenario) -> Run:
+def build_run(scn: PumpScenario) -> Run:
     start_dt = q.parse_datetime(scn.start)
     offset_s = q.offset_of(start_dt)
     start_s = q.to_epoch_s(start_dt)
@@ -195,7 +207,7 @@ def build_run(scn: Scenario) -> Run:
         raise _with_field(exc, "therapy") from None
     sim = Simulation(implant, start_s, end_s)
     run = Run(scn, start_s, end_s, offset_s, implant, sim)
-    record_findings(run, findings_for_start(p.drug, conc, therapy, implant.fw.ptm, model), "start")
+    run.add_findings(findings_for_start(p.drug, conc, therapy, implant.fw.ptm, model), "start")
     for i, ev in enumerate(scn.events):
         handler = EVENT_HANDLERS[ev.type]
         for t in _occurrences(run, ev, i):
@@ -255,8 +267,6 @@ def _ptm_request(run: Run, ev: Any) -> None:
 
 
 def _clinician_bolus(run: Run, ev: Any) -> None:
-    from .guardrail_findings import findings_for_bolus
-
     dose_mg = as_written("dose", ev.dose, q.parse_amount_mg, "clinician_bolus.dose")
     duration_s = as_written("duration", ev.duration, q.parse_duration_s, "clinician_bolus.duration")
     try:
@@ -266,7 +276,7 @@ def _clinician_bolus(run: Run, ev: Any) -> None:
             raise
         # the rate comes from the dose and the duration together: name the dose, show both as written
         raise SafetyRefusal("dose", f"{ev.dose!r} over {ev.duration!r} {exc.message}", exc.rule) from None
-    record_findings(run, findings_for_bolus(run.implant, dose_mg, duration_s), "clinician_bolus")
+    run.add_findings(findings_for_bolus(run.implant, dose_mg, duration_s), "clinician_bolus")
 
 
 def _priming_bolus(run: Run, ev: Any) -> None:
@@ -322,21 +332,56 @@ def refill_mechanism(run: Run, ev: RefillEvent) -> dict[str, Any]:
     return row
 
 
+def refill_settings(spec: ProgrammerSpec | None) -> RefillSettings:
+    """The refill workflow's settings from the scenario's ``programmer`` block."""
+    if spec is None:
+        return RefillSettings(enforce_guardrails=False)
+    return RefillSettings(
+        discrepancy_threshold_ml=None
+        if spec.discrepancy_threshold is None
+        else q.parse_volume_ml(spec.discrepancy_threshold),
+        flow_accuracy_spec=None if spec.flow_accuracy_spec is None else q.parse_fraction(spec.flow_accuracy_spec),
+        enforce_guardrails=spec.guardrails == "enforce",
+    )
+
+
+def _refill_row(run: Run, ev: RefillEvent) -> dict[str, Any]:
+    """A scenario ``refill`` event through the programmer's refill workflow; its result row."""
+    spec = run.scenario.programmer
+    req = RefillRequest(
+        fill_ml=q.parse_volume_ml(ev.fill),
+        withdraw_ml=None if ev.withdraw == "all" else q.parse_volume_ml(ev.withdraw),
+        drug=ev.drug,
+        conc_mg_per_ml=None if ev.concentration is None else q.parse_concentration_mg_per_ml(ev.concentration),
+        reservoir_ml=None if ev.reservoir_volume is None else q.parse_volume_ml(ev.reservoir_volume),
+        bridge_bolus=ev.bridge_bolus,
+    )
+    # What the reservoir held after the last fill: the previous refill's programmed volume, or the
+    # scenario's initial fill.
+    pump = run.scenario.pump
+    assert pump is not None  # a pump scenario (a pathway runs its own refills)
+    prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else q.parse_volume_ml(pump.fill)
+    return scenario_refill(
+        run.implant,
+        req,
+        clinician=spec.clinician if spec is not None else "clinician",
+        verifier=spec.verifier if spec is not None else None,
+        settings=refill_settings(spec),
+        previous_reservoir_ml=prev,
+    )
+
+
 def _refill(run: Run, ev: Any) -> None:
     """A refill goes through the clinician programmer's refill workflow (itdd.programmer.refill)."""
-    from ..programmer.scenario import scenario_refill  # the programmer layer sits above the runner
-
     as_written("fill", ev.fill, q.parse_volume_ml, "refill.fill")
     if ev.concentration is not None:
         as_written("concentration", ev.concentration, q.parse_concentration_mg_per_ml, "refill.concentration")
     if ev.withdraw != "all":
         as_written("withdraw", ev.withdraw, q.parse_volume_ml, "refill.withdraw")
-    run.refills.append(scenario_refill(run, ev))
+    run.refills.append(_refill_row(run, ev))
 
 
 def _program(run: Run, ev: Any) -> None:
-    from .guardrail_findings import findings_for_therapy
-
     implant = run.implant
     try:
         therapy = build_therapy(ev.therapy, min_basal_mg_per_day(implant.model, implant.fw.conc_mg_per_ml))
@@ -346,16 +391,14 @@ def _program(run: Run, ev: Any) -> None:
         implant.program(therapy)
     except ItddError as exc:
         raise _with_field(exc, "therapy") from None
-    record_findings(run, findings_for_therapy(implant, therapy), "program")
+    run.add_findings(findings_for_therapy(implant, therapy), "program")
 
 
 def _set_ptm(run: Run, ev: Any) -> None:
-    from .guardrail_findings import findings_for_ptm
-
     check_ptm_block(ev.ptm)
     check_ptm_rate(ev.ptm, run.implant.fw.conc_mg_per_ml, run.implant.model)
     run.implant.set_ptm(build_ptm(ev.ptm))
-    record_findings(run, findings_for_ptm(run.implant), "set_ptm")
+    run.add_findings(findings_for_ptm(run.implant), "set_ptm")
 
 
 def _ptm_interrogate(run: Run, ev: Any) -> None:
@@ -403,98 +446,26 @@ EVENT_HANDLERS: dict[str, Handler] = {
 # ---- results -----------------------------------------------------------------------------------
 
 
-def _details(run: Run, details: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in details.items():
-        if k.endswith("_at_s"):
-            out[k[:-5]] = None if v is None else run.iso(v)
-        else:
-            out[k] = v
-    return out
+def result_of(run: Run) -> RunResult:
+    """The run's result (a typed record; ``.to_json()`` is the published JSON)."""
+    return build_result(
+        run.implant,
+        start_s=run.start_s,
+        end_s=run.end_s,
+        offset_s=run.offset_s,
+        name=run.scenario.name,
+        seed=run.scenario.seed,
+        refills=run.refills,
+        ptm_decisions=run.ptm_decisions,
+        guardrail_findings=run.guardrail_findings,
+        extras=run.extras,
+    )
 
 
-def result_of(run: Run) -> dict[str, Any]:
-    imp = run.implant
-    rec = imp.record
-    status = imp.status()
-    totals = {
-        "pumped_ml": rec.total("pumped_ml"),
-        "delivered_ml": rec.total("csf_ml"),
-        "delivered_mg": rec.total("csf_mg"),
-        "lost_mg": rec.total("tissue_mg"),
-        "programmed_mg": rec.total("programmed_mg"),
-        "ptm_requests": len(run.ptm_decisions),
-        "ptm_granted": sum(1 for d in run.ptm_decisions if d["granted"]),
-        "ptm_denied": sum(1 for d in run.ptm_decisions if not d["granted"]),
-    }
-    unit = get_drug(status["drug"]).dose_unit if status["drug"] in library() else "mg"
-    eri = status["eri_s"]
-    eos = status["end_of_service_s"]
-    pump = {
-        "model": status["model"],
-        "state": status["state"],
-        "drug": status["drug"],
-        "concentration_mg_per_ml": status["concentration_mg_per_ml"],
-        "dose_unit": unit,
-        "concentration": q.fmt_concentration(status["concentration_mg_per_ml"], unit),
-        "therapy": {**status["therapy"], "description": imp.fw.therapy.describe(unit)},
-        "reservoir_ml": status["reservoir_ml"],
-        "reservoir_estimate_ml": status["reservoir_estimate_ml"],
-        "low_reservoir_alarm_ml": status["low_reservoir_alarm_ml"],
-        "alarms": [{**a, "raised": run.iso(a.pop("raised_s"))} for a in status["alarms"]],
-        "battery_to_eri": status["battery_to_eri"],
-        "eri": None if eri is None else run.iso(eri),
-        "end_of_service": None if eos is None else run.iso(eos),
-        "flow_accuracy": status["flow_accuracy"],
-        "catheter_fault": status["catheter_fault"],
-        "fluid_path_volume_ml": status["fluid_path_volume_ml"],
-        "magnetic_field": status["magnetic_field"],
-        "device_log": {
-            "entries": len(imp.log.device),
-            "counters": dict(imp.log.counters),
-            "rolled_off": imp.log.rolled_off,
-        },
-    }
-    events = [
-        {"time": run.iso(e.time_s), "type": e.type, "device": e.device, **_details(run, e.details)}
-        for e in imp.log.history
-    ]
-    return {
-        "itdd_version": __version__,
-        "disclaimer": DISCLAIMER,
-        "scenario": {
-            "name": run.scenario.name,
-            "start": run.iso(run.start_s),
-            "end": run.iso(run.end_s),
-            "utc_offset": run.iso(run.start_s)[-6:],
-            "seed": run.scenario.seed,
-        },
-        "totals": totals,
-        "pump": pump,
-        "daily": rec.daily(run.offset_s, run.start_s, run.end_s),
-        "events": events,
-        "refills": run.refills,
-        "ptm_requests": run.ptm_decisions,
-        "series": series_of(rec, imp.log.history, run.start_s, run.end_s, run.offset_s),
-        "guardrail_findings": run.guardrail_findings,
-        **run.extras,
-    }
+def run_pump_scenario(scn: PumpScenario, progress: Callable[[float], None] | None = None) -> tuple[Run, RunResult]:
+    """Run a pump scenario: build the implant and its schedule, run it, build the result.
 
-
-def run_scenario(scn: Scenario, progress: Callable[[float], None] | None = None) -> tuple[Any, dict[str, Any]]:
-    """Run a scenario; with a ``pathway`` block, the care pathway (itdd.care) runs instead.
-
-    A ``patient`` block without a pathway adds the patient, following the pump's exact record.
-    """
-    if scn.pathway is not None:
-        from ..care.scenario import run_pathway_scenario  # the care layer sits above the runner
-
-        return run_pathway_scenario(scn, progress)
+    The top-level dispatch (a pathway, a patient) is :func:`itdd.scenario.run_scenario`."""
     run = build_run(scn)
     run.sim.run(progress)
-    result = result_of(run)
-    if scn.patient is not None:
-        from ..care.scenario import patient_section
-
-        result["patient"] = patient_section(run, scn.patient)
-    return run, result
+    return run, result_of(run)

@@ -85,11 +85,11 @@ def format_text(s: dict[str, Any]) -> str:
 
 
 def cmd_trial(args: argparse.Namespace) -> int:
-    from ..care.cli import _int
-    from ..sim.cli import check_out_dir
-    from .protocol import load_protocol
-    from .report import summary_json, write_outputs
-    from .summary import run_trial
+    from ..trial.protocol import load_protocol
+    from ..trial.report import summary_json, write_outputs
+    from ..trial.summary import run_trial
+    from .cohort import _int
+    from .simulate import check_out_dir
 
     protocol = load_protocol(args.protocol)
     workers = None if args.workers is None else _int(args.workers, "--workers")

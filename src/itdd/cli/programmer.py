@@ -32,19 +32,19 @@ from ..drugs.guardrails import (
     enforce,
 )
 from ..errors import InputError, ItddError
+from ..programmer import ptm as ptm_mod
+from ..programmer import refill as refill_mod
+from ..programmer import status as status_mod
+from ..programmer import tools
+from ..programmer.air import PROGRAMMER, PTM, PumpTelemetry
+from ..programmer.programming import KEEP, commit_program, plan_program, therapy_from_text
+from ..programmer.session import Session
 from ..pump import persist
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
 from ..pump.models import CATHETER_LENGTH_CM, CATHETER_ML_PER_CM, MODELS, get_model
 from ..pump.therapy import Therapy
 from ..sim.output import write_text_atomic
-from . import ptm as ptm_mod
-from . import refill as refill_mod
-from . import status as status_mod
-from . import tools
-from .air import PROGRAMMER, PTM, PumpTelemetry
-from .programming import KEEP, commit_program, plan_program, therapy_from_text
-from .session import Session
 
 STATE_KIND = "itdd-virtual-pump"
 STATE_FORMAT = 2  # 2: telemetry keys and counters; a format-1 file is paired on first use (docs/programming.md)
