@@ -101,7 +101,10 @@ def stats() -> dict[str, object]:
     module_cycles = _strongly_connected(modules, edges)
     files = sorted(SRC.rglob("*.py"))
     lines = {str(f.relative_to(ROOT)): sum(1 for _ in f.open(encoding="utf-8")) for f in files}
-    dict_any = sum(len(re.findall(r"dict\[str, Any\]", f.read_text(encoding="utf-8"))) for f in files)
+    # lines that mention it, as `grep -rn 'dict\[str, Any\]' src | wc -l` counts them
+    dict_any = sum(
+        1 for f in files for line in f.read_text(encoding="utf-8").splitlines() if re.search(r"dict\[str, Any\]", line)
+    )
     return {
         "lines": sum(lines.values()),
         "modules": len(files),
@@ -149,7 +152,7 @@ def main() -> int:
     print(f"modules in a module cycle:    {s['modules_in_cycles']}")
     for g in s["module_cycles"]:  # type: ignore[attr-defined]
         print("    " + ", ".join(g))
-    print(f"'dict[str, Any]' in src:      {s['dict_str_any']}")
+    print(f"lines with 'dict[str, Any]': {s['dict_str_any']}")
     if args.edges:
         for a, bs in s["package_edges"].items():  # type: ignore[attr-defined]
             print(f"{a} -> {', '.join(bs)}")
