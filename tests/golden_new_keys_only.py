@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.test_golden import COHORT_ARGS, EXAMPLES, _golden, _run  # noqa: E402
+from tests.test_golden import COHORT_ARGS, EXAMPLES, _golden, _run
 
 
 def compare(old: Any, new: Any, path: str, changed: list[str], added: list[str]) -> None:
