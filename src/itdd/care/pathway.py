@@ -27,20 +27,14 @@ from typing import Any
 from .. import DISCLAIMER, __version__
 from ..patient import PatientParams
 from ..patient import outcomes_pro as pro
-from .clinician.decisions import (  # noqa: F401  (the rules' former home: re-exported)
-    CONCENTRATIONS_MG_PER_ML,
-    CONTROLLED_PAIN,
-    CONTROLLED_RELIEF,
-    SUCCESS_RELIEF,
-    TITRATION_TARGET_DRIVE,
-)
+from .clinician import ClinicianPolicy
 from .hazards import CATHETER_KINDS
 from .outcome import Complication, PatientOutcome
 from .plan import PathwayPlan
 from .series import SERIES_COLUMNS
 from .steps.complications import Complications
 from .steps.operations import Operations
-from .steps.rules import DAY, RR_ALERT_PER_MIN, SPO2_ALERT_PCT  # noqa: F401  (re-exported)
+from .steps.rules import DAY, RR_ALERT_PER_MIN
 from .steps.scheduling import Scheduling
 from .steps.screening import Screening
 from .steps.visits import Visits
@@ -266,12 +260,16 @@ def run_pathway(
     progress: Callable[[float], None] | None = None,
     patient_id: str | None = None,
     name: str = "care pathway",
+    policy: ClinicianPolicy | None = None,
 ) -> PathwayRun:
-    """Run one patient's whole pathway. ``record=True`` also builds the report result."""
-    pw = _Pathway(params, plan, seed, record, patient_id)
+    """Run one patient's whole pathway. ``record=True`` also builds the report result.
+
+    ``policy``: the clinician (default: the plan's ``policy``, from the registry); any
+    :class:`~itdd.care.clinician.ClinicianPolicy` can be swapped in."""
+    pw = _Pathway(params, plan, seed, record, patient_id, policy)
     outcome = pw.run(progress)
     result = pw.result(outcome, name) if record else None
     return PathwayRun(outcome=outcome, result=result, events=pw.stages, run=pw.run_obj)
 
 
-__all__ = ["PathwayPlan", "PathwayRun", "run_pathway"]
+__all__ = ["RR_ALERT_PER_MIN", "SERIES_COLUMNS", "PathwayPlan", "PathwayRun", "run_pathway"]

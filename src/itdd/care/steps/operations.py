@@ -15,7 +15,7 @@ from ...pump.models import CATHETER_ML_PER_CM, get_model
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
 from ..clinician import decisions as cd
-from ..hazards import HazardClock
+from ..hazard_clock import HazardClock
 from ..outcome import Complication
 from .rules import DAY, IMPLANT_COMPLICATIONS, MONTH, YEAR, H
 from .state import PathwayState

@@ -20,7 +20,7 @@ from ...pump.implant import Implant
 from ...sim.engine import Simulation
 from ...telemetry.commands import DirectLink
 from ..clinician import ClinicianPolicy, get_policy
-from ..hazards import HazardClock
+from ..hazard_clock import HazardClock
 from ..outcome import Complication
 from ..plan import PathwayEvent, PathwayPlan
 from ..series import SeriesRecorder
