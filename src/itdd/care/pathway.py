@@ -27,6 +27,7 @@ from typing import Any
 from .. import DISCLAIMER, __version__
 from ..patient import PatientParams
 from ..patient import outcomes_pro as pro
+from ..report.schema import PathwayStage
 from .clinician import ClinicianPolicy
 from .hazards import CATHETER_KINDS
 from .outcome import Complication, PatientOutcome
@@ -44,7 +45,7 @@ from .steps.visits import Visits
 class PathwayRun:
     outcome: PatientOutcome
     result: dict[str, Any] | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)  # the pathway's own log (stages)
+    events: list[PathwayStage] = field(default_factory=list)  # the pathway's own log (stages)
     run: Any = None  # with record=True and an implant: the itdd.sim.runner.Run of the implanted period
 
 

@@ -8,8 +8,6 @@ Output only: recording never changes what happens to the patient.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..patient import PatientSim
 from ..report.schema import PatientSeries
 
@@ -47,10 +45,3 @@ class SeriesRecorder:
         s["withdrawal"].append(o.withdrawal)
         s["pruritus"].append(o.pruritus)
         s["nausea"].append(o.nausea)
-
-    def series(self, origin: str) -> dict[str, Any]:
-        """The ``patient.series`` block of the result (``origin``: the start, ISO 8601)."""
-        out: dict[str, Any] = {"days": self.days, "origin": origin}
-        for c in SERIES_COLUMNS:
-            out[c] = self.samples[c]
-        return out

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ... import quantities as q
 from ...errors import SafetyRefusal
+from ...report.schema import TrialAlert, TrialComplication, TrialDose, TrialVitals
 from ..clinician.decisions import SUCCESS_RELIEF
 from ..outcome import Complication
 from .rules import (
@@ -79,10 +78,10 @@ class Screening(PathwayState):
         t0 = self.start_s + washout_s
         self.advance(t0)
         pre = self.sim.pain(activity=1.0)
-        doses: list[dict[str, Any]] = []
-        vitals: list[dict[str, Any]] = []
-        alerts: list[dict[str, Any]] = []
-        comps: list[dict[str, Any]] = []
+        doses: list[TrialDose] = []
+        vitals: list[TrialVitals] = []
+        alerts: list[TrialAlert] = []
+        comps: list[TrialComplication] = []
         comp_times_s: list[float] = []
         best = 0.0
         best_pain = pre

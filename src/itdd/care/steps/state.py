@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ...patient.sim import Vitals
 from ...programmer.session import Session
 from ...pump.firmware import PtmSettings
 from ...pump.implant import Implant
+from ...report.schema import PathwayStage, TrialInfo
 from ...sim.engine import Simulation
 from ...telemetry.commands import DirectLink
 from ..clinician import ClinicianPolicy, get_policy
@@ -60,14 +61,14 @@ class PathwayState:
         self.sim = PatientSim(params, self.start_s, offset_s=self.offset_s)
         self.oral = params.oral_mme_per_day
         self.home_oral = params.oral_mme_per_day
-        self.stages: list[dict[str, Any]] = []
+        self.stages: list[PathwayStage] = []
         self.complications: list[Complication] = []
         self.reoperations = 0
         self.explanted = False
         self.explant_reason: str | None = None
         # recording
         self.recorder = SeriesRecorder(self.start_s)
-        self.trial: dict[str, Any] | None = None
+        self.trial: TrialInfo | None = None
         self.baseline_pain = 0.0  # screening: pain without the trial drug
         self.trial_end_s = self.start_s  # set by the trial
         self.trial_success = False
@@ -132,14 +133,16 @@ class PathwayState:
     def iso(self, t_s: float) -> str:
         return q.iso(t_s, self.offset_s)
 
-    def stage(self, stage: str, t_s: float, label: str, **kw: Any) -> None:
+    def stage(self, stage: str, t_s: float, label: str, **kw: str | float | None) -> None:
+        """Note a stage of the journey (report output only).  ``kw``: ``end`` (a time, s),
+        ``outcome``, ``details``; absent when None, in the order given (the JSON keeps it)."""
         if not self.record:
             return  # stages are report output only
-        row: dict[str, Any] = {"stage": stage, "start": self.iso(t_s), "label": label}
+        row: dict[str, str] = {"stage": stage, "start": self.iso(t_s), "label": label}
         for k, v in kw.items():
             if v is not None:
-                row[k] = self.iso(v) if k == "end" else v
-        self.stages.append(row)
+                row[k] = self.iso(float(v)) if k == "end" else str(v)
+        self.stages.append(cast(PathwayStage, row))
 
     def advance(self, t_s: float, *, csf_mg_per_day: float = 0.0, grid_s: float = GRID_S) -> None:
         """Move the patient (no implant yet) to ``t_s``, sampling the grid on the way if recording."""
@@ -227,7 +230,11 @@ class PathwayState:
                 Complication(c.kind, c.stage, c.t_s, t, c.reoperation, f"{c.details}; found by {how}".strip("; "))
             )
             for s in self.stages:
-                if s["stage"] == "complication" and s["start"] == self.iso(c.t_s) and "not yet" in s.get("details", ""):
+                if (
+                    s["stage"] == "complication"
+                    and s["start"] == self.iso(c.t_s)
+                    and "not yet" in (s.get("details") or "")
+                ):
                     s["details"] = f"found {self.iso(t)[:10]} by {how}"
 
     def keep_failed(self, imp: Implant) -> None:
