@@ -302,7 +302,7 @@ class PathwayState:
     def do_explant(self, t: float, reason: str) -> None:
         raise NotImplementedError
 
-    def do_refill(self, why: str, *, drug: str | None = None) -> dict[str, Any] | None:
+    def do_refill(self, why: str, *, drug: str | None = None) -> None:
         raise NotImplementedError
 
     def catheter_study(self, t: float, how: str) -> bool:

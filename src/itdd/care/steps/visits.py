@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ... import quantities as q
 from ...patient.mortality import overdose_death
@@ -193,7 +192,7 @@ class Visits(PathwayState):
         else:
             self.schedule_refill(t, t + left * DAY)
 
-    def do_refill(self, why: str, *, drug: str | None = None) -> dict[str, Any] | None:
+    def do_refill(self, why: str, *, drug: str | None = None) -> None:
         imp = self.implant
         assert imp is not None
         t = imp.t_s
@@ -232,7 +231,6 @@ class Visits(PathwayState):
         )
         if reaction.action == "catheter_study":
             self.catheter_study(t, reaction.trigger)
-        return rec
 
     def catheter_study(self, t: float, how: str) -> bool:
         """Catheter-access-port aspiration and dye study; imaging for a mass at the tip."""
