@@ -48,6 +48,13 @@ class Strict(BaseModel):
         self._num = {name: None if v is None else self._PARSED[name](v) for name, v in values.items()}
         return self
 
+    def _parsed(self, name: str) -> Any:
+        """The number parsed from the text field ``name`` at validation (read without pydantic's
+        private-attribute lookup: the pathway reads some at every visit)."""
+        private = self.__pydantic_private__
+        assert private is not None
+        return private["_num"][name]
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with ``update``, validated again (so the parsed numbers follow the new text)."""
         if not update:
@@ -84,15 +91,15 @@ class TrialPlan(Strict):
 
     @property
     def washout_s(self) -> float:
-        return float(self._num["washout"])
+        return float(self._parsed("washout"))
 
     @property
     def infusion_mg_per_day(self) -> float:
-        return float(self._num["infusion"])
+        return float(self._parsed("infusion"))
 
     @property
     def infusion_duration_s(self) -> float:
-        return float(self._num["infusion_duration"])
+        return float(self._parsed("infusion_duration"))
 
     @model_validator(mode="after")
     def _sane(self) -> TrialPlan:
@@ -115,7 +122,7 @@ class TrialPlan(Strict):
         """The bolus doses in mg (single_bolus without 'doses': 0.5 mg)."""
         if self.method == "single_bolus" and "doses" not in self.model_fields_set:
             return [0.5]
-        return list(self._num["doses"])
+        return list(self._parsed("doses"))
 
 
 class ImplantPlan(Strict):
@@ -143,25 +150,25 @@ class ImplantPlan(Strict):
 
     @property
     def delay_s(self) -> float:
-        return float(self._num["delay"])
+        return float(self._parsed("delay"))
 
     @property
     def catheter_length_cm(self) -> float:
-        return float(self._num["catheter_length"])
+        return float(self._parsed("catheter_length"))
 
     @property
     def concentration_mg_per_ml(self) -> float | None:
         """None: chosen from the starting dose."""
-        c = self._num["concentration"]
+        c = self._parsed("concentration")
         return None if c is None else float(c)
 
     @property
     def low_reservoir_alarm_ml(self) -> float:
-        return float(self._num["low_reservoir_alarm"])
+        return float(self._parsed("low_reservoir_alarm"))
 
     @property
     def battery_used_fraction(self) -> float:
-        return float(self._num["battery_used"])
+        return float(self._parsed("battery_used"))
 
     @model_validator(mode="after")
     def _battery(self) -> ImplantPlan:
@@ -186,15 +193,15 @@ class TitrationPlan(Strict):
 
     @property
     def visit_interval_s(self) -> float:
-        return float(self._num["visit_interval"])
+        return float(self._parsed("visit_interval"))
 
     @property
     def wean_step_fraction(self) -> float:
-        return float(self._num["wean_step"])
+        return float(self._parsed("wean_step"))
 
     @property
     def self_check_s(self) -> float:
-        return float(self._num["self_check"])
+        return float(self._parsed("self_check"))
 
 
 class PtmPlan(Strict):
@@ -210,15 +217,15 @@ class PtmPlan(Strict):
 
     @property
     def dose_mg(self) -> float:
-        return float(self._num["dose"])
+        return float(self._parsed("dose"))
 
     @property
     def duration_s(self) -> float:
-        return float(self._num["duration"])
+        return float(self._parsed("duration"))
 
     @property
     def lockout_s(self) -> float:
-        return float(self._num["lockout"])
+        return float(self._parsed("lockout"))
 
 
 PathwayEventType = Literal[
@@ -255,19 +262,19 @@ class PathwayEvent(Strict):
 
     @property
     def after_implant_s(self) -> float:
-        return float(self._num["after_implant"])
+        return float(self._parsed("after_implant"))
 
     @property
     def leak_fraction_of_flow(self) -> float:
-        return float(self._num["leak_fraction"])
+        return float(self._parsed("leak_fraction"))
 
     @property
     def duration_s(self) -> float:
-        return float(self._num["duration"])
+        return float(self._parsed("duration"))
 
     @property
     def resume_delay_s(self) -> float:
-        return float(self._num["resume_delay"])
+        return float(self._parsed("resume_delay"))
 
     @model_validator(mode="after")
     def _kind(self) -> PathwayEvent:
@@ -308,12 +315,12 @@ class PathwayPlan(Strict):
     @property
     def start_s(self) -> float:
         """The screening visit, epoch seconds."""
-        return q.to_epoch_s(self._num["start"])
+        return q.to_epoch_s(self._parsed("start"))
 
     @property
     def utc_offset_s(self) -> int:
         """The start's fixed UTC offset, seconds."""
-        return q.offset_of(self._num["start"])
+        return q.offset_of(self._parsed("start"))
 
 
 class PatientSpec(Strict):

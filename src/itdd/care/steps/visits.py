@@ -121,9 +121,7 @@ class Visits(PathwayState):
 
     def ceiling(self) -> float:
         """The highest dose (mg/day of the drug) the clinician gives (the policy's)."""
-        return self.policy.ceiling_mg_per_day(
-            drug=self.drug, it_potency=self.drug_potency(), lifted=self.ceiling_lifted
-        )
+        return self.policy.ceiling_mg_per_day(drug=self.drug, it_potency=self.potency, lifted=self.ceiling_lifted)
 
     def lack_of_effect(self, t: float, uncontrolled: bool) -> bool:
         """Pain uncontrolled at the ceiling for months: the clinician's reaction (the policy's).
