@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itdd.care.clinician import POLICIES, ClinicianPolicy, Decision, Practice, get_policy
 from itdd.care.clinician import decisions as d
@@ -233,3 +235,34 @@ def test_a_swapped_policy_changes_the_decisions_the_pathway_acts_on() -> None:
     assert asked and len({dose for _, dose in swapped.dose_steps if dose > 0}) == 1
     assert set(asked) == {swapped.dose_steps[0][1]}
     assert swapped.dose_mg_per_day_6_months == swapped.dose_steps[0][1]
+
+
+# ---- properties -----------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    dose=st.floats(0.1, 29.0),
+    pain=st.floats(0.0, 10.0),
+    sedation=st.floats(0.0, 3.0),
+    drive=st.floats(0.01, 100.0),
+    tolerance=st.floats(0.5, 20.0),
+    ceiling=st.floats(0.1, 30.0),
+)
+def test_a_titration_step_is_one_planner_step_at_most(
+    dose: float, pain: float, sedation: float, drive: float, tolerance: float, ceiling: float
+) -> None:
+    """Up by at most 30% (rounded down), down by at most 30% (rounded up to 0.01 mg/day); a kept
+    dose is the dose itself.  At 1 mg/mL the pump's rates (0.048-24 mL/day) bind only above 24 mg/day."""
+    dec = _step(
+        _vitals(pain, sedation=sedation, drive=drive, tolerance=tolerance),
+        dose_mg_per_day=dose,
+        ceiling_mg_per_day=ceiling,
+        conc_mg_per_ml=1.0,
+    )
+    assert dec.dose_mg_per_day is not None
+    if dec.action == "keep":
+        assert dec.dose_mg_per_day == dose
+        return
+    assert dec.action == "change" and abs(dec.dose_mg_per_day - dose) >= 1e-9
+    assert 0.7 * dose - 1e-9 <= dec.dose_mg_per_day <= 1.3 * dose + 1e-9
