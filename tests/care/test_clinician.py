@@ -266,3 +266,22 @@ def test_a_titration_step_is_one_planner_step_at_most(
         return
     assert dec.action == "change" and abs(dec.dose_mg_per_day - dose) >= 1e-9
     assert 0.7 * dose - 1e-9 <= dec.dose_mg_per_day <= 1.3 * dose + 1e-9
+
+
+def test_trial_arms_name_the_policies_of_the_registry() -> None:
+    from itdd.trial.protocol import POLICIES as ARM_POLICIES
+    from itdd.trial.protocol import parse_protocol
+
+    assert list(ARM_POLICIES) == [*POLICIES, "standard"]  # "standard": the old name of conventional
+    assert all(ARM_POLICIES[name][1] == POLICIES[name].description for name in POLICIES)
+    p = parse_protocol(
+        {
+            "name": "t",
+            "seed": 1,
+            "patients_per_arm": 2,
+            "years": 1,
+            "arms": [{"name": "a", "policy": "low_dose"}, {"name": "b", "policy": "standard"}],
+            "endpoints": {"primary": "implant_rate"},
+        }
+    )
+    assert [a.plan(1.0).policy for a in p.arms] == ["low_dose", "conventional"]
