@@ -1022,14 +1022,14 @@ class _Pathway:
         status = imp.interrogate()
         self.keep_failed(imp)
         # ERI found at interrogation: book a replacement before end of service
-        if status.get("eri_s") is not None and not self.eri_booked:
+        if status.eri_s is not None and not self.eri_booked:
             self.eri_booked = True
             self.book(t + ERI_REPLACEMENT_DELAY_S, self._replace_pump("battery at elective replacement"), "replacement")
             self.stage(
                 "battery_replacement",
                 t,
                 "Battery ERI found at interrogation",
-                details=f"ERI since {self.iso(status['eri_s'])[:10]}",
+                details=f"ERI since {self.iso(status.eri_s)[:10]}",
             )
         if "pump_failure" in self.pending and imp.fw.motor_stalled:
             self.detect(["pump_failure"], t, "motor stall alarm at interrogation")

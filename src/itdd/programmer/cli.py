@@ -274,7 +274,7 @@ def cmd_implant(args: argparse.Namespace) -> int:
     vp.save()
     _emit(
         args,
-        {"state": str(path), "status": implant.status()["state"]},
+        {"state": str(path), "status": implant.status().state},
         f"Virtual pump implanted: {model.label}, {drug.name} {drug.fmt_concentration(conc)}, "
         f"{therapy.describe(drug.dose_unit)}.\nState file: {path}\n{DISCLAIMER}",
     )
@@ -301,7 +301,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
         raise InputError("--by", "at most 5 years at a time")
     imp.run_until(target)
     vp.save()
-    st = imp.status()
+    st = imp.status().to_dict()
     _emit(
         args,
         {"time": vp.iso(imp.t_s), "state": st["state"], "reservoir_estimate_ml": st["reservoir_estimate_ml"]},

@@ -416,7 +416,7 @@ def _details(run: Run, details: dict[str, Any]) -> dict[str, Any]:
 def result_of(run: Run) -> dict[str, Any]:
     imp = run.implant
     rec = imp.record
-    status = imp.status()
+    status = imp.status().to_dict()
     totals = {
         "pumped_ml": rec.total("pumped_ml"),
         "delivered_ml": rec.total("csf_ml"),

@@ -81,12 +81,12 @@ def _log_entries(implant: Implant, since_seq: int) -> list[dict[str, Any]]:
 
 def _interrogate(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
     since_seq = int(a.get("since_seq", 0))  # read the arguments before the interrogation is logged
-    return _full_status(imp, imp.interrogate(), {**a, "since_seq": since_seq})
+    return _full_status(imp, imp.interrogate().to_dict(), {**a, "since_seq": since_seq})
 
 
 def _read_status(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
     """The interrogation's answer without its side effects (no log entry, no stall recovery)."""
-    return _full_status(imp, imp.fw.status(imp.t_s), a)
+    return _full_status(imp, imp.fw.status(imp.t_s).to_dict(), a)
 
 
 def _full_status(imp: Implant, status: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
