@@ -1,0 +1,251 @@
+"""The command set's messages as typed records, decoded from the wire once.
+
+The wire carries ``{"command": name, "args": {...}}`` as canonical JSON (see
+:mod:`~itdd.telemetry.frames`).  :func:`decode_args` turns one command's ``args`` object into the
+command's record (numbers with their unit in the field name) at the pump's edge — in
+:func:`~itdd.telemetry.commands.execute`, which the endpoint and the direct link both call — and
+nothing below it reads the JSON again.  A malformed argument is refused with an
+:class:`~itdd.errors.InputError` naming it (``refill.args.fill_ml``); nothing changes on the pump.
+
+Conversion is the one the command set has always applied (``float(value)`` for a number,
+``int(value)`` for a count or a sequence number), so every well-formed command gives the same
+values as before: the bytes on the wire and the pump's behaviour are unchanged.  Only malformed
+input is answered differently: a refusal that names the field instead of ``<command>.args``.
+
+The answers the programmer reads back — the status and the therapy — are decoded the same way,
+once, on the programmer's side (:class:`StatusReply`, :class:`TherapyReply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+from ..pump.ptm import PtmSettings
+from ..pump.therapy import PeriodicBolus, Therapy
+
+# what a JSON value may be once decoded by the standard library (the wire's own types)
+Wire = Mapping[str, object]
+
+_MALFORMED = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError)
+
+
+# ---- reading one field ------------------------------------------------------------------------------
+
+
+def _obj(value: object, where: str) -> Wire:
+    if not isinstance(value, Mapping):
+        raise InputError(where, f"must be an object, not {type(value).__name__}")
+    return value
+
+
+def _number(a: Wire, key: str, where: str) -> float:
+    if key not in a:
+        raise InputError(f"{where}.{key}", "is required")
+    try:
+        return float(a[key])  # type: ignore[arg-type]
+    except _MALFORMED:
+        raise InputError(f"{where}.{key}", f"{a[key]!r} is not a number") from None
+
+
+def _opt_number(a: Wire, key: str, where: str) -> float | None:
+    """Absent or null: None."""
+    return None if a.get(key) is None else _number(a, key, where)
+
+
+def _integer(a: Wire, key: str, where: str, default: int | None) -> int:
+    """``default`` None: required."""
+    if default is None and key not in a:
+        raise InputError(f"{where}.{key}", "is required")
+    try:
+        return int(a.get(key, default))  # type: ignore[call-overload]
+    except _MALFORMED:
+        raise InputError(f"{where}.{key}", f"{a.get(key)!r} is not an integer") from None
+
+
+def therapy_from_args(args: object, where: str = "therapy") -> Therapy:
+    """A therapy from its wire form (``therapy_to_args``): mg/day, seconds after local midnight."""
+    a = _obj(args, where)
+    mode = a.get("mode")
+    try:
+        if mode == "stopped":
+            return Therapy.stopped()
+        if mode == "simple_continuous":
+            return Therapy.simple(float(a["dose_mg_per_day"]))  # type: ignore[arg-type]
+        if mode == "flex":
+            return Therapy.flex([(int(s), float(d)) for s, d in a["steps"]])  # type: ignore[attr-defined]
+        if mode == "periodic_bolus":
+            return Therapy.periodic(
+                [PeriodicBolus(int(t), float(d), float(u)) for t, d, u in a["boluses"]],  # type: ignore[attr-defined]
+                float(a.get("basal_mg_per_day", 0.0)),  # type: ignore[arg-type]
+            )
+    except _MALFORMED as exc:
+        raise InputError(where, f"malformed {mode} therapy ({type(exc).__name__}: {exc})") from None
+    raise InputError(f"{where}.mode", f"unknown therapy mode {mode!r}")
+
+
+def ptm_from_args(args: object, where: str = "ptm") -> PtmSettings | None:
+    """Patient-bolus settings from their wire form (``PtmSettings.to_dict``); null: none."""
+    if args is None:
+        return None
+    a = _obj(args, where)
+    return PtmSettings(
+        dose_mg=_number(a, "dose_mg", where),
+        duration_s=_number(a, "duration_s", where),
+        lockout_s=_number(a, "lockout_s", where),
+        max_per_day=_integer(a, "max_per_day", where, None),
+        max_daily_dose_mg=_opt_number(a, "max_daily_dose_mg", where),
+        enabled=bool(a.get("enabled", True)),
+    )
+
+
+# ---- the commands' arguments --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoArgs:
+    """A command that takes no arguments (any it is sent are ignored, as always)."""
+
+
+@dataclass(frozen=True)
+class SinceSeq:
+    """``interrogate``, ``read_status``, ``read_log``: the log entries after this sequence number."""
+
+    since_seq: int = 0
+
+
+@dataclass(frozen=True)
+class ProgramArgs:
+    therapy: Therapy
+    low_reservoir_ml: float | None = None  # None: unchanged
+    ptm_given: bool = False  # new PTM settings in the same atomic command (``ptm`` may be null: none)
+    ptm: PtmSettings | None = None
+    details: Mapping[str, object] = field(default_factory=dict)  # recorded in the log entry
+    source: str = "clinician"
+
+
+@dataclass(frozen=True)
+class RefillArgs:
+    fill_ml: float
+    withdraw_ml: float | None = None  # None: aspirate everything
+    drug: str | None = None  # None: the same drug
+    conc_mg_per_ml: float | None = None  # None: the same concentration
+    reservoir_ml: float | None = None  # None: computed
+    bridge_bolus: bool | None = None  # None: whenever the concentration changes
+
+
+@dataclass(frozen=True)
+class ClinicianBolusArgs:
+    dose_mg: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class PrimingBolusArgs:
+    volume_ml: float | None = None  # None: the fluid path's volume
+    rate_ml_per_day: float | None = None  # None: the pump's maximum rate
+
+
+@dataclass(frozen=True)
+class SetPtmArgs:
+    ptm: PtmSettings | None
+
+
+@dataclass(frozen=True)
+class SetLowReservoirArgs:
+    low_reservoir_ml: float
+
+
+@dataclass(frozen=True)
+class SetClockArgs:
+    pump_time_s: float
+
+
+@dataclass(frozen=True)
+class CommandStatusArgs:
+    """The endpoint's own ``command_status``: was the sender's command ``command_id`` applied?"""
+
+    command_id: int
+
+
+CommandArgs = (
+    NoArgs
+    | SinceSeq
+    | ProgramArgs
+    | RefillArgs
+    | ClinicianBolusArgs
+    | PrimingBolusArgs
+    | SetPtmArgs
+    | SetLowReservoirArgs
+    | SetClockArgs
+)
+
+RESERVED_DETAILS = frozenset({"mode", "daily_dose_mg", "previous_daily_dose_mg", "description", "source"})
+
+
+def _program(a: Wire, w: str) -> ProgramArgs:
+    if "therapy" not in a:
+        raise InputError(f"{w}.therapy", "is required")
+    therapy = therapy_from_args(a["therapy"], f"{w}.therapy")
+    low_ml = _number(a, "low_reservoir_ml", w) if "low_reservoir_ml" in a else None
+    has_ptm = "ptm" in a
+    ptm = ptm_from_args(a["ptm"], f"{w}.ptm") if has_ptm else None
+    raw_details = a.get("details") or {}
+    details = {str(k): v for k, v in _obj(raw_details, f"{w}.details").items()}
+    clash = details.keys() & RESERVED_DETAILS
+    if clash:
+        raise InputError(f"{w}.details", f"details may not set {', '.join(sorted(clash))}")
+    return ProgramArgs(therapy, low_ml, has_ptm, ptm, details, str(a.get("source", "clinician")))
+
+
+def _bridge(a: Wire, w: str) -> bool | None:
+    v = a.get("bridge_bolus")
+    if v is None or isinstance(v, bool):
+        return v
+    raise InputError(f"{w}.bridge_bolus", f"{v!r} is not true, false or null")
+
+
+def _refill(a: Wire, w: str) -> RefillArgs:
+    withdraw = _opt_number(a, "withdraw_ml", w)
+    fill = _number(a, "fill_ml", w)
+    drug = a.get("drug")
+    conc = _number(a, "conc_mg_per_ml", w) if "conc_mg_per_ml" in a else None
+    return RefillArgs(
+        fill_ml=fill,
+        withdraw_ml=withdraw,
+        drug=str(drug) if drug else None,
+        conc_mg_per_ml=conc,
+        reservoir_ml=_opt_number(a, "reservoir_ml", w),
+        bridge_bolus=_bridge(a, w),
+    )
+
+
+def decode_args(command: str, args: Wire) -> CommandArgs:
+    """One command's ``args`` object as its record (``command`` is known to the command set)."""
+    w = f"{command}.args"
+    a = _obj(args, w)
+    if command in ("interrogate", "read_status", "read_log"):
+        return SinceSeq(_integer(a, "since_seq", w, 0))
+    if command == "program":
+        return _program(a, w)
+    if command == "refill":
+        return _refill(a, w)
+    if command == "clinician_bolus":
+        return ClinicianBolusArgs(_number(a, "dose_mg", w), _number(a, "duration_s", w))
+    if command == "priming_bolus":
+        return PrimingBolusArgs(_opt_number(a, "volume_ml", w), _opt_number(a, "rate_ml_per_day", w))
+    if command == "set_ptm":
+        return SetPtmArgs(ptm_from_args(a.get("ptm"), f"{w}.ptm"))
+    if command == "set_low_reservoir_alarm":
+        return SetLowReservoirArgs(_number(a, "low_reservoir_ml", w))
+    if command == "set_clock":
+        return SetClockArgs(_number(a, "pump_time_s", w))
+    return NoArgs()
+
+
+def decode_command_status(args: Wire) -> CommandStatusArgs:
+    cid = args.get("command_id")
+    if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
+        raise InputError("command_status.command_id", f"{cid!r} is not a command id")
+    return CommandStatusArgs(cid)
