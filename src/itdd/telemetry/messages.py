@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..pump.ptm import PtmSettings
+from ..pump.status import Alarm
 from ..pump.therapy import PeriodicBolus, Therapy
 
 # what a JSON value may be once decoded by the standard library (the wire's own types)
@@ -249,3 +250,98 @@ def decode_command_status(args: Wire) -> CommandStatusArgs:
     if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
         raise InputError("command_status.command_id", f"{cid!r} is not a command id")
     return CommandStatusArgs(cid)
+
+
+# ---- the answers the programmer decodes -----------------------------------------------------------------
+
+
+def _opt_float(a: Wire, key: str, where: str) -> float | None:
+    return _opt_number(a, key, where)
+
+
+def _text(a: Wire, key: str, where: str) -> str:
+    if key not in a:
+        raise InputError(f"{where}.{key}", "is required")
+    return str(a[key])
+
+
+def _alarm(value: object, where: str) -> Alarm:
+    a = _obj(value, where)
+    return Alarm(_text(a, "type", where), _text(a, "severity", where), _number(a, "raised_s", where))
+
+
+def _list(a: Wire, key: str, where: str) -> list[object] | tuple[object, ...]:
+    """Absent: empty."""
+    value = a.get(key, [])
+    if not isinstance(value, list | tuple):
+        raise InputError(f"{where}.{key}", f"must be a list, not {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class StatusReply:
+    """The answer to ``interrogate`` / ``read_status``, as the programmer reads it.
+
+    Only what a programmer uses of it; the therapy and the PTM settings are read with
+    ``read_therapy`` (:class:`TherapyReply`).  ``log`` keeps the pump's event-log entries in their
+    wire form (``seq``, ``time_s``, ``type`` and the event's own details).
+    """
+
+    time_s: float
+    utc_offset_s: int
+    model_id: str
+    state: str
+    reservoir_estimate_ml: float
+    alarms: tuple[Alarm, ...]
+    battery_to_eri: float
+    eri_s: float | None  # when ERI was reached (None: not yet)
+    end_of_service_s: float | None
+    fluid_path_volume_ml: float
+    catheter_volume_ml: float
+    pump_clock_error_s: float
+    log: tuple[Wire, ...]
+    log_last_seq: int
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "status") -> StatusReply:
+        a = _obj(value, where)
+        return cls(
+            time_s=_number(a, "time_s", where),
+            utc_offset_s=_integer(a, "utc_offset_s", where, 0),
+            model_id=_text(a, "model", where),
+            state=_text(a, "state", where),
+            reservoir_estimate_ml=_number(a, "reservoir_estimate_ml", where),
+            alarms=tuple(_alarm(x, f"{where}.alarms[{i}]") for i, x in enumerate(_list(a, "alarms", where))),
+            battery_to_eri=_number(a, "battery_to_eri", where),
+            eri_s=_opt_float(a, "eri_s", where),
+            end_of_service_s=_opt_float(a, "end_of_service_s", where),
+            fluid_path_volume_ml=_number(a, "fluid_path_volume_ml", where),
+            catheter_volume_ml=_number(a, "catheter_volume_ml", where),
+            pump_clock_error_s=_number(a, "pump_clock_error_s", where) if "pump_clock_error_s" in a else 0.0,
+            log=tuple(_obj(e, f"{where}.log[{i}]") for i, e in enumerate(_list(a, "log", where))),
+            log_last_seq=_integer(a, "log_last_seq", where, 0),
+        )
+
+
+@dataclass(frozen=True)
+class TherapyReply:
+    """The answer to ``read_therapy``."""
+
+    therapy: Therapy
+    drug: str
+    concentration_mg_per_ml: float
+    low_reservoir_ml: float
+    ptm: PtmSettings | None
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "therapy_reading") -> TherapyReply:
+        a = _obj(value, where)
+        if "therapy" not in a:
+            raise InputError(f"{where}.therapy", "is required")
+        return cls(
+            therapy=therapy_from_args(a["therapy"], f"{where}.therapy"),
+            drug=_text(a, "drug", where),
+            concentration_mg_per_ml=_number(a, "concentration_mg_per_ml", where),
+            low_reservoir_ml=_number(a, "low_reservoir_ml", where),
+            ptm=ptm_from_args(a.get("ptm"), f"{where}.ptm"),
+        )
