@@ -99,7 +99,7 @@ def test_a_lossy_refill_is_applied_at_most_once(fates: list[str]) -> None:
     assert len(refills) <= 1
     if ok:
         assert len(refills) == 1
-        assert rec["withdrawn_ml"] == pytest.approx(17.0) and rec["expected_ml"] == pytest.approx(17.0)
+        assert rec.withdrawn_ml == pytest.approx(17.0) and rec.expected_ml == pytest.approx(17.0)
 
 
 @settings(max_examples=60)

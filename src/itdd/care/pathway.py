@@ -1211,13 +1211,14 @@ class _Pathway:
             conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
             d = self.plan.drug if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
-        rec = refill(
+        record = refill(
             self.session(),
             req,
             clinician="care-pathway",
             settings=RefillSettings(enforce_guardrails=False),
             previous_reservoir=self.prev_reservoir_ml,
         )
+        rec = record.to_dict()
         rec.pop("link_notes", None)
         rec["reason"] = why
         self.refills.append(rec)
@@ -1229,7 +1230,7 @@ class _Pathway:
         details = f"discrepancy {rec['discrepancy_ml']:+.2f} mL" + (" — flagged" if rec["flag"] else "")
         self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
         self.exposure(t)
-        self.schedule_refill(t, q.to_epoch_s(q.parse_datetime(rec["next_refill"])))
+        self.schedule_refill(t, record.next_refill_at_record_s)
         if self.mort is not None and d != "saline" and overdose_death(self.rng_death, "refill"):
             self.book_death(t + 6 * H, "overdose")  # drug injected into the pocket (assumption: hours)
         if rec["flag"] and not self.saline and drug != "saline":

@@ -414,9 +414,9 @@ def cmd_refill(args: argparse.Namespace) -> int:
     rec = refill_mod.refill(
         vp.session(), req, clinician=clinician, confirmations=_confirmations(args.confirm), previous_reservoir=prev
     )
-    vp.programmer.setdefault("refills", []).append(rec)
+    vp.programmer.setdefault("refills", []).append(rec.to_dict())
     vp.save()
-    _emit(args, rec, refill_mod.render(rec))
+    _emit(args, rec.to_dict(), refill_mod.render(rec))
     return 0
 
 

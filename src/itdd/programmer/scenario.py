@@ -51,7 +51,7 @@ def scenario_refill(run: Run, ev: RefillEvent) -> dict[str, Any]:
     prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else q.parse_volume_ml(pump.fill)
     rec = refill(
         Session(DirectLink(run.implant)), req, clinician=clinician, settings=settings_of(spec), previous_reservoir=prev
-    )
+    ).to_dict()
     if spec is not None and spec.verifier:
         rec = verify_record(
             rec,
