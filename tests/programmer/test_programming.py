@@ -126,7 +126,7 @@ def test_ptm_denial_says_why_and_when() -> None:
     assert not out.granted and out.reason == "lockout"
     assert out.next_allowed_s == pytest.approx(T0 + 3 * HOUR)
     assert "Too soon" in out.message and "11:00" in out.message  # T0 is 08:00Z: next at 11:00
-    st_ = mgr.status()
+    st_ = mgr.status().to_dict()
     assert st_["boluses_left_24h"] == 3 and st_["reservoir_estimate_ml"] < 20.0
 
 

@@ -38,6 +38,7 @@ from ..drugs.guardrails import (
 )
 from ..errors import InputError, SafetyRefusal
 from ..pump.models import PumpModel
+from ..telemetry.messages import RefillArgs, RefillReply, TherapyReply, refill_to_args
 from .projection import bridge_lead
 from .refill_math import CAUSES_LESS_WITHDRAWN as CAUSES_LESS_WITHDRAWN  # re-exported: the refill's API
 from .refill_math import CAUSES_MORE_WITHDRAWN as CAUSES_MORE_WITHDRAWN
@@ -188,27 +189,27 @@ def refill(
     # the whole log is read only when the caller does not know the previous refill's volume
     prev = previous_reservoir if previous_reservoir is not None else previous_reservoir_ml(session.log_since(0))
     seq0 = it.log_last_seq
-    args: dict[str, Any] = {
-        "withdraw_ml": req.withdraw_ml,
-        "fill_ml": req.fill_ml,
-        "drug": drug.name,
-        "conc_mg_per_ml": conc,
-        "reservoir_ml": req.reservoir_ml,
-        "bridge_bolus": req.bridge_bolus,
-    }
+    args = RefillArgs(
+        fill_ml=req.fill_ml,
+        withdraw_ml=req.withdraw_ml,
+        drug=drug.name,
+        conc_mg_per_ml=conc,
+        reservoir_ml=req.reservoir_ml,
+        bridge_bolus=req.bridge_bolus,
+    )
 
     def verify() -> bool:
-        th = session.read("read_therapy")
-        return th["drug"] == drug.name and abs(float(th["concentration_mg_per_ml"]) - conc) <= 1e-12 * max(1.0, conc)
+        th = TherapyReply.from_wire(session.read("read_therapy"))
+        return th.drug == drug.name and abs(th.concentration_mg_per_ml - conc) <= 1e-12 * max(1.0, conc)
 
-    res = session.write("refill", args, verify=verify, applied=session.log_entry_since(seq0, "refill"))
-    r = res.result
+    res = session.write("refill", refill_to_args(args), verify=verify, applied=session.log_entry_since(seq0, "refill"))
     after = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
-    expected = float(r["expected_ml"])
-    withdrawn = float(r["withdrawn_ml"])
-    entered = float(r["reservoir_ml_entered"])
-    bridge = bool(r["bridge_bolus"])
-    t = float(r.get("time_s", after.time_s))
+    r = RefillReply.from_wire(res.result)
+    expected = r.expected_ml
+    withdrawn = r.withdrawn_ml
+    entered = r.reservoir_ml_entered
+    bridge = r.bridge_bolus
+    t = after.time_s if r.time_s is None else r.time_s
     if abs(after.estimate_ml - entered) > 1e-6 and after.time_s <= t + 1e-6:
         raise SafetyRefusal(
             "reservoir_volume", "the pump's reservoir estimate does not read back as entered", rule="readback_verified"
@@ -257,7 +258,7 @@ def refill(
         flag=disc.flag,
         flag_reasons=disc.reasons,
         likely_causes=disc.likely_causes,
-        filled_ml=float(r["filled_ml"]),
+        filled_ml=r.filled_ml,
         reservoir_ml_entered=entered,
         bridge_bolus=bridge,
         bridge_volume_ml=it.fluid_path_volume_ml if bridge else 0.0,

@@ -345,3 +345,76 @@ class TherapyReply:
             low_reservoir_ml=_number(a, "low_reservoir_ml", where),
             ptm=ptm_from_args(a.get("ptm"), f"{where}.ptm"),
         )
+
+
+@dataclass(frozen=True)
+class RefillReply:
+    """What the pump reports of a refill: its answer, or the refill's log entry after a lost answer."""
+
+    expected_ml: float  # the firmware's estimate just before the refill
+    withdrawn_ml: float
+    filled_ml: float
+    reservoir_ml_entered: float
+    bridge_bolus: bool
+    time_s: float | None  # None: not in the reply (the programmer reads the pump's time instead)
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "refill_result") -> RefillReply:
+        a = _obj(value, where)
+        return cls(
+            expected_ml=_number(a, "expected_ml", where),
+            withdrawn_ml=_number(a, "withdrawn_ml", where),
+            filled_ml=_number(a, "filled_ml", where),
+            reservoir_ml_entered=_number(a, "reservoir_ml_entered", where),
+            bridge_bolus=bool(a.get("bridge_bolus")) if "bridge_bolus" in a else _required(where, "bridge_bolus"),
+            time_s=_opt_number(a, "time_s", where),
+        )
+
+
+def _required(where: str, key: str) -> bool:
+    raise InputError(f"{where}.{key}", "is required")
+
+
+def refill_to_args(a: RefillArgs) -> dict[str, object]:
+    """The refill command's wire arguments (every key present, null for "the pump decides")."""
+    return {
+        "withdraw_ml": a.withdraw_ml,
+        "fill_ml": a.fill_ml,
+        "drug": a.drug,
+        "conc_mg_per_ml": a.conc_mg_per_ml,
+        "reservoir_ml": a.reservoir_ml,
+        "bridge_bolus": a.bridge_bolus,
+    }
+
+
+@dataclass(frozen=True)
+class PtmStatusReply:
+    """The answer to ``ptm_status``: the limited status a patient may see."""
+
+    time_s: float
+    state: str
+    reservoir_estimate_ml: float
+    alarms: tuple[tuple[str, str], ...]  # (type, severity)
+    ptm_enabled: bool
+    boluses_left_24h: int | None
+    next_allowed_s: float | None
+    last_grant_s: float | None
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "ptm_status") -> PtmStatusReply:
+        a = _obj(value, where)
+        alarms = []
+        for i, x in enumerate(_list(a, "alarms", where)):
+            al = _obj(x, f"{where}.alarms[{i}]")
+            alarms.append((_text(al, "type", f"{where}.alarms[{i}]"), _text(al, "severity", f"{where}.alarms[{i}]")))
+        left = a.get("boluses_left_24h")
+        return cls(
+            time_s=_number(a, "time_s", where),
+            state=_text(a, "state", where),
+            reservoir_estimate_ml=_number(a, "reservoir_estimate_ml", where),
+            alarms=tuple(alarms),
+            ptm_enabled=bool(a.get("ptm_enabled")),
+            boluses_left_24h=None if left is None else _integer(a, "boluses_left_24h", where, None),
+            next_allowed_s=_opt_number(a, "next_allowed_s", where),
+            last_grant_s=_opt_number(a, "last_grant_s", where),
+        )
