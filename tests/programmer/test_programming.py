@@ -175,9 +175,9 @@ def test_clock_shift_by_hand() -> None:
     # of 1 mg/day: +1 x 1800/86400 = +0.020833 mg; the 22:00 step (2 -> 1) at 21:30: -0.020833 mg.
     th = Therapy.flex([(7 * 3600, 2.0), (22 * 3600, 1.0)])
     rows = flex_shift(th, 1800.0, get_drug("morphine"), 10.0)
-    assert [(r["programmed"], r["happens_at"]) for r in rows] == [("07:00", "06:30"), ("22:00", "21:30")]
-    assert rows[0]["extra_drug_mg"] == pytest.approx(1800 / 86400)
-    assert rows[1]["extra_drug_mg"] == pytest.approx(-1800 / 86400)
+    assert [(r.programmed, r.happens_at) for r in rows] == [("07:00", "06:30"), ("22:00", "21:30")]
+    assert rows[0].extra_drug_mg == pytest.approx(1800 / 86400)
+    assert rows[1].extra_drug_mg == pytest.approx(-1800 / 86400)
     assert flex_shift(Therapy.simple(1.0), 1800.0, get_drug("morphine"), 10.0) == []
 
 

@@ -203,7 +203,7 @@ def test_rule_clock_error_flag() -> None:
     imp = make_implant(therapy=Therapy.flex([(7 * 3600, 2.0), (22 * 3600, 1.0)]), clock_offset_s=1800.0)
     rep = clock_check(_session(imp), tolerance_s=300.0)
     assert rep.flag and rep.error_s == pytest.approx(1800.0)
-    assert [b["happens_at"] for b in rep.boundaries] == ["06:30", "21:30"]
+    assert [b.happens_at for b in rep.boundaries] == ["06:30", "21:30"]
     rep2 = clock_check(_session(imp), tolerance_s=300.0, set_clock=True)
     assert rep2.set and rep2.error_after_s is not None and abs(rep2.error_after_s) < 1e-6
     assert not clock_check(_session(imp), tolerance_s=300.0).flag

@@ -21,7 +21,6 @@ from ..errors import InputError
 from ..pump.implant import Implant
 from ..pump.limits import check_ptm
 from ..pump.status import FirmwareStatus
-from ..pump.therapy import Therapy
 from .messages import (
     ClinicianBolusArgs,
     NoArgs,
@@ -36,6 +35,7 @@ from .messages import (
 )
 from .messages import ptm_from_args as ptm_from_args  # re-exported: the programmer decodes replies with them
 from .messages import therapy_from_args as therapy_from_args
+from .messages import therapy_wire as therapy_to_args  # the name the callers know
 
 CLINICIAN = "clinician"
 PATIENT = "patient"
@@ -44,19 +44,6 @@ ROLES = (CLINICIAN, PATIENT)
 
 class Link(Protocol):
     def call(self, command: str, args: dict[str, Any] | None = None) -> dict[str, Any]: ...
-
-
-def therapy_to_args(therapy: Therapy) -> dict[str, Any]:
-    """A therapy as command arguments (mg/day, seconds after local midnight)."""
-    out: dict[str, Any] = {"mode": therapy.mode}
-    if therapy.mode == "simple_continuous":
-        out["dose_mg_per_day"] = therapy.dose_mg_per_day
-    elif therapy.mode == "flex":
-        out["steps"] = [[s, d] for s, d in therapy.flex_steps]
-    elif therapy.mode == "periodic_bolus":
-        out["basal_mg_per_day"] = therapy.basal_mg_per_day
-        out["boluses"] = [[b.at_s, b.dose_mg, b.duration_s] for b in therapy.boluses]
-    return out
 
 
 def _log_entries(implant: Implant, since_seq: int) -> list[dict[str, Any]]:

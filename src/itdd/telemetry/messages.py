@@ -418,3 +418,45 @@ class PtmStatusReply:
             next_allowed_s=_opt_number(a, "next_allowed_s", where),
             last_grant_s=_opt_number(a, "last_grant_s", where),
         )
+
+
+@dataclass(frozen=True)
+class ClockReply:
+    """The answer to ``read_clock``: the pump's clock against the true time."""
+
+    time_s: float
+    pump_time_s: float
+
+    @property
+    def error_s(self) -> float:
+        return self.pump_time_s - self.time_s
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "clock") -> ClockReply:
+        a = _obj(value, where)
+        return cls(time_s=_number(a, "time_s", where), pump_time_s=_number(a, "pump_time_s", where))
+
+
+def program_to_args(a: ProgramArgs) -> dict[str, object]:
+    """The program command's wire arguments: optional keys only when set (as the pump reads them)."""
+    out: dict[str, object] = {"therapy": therapy_wire(a.therapy), "source": a.source}
+    if a.low_reservoir_ml is not None:
+        out["low_reservoir_ml"] = a.low_reservoir_ml
+    if a.ptm_given:
+        out["ptm"] = a.ptm.to_dict() if a.ptm else None
+    if a.details:
+        out["details"] = dict(a.details)
+    return out
+
+
+def therapy_wire(therapy: Therapy) -> dict[str, object]:
+    """A therapy as command arguments (mg/day, seconds after local midnight)."""
+    out: dict[str, object] = {"mode": therapy.mode}
+    if therapy.mode == "simple_continuous":
+        out["dose_mg_per_day"] = therapy.dose_mg_per_day
+    elif therapy.mode == "flex":
+        out["steps"] = [[s, d] for s, d in therapy.flex_steps]
+    elif therapy.mode == "periodic_bolus":
+        out["basal_mg_per_day"] = therapy.basal_mg_per_day
+        out["boluses"] = [[b.at_s, b.dose_mg, b.duration_s] for b in therapy.boluses]
+    return out
