@@ -379,7 +379,7 @@ def cmd_bolus(args: argparse.Namespace) -> int:
         "clinician_bolus",
         {"dose_mg": dose, "duration_s": duration},
         verify=verify,
-        applied=s.log_entry_since(seq0, "bolus_started", lambda e: e.get("kind") == "clinician"),
+        applied=s.log_entry_since(seq0, "bolus_started", lambda e: e.details.get("kind") == "clinician"),
     )
     rec = {
         "kind": "clinician_bolus",

@@ -310,7 +310,7 @@ def commit_program(
         "program",
         args,
         verify=verify,
-        applied=session.log_entry_since(seq0, "therapy_programmed", lambda e: e.get("record_id") == rid),
+        applied=session.log_entry_since(seq0, "therapy_programmed", lambda e: e.details.get("record_id") == rid),
     )
     return ProgrammingRecord(
         record_id=rid,

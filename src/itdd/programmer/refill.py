@@ -20,9 +20,8 @@ record and its verification in :mod:`~itdd.programmer.refill_record`; this modul
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .. import quantities as q
 from ..drugs import Drug, device_limits
@@ -37,6 +36,7 @@ from ..drugs.guardrails import (
     enforce,
 )
 from ..errors import InputError, SafetyRefusal
+from ..pump.log import LogEntry
 from ..pump.models import PumpModel
 from ..telemetry.messages import RefillArgs, RefillReply, TherapyReply, refill_to_args
 from .projection import bridge_lead
@@ -88,11 +88,11 @@ class RefillRequest:
 # ---- the workflow ------------------------------------------------------------------------------------
 
 
-def previous_reservoir_ml(log: list[dict[str, Any]]) -> float | None:
+def previous_reservoir_ml(log: Sequence[LogEntry]) -> float | None:
     """The reservoir volume programmed at the last refill, from the pump's log."""
     for e in reversed(log):
-        if e.get("type") == "refill":
-            return float(e["reservoir_ml_entered"])
+        if e.type == "refill":
+            return e.number("reservoir_ml_entered")
     return None
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import quantities as q
 from ..drugs import Drug, get_drug
 from ..pump.firmware import PtmSettings
+from ..pump.log import LogEntry
 from ..pump.models import PumpModel, get_model
 from ..pump.status import Alarm
 from ..pump.therapy import Therapy
@@ -33,7 +33,7 @@ class Interrogation:
     estimate_ml: float
     state: str
     alarms: tuple[Alarm, ...]
-    log: tuple[Mapping[str, Any], ...]  # the pump's event-log entries (seq, time_s, type, details)
+    log: tuple[LogEntry, ...]  # the pump's event-log entries since the asked sequence number
     log_last_seq: int
     battery_to_eri: float
     eri_s: float | None  # when ERI was reached, or its projection
@@ -71,7 +71,7 @@ class Interrogation:
                 "end_of_service": self.iso(self.end_of_service_s),
             },
             "pump_clock_error_s": self.clock_error_s,
-            "log_since_last_session": [dict(e) for e in self.log],
+            "log_since_last_session": [e.to_wire() for e in self.log],
             "log_last_seq": self.log_last_seq,
         }
 
@@ -131,10 +131,10 @@ def last_increase_s(session: Session) -> float | None:
     """When the programmed daily dose was last increased, from the pump's log (None if not there)."""
     last = None
     for e in session.log_since(0):
-        if e.get("type") != "therapy_programmed":
+        if e.type != "therapy_programmed":
             continue
-        if float(e.get("daily_dose_mg", 0.0)) > float(e.get("previous_daily_dose_mg", 0.0)) + 1e-12:
-            last = float(e["time_s"])
+        if e.number("daily_dose_mg", 0.0) > e.number("previous_daily_dose_mg", 0.0) + 1e-12:
+            last = e.time_s
     return last
 
 
@@ -165,9 +165,9 @@ def render(it: Interrogation) -> str:
     )
     lines.append(f"Log         {len(it.log)} entries since the last session")
     for e in it.log[-30:]:
-        keys = sorted((k for k in e if k not in ("seq", "time_s", "type")), key=_detail_rank)
-        short = ", ".join(f"{k}={_short(e[k])}" for k in keys[:4])
-        lines.append(f"  {q.iso(float(e['time_s']), it.offset_s)[:16].replace('T', ' ')}  {e['type']}  {short}")
+        keys = sorted(e.details, key=_detail_rank)
+        short = ", ".join(f"{k}={_short(e.details[k])}" for k in keys[:4])
+        lines.append(f"  {q.iso(e.time_s, it.offset_s)[:16].replace('T', ' ')}  {e.type}  {short}")
     if len(it.log) > 30:
         lines.append(f"  ... {len(it.log) - 30} earlier entries (use --json)")
     return "\n".join(lines)

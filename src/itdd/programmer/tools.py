@@ -134,7 +134,7 @@ def prime(session: Session, plan: PrimingPlan) -> dict[str, Any]:
         "priming_bolus",
         {"volume_ml": plan.volume_ml, "rate_ml_per_day": plan.rate_ml_per_day},
         verify=verify,
-        applied=session.log_entry_since(seq0, "bolus_started", lambda e: e.get("kind") == "priming"),
+        applied=session.log_entry_since(seq0, "bolus_started", lambda e: e.details.get("kind") == "priming"),
     )
     return {**plan.to_dict(), "state": "priming", "delivery_certain": res.certain, "link_notes": list(session.notes)}
 

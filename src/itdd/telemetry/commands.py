@@ -47,7 +47,7 @@ class Link(Protocol):
 
 
 def _log_entries(implant: Implant, since_seq: int) -> list[dict[str, Any]]:
-    return [{"seq": e.seq, "time_s": e.time_s, "type": e.type, **e.details} for e in implant.log.since(since_seq)]
+    return [e.to_wire() for e in implant.log.since(since_seq)]
 
 
 # ---- handlers: (implant, decoded arguments) -> the answer's wire form -------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ..pump.log import LogEntry
 from ..pump.ptm import PtmSettings
 from ..pump.status import Alarm
 from ..pump.therapy import PeriodicBolus, Therapy
@@ -283,8 +284,7 @@ class StatusReply:
     """The answer to ``interrogate`` / ``read_status``, as the programmer reads it.
 
     Only what a programmer uses of it; the therapy and the PTM settings are read with
-    ``read_therapy`` (:class:`TherapyReply`).  ``log`` keeps the pump's event-log entries in their
-    wire form (``seq``, ``time_s``, ``type`` and the event's own details).
+    ``read_therapy`` (:class:`TherapyReply`).
     """
 
     time_s: float
@@ -299,7 +299,7 @@ class StatusReply:
     fluid_path_volume_ml: float
     catheter_volume_ml: float
     pump_clock_error_s: float
-    log: tuple[Wire, ...]
+    log: tuple[LogEntry, ...]
     log_last_seq: int
 
     @classmethod
@@ -318,7 +318,7 @@ class StatusReply:
             fluid_path_volume_ml=_number(a, "fluid_path_volume_ml", where),
             catheter_volume_ml=_number(a, "catheter_volume_ml", where),
             pump_clock_error_s=_number(a, "pump_clock_error_s", where) if "pump_clock_error_s" in a else 0.0,
-            log=tuple(_obj(e, f"{where}.log[{i}]") for i, e in enumerate(_list(a, "log", where))),
+            log=tuple(log_entry_from_wire(e, f"{where}.log[{i}]") for i, e in enumerate(_list(a, "log", where))),
             log_last_seq=_integer(a, "log_last_seq", where, 0),
         )
 
@@ -460,3 +460,24 @@ def therapy_wire(therapy: Therapy) -> dict[str, object]:
         out["basal_mg_per_day"] = therapy.basal_mg_per_day
         out["boluses"] = [[b.at_s, b.dose_mg, b.duration_s] for b in therapy.boluses]
     return out
+
+
+def log_entry_from_wire(value: object, where: str = "log_entry") -> LogEntry:
+    """One event-log entry from its wire form (``LogEntry.to_wire``)."""
+    a = _obj(value, where)
+    details = {k: v for k, v in a.items() if k not in ("seq", "time_s", "type")}
+    return LogEntry(_integer(a, "seq", where, None), _number(a, "time_s", where), _text(a, "type", where), details)
+
+
+@dataclass(frozen=True)
+class LogReply:
+    """The answer to ``read_log``: the entries after the asked sequence number, and the last one."""
+
+    entries: tuple[LogEntry, ...]
+    last_seq: int
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "log") -> LogReply:
+        a = _obj(value, where)
+        entries = tuple(log_entry_from_wire(e, f"{where}.log[{i}]") for i, e in enumerate(_list(a, "log", where)))
+        return cls(entries, _integer(a, "last_seq", where, None))
