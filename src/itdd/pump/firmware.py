@@ -8,6 +8,18 @@ sensor.  It cannot see the actual reservoir volume, the catheter, or where the d
 Between events the commanded rate is constant (``rate_ml_per_day``); the engine asks
 :meth:`Firmware.next_change_s` for the next instant at which anything changes and calls
 :meth:`Firmware.consume` / :meth:`Firmware.on_time` to move there exactly.
+
+Why this module is one unit (~780 lines, above the project's ~500): it is one state machine.
+Every section below — clock and schedule, rates, time, alarms, motor, commands, patient boluses —
+reads and writes the same delivery state (the running bolus, the periodic window, the step
+index, the minimum-rate mode, the reservoir estimate), and the invariant that makes the engine
+exact (the commanded rate is constant between two instants :meth:`Firmware.next_change_s`
+returns) holds only if every transition recomputes that state in one place
+(:meth:`Firmware._recompute`).  Split across modules, each part would reach into the others'
+attributes.  What is *not* state lives elsewhere, as pure functions returning a decision and its
+reason: the patient-bolus grant (:func:`itdd.pump.ptm.decide_ptm`), the range checks
+(:mod:`itdd.pump.limits`), the therapy's rate limits (:func:`itdd.pump.therapy.check_rates`); the
+status it reports is a typed record (:mod:`itdd.pump.status`).
 """
 
 from __future__ import annotations
