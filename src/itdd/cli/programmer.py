@@ -124,7 +124,7 @@ def cmd_implant(args: argparse.Namespace) -> int:
     vp.save()
     _emit(
         args,
-        {"state": str(path), "status": implant.status()["state"]},
+        {"state": str(path), "status": implant.status().state},
         f"Virtual pump implanted: {model.label}, {drug.name} {drug.fmt_concentration(conc)}, "
         f"{therapy.describe(drug.dose_unit)}.\nState file: {path}\n{DISCLAIMER}",
     )
@@ -151,7 +151,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
         raise InputError("--by", "at most 5 years at a time")
     imp.run_until(target)
     vp.save()
-    st = imp.status()
+    st = imp.status().to_dict()
     _emit(
         args,
         {"time": vp.iso(imp.t_s), "state": st["state"], "reservoir_estimate_ml": st["reservoir_estimate_ml"]},
@@ -229,7 +229,7 @@ def cmd_bolus(args: argparse.Namespace) -> int:
         "clinician_bolus",
         {"dose_mg": dose, "duration_s": duration},
         verify=verify,
-        applied=s.log_entry_since(seq0, "bolus_started", lambda e: e.get("kind") == "clinician"),
+        applied=s.log_entry_since(seq0, "bolus_started", lambda e: e.details.get("kind") == "clinician"),
     )
     rec = {
         "kind": "clinician_bolus",
@@ -264,9 +264,9 @@ def cmd_refill(args: argparse.Namespace) -> int:
     rec = refill_mod.refill(
         vp.session(), req, clinician=clinician, confirmations=_confirmations(args.confirm), previous_reservoir=prev
     )
-    vp.programmer.setdefault("refills", []).append(rec)
+    vp.programmer.setdefault("refills", []).append(rec.to_dict())
     vp.save()
-    _emit(args, rec, refill_mod.render(rec))
+    _emit(args, rec.to_dict(), refill_mod.render(rec))
     return 0
 
 

@@ -137,8 +137,8 @@ def cmd_clock(args: argparse.Namespace) -> int:
         lines.append(f"Drift since the last check: {rep.drift_ppm:+.1f} ppm")
     for b in rep.boundaries:
         lines.append(
-            f"  step {b['step']} programmed {b['programmed']} happens at {b['happens_at']} "
-            f"({b['from']} -> {b['to']}; drug in the shifted window {b['extra_drug']})"
+            f"  step {b.step} programmed {b.programmed} happens at {b.happens_at} "
+            f"({b.from_label} -> {b.to_label}; drug in the shifted window {b.extra_drug_label})"
         )
     if not rep.boundaries:
         lines.append("  the therapy has no day-cycle steps: a clock error does not change its dosing")

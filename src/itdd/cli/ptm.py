@@ -15,7 +15,7 @@ def cmd_ptm_status(args: argparse.Namespace) -> int:
     mgr = vp.ptm()
     st = mgr.status()
     vp.save()  # read over the link: the therapy manager's frame counter moved
-    _emit(args, st, ptm_mod.render_status(st))
+    _emit(args, st.to_dict(), ptm_mod.render_status(st))
     return 0
 
 

@@ -34,7 +34,7 @@ def scenario_refill(
         clinician=clinician,
         settings=settings,
         previous_reservoir=previous_reservoir_ml,
-    )
+    ).to_dict()
     if verifier:
         rec = verify_record(
             rec,

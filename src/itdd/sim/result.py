@@ -178,7 +178,7 @@ def build_result(
     def iso(t_s: float) -> str:
         return q.iso(t_s, offset_s)
 
-    status = imp.status()
+    status = imp.status().to_dict()
     totals = Totals(
         pumped_ml=rec.total("pumped_ml"),
         delivered_ml=rec.total("csf_ml"),

@@ -34,7 +34,7 @@ class Visits(PathwayState):
         status = imp.interrogate()
         self.keep_failed(imp)
         # ERI found at interrogation: book a replacement before end of service
-        if status.get("eri_s") is not None and not self.eri_booked:
+        if status.eri_s is not None and not self.eri_booked:
             eri = self.policy.battery_eri(already_booked=self.eri_booked)
             assert eri.delay_s is not None
             self.eri_booked = True
@@ -43,7 +43,7 @@ class Visits(PathwayState):
                 "battery_replacement",
                 t,
                 "Battery ERI found at interrogation",
-                details=f"ERI since {self.iso(status['eri_s'])[:10]}",
+                details=f"ERI since {self.iso(status.eri_s)[:10]}",
             )
         if "pump_failure" in self.pending and imp.fw.motor_stalled:
             self.detect(["pump_failure"], t, "motor stall alarm at interrogation")
@@ -203,13 +203,14 @@ class Visits(PathwayState):
             conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
             d = self.plan.drug if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
-        rec = refill(
+        record = refill(
             self.session(),
             req,
             clinician="care-pathway",
             settings=RefillSettings(enforce_guardrails=False),
             previous_reservoir=self.prev_reservoir_ml,
         )
+        rec = record.to_dict()
         rec.pop("link_notes", None)
         rec["reason"] = why
         self.refills.append(rec)
@@ -221,7 +222,7 @@ class Visits(PathwayState):
         details = f"discrepancy {rec['discrepancy_ml']:+.2f} mL" + (" — flagged" if rec["flag"] else "")
         self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
         self.exposure(t)
-        self.schedule_refill(t, q.to_epoch_s(q.parse_datetime(rec["next_refill"])))
+        self.schedule_refill(t, record.next_refill_at_record_s)
         if self.mort is not None and d != "saline" and overdose_death(self.rng_death, "refill"):
             self.book_death(t + 6 * H, "overdose")  # drug injected into the pocket (assumption: hours)
         reaction = self.policy.refill_discrepancy(
