@@ -96,6 +96,11 @@ class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
                 se["odi_baseline"], se["odi_12_months"] = pro.odi_from_pain(self.baseline_pain, pain12_)
                 se["eq5d_baseline"] = pro.eq5d_from_pain(self.baseline_pain)
                 se["eq5d_12_months"] = pro.eq5d_from_pain(pain12_)
+            rng_later = self.rng_se.spawn(1)[0]  # its own stream: no earlier draw changes (outcomes_pro.py)
+            later = pro.later_outcomes(
+                log, end, rng_later, baseline_pain=self.baseline_pain, pain_12=pain12_, age_y=self.params.age_y
+            )
+            se.update(later)
         pain24 = self.milestones.get("pain_24")
         relief24 = None
         if pain24 is not None and self.baseline_pain > 0:
