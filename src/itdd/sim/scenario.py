@@ -2,14 +2,22 @@
 
 A scenario is YAML (or JSON).  Every quantity is a string with its unit.  Validation is strict:
 an unknown key, an unknown unit, an unknown drug, a negative dose, an event outside the scenario
-are refused with one line naming the field (``events[3].dose: ...``).  The top-level scenario,
+are refused with one line naming the field (``events[3].dose: ...``).
+
+**Parsed once, here.**  Each value is validated by parsing it, and the validator keeps what it
+parsed: the field holds a :class:`Written` (still the text as written, so messages quote it and the
+JSON Schema and a dump see a string) carrying the number in the base unit of its kind.  The models
+expose those numbers as properties with the unit in the name (``PumpSpec.conc_mg_per_ml``); the
+runner reads only them and never parses text.  The top-level scenario,
 its loading and its published JSON Schema are in :mod:`itdd.scenario` (above the care layer,
 which adds the patient and pathway blocks); :class:`PumpScenario` here is what the simulator reads.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -25,7 +34,58 @@ from .. import quantities as q
 from ..drugs import get_drug
 from ..errors import InputError
 
-_check = q.unit_validator
+
+class Written(str):
+    """A scenario value as written (``"25 mg/mL"``), carrying ``value``: the number it means in the
+    base unit of its kind (mg, mL, s, mg/day, mL/day, cm, mL/cm, a fraction, ppm; for a date-time,
+    epoch seconds; for an event time ``+3d10h``, seconds after the start), parsed once when the
+    scenario was validated."""
+
+    value: float
+    after_start: bool  # an event time written as an offset from the scenario's start
+    utc_offset_s: int  # a date-time's UTC offset
+
+    def __new__(
+        cls, text: str, value: float = math.nan, *, after_start: bool = False, utc_offset_s: int = 0
+    ) -> Written:
+        obj = super().__new__(cls, text)
+        obj.value = value
+        obj.after_start = after_start
+        obj.utc_offset_s = utc_offset_s
+        return obj
+
+
+def number(text: str) -> float:
+    """The number a validated scenario value carries (see :class:`Written`)."""
+    if not isinstance(text, Written):
+        raise TypeError(f"{text!r} did not come through the scenario model's validation")
+    return text.value
+
+
+def _opt(text: str | None) -> float | None:
+    return None if text is None else number(text)
+
+
+def _check(parse: Callable[[Any], float | None]) -> Callable[[Any], Any]:
+    """A pydantic ``AfterValidator``: parse the text (a unit error becomes the field's error) and
+    keep the number beside the text."""
+
+    def validator(value: Any) -> Any:
+        try:
+            parsed = parse(value)
+        except q.UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return Written(value, math.nan if parsed is None else parsed)
+
+    return validator
+
+
+def _datetime(value: Any) -> Any:
+    try:
+        dt = q.parse_datetime(value)
+    except q.UnitError as exc:
+        raise ValueError(str(exc)) from None
+    return Written(value, q.to_epoch_s(dt), utc_offset_s=q.offset_of(dt))
 
 
 Volume = Annotated[
@@ -77,7 +137,7 @@ TimeOfDay = Annotated[
 ]
 DateTime = Annotated[
     str,
-    AfterValidator(_check(q.parse_datetime)),
+    AfterValidator(_datetime),
     Field(
         description="ISO 8601 date-time with its UTC offset.",
         json_schema_extra={"examples": ["2026-01-05T08:00:00+01:00"]},
@@ -150,11 +210,12 @@ Accuracy = Annotated[
 def _offset_or_datetime(value: Any) -> Any:
     if isinstance(value, str) and value.strip().startswith("+"):
         try:
-            q.parse_duration_s(value.strip()[1:])
+            after_s = q.parse_duration_s(value.strip()[1:])
         except q.UnitError as exc:
             raise ValueError(str(exc)) from None
-        return value
-    return _check(q.parse_datetime)(value)
+        return Written(value, after_s, after_start=True)
+    checked = _datetime(value)
+    return Written(value, q.to_epoch_s(q.parse_datetime(value.strip())), utc_offset_s=checked.utc_offset_s)
 
 
 EventTime = Annotated[
@@ -168,13 +229,22 @@ EventTime = Annotated[
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # validate_default: a default ("2 mL") is parsed like a written value, so it carries its number too
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class CatheterSpec(Strict):
     length: Length = "50 cm"
     volume_per_cm: VolumePerLength = "0.0026 mL/cm"
     tip_level: str | None = Field(default=None, description="Vertebral level of the tip, e.g. T10.")
+
+    @property
+    def length_cm(self) -> float:
+        return number(self.length)
+
+    @property
+    def ml_per_cm(self) -> float:
+        return number(self.volume_per_cm)
 
 
 class PumpSpec(Strict):
@@ -191,6 +261,39 @@ class PumpSpec(Strict):
     clock_error: SignedDuration = "+0s"
     clock_drift: Ppm = "0 ppm"
 
+    @property
+    def conc_mg_per_ml(self) -> float:
+        return number(self.concentration)
+
+    @property
+    def fill_ml(self) -> float:
+        return number(self.fill)
+
+    @property
+    def low_reservoir_alarm_ml(self) -> float:
+        return number(self.low_reservoir_alarm)
+
+    @property
+    def flow_accuracy_factor(self) -> float | None:
+        """The flow accuracy as a factor, or ``None`` for 'random'."""
+        return None if self.flow_accuracy == "random" else number(self.flow_accuracy)
+
+    @property
+    def flow_accuracy_sd_fraction(self) -> float | None:
+        return _opt(self.flow_accuracy_sd)
+
+    @property
+    def battery_age_s(self) -> float | None:
+        return _opt(self.battery_age)
+
+    @property
+    def clock_error_s(self) -> float:
+        return number(self.clock_error)
+
+    @property
+    def clock_drift_ppm(self) -> float:
+        return number(self.clock_drift)
+
     @field_validator("drug")
     @classmethod
     def _drug_known(cls, value: str) -> str:
@@ -205,11 +308,31 @@ class FlexStep(Strict):
     start: TimeOfDay
     dose: DoseRate
 
+    @property
+    def start_s(self) -> int:
+        return int(number(self.start))  # a time of day is whole seconds (quantities.parse_time_of_day_s)
+
+    @property
+    def dose_mg_per_day(self) -> float:
+        return number(self.dose)
+
 
 class PeriodicBolusSpec(Strict):
     at: TimeOfDay
     dose: Amount
     duration: Duration
+
+    @property
+    def at_s(self) -> int:
+        return int(number(self.at))  # a time of day is whole seconds
+
+    @property
+    def dose_mg(self) -> float:
+        return number(self.dose)
+
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
 
 
 class TherapySpec(Strict):
@@ -218,6 +341,14 @@ class TherapySpec(Strict):
     steps: list[FlexStep] | None = None
     boluses: list[PeriodicBolusSpec] | None = None
     basal: DoseRate | None = None
+
+    @property
+    def dose_mg_per_day(self) -> float | None:
+        return _opt(self.dose)
+
+    @property
+    def basal_mg_per_day(self) -> float | None:
+        return _opt(self.basal)
 
     @model_validator(mode="after")
     def _fields_for_mode(self) -> TherapySpec:
@@ -248,6 +379,22 @@ class PtmSpec(Strict):
     )
     enabled: bool = True
 
+    @property
+    def dose_mg(self) -> float:
+        return number(self.dose)
+
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
+
+    @property
+    def lockout_s(self) -> float:
+        return number(self.lockout)
+
+    @property
+    def max_daily_dose_mg_per_day(self) -> float | None:
+        return _opt(self.max_daily_dose)
+
 
 class _Event(Strict):
     at: EventTime
@@ -257,11 +404,15 @@ class _Event(Strict):
     until: EventTime | None = Field(default=None, description="Last instant a repeated event may happen.")
     count: int | None = Field(default=None, ge=1, le=100_000, description="How many times in all.")
 
+    @property
+    def every_s(self) -> float | None:
+        return _opt(self.every)
+
     @model_validator(mode="after")
     def _repeat(self) -> _Event:
         if (self.until is not None or self.count is not None) and self.every is None:
             raise ValueError("'until' and 'count' need 'every'")
-        if self.every is not None and q.parse_duration_s(self.every) <= 0:
+        if self.every is not None and number(self.every) <= 0:
             raise ValueError("every: must be more than 0")
         return self
 
@@ -275,11 +426,27 @@ class ClinicianBolusEvent(_Event):
     dose: Amount
     duration: Duration
 
+    @property
+    def dose_mg(self) -> float:
+        return number(self.dose)
+
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
+
 
 class PrimingBolusEvent(_Event):
     type: Literal["priming_bolus"]
     volume: Volume | None = None
     rate: FlowRate | None = None
+
+    @property
+    def volume_ml(self) -> float | None:
+        return _opt(self.volume)
+
+    @property
+    def rate_ml_per_day(self) -> float | None:
+        return _opt(self.rate)
 
 
 class MriEvent(_Event):
@@ -287,16 +454,34 @@ class MriEvent(_Event):
     duration: Duration
     resume_delay: Duration = "0min"
 
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
+
+    @property
+    def resume_delay_s(self) -> float:
+        return number(self.resume_delay)
+
 
 class CatheterFaultEvent(_Event):
     type: Literal["catheter_fault"]
     kind: Literal["occlusion", "leak", "disconnection", "migration"]
     leak_fraction: Percent = "50%"
 
+    @property
+    def leak(self) -> float:
+        """The leaking fraction of the flow (0..1)."""
+        return number(self.leak_fraction)
+
 
 class CatheterRevisionEvent(_Event):
     type: Literal["catheter_revision"]
     length: Length | None = None
+
+    @property
+    def length_cm(self) -> float | None:
+        return _opt(self.length)
+
     priming_bolus: bool | Literal["catheter"] = Field(
         default=True,
         description="true: prime the whole fluid path (pump's internal path + catheter; pushes the drug left in "
@@ -317,11 +502,13 @@ class RefillEvent(_Event):
         default=None, description="What the clinician programs as the new reservoir volume."
     )
 
+    _withdraw_ml: float | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _withdraw(self) -> RefillEvent:
         if self.withdraw != "all":
             try:
-                q.parse_volume_ml(self.withdraw)
+                self._withdraw_ml = q.parse_volume_ml(self.withdraw)
             except q.UnitError as exc:
                 raise ValueError(f"withdraw: {exc} (or 'all')") from None
         if self.drug is not None:
@@ -330,6 +517,23 @@ class RefillEvent(_Event):
             except InputError as exc:
                 raise ValueError(exc.message) from None
         return self
+
+    @property
+    def withdraw_ml(self) -> float | None:
+        """The volume to withdraw, or ``None`` for 'all'."""
+        return self._withdraw_ml
+
+    @property
+    def fill_ml(self) -> float:
+        return number(self.fill)
+
+    @property
+    def conc_mg_per_ml(self) -> float | None:
+        return _opt(self.concentration)
+
+    @property
+    def reservoir_volume_ml(self) -> float | None:
+        return _opt(self.reservoir_volume)
 
 
 class ProgramEvent(_Event):
@@ -351,6 +555,14 @@ class CapInjectionEvent(_Event):
     volume: Volume
     concentration: Concentration | None = None
     drug: str | None = None
+
+    @property
+    def volume_ml(self) -> float:
+        return number(self.volume)
+
+    @property
+    def conc_mg_per_ml(self) -> float | None:
+        return _opt(self.concentration)
 
 
 Event = Annotated[
@@ -395,6 +607,14 @@ class ProgrammerSpec(Strict):
             raise ValueError("verifier must be a different clinician from the one who refills")
         return self
 
+    @property
+    def discrepancy_threshold_ml(self) -> float | None:
+        return _opt(self.discrepancy_threshold)
+
+    @property
+    def flow_accuracy_spec_fraction(self) -> float | None:
+        return _opt(self.flow_accuracy_spec)
+
 
 class PumpScenario(Strict):
     """What the simulator reads of a scenario: one implanted pump followed through virtual time.
@@ -420,6 +640,19 @@ class PumpScenario(Strict):
     @field_validator("duration")
     @classmethod
     def _duration_positive(cls, value: str | None) -> str | None:
-        if value is not None and q.parse_duration_s(value) <= 0:
+        if value is not None and number(value) <= 0:
             raise ValueError("must be more than 0")
         return value
+
+    @property
+    def start_s(self) -> float:
+        return number(self.start)
+
+    @property
+    def utc_offset_s(self) -> int:
+        assert isinstance(self.start, Written)
+        return self.start.utc_offset_s
+
+    @property
+    def duration_s(self) -> float | None:
+        return _opt(self.duration)
