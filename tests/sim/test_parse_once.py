@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from itdd.scenario import parse_scenario_data
-from itdd.sim.scenario import Written
+from itdd.sim.values import Written
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "itdd"
 

@@ -14,7 +14,7 @@ from .. import quantities as q
 from ..errors import ItddError, SafetyRefusal
 from ..pump.limits import RANGES, ValueRange, check_range
 from ..pump.models import PumpModel
-from .scenario import number
+from .values import number
 
 YEAR_S = 365.25 * q.SECONDS_PER_DAY
 MAX_SCENARIO_YEARS = 50.0  # assumption: ten pump lifetimes; longer runs are a typo, not a plan

@@ -37,8 +37,8 @@ from .scenario import (
     PumpScenario,
     RefillEvent,
     TherapySpec,
-    Written,
 )
+from .values import Written
 
 DAY_S = q.SECONDS_PER_DAY
 
