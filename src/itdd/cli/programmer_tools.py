@@ -67,7 +67,7 @@ def cmd_prime(args: argparse.Namespace) -> int:
 
 
 def _per_cm(text: str) -> float:
-    from ..sim.scenario import parse_volume_per_cm
+    from ..sim.values import parse_volume_per_cm
 
     return _q("--volume-per-cm", parse_volume_per_cm, text)
 

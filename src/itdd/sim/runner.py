@@ -37,11 +37,8 @@ from .scenario import (
     PumpScenario,
     RefillEvent,
     TherapySpec,
-    parse_accuracy,
-    parse_ppm,
-    parse_signed_duration_s,
-    parse_volume_per_cm,
 )
+from .values import Written
 
 DAY_S = q.SECONDS_PER_DAY
 
@@ -56,19 +53,14 @@ def build_therapy(spec: TherapySpec, min_basal_mg_per_day: float = 0.0) -> Thera
     if spec.mode == "stopped":
         return Therapy.stopped()
     if spec.mode == "simple_continuous":
-        assert spec.dose is not None
-        return Therapy.simple(q.parse_dose_rate_mg_per_day(spec.dose))
+        assert spec.dose_mg_per_day is not None
+        return Therapy.simple(spec.dose_mg_per_day)
     if spec.mode == "flex":
         assert spec.steps is not None
-        return Therapy.flex(
-            [(q.parse_time_of_day_s(s.start), q.parse_dose_rate_mg_per_day(s.dose)) for s in spec.steps]
-        )
+        return Therapy.flex([(s.start_s, s.dose_mg_per_day) for s in spec.steps])
     assert spec.boluses is not None
-    boluses = [
-        PeriodicBolus(q.parse_time_of_day_s(b.at), q.parse_amount_mg(b.dose), q.parse_duration_s(b.duration))
-        for b in spec.boluses
-    ]
-    basal = q.parse_dose_rate_mg_per_day(spec.basal) if spec.basal is not None else None
+    boluses = [PeriodicBolus(b.at_s, b.dose_mg, b.duration_s) for b in spec.boluses]
+    basal = spec.basal_mg_per_day
     return Therapy.periodic(boluses, basal if basal is not None else min_basal_mg_per_day)
 
 
@@ -80,24 +72,25 @@ def min_basal_mg_per_day(model: PumpModel, conc_mg_per_ml: float) -> float:
 def build_ptm(spec: PtmSpec | None) -> PtmSettings | None:
     if spec is None:
         return None
-    duration_s = q.parse_duration_s(spec.duration)
+    duration_s = spec.duration_s
     if duration_s <= 0:
         raise InputError("ptm.duration", "must be more than 0")
     return PtmSettings(
-        dose_mg=q.parse_amount_mg(spec.dose),
+        dose_mg=spec.dose_mg,
         duration_s=duration_s,
-        lockout_s=q.parse_duration_s(spec.lockout),
+        lockout_s=spec.lockout_s,
         max_per_day=spec.max_per_day,
-        max_daily_dose_mg=None if spec.max_daily_dose is None else q.parse_dose_rate_mg_per_day(spec.max_daily_dose),
+        max_daily_dose_mg=spec.max_daily_dose_mg_per_day,
         enabled=spec.enabled,
     )
 
 
 def event_time_s(at: str, start_s: float) -> float:
-    s = at.strip()
-    if s.startswith("+"):
-        return start_s + q.parse_duration_s(s[1:])
-    return q.to_epoch_s(q.parse_datetime(s))
+    """An event time: an offset after the start (``+3d10h``) or an instant (epoch seconds)."""
+    assert isinstance(at, Written)
+    if at.after_start:
+        return start_s + at.value
+    return at.value
 
 
 def _with_field(exc: ItddError, prefix: str) -> ItddError:
@@ -134,19 +127,18 @@ Handler = Callable[[Run, Any], None]
 
 
 def build_run(scn: PumpScenario) -> Run:
-    start_dt = q.parse_datetime(scn.start)
-    offset_s = q.offset_of(start_dt)
-    start_s = q.to_epoch_s(start_dt)
+    offset_s = scn.utc_offset_s
+    start_s = scn.start_s
     if scn.duration is None or scn.pump is None:
         raise InputError("pump" if scn.pump is None else "duration", "required key is missing")
     end_s = start_s + check_duration(scn.duration)
     p = scn.pump
     model = get_model(p.model)
-    conc = q.parse_concentration_mg_per_ml(p.concentration)
+    conc = p.conc_mg_per_ml
     check_pump_block(p)
     check_ptm_block(scn.ptm)
     check_ptm_rate(scn.ptm, conc, model)
-    fill_ml = q.parse_volume_ml(p.fill)
+    fill_ml = p.fill_ml
     if fill_ml > model.reservoir_capacity_ml + 1e-9:
         raise SafetyRefusal(
             "pump.fill",
@@ -163,10 +155,10 @@ def build_run(scn: PumpScenario) -> Run:
             "pump.concentration",
             f"{p.concentration!r}: the pump holds no drug; a running therapy needs a concentration above 0",
         )
-    accuracy = parse_accuracy(p.flow_accuracy)
+    accuracy = p.flow_accuracy_factor
     battery_to_eri = 1.0
-    if p.battery_age is not None:
-        age_days = q.parse_duration_s(p.battery_age) / DAY_S
+    if p.battery_age_s is not None:
+        age_days = p.battery_age_s / DAY_S
         flow = therapy.daily_dose_mg() / conc if conc > 0 else 0.0
         drain = model.battery_drain_per_day + model.battery_drain_per_ml * flow
         battery_to_eri = 1.0 - age_days * drain
@@ -185,20 +177,20 @@ def build_run(scn: PumpScenario) -> Run:
             drug=p.drug,
             conc_mg_per_ml=conc,
             fill_ml=fill_ml,
-            low_reservoir_ml=q.parse_volume_ml(p.low_reservoir_alarm),
+            low_reservoir_ml=p.low_reservoir_alarm_ml,
             therapy=therapy,
             ptm=build_ptm(scn.ptm),
-            catheter_length_cm=q.parse_length_cm(p.catheter.length),
-            catheter_ml_per_cm=parse_volume_per_cm(p.catheter.volume_per_cm),
+            catheter_length_cm=p.catheter.length_cm,
+            catheter_ml_per_cm=p.catheter.ml_per_cm,
             primed=p.primed,
             flow_accuracy=accuracy if accuracy is not None else 1.0,
             random_flow_accuracy=accuracy is None,
             flow_accuracy_sd=(
-                q.parse_fraction(p.flow_accuracy_sd) if p.flow_accuracy_sd is not None else FLOW_ACCURACY_REFILL_SD
+                p.flow_accuracy_sd_fraction if p.flow_accuracy_sd_fraction is not None else FLOW_ACCURACY_REFILL_SD
             ),
             battery_to_eri=battery_to_eri,
-            clock_offset_s=parse_signed_duration_s(p.clock_error),
-            clock_drift_ppm=parse_ppm(p.clock_drift),
+            clock_offset_s=p.clock_error_s,
+            clock_drift_ppm=p.clock_drift_ppm,
             seed=scn.seed,
         )
     except ItddError as exc:
@@ -228,7 +220,7 @@ def _occurrences(run: Run, ev: Any, index: int) -> list[float]:
         )
     if ev.every is None:
         return [t]
-    step = q.parse_duration_s(ev.every)
+    step = ev.every_s
     last = end_s
     if ev.until is not None:
         last = event_time_s(ev.until, start_s)
@@ -267,8 +259,8 @@ def _ptm_request(run: Run, ev: Any) -> None:
 
 
 def _clinician_bolus(run: Run, ev: Any) -> None:
-    dose_mg = as_written("dose", ev.dose, q.parse_amount_mg, "clinician_bolus.dose")
-    duration_s = as_written("duration", ev.duration, q.parse_duration_s, "clinician_bolus.duration")
+    dose_mg = as_written("dose", ev.dose, "clinician_bolus.dose")
+    duration_s = as_written("duration", ev.duration, "clinician_bolus.duration")
     try:
         run.implant.clinician_bolus(dose_mg, duration_s)
     except SafetyRefusal as exc:
@@ -280,16 +272,16 @@ def _clinician_bolus(run: Run, ev: Any) -> None:
 
 
 def _priming_bolus(run: Run, ev: Any) -> None:
-    vol = None if ev.volume is None else as_written("volume", ev.volume, q.parse_volume_ml, "priming_bolus.volume")
-    rate = None if ev.rate is None else as_written("rate", ev.rate, q.parse_flow_ml_per_day, "priming_bolus.rate")
+    vol = None if ev.volume is None else as_written("volume", ev.volume, "priming_bolus.volume")
+    rate = None if ev.rate is None else as_written("rate", ev.rate, "priming_bolus.rate")
     run.implant.priming_bolus(vol, rate)
 
 
 def _mri(run: Run, ev: Any) -> None:
     implant = run.implant
     implant.magnetic_field_on()
-    delay = q.parse_duration_s(ev.resume_delay)
-    end = implant.t_s + q.parse_duration_s(ev.duration)
+    delay = ev.resume_delay_s
+    end = implant.t_s + ev.duration_s
 
     def field_off(_sim: Simulation) -> None:
         run.implant.magnetic_field_off(delay)  # the run's implant then (a restored copy after a save)
@@ -298,7 +290,7 @@ def _mri(run: Run, ev: Any) -> None:
 
 
 def _catheter_fault(run: Run, ev: Any) -> None:
-    run.implant.catheter_fault(ev.kind, q.parse_fraction(ev.leak_fraction))
+    run.implant.catheter_fault(ev.kind, ev.leak)
 
 
 def _catheter_revision(run: Run, ev: Any) -> None:
@@ -306,7 +298,7 @@ def _catheter_revision(run: Run, ev: Any) -> None:
     the pump's priming function does by default, and the documented overdose hazard: the drug
     left in the pump's internal path reaches the spinal fluid within minutes);
     ``priming_bolus: catheter`` primes the catheter volume only."""
-    length = None if ev.length is None else q.parse_length_cm(ev.length)
+    length = ev.length_cm
     implant = run.implant
     implant.catheter_revision(length, primed=False)
     if ev.priming_bolus == "catheter":
@@ -318,14 +310,14 @@ def _catheter_revision(run: Run, ev: Any) -> None:
 def refill_mechanism(run: Run, ev: RefillEvent) -> dict[str, Any]:
     """Pump-level refill (withdraw, fill, reset the estimate); returns its JSON row."""
     implant = run.implant
-    conc = implant.fw.conc_mg_per_ml if ev.concentration is None else q.parse_concentration_mg_per_ml(ev.concentration)
+    conc = implant.fw.conc_mg_per_ml if ev.conc_mg_per_ml is None else ev.conc_mg_per_ml
     drug = ev.drug or implant.fw.drug
     result = implant.refill(
-        withdraw_ml=None if ev.withdraw == "all" else q.parse_volume_ml(ev.withdraw),
-        fill_ml=q.parse_volume_ml(ev.fill),
+        withdraw_ml=ev.withdraw_ml,
+        fill_ml=ev.fill_ml,
         drug=drug,
         conc_mg_per_ml=conc,
-        reservoir_ml_entered=None if ev.reservoir_volume is None else q.parse_volume_ml(ev.reservoir_volume),
+        reservoir_ml_entered=ev.reservoir_volume_ml,
         bridge_bolus=ev.bridge_bolus,
     )
     row = {"time": run.iso(result.time_s), **result.to_dict()}
@@ -337,10 +329,8 @@ def refill_settings(spec: ProgrammerSpec | None) -> RefillSettings:
     if spec is None:
         return RefillSettings(enforce_guardrails=False)
     return RefillSettings(
-        discrepancy_threshold_ml=None
-        if spec.discrepancy_threshold is None
-        else q.parse_volume_ml(spec.discrepancy_threshold),
-        flow_accuracy_spec=None if spec.flow_accuracy_spec is None else q.parse_fraction(spec.flow_accuracy_spec),
+        discrepancy_threshold_ml=spec.discrepancy_threshold_ml,
+        flow_accuracy_spec=spec.flow_accuracy_spec_fraction,
         enforce_guardrails=spec.guardrails == "enforce",
     )
 
@@ -349,18 +339,18 @@ def _refill_row(run: Run, ev: RefillEvent) -> dict[str, Any]:
     """A scenario ``refill`` event through the programmer's refill workflow; its result row."""
     spec = run.scenario.programmer
     req = RefillRequest(
-        fill_ml=q.parse_volume_ml(ev.fill),
-        withdraw_ml=None if ev.withdraw == "all" else q.parse_volume_ml(ev.withdraw),
+        fill_ml=ev.fill_ml,
+        withdraw_ml=ev.withdraw_ml,
         drug=ev.drug,
-        conc_mg_per_ml=None if ev.concentration is None else q.parse_concentration_mg_per_ml(ev.concentration),
-        reservoir_ml=None if ev.reservoir_volume is None else q.parse_volume_ml(ev.reservoir_volume),
+        conc_mg_per_ml=ev.conc_mg_per_ml,
+        reservoir_ml=ev.reservoir_volume_ml,
         bridge_bolus=ev.bridge_bolus,
     )
     # What the reservoir held after the last fill: the previous refill's programmed volume, or the
     # scenario's initial fill.
     pump = run.scenario.pump
     assert pump is not None  # a pump scenario (a pathway runs its own refills)
-    prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else q.parse_volume_ml(pump.fill)
+    prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else pump.fill_ml
     return scenario_refill(
         run.implant,
         req,
@@ -373,11 +363,11 @@ def _refill_row(run: Run, ev: RefillEvent) -> dict[str, Any]:
 
 def _refill(run: Run, ev: Any) -> None:
     """A refill goes through the clinician programmer's refill workflow (itdd.programmer.refill)."""
-    as_written("fill", ev.fill, q.parse_volume_ml, "refill.fill")
+    as_written("fill", ev.fill, "refill.fill")
     if ev.concentration is not None:
-        as_written("concentration", ev.concentration, q.parse_concentration_mg_per_ml, "refill.concentration")
-    if ev.withdraw != "all":
-        as_written("withdraw", ev.withdraw, q.parse_volume_ml, "refill.withdraw")
+        as_written("concentration", ev.concentration, "refill.concentration")
+    if ev.withdraw_ml is not None:
+        as_written("withdraw", ev.withdraw, "refill.withdraw", value=ev.withdraw_ml)
     run.refills.append(_refill_row(run, ev))
 
 
@@ -417,12 +407,8 @@ def _simple(run: Run, ev: Any) -> None:
 
 def _cap_injection(run: Run, ev: Any) -> None:
     implant = run.implant
-    conc = (
-        implant.hw.reservoir_conc_mg_per_ml
-        if ev.concentration is None
-        else q.parse_concentration_mg_per_ml(ev.concentration)
-    )
-    implant.catheter_access_port_injection(q.parse_volume_ml(ev.volume), ev.drug or implant.hw.reservoir_drug, conc)
+    conc = implant.hw.reservoir_conc_mg_per_ml if ev.conc_mg_per_ml is None else ev.conc_mg_per_ml
+    implant.catheter_access_port_injection(ev.volume_ml, ev.drug or implant.hw.reservoir_drug, conc)
 
 
 EVENT_HANDLERS: dict[str, Handler] = {
