@@ -21,11 +21,10 @@ from starlette.datastructures import FormData
 from .. import DISCLAIMER
 from .. import quantities as q
 from ..errors import ItddError
-from ..sim.runner import build_ptm, build_therapy
-from ..sim.scenario import PtmSpec, TherapySpec
 from . import charts, security, services, views
-from .api import MAX_ID
+from .api.common import MAX_ID, catch_up, write_or_log_refusal
 from .auth import Auth, check_csrf, login, logout, optional_auth, unit, write_retrying
+from .inputs import PtmSpec, TherapySpec, build_ptm, build_therapy
 from .problems import ClinicError, Forbidden, Invalid, NotFound, from_itdd
 
 router = APIRouter(include_in_schema=False)
@@ -360,9 +359,7 @@ def dashboard_page(request: Request, auth: Auth = page("self")) -> Response:
         return RedirectResponse(ROLE_HOME[auth.actor.role], status_code=303)
     if not auth.can("clinic.read"):  # pragma: no cover - every non-patient role reads the clinic
         raise Forbidden("not allowed")
-    from .api import _catch_up
-
-    _catch_up(request, auth)
+    catch_up(request, auth)
     with unit(request, auth, write=False) as ctx:
         data = views.dashboard(ctx)
         from .patient_side.therapy import inbox
@@ -746,9 +743,7 @@ async def program_submit(pump_id: int, request: Request, auth: Auth = page("pump
         if action == "apply":
             if not auth.can("pump.program"):
                 raise Forbidden("only a physician may program the pump; a nurse can review the changes")
-            from .api import _write_or_log_refusal
-
-            _write_or_log_refusal(request, auth, "pump.program", pump_id, lambda c: services.program(c, pump_id, req))
+            write_or_log_refusal(request, auth, "pump.program", pump_id, lambda c: services.program(c, pump_id, req))
             with unit(request, auth, write=False) as ctx:
                 patient_id = services.get_pump(ctx, pump_id).patient_id
             return RedirectResponse(f"/patients/{patient_id}?ok=program", status_code=303)
@@ -852,10 +847,8 @@ async def refill_submit(pump_id: int, request: Request, auth: Auth = page("pump.
     try:
         if step == "apply":
             req = _refill_from_form(form, need_fill=True)
-            from .api import _write_or_log_refusal
-
             fault = request.app.state.settings.fault
-            _write_or_log_refusal(
+            write_or_log_refusal(
                 request, auth, "pump.refill", pump_id, lambda c: services.refill(c, pump_id, req, fault=fault)
             )
             with unit(request, auth, write=False) as ctx:
