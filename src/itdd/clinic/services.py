@@ -38,6 +38,23 @@ from .models import (
     User,
 )
 from .problems import Conflict, Forbidden, Invalid, NotFound, Refused, from_itdd
+from .records import (
+    AppointmentCancelled,
+    AspirateReading,
+    BolusAnswer,
+    ClockMove,
+    GuardrailMessage,
+    InterrogationOut,
+    ModeSwitch,
+    Programmed,
+    ProgramPreview,
+    PtmStatus,
+    RefillDone,
+    RefillPlanOut,
+    Resolved,
+    SettingChange,
+    Verified,
+)
 
 DAY_S = SECONDS_PER_DAY
 CLINIC_DAY_START_S = 9 * 3600  # assumption: "to next refill" lands at 09:00 local, when the clinic opens
@@ -247,7 +264,7 @@ def _refused(exc: ItddError, messages: list[workflows.Message] | None = None) ->
 # ---- clinic clock --------------------------------------------------------------------------------
 
 
-def advance_clinic(ctx: Ctx, *, by_s: float | None = None, to: str | None = None) -> dict[str, Any]:
+def advance_clinic(ctx: Ctx, *, by_s: float | None = None, to: str | None = None) -> ClockMove:
     """Training mode: move the clinic's clock and every active pump with it (one transaction)."""
     require_clinician(ctx)
     clinic = ctx.clinic()
@@ -283,10 +300,10 @@ def advance_clinic(ctx: Ctx, *, by_s: float | None = None, to: str | None = None
     before = {"clock_t_s": now}
     clinic.clock_t_s = target
     ctx.audit("clock.advance", "clinic", clinic.id, t_s=target, before=before, after={"clock_t_s": target})
-    return {"clock_t_s": target, "previous_t_s": now, "pumps": len(pumps)}
+    return ClockMove(clock_t_s=target, previous_t_s=now, pumps=len(pumps), now=iso(target, clinic.utc_offset_s))
 
 
-def set_mode(ctx: Ctx, mode: str) -> dict[str, Any]:
+def set_mode(ctx: Ctx, mode: str) -> ModeSwitch:
     """Switch the clinic between training (a virtual clock clinicians advance) and live (the wall clock).
 
     Time never runs backwards: going live when the wall clock is behind the virtual clock keeps the virtual
@@ -300,7 +317,7 @@ def set_mode(ctx: Ctx, mode: str) -> dict[str, Any]:
     ctx.db.refresh(clinic, with_for_update=CLINIC_ROW_LOCK)
     before = {"mode": clinic.mode, "clock_t_s": clinic.clock_t_s}
     if mode == clinic.mode:
-        return {"mode": mode, "clock_t_s": clinic.clock_t_s}
+        return ModeSwitch(mode=mode, clock_t_s=clinic.clock_t_s, now=iso(clinic.clock_t_s, clinic.utc_offset_s))
     now = clinic_now_s(clinic, ctx.wall)
     if mode == "live":
         now = max(ctx.wall(), clinic.clock_t_s)
@@ -311,7 +328,7 @@ def set_mode(ctx: Ctx, mode: str) -> dict[str, Any]:
     clinic.mode = mode
     clinic.clock_t_s = now
     ctx.audit("clock.mode", "clinic", clinic.id, t_s=now, before=before, after={"mode": mode, "clock_t_s": now})
-    return {"mode": mode, "clock_t_s": now}
+    return ModeSwitch(mode=mode, clock_t_s=now, now=iso(now, clinic.utc_offset_s))
 
 
 def catch_up_live(ctx: Ctx) -> None:
@@ -332,7 +349,7 @@ def catch_up_live(ctx: Ctx) -> None:
 # ---- interrogation -------------------------------------------------------------------------------
 
 
-def interrogate(ctx: Ctx, pump_id: int) -> dict[str, Any]:
+def interrogate(ctx: Ctx, pump_id: int) -> InterrogationOut:
     """A programmer interrogation: reads the pump, logs it, recovers a latched motor stall."""
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id, lock=True)
@@ -346,7 +363,7 @@ def interrogate(ctx: Ctx, pump_id: int) -> dict[str, Any]:
     close_twin(ctx, pump, implant)
     ctx.db.add(Interrogation(pump_id=pump.id, t_s=implant.t_s, user_id=ctx.actor.user_id, status=twin.clean(status)))
     ctx.audit("pump.interrogate", "pump", pump.id, t_s=implant.t_s, after={"state": it.state})
-    return twin.clean(status)
+    return InterrogationOut.of(twin.clean(status))
 
 
 # ---- programming ---------------------------------------------------------------------------------
@@ -372,22 +389,22 @@ def _program_check(implant: Implant, req: ProgramRequest) -> workflows.ProgramCh
         raise from_itdd(exc) from None
 
 
-def preview_program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
+def preview_program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> ProgramPreview:
     """The guardrail messages and the pending changes side by side; changes nothing."""
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id)
     check = _program_check(peek_twin(ctx, pump), req)
-    return {
-        "pump_id": pump.id,
-        "version": pump.version,
-        "messages": [m.to_dict() for m in check.messages],
-        "changes": check.changes,
-        "can_apply": not check.hard,
-        "needs_confirmation": sorted({m.field for m in check.soft}),
-    }
+    return ProgramPreview(
+        pump_id=pump.id,
+        version=pump.version,
+        messages=[GuardrailMessage.of(m.to_dict()) for m in check.messages],
+        changes=[SettingChange.of(c) for c in check.changes],
+        can_apply=not check.hard,
+        needs_confirmation=sorted({m.field for m in check.soft}),
+    )
 
 
-def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
+def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> Programmed:
     """Program the twin through the programmer (guardrails enforced) and record the prescription."""
     require_clinician(ctx)
     if ctx.actor.role != "physician":
@@ -427,15 +444,15 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> dict[str, Any]:
         before=before,
         after={**(after := _after(ctx.db, pump)), "prescription_id": rx.id, "record_id": record.record_id},
     )
-    return {
-        "prescription_id": rx.id,
-        "pump_id": pump.id,
-        "version": after["version"],
-        "therapy": rx.therapy,
-        "description": rx.description,
-        "confirmations": rx.confirmations,
-        "record": rx.record,
-    }
+    return Programmed(
+        prescription_id=rx.id,
+        pump_id=pump.id,
+        version=after["version"],
+        therapy=rx.therapy,
+        description=rx.description,
+        confirmations=rx.confirmations,
+        record=rx.record,
+    )
 
 
 def _prescription(
@@ -481,21 +498,21 @@ class RefillRequest:
     expected_version: int | None
 
 
-def aspirate_reading(ctx: Ctx, pump_id: int) -> dict[str, Any]:
+def aspirate_reading(ctx: Ctx, pump_id: int) -> AspirateReading:
     """What the pump expects in its reservoir, and what the syringe shows when it is emptied now."""
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id)
     implant = peek_twin(ctx, pump)
-    return {
-        "pump_id": pump.id,
-        "version": pump.version,
-        "t_s": implant.t_s,
-        "expected_ml": implant.fw.estimate_ml,
-        "syringe_ml": implant.hw.reservoir_ml,
-        "capacity_ml": implant.model.reservoir_capacity_ml,
-        "drug": implant.fw.drug,
-        "conc_mg_per_ml": implant.fw.conc_mg_per_ml,
-    }
+    return AspirateReading(
+        pump_id=pump.id,
+        version=pump.version,
+        t_s=implant.t_s,
+        expected_ml=implant.fw.estimate_ml,
+        syringe_ml=implant.hw.reservoir_ml,
+        capacity_ml=implant.model.reservoir_capacity_ml,
+        drug=implant.fw.drug,
+        conc_mg_per_ml=implant.fw.conc_mg_per_ml,
+    )
 
 
 def _refill_args(implant: Implant, req: RefillRequest) -> dict[str, Any]:
@@ -543,7 +560,7 @@ def _plan_out(plan: workflows.RefillPlan, off: int) -> dict[str, Any]:
     return twin.clean(out)
 
 
-def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> dict[str, Any]:
+def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> RefillPlanOut:
     """Discrepancy and likely causes, bridge bolus, next refill and alarm dates — on a copy of the twin."""
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id)
@@ -551,11 +568,10 @@ def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> dict[str, Any]
     limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)
     plan = workflows.plan_refill(implant, clinician=ctx.actor.username, **_refill_args(implant, req))
     out = _plan_out(plan, ctx.clinic().utc_offset_s)
-    out.update({"pump_id": pump.id, "version": pump.version})
-    return out
+    return RefillPlanOut.of({**out, "pump_id": pump.id, "version": pump.version})
 
 
-def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> dict[str, Any]:
+def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> RefillDone:
     """The whole refill in one transaction: the twin, the refill record, events, levels, the audit entry."""
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id, lock=True)
@@ -628,8 +644,7 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
     if fault is not None:
         fault("refill")  # crash-test hook: everything is written, nothing is committed yet
     out = _plan_out(workflows.RefillPlan([], record, row.expected_ml, 0.0), ctx.clinic().utc_offset_s)
-    out.update({"refill_id": row.id, "pump_id": pump.id, "version": after["version"]})
-    return out
+    return RefillDone.of({**out, "refill_id": row.id, "pump_id": pump.id, "version": after["version"]})
 
 
 @dataclass
@@ -640,7 +655,7 @@ class VerifyRequest:
     reservoir_ml: float
 
 
-def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> dict[str, Any]:
+def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> Verified:
     """A second clinician checks the record against their own independent readings (not the performer)."""
     require_clinician(ctx)
     r = get_refill(ctx, refill_id, lock=True)
@@ -667,10 +682,10 @@ def verify_refill(ctx: Ctx, refill_id: int, req: VerifyRequest) -> dict[str, Any
     r.verified_by_id = ctx.actor.user_id
     r.verified_wall_s = ctx.wall()
     ctx.audit("refill.verify", "refill", r.id, t_s=ctx.now_s(), after={"verified_by": ctx.actor.username})
-    return {"refill_id": r.id, "verified_by": ctx.actor.username, "verification": verified.get("verification")}
+    return Verified(refill_id=r.id, verified_by=ctx.actor.username, verification=verified.get("verification"))
 
 
-def resolve_discrepancy(ctx: Ctx, refill_id: int, note: str) -> dict[str, Any]:
+def resolve_discrepancy(ctx: Ctx, refill_id: int, note: str) -> Resolved:
     require_clinician(ctx)
     r = get_refill(ctx, refill_id, lock=True)
     if not r.discrepancy_flag:
@@ -683,7 +698,7 @@ def resolve_discrepancy(ctx: Ctx, refill_id: int, note: str) -> dict[str, Any]:
     r.resolution_note = note.strip()
     r.resolved_by_id = ctx.actor.user_id
     ctx.audit("refill.resolve_discrepancy", "refill", r.id, t_s=ctx.now_s(), after={"note": r.resolution_note})
-    return {"refill_id": r.id, "resolved": True}
+    return Resolved(refill_id=r.id, resolved=True)
 
 
 # ---- patient bolus (patient therapy manager) ---------------------------------------------------
@@ -700,7 +715,7 @@ def _own_pump(ctx: Ctx, *, lock: bool = False) -> Pump:
     return pump
 
 
-def ptm_status(ctx: Ctx) -> dict[str, Any]:
+def ptm_status(ctx: Ctx) -> PtmStatus:
     """The patient's limited view: pump state, lockout and boluses left (no therapy details)."""
     pump = _own_pump(ctx)
     implant = peek_twin(ctx, pump)
@@ -708,10 +723,18 @@ def ptm_status(ctx: Ctx) -> dict[str, Any]:
     raw = run_command(implant, "ptm_status", None, PATIENT)
     st["next_allowed_s"] = raw.get("next_allowed_s")
     st["time_s"] = implant.t_s
-    return twin.clean(st)
+    st = twin.clean(st)
+    off = ctx.clinic().utc_offset_s
+    return PtmStatus.of(
+        {**st, "now": iso(st["time_s"], off), "next_allowed_at": _iso_or_none(st["next_allowed_s"], off)}
+    )
 
 
-def ptm_request(ctx: Ctx) -> dict[str, Any]:
+def _iso_or_none(t_s: float | None, offset_s: int) -> str | None:
+    return None if t_s is None else iso(t_s, offset_s)
+
+
+def ptm_request(ctx: Ctx) -> BolusAnswer:
     """A patient bolus request, decided by the pump (lockout, daily limit, maximum dose)."""
     pump = _own_pump(ctx, lock=True)
     implant = open_twin(ctx, pump)
@@ -724,7 +747,8 @@ def ptm_request(ctx: Ctx) -> dict[str, Any]:
     out["next_allowed_s"] = outcome.next_allowed_s
     out["time_s"] = implant.t_s
     ctx.audit("ptm.request", "pump", pump.id, t_s=implant.t_s, after=out)
-    return twin.clean(out)
+    out = twin.clean(out)
+    return BolusAnswer.of({**out, "next_allowed_at": _iso_or_none(out["next_allowed_s"], ctx.clinic().utc_offset_s)})
 
 
 # ---- records -------------------------------------------------------------------------------------
@@ -796,7 +820,7 @@ def add_appointment(ctx: Ctx, patient_id: int, *, t_s: float, kind: str, notes: 
     return row.id
 
 
-def cancel_appointment(ctx: Ctx, appointment_id: int) -> dict[str, Any]:
+def cancel_appointment(ctx: Ctx, appointment_id: int) -> AppointmentCancelled:
     """Cancel a scheduled appointment (its row is locked: two cancellations at once, one wins, one gets 409)."""
     require_clinician(ctx)
     row = _locked(ctx.db, ctx.db.get(Appointment, appointment_id), True)
@@ -817,7 +841,7 @@ def cancel_appointment(ctx: Ctx, appointment_id: int) -> dict[str, Any]:
         before={"status": "scheduled"},
         after={"status": "cancelled"},
     )
-    return {"appointment_id": row.id, "patient_id": row.patient_id, "status": row.status}
+    return AppointmentCancelled(appointment_id=row.id, patient_id=row.patient_id, status=row.status)
 
 
 def user_names(db: Session, ids: set[int | None]) -> dict[int, str]:

@@ -511,7 +511,7 @@ def appointment_cancel_submit(appointment_id: int, request: Request, auth: Auth 
     _id(appointment_id)
     with unit(request, auth, write=True) as ctx:
         out = services.cancel_appointment(ctx, appointment_id)
-    return RedirectResponse(f"/patients/{out['patient_id']}?ok=cancel#records", status_code=303)
+    return RedirectResponse(f"/patients/{out.patient_id}?ok=cancel#records", status_code=303)
 
 
 @router.post("/pumps/{pump_id}/interrogate")
@@ -822,7 +822,7 @@ def refill_page(pump_id: int, request: Request, auth: Auth = page("pump.refill")
         base = _pump_page_ctx(ctx, pump_id)
         reading = services.aspirate_reading(ctx, pump_id)
         unit_ = base["pump"]["dose_unit"]
-        values = {"concentration": _fmt_amount(reading["conc_mg_per_ml"], unit_) + "/mL", "bridge_bolus": "auto"}
+        values = {"concentration": _fmt_amount(reading.conc_mg_per_ml, unit_) + "/mL", "bridge_bolus": "auto"}
         return render(
             request,
             "refill.html",
@@ -860,14 +860,14 @@ async def refill_submit(pump_id: int, request: Request, auth: Auth = page("pump.
             with unit(request, auth, write=False) as ctx:
                 reading = services.aspirate_reading(ctx, pump_id)
             if not values.get("fill"):
-                values["fill"] = f"{reading['capacity_ml']:g} mL"
+                values["fill"] = f"{reading.capacity_ml:g} mL"
             if _s(form, "fill"):
                 try:
                     req.fill_ml = q.parse_volume_ml(values["fill"])
                 except q.UnitError as exc:
                     raise Invalid(str(exc), field="fill") from None
             else:
-                req.fill_ml = reading["capacity_ml"]
+                req.fill_ml = reading.capacity_ml
         with unit(request, auth, write=False) as ctx:
             plan = services.preview_refill(ctx, pump_id, req)
         shown_step = "fill" if step == "check" else "review"
@@ -901,27 +901,14 @@ async def refill_submit(pump_id: int, request: Request, auth: Auth = page("pump.
 def my_page(request: Request, auth: Auth = page("ptm")) -> Response:
     with unit(request, auth, write=False) as ctx:
         st = services.ptm_status(ctx)
-        return render(request, "my.html", {**_shell(ctx), "st": _my(st, ctx), "decision": None}, auth=auth)
-
-
-def _my(st: dict[str, Any], ctx: services.Ctx) -> dict[str, Any]:
-    off = ctx.clinic().utc_offset_s
-    st = dict(st)
-    st["next_allowed_at"] = None if st.get("next_allowed_s") is None else q.iso(st["next_allowed_s"], off)
-    st["now"] = q.iso(st["time_s"], off)
-    return st
+        return render(request, "my.html", {**_shell(ctx), "st": st, "decision": None}, auth=auth)
 
 
 @router.post("/my/bolus")
 def my_bolus(request: Request, auth: Auth = page("ptm")) -> Response:
     decision = write_retrying(request, auth, services.ptm_request)
     with unit(request, auth, write=False) as ctx:
-        st = services.ptm_status(ctx)
-        off = ctx.clinic().utc_offset_s
-        decision["next_allowed_at"] = (
-            None if decision.get("next_allowed_s") is None else q.iso(decision["next_allowed_s"], off)
-        )
-        data = {**_shell(ctx), "st": _my(st, ctx), "decision": decision}
+        data = {**_shell(ctx), "st": services.ptm_status(ctx), "decision": decision}
     if partial(request):
         return render(request, "_my_panel.html", data, auth=auth)
     return render(request, "my.html", data, auth=auth)

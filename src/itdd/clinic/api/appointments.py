@@ -10,6 +10,7 @@ from ... import quantities as q
 from .. import services, views
 from ..auth import Auth, api_user, unit
 from ..inputs import DateTime
+from ..records import AppointmentCancelled
 from .common import Id, Strict, Text
 from .shapes import Out
 
@@ -32,12 +33,6 @@ class AppointmentOut(Out):
 
 class AppointmentCreated(Out):
     appointment_id: int
-
-
-class AppointmentCancelled(Out):
-    appointment_id: int
-    patient_id: int
-    status: str
 
 
 @router.get("/patients/{patient_id}/appointments")
@@ -64,4 +59,4 @@ def api_cancel_appointment(
 ) -> AppointmentCancelled:
     """Cancel a scheduled appointment (409 if it is no longer scheduled)."""
     with unit(request, auth, write=True) as ctx:
-        return AppointmentCancelled.of(services.cancel_appointment(ctx, appointment_id))
+        return services.cancel_appointment(ctx, appointment_id)

@@ -12,6 +12,7 @@ from ... import quantities as q
 from .. import services, views
 from ..auth import Auth, api_user, unit, write_retrying
 from ..inputs import Duration
+from ..records import ClockMove, ModeSwitch
 from .common import Strict, catch_up, parse_field
 from .refills import DashboardRefillRow
 from .shapes import ClinicInfo, Out, PumpAlarm, PumpSummary, StaffMember
@@ -34,21 +35,8 @@ class AdvanceIn(Strict):
         return self
 
 
-class AdvanceOut(Out):
-    clock_t_s: float
-    previous_t_s: float
-    pumps: int
-    now: str
-
-
 class ModeIn(Strict):
     mode: Literal["training", "live"]
-
-
-class ModeOut(Out):
-    mode: str
-    clock_t_s: float
-    now: str
 
 
 class DashboardPump(PumpSummary):
@@ -127,26 +115,18 @@ def api_clinic(request: Request, auth: Auth = Depends(api_user("clinic.read"))) 
 
 
 @router.post("/clinic/advance")
-def api_advance(body: AdvanceIn, request: Request, auth: Auth = Depends(api_user("clinic.advance"))) -> AdvanceOut:
+def api_advance(body: AdvanceIn, request: Request, auth: Auth = Depends(api_user("clinic.advance"))) -> ClockMove:
     """Training mode: move the clinic's virtual clock; every pump advances with it through the engine."""
     by_s = None if body.by is None else parse_field("by", q.parse_duration_s, body.by)
 
-    def advance(ctx: services.Ctx) -> AdvanceOut:
-        out = services.advance_clinic(ctx, by_s=by_s, to=body.to)
-        return AdvanceOut.of({**out, "now": q.iso(out["clock_t_s"], ctx.clinic().utc_offset_s)})
-
-    return write_retrying(request, auth, advance)
+    return write_retrying(request, auth, lambda ctx: services.advance_clinic(ctx, by_s=by_s, to=body.to))
 
 
 @router.post("/clinic/mode")
-def api_mode(body: ModeIn, request: Request, auth: Auth = Depends(api_user("clinic.mode"))) -> ModeOut:
+def api_mode(body: ModeIn, request: Request, auth: Auth = Depends(api_user("clinic.mode"))) -> ModeSwitch:
     """Switch the clinic's clock between training (virtual, advanced by clinicians) and live (the wall clock)."""
 
-    def switch(ctx: services.Ctx) -> ModeOut:
-        out = services.set_mode(ctx, body.mode)
-        return ModeOut.of({**out, "now": q.iso(out["clock_t_s"], ctx.clinic().utc_offset_s)})
-
-    return write_retrying(request, auth, switch)
+    return write_retrying(request, auth, lambda ctx: services.set_mode(ctx, body.mode))
 
 
 @router.get("/dashboard")

@@ -13,8 +13,9 @@ from .. import services, views
 from ..auth import Auth, api_user, unit
 from ..inputs import PtmSpec, TherapySpec, Volume, build_ptm, build_therapy
 from ..problems import Invalid, from_itdd
+from ..records import InterrogationOut, Programmed, ProgramPreview
 from .common import MAX_ID, Confirmations, Id, Strict, Text, write_or_log_refusal
-from .shapes import Document, GuardrailMessage, JsonObject, Out, PumpOut, SettingChange
+from .shapes import PumpOut
 
 router = APIRouter(tags=["pumps"])
 
@@ -26,51 +27,6 @@ class ProgramIn(Strict):
     ptm: PtmSpec | Literal["keep", "off"] = Field(default="keep", description="Patient bolus settings.")
     reason: Text = ""
     confirm: Confirmations
-
-
-class Battery(Out):
-    to_eri_fraction: float
-    eri: str | None
-    eri_projected: bool
-    end_of_service: str | None
-
-
-class InterrogationOut(Document):
-    """What the programmer reads from the pump (quantities as the programmer screen shows them)."""
-
-    time: str
-    model: str
-    state: str
-    drug: str
-    concentration: str
-    therapy: JsonObject
-    daily_dose: str
-    reservoir_estimate_ml: float
-    low_reservoir_alarm_ml: float
-    alarms: list[JsonObject]
-    ptm: JsonObject | None
-    battery: Battery
-    pump_clock_error_s: float
-    log_last_seq: int
-
-
-class ProgramPreview(Out):
-    pump_id: int
-    version: int
-    messages: list[GuardrailMessage]
-    changes: list[SettingChange]
-    can_apply: bool
-    needs_confirmation: list[str]
-
-
-class Programmed(Out):
-    prescription_id: int
-    pump_id: int
-    version: int
-    therapy: JsonObject  # the therapy as programmed (the programmer's arguments)
-    description: str
-    confirmations: list[JsonObject]  # soft limits gone beyond, each with its reason
-    record: JsonObject | None  # the programming record (changes, read-back, findings)
 
 
 @router.get("/pumps/{pump_id}")
@@ -85,7 +41,7 @@ def api_interrogate(
     pump_id: Id, request: Request, auth: Auth = Depends(api_user("pump.interrogate"))
 ) -> InterrogationOut:
     with unit(request, auth, write=True) as ctx:
-        return InterrogationOut.of(services.interrogate(ctx, pump_id))
+        return services.interrogate(ctx, pump_id)
 
 
 def program_request(body: ProgramIn) -> services.ProgramRequest:
@@ -115,7 +71,7 @@ def api_program_preview(
     """Guardrail messages and the pending changes side by side; changes nothing."""
     req = program_request(body)
     with unit(request, auth, write=False) as ctx:
-        return ProgramPreview.of(services.preview_program(ctx, pump_id, req))
+        return services.preview_program(ctx, pump_id, req)
 
 
 @router.post("/pumps/{pump_id}/program")
@@ -124,6 +80,4 @@ def api_program(
 ) -> Programmed:
     """Program the pump (physician).  Hard limits refuse; soft limits need `confirm[rule]` with a reason."""
     req = program_request(body)
-    return write_or_log_refusal(
-        request, auth, "pump.program", pump_id, lambda ctx: Programmed.of(services.program(ctx, pump_id, req))
-    )
+    return write_or_log_refusal(request, auth, "pump.program", pump_id, lambda ctx: services.program(ctx, pump_id, req))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AfterValidator, Field, JsonValue
+from pydantic import AfterValidator, Field
 
 from ... import quantities as q
 from ...drugs import get_drug
@@ -15,8 +15,9 @@ from .. import services, views
 from ..auth import Auth, api_user, unit
 from ..inputs import Concentration, Volume
 from ..problems import from_itdd
+from ..records import AspirateReading, RefillDone, RefillPlanOut, Resolved, Verified
 from .common import MAX_ID, Confirmations, Id, Name, Strict, Text, _no_nul, write_or_log_refusal
-from .shapes import GuardrailMessage, JsonObject, Number, Out
+from .shapes import Out
 
 router = APIRouter(tags=["refills"])
 
@@ -81,65 +82,6 @@ class DashboardRefillRow(RefillRow):
     mrn: str
 
 
-class AspirateOut(Out):
-    pump_id: int
-    version: int
-    t_s: float
-    expected_ml: float
-    syringe_ml: float
-    capacity_ml: float
-    drug: str
-    conc_mg_per_ml: float
-
-
-class RefillPlanOut(Out):
-    """A refill as planned (preview) or done: the discrepancy and its likely causes, the bridge bolus, the
-    next refill and alarm dates; every field but the guardrail verdict is null when the plan was refused."""
-
-    pump_id: int
-    version: int
-    expected_ml: float | None
-    messages: list[GuardrailMessage]
-    can_apply: bool
-    needs_confirmation: list[str]
-    record: JsonObject | None  # the refill record as the programmer keeps it (with its checksum)
-    withdrawn_ml: float | None
-    discrepancy_ml: float | None
-    discrepancy_threshold_ml: float | None
-    flag: bool | None
-    flag_reasons: list[str] | None
-    likely_causes: list[str] | None
-    filled_ml: float | None
-    reservoir_ml_entered: float | None
-    drug: str | None
-    concentration_mg_per_ml: float | None
-    previous_concentration_mg_per_ml: float | None
-    bridge_bolus: bool | None
-    bridge_volume_ml: float | None
-    bridge_ends: str | None
-    next_refill: str | None
-    next_refill_reason: str | None
-    low_reservoir_alarm: str | None
-    low_reservoir_all_boluses_date: str | None
-    ptm_boluses_per_day_assumed: Number | None
-    stability_limit_date: str | None
-
-
-class RefillDone(RefillPlanOut):
-    refill_id: int
-
-
-class VerifyOut(Out):
-    refill_id: int
-    verified_by: str
-    verification: JsonValue  # the verification as written into the refill record
-
-
-class ResolveOut(Out):
-    refill_id: int
-    resolved: bool
-
-
 def refill_request(body: RefillIn) -> services.RefillRequest:
     drug = None
     if body.drug is not None:
@@ -166,10 +108,10 @@ def api_refills(patient_id: Id, request: Request, auth: Auth = Depends(api_user(
 
 
 @router.get("/pumps/{pump_id}/refill/aspirate")
-def api_aspirate(pump_id: Id, request: Request, auth: Auth = Depends(api_user("pump.refill"))) -> AspirateOut:
+def api_aspirate(pump_id: Id, request: Request, auth: Auth = Depends(api_user("pump.refill"))) -> AspirateReading:
     """What the pump expects in its reservoir and what the syringe would show if it were emptied now."""
     with unit(request, auth, write=False) as ctx:
-        return AspirateOut.of(services.aspirate_reading(ctx, pump_id))
+        return services.aspirate_reading(ctx, pump_id)
 
 
 @router.post("/pumps/{pump_id}/refill/preview")
@@ -179,7 +121,7 @@ def api_refill_preview(
     """Discrepancy and likely causes, bridge bolus, next refill and alarm dates; changes nothing."""
     req = refill_request(body)
     with unit(request, auth, write=False) as ctx:
-        return RefillPlanOut.of(services.preview_refill(ctx, pump_id, req))
+        return services.preview_refill(ctx, pump_id, req)
 
 
 @router.post("/pumps/{pump_id}/refill", status_code=201)
@@ -194,14 +136,14 @@ def api_refill(
         auth,
         "pump.refill",
         pump_id,
-        lambda ctx: RefillDone.of(services.refill(ctx, pump_id, req, fault=fault)),
+        lambda ctx: services.refill(ctx, pump_id, req, fault=fault),
     )
 
 
 @router.post("/refills/{refill_id}/verify")
 def api_verify(
     refill_id: Id, body: VerifyIn, request: Request, auth: Auth = Depends(api_user("refill.verify"))
-) -> VerifyOut:
+) -> Verified:
     """Second-clinician verification: a different clinician's own entries must match the record."""
     req = services.VerifyRequest(
         drug=body.drug.strip().lower(),
@@ -210,13 +152,13 @@ def api_verify(
         reservoir_ml=q.parse_volume_ml(body.reservoir_volume),
     )
     with unit(request, auth, write=True) as ctx:
-        return VerifyOut.of(services.verify_refill(ctx, refill_id, req))
+        return services.verify_refill(ctx, refill_id, req)
 
 
 @router.post("/refills/{refill_id}/resolve")
 def api_resolve(
     refill_id: Id, body: ResolveIn, request: Request, auth: Auth = Depends(api_user("refill.resolve"))
-) -> ResolveOut:
+) -> Resolved:
     """Close a refill discrepancy with what was found or done."""
     with unit(request, auth, write=True) as ctx:
-        return ResolveOut.of(services.resolve_discrepancy(ctx, refill_id, body.note))
+        return services.resolve_discrepancy(ctx, refill_id, body.note)

@@ -1,39 +1,12 @@
-"""The records the API answers with that several resources share (clinic, user, pump summary, guardrail
-messages).  Units are in the field names (``reservoir_estimate_ml``); instants are ISO 8601 strings in the
-clinic's fixed UTC offset (``*_at``) or epoch seconds (``*_t_s``).
-
-Every answer model refuses keys it does not declare (``extra="forbid"``): the OpenAPI document is the exact
-shape of the JSON, and the schemathesis test checks every answer against it.  Documents owned by lower
-layers and stored as they are (a firmware therapy, a programming or refill record, an interrogation, an
-audit entry's before/after) are JSON objects (:data:`JsonObject`), described where they are used.
+"""The read records the API answers with that several resources share (clinic, user, pump summary).  Units
+are in the field names (``reservoir_estimate_ml``); instants are ISO 8601 strings in the clinic's fixed UTC
+offset (``*_at``) or epoch seconds (``*_t_s``).  The services' own answers are in :mod:`itdd.clinic.records`;
+the conventions (exact keys, :data:`JsonObject` for stored documents) are the same.
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
-
-from pydantic import BaseModel, ConfigDict, JsonValue
-
-JsonObject = dict[str, JsonValue]
-Number = int | float  # a number kept as it is (an integer stays an integer)
-
-
-class Out(BaseModel):
-    """An answer record: exactly these keys."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def of(cls, data: Any) -> Self:
-        """The record of a view's or a service's answer (refused if a key is missing or undeclared)."""
-        return cls.model_validate(data)
-
-
-class Document(Out):
-    """A document another package owns (the programmer's interrogation, the pump's bolus answer): the keys it
-    has today are declared; a key the owner adds passes through (``additionalProperties``)."""
-
-    model_config = ConfigDict(extra="allow")
+from ..records import Document, GuardrailMessage, JsonObject, Number, Out, SettingChange
 
 
 class UserOut(Out):
@@ -106,21 +79,17 @@ class PumpOut(PumpSummary):
     patient_id: int
 
 
-class GuardrailMessage(Out):
-    """A guardrail finding (soft limits need a confirmation with a reason; hard limits refuse)."""
-
-    level: str
-    field: str
-    text: str
-    rule: str
-    limit: str | None
-    source: str | None
-
-
-class SettingChange(Out):
-    """One row of the side-by-side review of a pending programming."""
-
-    label: str
-    before: str
-    after: str
-    changed: bool
+__all__ = [
+    "ClinicInfo",
+    "Document",
+    "GuardrailMessage",
+    "JsonObject",
+    "Number",
+    "Out",
+    "PumpAlarm",
+    "PumpOut",
+    "PumpSummary",
+    "SettingChange",
+    "StaffMember",
+    "UserOut",
+]
