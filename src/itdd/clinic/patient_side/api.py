@@ -18,6 +18,7 @@ from ..auth import Auth, api_user, unit
 from ..problems import Invalid, NotFound
 from ..services import get_patient
 from . import centres, fhir, gazetteer
+from .fhir_import import import_patient
 
 FHIR_JSON = "application/fhir+json"
 FHIR_NDJSON = "application/fhir+ndjson"
@@ -151,7 +152,7 @@ async def fhir_import(request: Request, auth: Auth = Depends(api_user("fhir.impo
     except (ValueError, UnicodeDecodeError):
         raise Invalid("the body is not JSON", field="body") from None
     with unit(request, auth, write=True) as ctx:
-        out = ImportedOut.of(fhir.import_patient(ctx, body))
+        out = ImportedOut.of(import_patient(ctx, body))
     return JSONResponse(out.model_dump(), status_code=201)
 
 
