@@ -56,6 +56,22 @@ class SettingChange(Out):
     changed: bool
 
 
+class PumpSnapshot(Out):
+    """A pump's state as an audit entry's before/after records it."""
+
+    version: int
+    t_s: Number
+    status: str
+    drug: str
+    conc_mg_per_ml: Number
+    daily_dose_mg: Number
+    estimate_ml: Number
+    low_reservoir_ml: Number
+    therapy: JsonObject | None
+    ptm: JsonObject | None
+    alarms: list[JsonObject]
+
+
 # ---- clinic clock ---
 
 

@@ -4,6 +4,7 @@ the clinic's instant, close)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from ..models import (
     User,
 )
 from ..problems import Conflict, Forbidden, NotFound, Refused, from_itdd
+from ..records import PumpSnapshot
 
 DAY_S = SECONDS_PER_DAY
 # The clinic row is locked FOR NO KEY UPDATE (PostgreSQL): it serialises clock changes but lets other transactions
@@ -73,8 +75,8 @@ class Ctx:
         entity_id: int | None,
         *,
         t_s: float | None,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
+        before: Mapping[str, object] | None = None,  # JSON documents
+        after: Mapping[str, object] | None = None,
     ) -> None:
         a = self.actor
         self.db.add(
@@ -194,33 +196,32 @@ def run_command(implant: Implant, command: str, args: dict[str, Any] | None, rol
         raise from_itdd(exc) from None
 
 
-def pump_snapshot(pump: Pump) -> dict[str, Any]:
-    return {
-        "version": pump.version,
-        "t_s": pump.t_s,
-        "status": pump.status,
-        "drug": pump.drug,
-        "conc_mg_per_ml": pump.conc_mg_per_ml,
-        "daily_dose_mg": pump.daily_dose_mg,
-        "estimate_ml": pump.estimate_ml,
-        "low_reservoir_ml": pump.low_reservoir_ml,
-        "therapy": pump.state["firmware"]["therapy"],
-        "ptm": pump.state["firmware"]["ptm"],
-        "alarms": list(pump.alarms),
-    }
+def pump_snapshot(pump: Pump) -> PumpSnapshot:
+    return PumpSnapshot(
+        version=pump.version,
+        t_s=pump.t_s,
+        status=pump.status,
+        drug=pump.drug,
+        conc_mg_per_ml=pump.conc_mg_per_ml,
+        daily_dose_mg=pump.daily_dose_mg,
+        estimate_ml=pump.estimate_ml,
+        low_reservoir_ml=pump.low_reservoir_ml,
+        therapy=pump.state["firmware"]["therapy"],
+        ptm=pump.state["firmware"]["ptm"],
+        alarms=list(pump.alarms),
+    )
 
 
-def _after(db: Session, pump: Pump) -> dict[str, Any]:
+def _after(db: Session, pump: Pump) -> PumpSnapshot:
     """The pump as stored by this transaction: flushed first, so ``version`` is the one the UPDATE wrote (the
     version column is bumped at each flush that changes the row, not at commit)."""
     db.flush()
     return pump_snapshot(pump)
 
 
-def _before(pump: Pump, version: int) -> dict[str, Any]:
-    out = pump_snapshot(pump)
-    out["version"] = version  # as locked (a live catch-up flushed on the way may already have bumped it)
-    return out
+def _before(pump: Pump, version: int) -> PumpSnapshot:
+    # the version as locked (a live catch-up flushed on the way may already have bumped it)
+    return pump_snapshot(pump).model_copy(update={"version": version})
 
 
 def _refused(exc: ItddError, messages: list[workflows.Message] | None = None) -> Refused:

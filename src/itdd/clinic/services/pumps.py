@@ -136,13 +136,13 @@ def program(ctx: Ctx, pump_id: int, req: ProgramRequest) -> Programmed:
         "pump",
         pump.id,
         t_s=implant.t_s,
-        before=before,
-        after={**(after := _after(ctx.db, pump)), "prescription_id": rx.id, "record_id": record.record_id},
+        before=before.model_dump(),
+        after={**(after := _after(ctx.db, pump)).model_dump(), "prescription_id": rx.id, "record_id": record.record_id},
     )
     return Programmed(
         prescription_id=rx.id,
         pump_id=pump.id,
-        version=after["version"],
+        version=after.version,
         therapy=rx.therapy,
         description=rx.description,
         confirmations=rx.confirmations,

@@ -171,7 +171,7 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
         discrepancy_resolved=not bool(record["flag"]),
     )
     ctx.db.add(row)
-    if row.conc_mg_per_ml != row.previous_conc_mg_per_ml or row.drug != before["drug"]:
+    if row.conc_mg_per_ml != row.previous_conc_mg_per_ml or row.drug != before.drug:
         for old in ctx.db.scalars(
             select(Prescription).where(Prescription.pump_id == pump.id, Prescription.status == "active")
         ):
@@ -196,13 +196,13 @@ def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> 
         "pump",
         pump.id,
         t_s=implant.t_s,
-        before=before,
-        after={**(after := _after(ctx.db, pump)), "refill_id": row.id, "record_id": record["record_id"]},
+        before=before.model_dump(),
+        after={**(after := _after(ctx.db, pump)).model_dump(), "refill_id": row.id, "record_id": record["record_id"]},
     )
     if fault is not None:
         fault("refill")  # crash-test hook: everything is written, nothing is committed yet
     out = _plan_out(workflows.RefillPlan([], record, row.expected_ml, 0.0), ctx.clinic().utc_offset_s)
-    return RefillDone.of({**out, "refill_id": row.id, "pump_id": pump.id, "version": after["version"]})
+    return RefillDone.of({**out, "refill_id": row.id, "pump_id": pump.id, "version": after.version})
 
 
 @dataclass
