@@ -99,7 +99,7 @@ def test_a_lossy_refill_is_applied_at_most_once(fates: list[str]) -> None:
     assert len(refills) <= 1
     if ok:
         assert len(refills) == 1
-        assert rec["withdrawn_ml"] == pytest.approx(17.0) and rec["expected_ml"] == pytest.approx(17.0)
+        assert rec.withdrawn_ml == pytest.approx(17.0) and rec.expected_ml == pytest.approx(17.0)
 
 
 @settings(max_examples=60)
@@ -126,7 +126,7 @@ def test_ptm_denial_says_why_and_when() -> None:
     assert not out.granted and out.reason == "lockout"
     assert out.next_allowed_s == pytest.approx(T0 + 3 * HOUR)
     assert "Too soon" in out.message and "11:00" in out.message  # T0 is 08:00Z: next at 11:00
-    st_ = mgr.status()
+    st_ = mgr.status().to_dict()
     assert st_["boluses_left_24h"] == 3 and st_["reservoir_estimate_ml"] < 20.0
 
 
@@ -175,9 +175,9 @@ def test_clock_shift_by_hand() -> None:
     # of 1 mg/day: +1 x 1800/86400 = +0.020833 mg; the 22:00 step (2 -> 1) at 21:30: -0.020833 mg.
     th = Therapy.flex([(7 * 3600, 2.0), (22 * 3600, 1.0)])
     rows = flex_shift(th, 1800.0, get_drug("morphine"), 10.0)
-    assert [(r["programmed"], r["happens_at"]) for r in rows] == [("07:00", "06:30"), ("22:00", "21:30")]
-    assert rows[0]["extra_drug_mg"] == pytest.approx(1800 / 86400)
-    assert rows[1]["extra_drug_mg"] == pytest.approx(-1800 / 86400)
+    assert [(r.programmed, r.happens_at) for r in rows] == [("07:00", "06:30"), ("22:00", "21:30")]
+    assert rows[0].extra_drug_mg == pytest.approx(1800 / 86400)
+    assert rows[1].extra_drug_mg == pytest.approx(-1800 / 86400)
     assert flex_shift(Therapy.simple(1.0), 1800.0, get_drug("morphine"), 10.0) == []
 
 

@@ -211,13 +211,13 @@ def test_refill_workflow_alarm_date_matches_the_pump_after_a_concentration_chang
     imp = make_implant(therapy=Therapy.flex([(7 * 3600, 2.0), (22 * 3600, 1.0)]), conc=10.0, fill=20.0, low=3.0)
     imp.run_until(T0 + 30 * DAY)
     rec = refill(Session(DirectLink(imp)), RefillRequest(fill_ml=20.0, conc_mg_per_ml=20.0), clinician="dr-a")
-    assert rec["bridge_bolus"] and rec["bridge_volume_ml"] == pytest.approx(0.38)
+    assert rec.bridge_bolus and rec.bridge_volume_ml == pytest.approx(0.38)
     imp.run_until(T0 + 400 * DAY)
     from itdd import quantities as q
 
     alarms = [e.time_s for e in imp.log.history if e.type == "low_reservoir_alarm"]
-    assert q.iso(alarms[-1])[:10] == rec["low_reservoir_alarm_date"]
-    assert q.parse_datetime(rec["low_reservoir_alarm"]).timestamp() == pytest.approx(alarms[-1], abs=1e-3)
+    assert q.iso(alarms[-1])[:10] == rec.to_dict()["low_reservoir_alarm_date"]
+    assert rec.low_reservoir_alarm_s == pytest.approx(alarms[-1], abs=1e-3)
 
 
 def test_no_refill_is_scheduled_after_the_pump_end_of_service() -> None:
@@ -249,7 +249,6 @@ def test_refill_workflow_caps_the_next_date_at_end_of_service() -> None:
     imp = make_implant(battery_to_eri=to_eri)
     imp.run_until(T0 + 30 * DAY)
     rec = refill(Session(DirectLink(imp)), RefillRequest(fill_ml=18.0, conc_mg_per_ml=10.0), clinician="dr-a")
-    assert rec["next_refill_reason"] == "pump_end_of_service"
-    from itdd import quantities as q
+    assert rec.next_refill_reason == "pump_end_of_service"
 
-    assert q.parse_datetime(rec["next_refill"]).timestamp() == pytest.approx(T0 + 100 * DAY, abs=1.0)
+    assert rec.next_refill_s == pytest.approx(T0 + 100 * DAY, abs=1.0)

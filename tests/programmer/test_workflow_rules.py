@@ -67,7 +67,7 @@ def test_rule_drug_change_while_running() -> None:
     # stopped first: allowed
     imp.stop()
     rec = refill(_session(imp), RefillRequest(fill_ml=20.0, drug="hydromorphone", conc_mg_per_ml=2.0), clinician="a")
-    assert rec["drug"] == "hydromorphone"
+    assert rec.drug == "hydromorphone"
 
 
 def test_rule_bridge_bolus_skipped() -> None:
@@ -75,8 +75,8 @@ def test_rule_bridge_bolus_skipped() -> None:
     req = RefillRequest(fill_ml=20.0, conc_mg_per_ml=20.0, bridge_bolus=False)
     _refused(lambda: refill(_session(imp), req, clinician="a"), "bridge_bolus_skipped")
     rec = refill(_session(imp), req, clinician="a", confirmations={"bridge_bolus": "catheter just revised, saline"})
-    assert not rec["bridge_bolus"]
-    assert rec["confirmations"][0]["rule"] == "bridge_bolus_skipped"
+    assert not rec.bridge_bolus
+    assert rec.confirmations[0].rule == "bridge_bolus_skipped"
 
 
 def test_rule_discrepancy_flag() -> None:
@@ -85,23 +85,23 @@ def test_rule_discrepancy_flag() -> None:
     # pumped vs 3 mL expected: withdrawn 15.5 vs expected 17.0 -> -1.5 mL on a 20 mL pump.
     imp = _after_30_days(flow_accuracy=1.5)
     rec = refill(_session(imp), RefillRequest(fill_ml=20.0), clinician="a", previous_reservoir=20.0)
-    assert rec["discrepancy_ml"] == pytest.approx(-1.5)
-    assert rec["flag"] and "over-infusion" in rec["likely_causes"][0]
+    assert rec.discrepancy_ml == pytest.approx(-1.5)
+    assert rec.flag and "over-infusion" in rec.likely_causes[0]
 
 
 def test_rule_accuracy_flag() -> None:
     # 80% accuracy: 2.4 mL delivered instead of 3 mL: +0.6 mL (< 1 mL) but -20% (> 14.5%)
     imp = _after_30_days(flow_accuracy=0.8)
     rec = refill(_session(imp), RefillRequest(fill_ml=20.0), clinician="a", previous_reservoir=20.0)
-    assert rec["discrepancy_ml"] == pytest.approx(0.6)
-    assert rec["flag"] and rec["delivery_error"] == pytest.approx(-0.2)
-    assert "occlusion" in rec["likely_causes"][1]
+    assert rec.discrepancy_ml == pytest.approx(0.6)
+    assert rec.flag and rec.delivery_error == pytest.approx(-0.2)
+    assert "occlusion" in rec.likely_causes[1]
     # the same pump without knowing the last fill: only the volume rule, not flagged
     imp2 = _after_30_days(flow_accuracy=0.8)
     imp2.refill(withdraw_ml=None, fill_ml=20.0, drug="morphine", conc_mg_per_ml=10.0)  # logs a refill of 20 mL
     imp2.run_until(T0 + 60 * DAY)
     rec2 = refill(_session(imp2), RefillRequest(fill_ml=20.0), clinician="a")  # previous from the pump log
-    assert rec2["delivered_expected_ml"] == pytest.approx(3.0) and rec2["flag"]
+    assert rec2.delivered_expected_ml == pytest.approx(3.0) and rec2.flag
 
 
 def test_rule_next_refill_earliest() -> None:
@@ -109,17 +109,16 @@ def test_rule_next_refill_earliest() -> None:
     imp.refill(withdraw_ml=None, fill_ml=20.0, drug="morphine", conc_mg_per_ml=10.0)
     rec = refill(_session(imp), RefillRequest(fill_ml=20.0), clinician="a")
     # basal 0.3 mL/day + 4 x 0.02 mL = 0.38 mL/day: 18/0.38 = 47.4 days < 90 (stability) < 180
-    assert rec["next_refill_reason"] == "low_reservoir_all_boluses"
-    from itdd import quantities as q
-
-    nxt = q.parse_datetime(rec["next_refill"]).timestamp()
+    assert rec.next_refill_reason == "low_reservoir_all_boluses"
+    nxt = rec.next_refill_s
     assert nxt == pytest.approx(imp.t_s + 18 / 0.38 * DAY)
-    assert rec["next_refill_date"] < rec["low_reservoir_alarm_date"] <= rec["stability_limit_date"] or True
+    d = rec.to_dict()
+    assert d["next_refill_date"] < d["low_reservoir_alarm_date"] <= d["stability_limit_date"] or True
 
 
 def _record():  # type: ignore[no-untyped-def]
     imp = _after_30_days()
-    return refill(_session(imp), RefillRequest(fill_ml=20.0), clinician="dr-a")
+    return refill(_session(imp), RefillRequest(fill_ml=20.0), clinician="dr-a").to_dict()  # as stored
 
 
 def test_rule_second_clinician() -> None:
@@ -204,7 +203,7 @@ def test_rule_clock_error_flag() -> None:
     imp = make_implant(therapy=Therapy.flex([(7 * 3600, 2.0), (22 * 3600, 1.0)]), clock_offset_s=1800.0)
     rep = clock_check(_session(imp), tolerance_s=300.0)
     assert rep.flag and rep.error_s == pytest.approx(1800.0)
-    assert [b["happens_at"] for b in rep.boundaries] == ["06:30", "21:30"]
+    assert [b.happens_at for b in rep.boundaries] == ["06:30", "21:30"]
     rep2 = clock_check(_session(imp), tolerance_s=300.0, set_clock=True)
     assert rep2.set and rep2.error_after_s is not None and abs(rep2.error_after_s) < 1e-6
     assert not clock_check(_session(imp), tolerance_s=300.0).flag

@@ -361,7 +361,7 @@ def test_pump_refusal_reaches_the_caller_as_with_a_direct_link() -> None:
     assert pump_state(sys.implant) == before
     with pytest.raises(InputError) as err2:
         sys.clinician.call("clinician_bolus", {"dose_mg": "lots"})
-    assert err2.value.field == "clinician_bolus.args"
+    assert err2.value.field == "clinician_bolus.args.dose_mg"
 
 
 def test_a_refused_command_retried_is_refused_again_without_being_re_decided() -> None:

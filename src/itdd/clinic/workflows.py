@@ -197,7 +197,7 @@ def plan_refill(
         try:
             record = prefill.refill(
                 s, req, clinician=clinician or "-", settings=prefill.RefillSettings(enforce_guardrails=False)
-            )
+            ).to_dict()
             record = _with_reading(record, withdrawn_ml)
         except ItddError as exc:
             messages.append(Message("hard", exc.field, exc.message, getattr(exc, "rule", "")))
@@ -222,7 +222,7 @@ def commit_refill(
         _request(fill_ml, d.name, conc_mg_per_ml, bridge_bolus),
         clinician=clinician,
         confirmations=confirmations,
-    )
+    ).to_dict()
     return _with_reading(record, withdrawn_ml)
 
 

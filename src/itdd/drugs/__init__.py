@@ -69,7 +69,6 @@ class Bounds:
 class Drug:
     name: str
     dose_unit: str  # "mg" or "mcg": how clinicians write doses of this drug
-    data: dict[str, Any]
     drug_class: str = ""
     usual_concentrations: tuple[Cited, ...] = ()
     concentration: Bounds = field(default_factory=Bounds)
@@ -264,7 +263,6 @@ def _drug(r: _Reader, name: str, node: object) -> Drug:
     return Drug(
         name=name,
         dose_unit=m["dose_unit"],
-        data=dict(m),
         drug_class=str(m["class"]),
         usual_concentrations=usual,
         concentration=conc,

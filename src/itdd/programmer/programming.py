@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import quantities as q
@@ -24,7 +24,8 @@ from ..drugs.guardrails import (
 from ..errors import InputError
 from ..pump.firmware import PtmSettings
 from ..pump.therapy import PeriodicBolus, Therapy
-from ..telemetry.commands import ptm_from_args, therapy_from_args, therapy_to_args
+from ..telemetry.commands import therapy_to_args
+from ..telemetry.messages import ProgramArgs, TherapyReply, program_to_args
 from .session import Session
 from .status import Interrogation, interrogate, last_increase_s
 
@@ -286,32 +287,30 @@ def commit_program(
         raise InputError("clinician", "a clinician id is required to program the pump")
     confirmed = enforce(plan.findings, confirmations, clinician)
     it = plan.current
-    args: dict[str, Any] = {"therapy": therapy_to_args(plan.therapy), "source": "clinician"}
-    if plan.low_changed:
-        args["low_reservoir_ml"] = plan.low_reservoir_ml
-    if plan.ptm_changed:
-        args["ptm"] = plan.ptm.to_dict() if plan.ptm else None
-    rid = record_id_for("prog", it.time_s, args)
-    args["details"] = {
-        "record_id": rid,
-        "clinician": clinician,
-        "confirmations": [c.to_dict() for c in confirmed],
-    }
+    cmd = ProgramArgs(
+        plan.therapy,
+        low_reservoir_ml=plan.low_reservoir_ml if plan.low_changed else None,
+        ptm_given=plan.ptm_changed,
+        ptm=plan.ptm if plan.ptm_changed else None,
+    )
+    rid = record_id_for("prog", it.time_s, program_to_args(cmd))
+    details = {"record_id": rid, "clinician": clinician, "confirmations": [c.to_dict() for c in confirmed]}
+    args = program_to_args(replace(cmd, details=details))
     seq0 = session.last_seq()
 
     def verify() -> bool:
-        th = session.read("read_therapy")
-        ok = _same_therapy(therapy_from_args(th["therapy"]), plan.therapy)
-        ok = ok and abs(float(th["low_reservoir_ml"]) - plan.low_reservoir_ml) <= 1e-9
+        th = TherapyReply.from_wire(session.read("read_therapy"))
+        ok = _same_therapy(th.therapy, plan.therapy)
+        ok = ok and abs(th.low_reservoir_ml - plan.low_reservoir_ml) <= 1e-9
         if plan.ptm_changed:
-            ok = ok and _close(_ptm_key(ptm_from_args(th.get("ptm"))), _ptm_key(plan.ptm))
+            ok = ok and _close(_ptm_key(th.ptm), _ptm_key(plan.ptm))
         return ok
 
     res = session.write(
         "program",
         args,
         verify=verify,
-        applied=session.log_entry_since(seq0, "therapy_programmed", lambda e: e.get("record_id") == rid),
+        applied=session.log_entry_since(seq0, "therapy_programmed", lambda e: e.details.get("record_id") == rid),
     )
     return ProgrammingRecord(
         record_id=rid,

@@ -16,6 +16,7 @@ from typing import Any
 from .. import quantities as q
 from ..errors import InputError, SafetyRefusal
 from ..telemetry.commands import Link
+from ..telemetry.messages import PtmStatusReply
 from .session import REFUSALS, CommunicationError, Session
 
 PATIENT_COMMANDS = frozenset({"ptm_bolus", "ptm_status", "read_clock"})
@@ -67,22 +68,11 @@ class PatientTherapyManager:
         """Only patient commands pass; anything else is refused here, before the radio."""
         return self._call(command, args)
 
-    def status(self) -> dict[str, Any]:
-        st = self._call("ptm_status")
-        nxt = st.get("next_allowed_s")
-        return {
-            "time": q.iso(float(st["time_s"]), self.offset_s),
-            "state": st["state"],
-            "reservoir_estimate_ml": st["reservoir_estimate_ml"],
-            "alarms": st["alarms"],
-            "ptm_enabled": st["ptm_enabled"],
-            "boluses_left_24h": st["boluses_left_24h"],
-            "next_allowed": None if nxt is None else q.iso(float(nxt), self.offset_s),
-        }
+    def status(self) -> PtmView:
+        return PtmView(PtmStatusReply.from_wire(self._call("ptm_status")), self.offset_s)
 
     def request_bolus(self) -> BolusOutcome:
-        before = self._call("ptm_status")
-        last_before = before.get("last_grant_s")
+        last_before = PtmStatusReply.from_wire(self._call("ptm_status")).last_grant_s
         notes: list[str] = []
         for _ in range(self.session.attempts):
             try:
@@ -91,15 +81,15 @@ class PatientTherapyManager:
                 raise
             except Exception as exc:
                 notes.append(f"no answer ({type(exc).__name__})")
-                after = self._call("ptm_status")
-                last = after.get("last_grant_s")
+                after = PtmStatusReply.from_wire(self._call("ptm_status"))
+                last = after.last_grant_s
                 if last is not None and last != last_before:
                     return BolusOutcome(
                         True,
                         None,
                         "Bolus granted (confirmed from the pump after a lost answer).",
-                        after.get("next_allowed_s"),
-                        after.get("boluses_left_24h"),
+                        after.next_allowed_s,
+                        after.boluses_left_24h,
                         certain=False,
                         note="; ".join(notes) + "; the pump shows the bolus was granted once",
                     )
@@ -119,17 +109,38 @@ class PatientTherapyManager:
         )
 
 
-def render_status(st: dict[str, Any]) -> str:
-    alarms = ", ".join(f"{a['type'].replace('_', ' ')} ({a['severity']})" for a in st["alarms"]) or "none"
+@dataclass(frozen=True)
+class PtmView:
+    """What the patient therapy manager shows: the pump's limited status, in the pump's local time."""
+
+    reply: PtmStatusReply
+    offset_s: int
+
+    def to_dict(self) -> dict[str, Any]:
+        st, nxt = self.reply, self.reply.next_allowed_s
+        return {
+            "time": q.iso(st.time_s, self.offset_s),
+            "state": st.state,
+            "reservoir_estimate_ml": st.reservoir_estimate_ml,
+            "alarms": [{"type": t, "severity": sev} for t, sev in st.alarms],
+            "ptm_enabled": st.ptm_enabled,
+            "boluses_left_24h": st.boluses_left_24h,
+            "next_allowed": None if nxt is None else q.iso(nxt, self.offset_s),
+        }
+
+
+def render_status(view: PtmView) -> str:
+    st = view.reply
+    alarms = ", ".join(f"{t.replace('_', ' ')} ({sev})" for t, sev in st.alarms) or "none"
     lines = [
-        f"Pump        {st['state'].replace('_', ' ')}",
-        f"Reservoir   about {st['reservoir_estimate_ml']:.1f} mL",
+        f"Pump        {st.state.replace('_', ' ')}",
+        f"Reservoir   about {st.reservoir_estimate_ml:.1f} mL",
         f"Alarms      {alarms}",
     ]
-    if st["ptm_enabled"]:
-        nxt = st["next_allowed"]
+    if st.ptm_enabled:
+        nxt = None if st.next_allowed_s is None else q.iso(st.next_allowed_s, view.offset_s)
         lines.append(
-            f"Boluses     {st['boluses_left_24h']} left in 24 h; "
+            f"Boluses     {st.boluses_left_24h} left in 24 h; "
             + ("next allowed now" if nxt is None else f"next allowed from {nxt[:16].replace('T', ' ')}")
         )
     else:
@@ -137,4 +148,4 @@ def render_status(st: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PATIENT_COMMANDS", "BolusOutcome", "InputError", "PatientTherapyManager", "render_status"]
+__all__ = ["PATIENT_COMMANDS", "BolusOutcome", "InputError", "PatientTherapyManager", "PtmView", "render_status"]

@@ -12,15 +12,16 @@
    threshold with every allowed patient bolus used; the drug's in-pump stability; 180 days) and
    the low-reservoir alarm date (programmed therapy alone).
 6. Produce a refill record with a checksum of its numbers, for a second clinician to verify.
+
+The arithmetic of steps 4 and 5 is in :mod:`~itdd.programmer.refill_math` (pure functions), the
+record and its verification in :mod:`~itdd.programmer.refill_record`; this module is the workflow.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .. import quantities as q
 from ..drugs import Drug, device_limits
@@ -33,26 +34,25 @@ from ..drugs.guardrails import (
     check_drug,
     check_therapy,
     enforce,
-    ptm_boluses_per_day,
 )
 from ..errors import InputError, SafetyRefusal
-from ..pump.firmware import PtmSettings
+from ..pump.log import LogEntry
 from ..pump.models import PumpModel
-from ..pump.therapy import Therapy
-from .projection import Lead, bridge_lead, time_to_level
+from ..telemetry.messages import RefillArgs, RefillReply, TherapyReply, refill_to_args
+from .projection import bridge_lead
+from .refill_math import CAUSES_LESS_WITHDRAWN as CAUSES_LESS_WITHDRAWN  # re-exported: the refill's API
+from .refill_math import CAUSES_MORE_WITHDRAWN as CAUSES_MORE_WITHDRAWN
+from .refill_math import Discrepancy as Discrepancy
+from .refill_math import RefillSchedule as RefillSchedule
+from .refill_math import assess_discrepancy, schedule_refill
+from .refill_record import CHECKSUM_FIELDS as CHECKSUM_FIELDS
+from .refill_record import RefillRecord
+from .refill_record import checksum as checksum
+from .refill_record import render as render
+from .refill_record import verify as verify
+from .refill_record import verify_record as verify_record
 from .session import LAST_SEQ_PROBE, Session
 from .status import Interrogation, interrogate
-
-DAY_S = q.SECONDS_PER_DAY
-
-CAUSES_LESS_WITHDRAWN = (
-    "over-infusion: the pump delivered more than programmed",
-    "leak into the pump pocket (e.g. part of a previous refill injected into the pocket, or a leaking refill port)",
-)
-CAUSES_MORE_WITHDRAWN = (
-    "under-delivery: the pump delivered less than programmed (e.g. a motor stall, as after an MRI)",
-    "catheter occlusion (kink, granuloma at the tip, blocked catheter)",
-)
 
 
 @dataclass(frozen=True)
@@ -85,214 +85,14 @@ class RefillRequest:
     bridge_bolus: bool | None = None  # None: whenever the concentration changes
 
 
-# ---- pure arithmetic (hand-checkable) ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    expected_ml: float
-    withdrawn_ml: float
-    discrepancy_ml: float  # withdrawn - expected
-    threshold_ml: float
-    delivered_expected_ml: float | None  # what the pump believes it delivered since the last fill
-    accuracy_error: float | None  # (actual - expected delivery) / expected delivery
-    accuracy_spec: float
-    flag: bool
-    reasons: tuple[str, ...]
-    likely_causes: tuple[str, ...]
-
-
-def assess_discrepancy(
-    expected_ml: float,
-    withdrawn_ml: float,
-    threshold_ml: float,
-    accuracy_spec: float,
-    previous_reservoir_ml: float | None,
-) -> Discrepancy:
-    disc = withdrawn_ml - expected_ml
-    reasons: list[str] = []
-    if abs(disc) > threshold_ml + 1e-9:
-        reasons.append(f"discrepancy {disc:+.2f} mL is beyond the {threshold_ml:g} mL threshold")
-    delivered = err = None
-    if previous_reservoir_ml is not None:
-        delivered = previous_reservoir_ml - expected_ml
-        if delivered > 1e-9:
-            err = -disc / delivered  # actual delivered = previous - withdrawn
-            if abs(err) > accuracy_spec + 1e-12:
-                reasons.append(
-                    f"delivery {err * 100:+.1f}% off the expected {delivered:.2f} mL is outside the "
-                    f"+/-{accuracy_spec * 100:g}% flow-accuracy specification"
-                )
-    flag = bool(reasons)
-    causes: tuple[str, ...] = ()
-    if flag:
-        causes = CAUSES_LESS_WITHDRAWN if disc < 0 else CAUSES_MORE_WITHDRAWN
-    return Discrepancy(
-        expected_ml, withdrawn_ml, disc, threshold_ml, delivered, err, accuracy_spec, flag, tuple(reasons), causes
-    )
-
-
-@dataclass(frozen=True)
-class RefillSchedule:
-    next_refill_s: float
-    next_refill_reason: str  # low_reservoir_all_boluses | drug_stability | max_refill_interval | pump_end_of_service
-    low_reservoir_alarm_s: float | None  # programmed therapy alone
-    low_reservoir_all_boluses_s: float | None
-    stability_limit_s: float
-    max_interval_s: float
-    ptm_boluses_per_day: int
-    ptm_ml_per_day: float
-
-
-def schedule_refill(
-    *,
-    t_s: float,
-    estimate_ml: float,
-    low_reservoir_ml: float,
-    therapy: Therapy,
-    conc_mg_per_ml: float,
-    offset_s: int,
-    ptm: PtmSettings | None,
-    drug: Drug,
-    clock_error_s: float = 0.0,
-    lead: Lead | None = None,
-    end_of_service_s: float | None = None,
-) -> RefillSchedule:
-    """Next refill date and low-reservoir alarm date after a refill (or at any time).
-
-    ``end_of_service_s`` (reached or projected from the battery): a pump stops for good then, so no
-    refill is scheduled after it; the date becomes the pump's replacement deadline
-    (reason ``pump_end_of_service``).
-    """
-    n = 0
-    extra = 0.0
-    if ptm is not None and ptm.enabled and conc_mg_per_ml > 0:
-        n = ptm_boluses_per_day(ptm, therapy.daily_dose_mg())
-        extra = n * ptm.dose_mg / conc_mg_per_ml
-    common = {
-        "t_s": t_s,
-        "volume_ml": estimate_ml,
-        "level_ml": low_reservoir_ml,
-        "therapy": therapy,
-        "conc_mg_per_ml": conc_mg_per_ml,
-        "offset_s": offset_s,
-        "clock_error_s": clock_error_s,
-        "lead": lead,
-    }
-    alarm = time_to_level(**common)  # type: ignore[arg-type]
-    worst = time_to_level(**common, extra_ml_per_day=extra) if extra > 0 else alarm  # type: ignore[arg-type]
-    stability = drug.stability_for(conc_mg_per_ml)
-    stab_s = t_s + (stability.value if stability else 180.0) * DAY_S
-    max_s = t_s + device_limits().max_refill_interval.value
-    candidates = [(stab_s, "drug_stability"), (max_s, "max_refill_interval")]
-    if worst is not None:
-        candidates.insert(0, (worst, "low_reservoir_all_boluses"))
-    if end_of_service_s is not None:
-        candidates.append((max(end_of_service_s, t_s), "pump_end_of_service"))
-    nxt, why = min(candidates, key=lambda c: c[0])
-    return RefillSchedule(nxt, why, alarm, worst, stab_s, max_s, n, extra)
-
-
-# ---- the record ------------------------------------------------------------------------------------
-
-CHECKSUM_FIELDS = (
-    "record_id",
-    "time",
-    "clinician",
-    "drug",
-    "concentration_mg_per_ml",
-    "previous_concentration_mg_per_ml",
-    "expected_ml",
-    "withdrawn_ml",
-    "discrepancy_ml",
-    "filled_ml",
-    "reservoir_ml_entered",
-    "bridge_bolus",
-    "bridge_volume_ml",
-    "flag",
-    "next_refill_date",
-    "low_reservoir_alarm_date",
-)
-
-
-def checksum(record: Mapping[str, Any]) -> str:
-    """SHA-256 of the record's numbers (canonical JSON of :data:`CHECKSUM_FIELDS`)."""
-    payload = {k: record.get(k) for k in CHECKSUM_FIELDS}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def verify_record(
-    record: Mapping[str, Any],
-    verifier: str,
-    *,
-    drug: str,
-    conc_mg_per_ml: float,
-    filled_ml: float,
-    reservoir_ml: float,
-) -> dict[str, Any]:
-    """A second clinician checks the record against what they independently read and measured.
-
-    Returns the record with its verification added; refuses (nothing added) on any mismatch.
-    """
-    if not verifier.strip():
-        raise InputError("verifier", "a verifier id is required")
-    if record.get("verified_by"):
-        raise SafetyRefusal(
-            "verifier", f"the record was already verified by {record['verified_by']}", rule="second_clinician"
-        )
-    if verifier.strip() == str(record.get("clinician", "")).strip():
-        raise SafetyRefusal(
-            "verifier",
-            f"{verifier} performed this refill; a different clinician must verify it",
-            rule="second_clinician",
-        )
-    if checksum(record) != record.get("checksum"):
-        raise SafetyRefusal(
-            "record",
-            "the record's numbers do not match its checksum (altered after the refill)",
-            rule="record_checksum",
-        )
-    checks = (
-        ("drug", drug == record.get("drug"), drug, record.get("drug")),
-        (
-            "concentration",
-            _close(conc_mg_per_ml, record.get("concentration_mg_per_ml")),
-            conc_mg_per_ml,
-            record.get("concentration_mg_per_ml"),
-        ),
-        ("fill", _close(filled_ml, record.get("filled_ml")), filled_ml, record.get("filled_ml")),
-        (
-            "reservoir_volume",
-            _close(reservoir_ml, record.get("reservoir_ml_entered")),
-            reservoir_ml,
-            record.get("reservoir_ml_entered"),
-        ),
-    )
-    for name, ok, mine, theirs in checks:
-        if not ok:
-            raise SafetyRefusal(
-                name,
-                f"the verifier's {name} {mine!r} does not match the record's {theirs!r}",
-                rule="verify_values_match",
-            )
-    return {**record, "verified_by": verifier.strip(), "verification": "values match; checksum valid"}
-
-
-def _close(a: Any, b: Any) -> bool:
-    try:
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)), abs(float(b)))
-    except (TypeError, ValueError):
-        return False
-
-
 # ---- the workflow ------------------------------------------------------------------------------------
 
 
-def previous_reservoir_ml(log: list[dict[str, Any]]) -> float | None:
+def previous_reservoir_ml(log: Sequence[LogEntry]) -> float | None:
     """The reservoir volume programmed at the last refill, from the pump's log."""
     for e in reversed(log):
-        if e.get("type") == "refill":
-            return float(e["reservoir_ml_entered"])
+        if e.type == "refill":
+            return e.number("reservoir_ml_entered")
     return None
 
 
@@ -368,7 +168,7 @@ def refill(
     confirmations: Mapping[str, str] | None = None,
     settings: RefillSettings | None = None,
     previous_reservoir: float | None = None,
-) -> dict[str, Any]:
+) -> RefillRecord:
     """Run the refill workflow; returns the refill record (see the module docstring)."""
     settings = settings or RefillSettings()
     if not clinician.strip():
@@ -389,27 +189,27 @@ def refill(
     # the whole log is read only when the caller does not know the previous refill's volume
     prev = previous_reservoir if previous_reservoir is not None else previous_reservoir_ml(session.log_since(0))
     seq0 = it.log_last_seq
-    args: dict[str, Any] = {
-        "withdraw_ml": req.withdraw_ml,
-        "fill_ml": req.fill_ml,
-        "drug": drug.name,
-        "conc_mg_per_ml": conc,
-        "reservoir_ml": req.reservoir_ml,
-        "bridge_bolus": req.bridge_bolus,
-    }
+    args = RefillArgs(
+        fill_ml=req.fill_ml,
+        withdraw_ml=req.withdraw_ml,
+        drug=drug.name,
+        conc_mg_per_ml=conc,
+        reservoir_ml=req.reservoir_ml,
+        bridge_bolus=req.bridge_bolus,
+    )
 
     def verify() -> bool:
-        th = session.read("read_therapy")
-        return th["drug"] == drug.name and abs(float(th["concentration_mg_per_ml"]) - conc) <= 1e-12 * max(1.0, conc)
+        th = TherapyReply.from_wire(session.read("read_therapy"))
+        return th.drug == drug.name and abs(th.concentration_mg_per_ml - conc) <= 1e-12 * max(1.0, conc)
 
-    res = session.write("refill", args, verify=verify, applied=session.log_entry_since(seq0, "refill"))
-    r = res.result
+    res = session.write("refill", refill_to_args(args), verify=verify, applied=session.log_entry_since(seq0, "refill"))
     after = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
-    expected = float(r["expected_ml"])
-    withdrawn = float(r["withdrawn_ml"])
-    entered = float(r["reservoir_ml_entered"])
-    bridge = bool(r["bridge_bolus"])
-    t = float(r.get("time_s", after.time_s))
+    r = RefillReply.from_wire(res.result)
+    expected = r.expected_ml
+    withdrawn = r.withdrawn_ml
+    entered = r.reservoir_ml_entered
+    bridge = r.bridge_bolus
+    t = after.time_s if r.time_s is None else r.time_s
     if abs(after.estimate_ml - entered) > 1e-6 and after.time_s <= t + 1e-6:
         raise SafetyRefusal(
             "reservoir_volume", "the pump's reservoir estimate does not read back as entered", rule="readback_verified"
@@ -440,84 +240,39 @@ def refill(
         lead=lead,
         end_of_service_s=after.end_of_service_s,
     )
-    off = after.offset_s
-    record: dict[str, Any] = {
-        "record_id": "",
-        "time": q.iso(t, off),
-        "clinician": clinician.strip(),
-        "drug": drug.name,
-        "concentration_mg_per_ml": conc,
-        "concentration": drug.fmt_concentration(conc),
-        "previous_concentration_mg_per_ml": it.conc_mg_per_ml,
-        "expected_ml": expected,
-        "withdrawn_ml": withdrawn,
-        "discrepancy_ml": disc.discrepancy_ml,
-        "discrepancy_threshold_ml": disc.threshold_ml,
-        "delivered_expected_ml": disc.delivered_expected_ml,
-        "delivery_error": disc.accuracy_error,
-        "flag": disc.flag,
-        "flag_reasons": list(disc.reasons),
-        "likely_causes": list(disc.likely_causes),
-        "filled_ml": float(r["filled_ml"]),
-        "reservoir_ml_entered": entered,
-        "bridge_bolus": bridge,
-        "bridge_volume_ml": it.fluid_path_volume_ml if bridge else 0.0,
-        "bridge_ends": None if lead is None else q.iso(lead.end_s, off),
-        "next_refill_date": q.local_date(sched.next_refill_s, off),
-        "next_refill": q.iso(sched.next_refill_s, off),
-        "next_refill_reason": sched.next_refill_reason,
-        "low_reservoir_alarm_date": None
-        if sched.low_reservoir_alarm_s is None
-        else q.local_date(sched.low_reservoir_alarm_s, off),
-        "low_reservoir_alarm": None if sched.low_reservoir_alarm_s is None else q.iso(sched.low_reservoir_alarm_s, off),
-        "low_reservoir_all_boluses_date": None
+    return RefillRecord(
+        record_id=f"refill-{int(t)}-{hashlib.sha256(q.iso(t, after.offset_s).encode()).hexdigest()[:6]}",
+        time_s=t,
+        offset_s=after.offset_s,
+        clinician=clinician.strip(),
+        drug=drug.name,
+        concentration_mg_per_ml=conc,
+        concentration_label=drug.fmt_concentration(conc),
+        previous_concentration_mg_per_ml=it.conc_mg_per_ml,
+        expected_ml=expected,
+        withdrawn_ml=withdrawn,
+        discrepancy_ml=disc.discrepancy_ml,
+        discrepancy_threshold_ml=disc.threshold_ml,
+        delivered_expected_ml=disc.delivered_expected_ml,
+        delivery_error=disc.accuracy_error,
+        flag=disc.flag,
+        flag_reasons=disc.reasons,
+        likely_causes=disc.likely_causes,
+        filled_ml=r.filled_ml,
+        reservoir_ml_entered=entered,
+        bridge_bolus=bridge,
+        bridge_volume_ml=it.fluid_path_volume_ml if bridge else 0.0,
+        bridge_ends_s=None if lead is None else lead.end_s,
+        next_refill_s=sched.next_refill_s,
+        next_refill_reason=sched.next_refill_reason,
+        low_reservoir_alarm_s=sched.low_reservoir_alarm_s,
+        low_reservoir_all_boluses_date=None
         if sched.low_reservoir_all_boluses_s is None
-        else q.local_date(sched.low_reservoir_all_boluses_s, off),
-        "ptm_boluses_per_day_assumed": sched.ptm_boluses_per_day,
-        "stability_limit_date": q.local_date(sched.stability_limit_s, off),
-        "guardrail_findings": [f.to_dict() for f in findings if f.level != "ok"],
-        "confirmations": [c.to_dict() for c in confirmed],
-        "delivery_certain": res.certain,
-        "link_notes": list(session.notes),
-    }
-    record["record_id"] = f"refill-{int(t)}-{hashlib.sha256(record['time'].encode()).hexdigest()[:6]}"
-    record["checksum"] = checksum(record)
-    record["verified_by"] = None
-    return record
-
-
-def render(record: Mapping[str, Any]) -> str:
-    lines = [
-        f"Refill {record['record_id']}  {record['time']}  by {record['clinician']}",
-        f"  Drug               {record['drug']} {record['concentration']}"
-        + (
-            "  (bridge bolus {:.3f} mL, ends {})".format(record["bridge_volume_ml"], record["bridge_ends"])
-            if record["bridge_bolus"]
-            else ""
-        ),
-        f"  Expected           {record['expected_ml']:.2f} mL",
-        f"  Withdrawn          {record['withdrawn_ml']:.2f} mL",
-        f"  Discrepancy        {record['discrepancy_ml']:+.2f} mL (threshold {record['discrepancy_threshold_ml']:g} mL)"
-        + ("   ** EVALUATE **" if record["flag"] else ""),
-    ]
-    for reason in record["flag_reasons"]:
-        lines.append(f"    - {reason}")
-    if record["likely_causes"]:
-        lines.append("  Likely causes")
-        lines += [f"    - {c}" for c in record["likely_causes"]]
-    lines += [
-        f"  Filled             {record['filled_ml']:.2f} mL; "
-        f"reservoir volume programmed {record['reservoir_ml_entered']:.2f} mL",
-        f"  Next refill        {record['next_refill_date']} ({record['next_refill_reason'].replace('_', ' ')})",
-        f"  Low-reservoir alarm {record['low_reservoir_alarm_date'] or 'not within 3 years'}"
-        + (
-            f"; with every patient bolus used {record['low_reservoir_all_boluses_date']}"
-            if record["ptm_boluses_per_day_assumed"]
-            else ""
-        ),
-        f"  Checksum           {record['checksum'][:16]}",
-        f"  Verified by        {record.get('verified_by') or '(awaiting a second clinician)'}",
-    ]
-    for f in record["guardrail_findings"]:
-        lines.append(f"  [{f['level'].upper()}] {f['field']}: {f['reason']}")
-    return "\n".join(lines)
+        else q.from_epoch_s(sched.low_reservoir_all_boluses_s, after.offset_s).date(),
+        ptm_boluses_per_day_assumed=sched.ptm_boluses_per_day,
+        stability_limit_date=q.from_epoch_s(sched.stability_limit_s, after.offset_s).date(),
+        guardrail_findings=tuple(f for f in findings if f.level != "ok"),
+        confirmations=tuple(confirmed),
+        delivery_certain=res.certain,
+        link_notes=tuple(session.notes),
+    ).with_checksum()

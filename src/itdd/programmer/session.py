@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, ItddError, SafetyRefusal
+from ..pump.log import LogEntry
 from ..telemetry.commands import Link
+from ..telemetry.messages import LogReply
 
 REFUSALS = (InputError, SafetyRefusal)
 DEFAULT_ATTEMPTS = 3  # assumption: tries per command before the session gives up and says so
@@ -72,10 +74,10 @@ class Session:
         )
 
     def last_seq(self) -> int:
-        return int(self.read("read_log", {"since_seq": LAST_SEQ_PROBE})["last_seq"])
+        return LogReply.from_wire(self.read("read_log", {"since_seq": LAST_SEQ_PROBE})).last_seq
 
-    def log_since(self, seq: int) -> list[dict[str, Any]]:
-        return list(self.read("read_log", {"since_seq": seq})["log"])
+    def log_since(self, seq: int) -> tuple[LogEntry, ...]:
+        return LogReply.from_wire(self.read("read_log", {"since_seq": seq})).entries
 
     # ---- writes ---------------------------------------------------------------------------------
     def write(
@@ -124,14 +126,15 @@ class Session:
         )
 
     def log_entry_since(
-        self, seq: int, type_: str, match: Callable[[dict[str, Any]], bool] | None = None
+        self, seq: int, type_: str, match: Callable[[LogEntry], bool] | None = None
     ) -> Callable[[], dict[str, Any] | None]:
-        """An ``applied`` probe: the first log entry of ``type_`` after ``seq`` (that ``match``es)."""
+        """An ``applied`` probe: the first log entry of ``type_`` after ``seq`` (that ``match``es),
+        in its wire form (what the command's answer would have said)."""
 
         def probe() -> dict[str, Any] | None:
             for e in self.log_since(seq):
-                if e.get("type") == type_ and (match is None or match(e)):
-                    return e
+                if e.type == type_ and (match is None or match(e)):
+                    return e.to_wire()
             return None
 
         return probe

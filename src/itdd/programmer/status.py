@@ -8,9 +8,11 @@ from typing import Any
 from .. import quantities as q
 from ..drugs import Drug, get_drug
 from ..pump.firmware import PtmSettings
+from ..pump.log import LogEntry
 from ..pump.models import PumpModel, get_model
+from ..pump.status import Alarm
 from ..pump.therapy import Therapy
-from ..telemetry.commands import ptm_from_args, therapy_from_args
+from ..telemetry.messages import StatusReply, TherapyReply
 from .session import Session
 
 DAY_S = q.SECONDS_PER_DAY
@@ -18,7 +20,8 @@ DAY_S = q.SECONDS_PER_DAY
 
 @dataclass
 class Interrogation:
-    raw: dict[str, Any]
+    """What the programmer read: the pump's status and therapy, decoded once from the link."""
+
     time_s: float
     offset_s: int
     model: PumpModel
@@ -29,8 +32,8 @@ class Interrogation:
     low_reservoir_ml: float
     estimate_ml: float
     state: str
-    alarms: list[dict[str, Any]]
-    log: list[dict[str, Any]]
+    alarms: tuple[Alarm, ...]
+    log: tuple[LogEntry, ...]  # the pump's event-log entries since the asked sequence number
     log_last_seq: int
     battery_to_eri: float
     eri_s: float | None  # when ERI was reached, or its projection
@@ -59,7 +62,7 @@ class Interrogation:
             "daily_dose": d.fmt_dose_rate(self.therapy.daily_dose_mg()),
             "reservoir_estimate_ml": self.estimate_ml,
             "low_reservoir_alarm_ml": self.low_reservoir_ml,
-            "alarms": self.alarms,
+            "alarms": [a.to_dict() for a in self.alarms],
             "ptm": self.ptm.to_dict() if self.ptm else None,
             "battery": {
                 "to_eri_fraction": self.battery_to_eri,
@@ -68,7 +71,7 @@ class Interrogation:
                 "end_of_service": self.iso(self.end_of_service_s),
             },
             "pump_clock_error_s": self.clock_error_s,
-            "log_since_last_session": self.log,
+            "log_since_last_session": [e.to_wire() for e in self.log],
             "log_last_seq": self.log_last_seq,
         }
 
@@ -85,43 +88,42 @@ def interrogate(session: Session, since_seq: int = 0, *, side_effects: bool = Tr
     ``side_effects=False`` reads the same status without logging an interrogation (used inside
     other workflows so that they do not change the pump's behaviour).
     """
-    st = session.read("interrogate" if side_effects else "read_status", {"since_seq": since_seq})
-    th = session.read("read_therapy")
-    model = get_model(str(st["model"]))
-    drug = get_drug(str(th["drug"]))
-    therapy = therapy_from_args(th["therapy"])
-    conc = float(th["concentration_mg_per_ml"])
-    t = float(st["time_s"])
-    eri_s = st.get("eri_s")
+    st = StatusReply.from_wire(session.read("interrogate" if side_effects else "read_status", {"since_seq": since_seq}))
+    th = TherapyReply.from_wire(session.read("read_therapy"))
+    model = get_model(st.model_id)
+    drug = get_drug(th.drug)
+    therapy = th.therapy
+    conc = th.concentration_mg_per_ml
+    t = st.time_s
+    eri_s = st.eri_s
     flow = therapy.daily_dose_mg() / conc if conc > 0 else 0.0
     projected = eri_s is None
     if eri_s is None:
-        eri_s = projected_eri_s(model, t, float(st["battery_to_eri"]), flow)
-    eos = st.get("end_of_service_s")
+        eri_s = projected_eri_s(model, t, st.battery_to_eri, flow)
+    eos = st.end_of_service_s
     if eos is None:
-        eos = float(eri_s) + model.eri_to_eos_days * DAY_S
+        eos = eri_s + model.eri_to_eos_days * DAY_S
     return Interrogation(
-        raw=st,
         time_s=t,
-        offset_s=int(st.get("utc_offset_s", 0)),
+        offset_s=st.utc_offset_s,
         model=model,
         drug=drug,
         conc_mg_per_ml=conc,
         therapy=therapy,
-        ptm=ptm_from_args(th.get("ptm")),
-        low_reservoir_ml=float(th["low_reservoir_ml"]),
-        estimate_ml=float(st["reservoir_estimate_ml"]),
-        state=str(st["state"]),
-        alarms=list(st.get("alarms", [])),
-        log=list(st.get("log", [])),
-        log_last_seq=int(st.get("log_last_seq", 0)),
-        battery_to_eri=float(st["battery_to_eri"]),
-        eri_s=float(eri_s),
+        ptm=th.ptm,
+        low_reservoir_ml=th.low_reservoir_ml,
+        estimate_ml=st.reservoir_estimate_ml,
+        state=st.state,
+        alarms=st.alarms,
+        log=st.log,
+        log_last_seq=st.log_last_seq,
+        battery_to_eri=st.battery_to_eri,
+        eri_s=eri_s,
         eri_projected=projected,
-        end_of_service_s=float(eos),
-        fluid_path_volume_ml=float(st["fluid_path_volume_ml"]),
-        catheter_volume_ml=float(st["catheter_volume_ml"]),
-        clock_error_s=float(st.get("pump_clock_error_s", 0.0)),
+        end_of_service_s=eos,
+        fluid_path_volume_ml=st.fluid_path_volume_ml,
+        catheter_volume_ml=st.catheter_volume_ml,
+        clock_error_s=st.pump_clock_error_s,
     )
 
 
@@ -129,10 +131,10 @@ def last_increase_s(session: Session) -> float | None:
     """When the programmed daily dose was last increased, from the pump's log (None if not there)."""
     last = None
     for e in session.log_since(0):
-        if e.get("type") != "therapy_programmed":
+        if e.type != "therapy_programmed":
             continue
-        if float(e.get("daily_dose_mg", 0.0)) > float(e.get("previous_daily_dose_mg", 0.0)) + 1e-12:
-            last = float(e["time_s"])
+        if e.number("daily_dose_mg", 0.0) > e.number("previous_daily_dose_mg", 0.0) + 1e-12:
+            last = e.time_s
     return last
 
 
@@ -154,7 +156,7 @@ def render(it: Interrogation) -> str:
         )
     else:
         lines.append("PTM         not set")
-    alarms = ", ".join(f"{a['type'].replace('_', ' ')} ({a['severity']})" for a in it.alarms) or "none"
+    alarms = ", ".join(f"{a.type.replace('_', ' ')} ({a.severity})" for a in it.alarms) or "none"
     lines.append(f"Alarms      {alarms}")
     eri_word = "projected ERI" if it.eri_projected else "ERI reached"
     lines.append(
@@ -163,9 +165,9 @@ def render(it: Interrogation) -> str:
     )
     lines.append(f"Log         {len(it.log)} entries since the last session")
     for e in it.log[-30:]:
-        keys = sorted((k for k in e if k not in ("seq", "time_s", "type")), key=_detail_rank)
-        short = ", ".join(f"{k}={_short(e[k])}" for k in keys[:4])
-        lines.append(f"  {q.iso(float(e['time_s']), it.offset_s)[:16].replace('T', ' ')}  {e['type']}  {short}")
+        keys = sorted(e.details, key=_detail_rank)
+        short = ", ".join(f"{k}={_short(e.details[k])}" for k in keys[:4])
+        lines.append(f"  {q.iso(e.time_s, it.offset_s)[:16].replace('T', ' ')}  {e.type}  {short}")
     if len(it.log) > 30:
         lines.append(f"  ... {len(it.log) - 30} earlier entries (use --json)")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from ..errors import InputError, SafetyRefusal
 from ..pump.implant import Implant
 from ..pump.models import PumpModel
 from ..pump.therapy import Therapy
-from ..telemetry.commands import therapy_from_args
+from ..telemetry.messages import ClockReply, TherapyReply
 from .session import Session
 
 DAY_S = q.SECONDS_PER_DAY
@@ -134,7 +134,7 @@ def prime(session: Session, plan: PrimingPlan) -> dict[str, Any]:
         "priming_bolus",
         {"volume_ml": plan.volume_ml, "rate_ml_per_day": plan.rate_ml_per_day},
         verify=verify,
-        applied=session.log_entry_since(seq0, "bolus_started", lambda e: e.get("kind") == "priming"),
+        applied=session.log_entry_since(seq0, "bolus_started", lambda e: e.details.get("kind") == "priming"),
     )
     return {**plan.to_dict(), "state": "priming", "delivery_certain": res.certain, "link_notes": list(session.notes)}
 
@@ -246,7 +246,7 @@ class ClockReport:
     error_s: float
     tolerance_s: float
     flag: bool
-    boundaries: list[dict[str, Any]]
+    boundaries: list[StepShift]
     drift_ppm: float | None = None
     set: bool = False
     error_after_s: float | None = None
@@ -259,13 +259,39 @@ class ClockReport:
             "tolerance_s": self.tolerance_s,
             "flag": self.flag,
             "drift_ppm": self.drift_ppm,
-            "boundaries": self.boundaries,
+            "boundaries": [b.to_dict() for b in self.boundaries],
             "clock_set": self.set,
             "error_after_s": self.error_after_s,
         }
 
 
-def flex_shift(therapy: Therapy, error_s: float, drug: Drug, conc_mg_per_ml: float) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StepShift:
+    """Where one day-cycle step boundary really falls with the pump clock off."""
+
+    step: int
+    programmed: str  # HH:MM, pump clock
+    happens_at: str  # HH:MM, true time
+    shift_s: float
+    from_label: str  # the dose rate before the boundary, as the drug library writes it
+    to_label: str
+    extra_drug_label: str
+    extra_drug_mg: float  # drug in the shifted window, more (+) or less (-) than programmed
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "step": self.step,
+            "programmed": self.programmed,
+            "happens_at": self.happens_at,
+            "shift_s": self.shift_s,
+            "from": self.from_label,
+            "to": self.to_label,
+            "extra_drug": self.extra_drug_label,
+            "extra_drug_mg": self.extra_drug_mg,
+        }
+
+
+def flex_shift(therapy: Therapy, error_s: float, drug: Drug, conc_mg_per_ml: float) -> list[StepShift]:
     """Where each day-cycle boundary really falls when the pump clock is off by ``error_s``.
 
     A pump clock that runs ahead (error > 0) starts every step ``error_s`` early in real time.
@@ -281,16 +307,16 @@ def flex_shift(therapy: Therapy, error_s: float, drug: Drug, conc_mg_per_ml: flo
         real = (st.start_s - error_s) % DAY_S
         delta_mg = (st.dose_mg_per_day - prev.dose_mg_per_day) * error_s / DAY_S
         out.append(
-            {
-                "step": i + 1 if n else 0,
-                "programmed": _hhmm(st.start_s),
-                "happens_at": _hhmm(real),
-                "shift_s": -error_s,
-                "from": drug.fmt_dose_rate(prev.dose_mg_per_day),
-                "to": drug.fmt_dose_rate(st.dose_mg_per_day),
-                "extra_drug": drug.fmt_amount(delta_mg) if delta_mg >= 0 else "-" + drug.fmt_amount(-delta_mg),
-                "extra_drug_mg": delta_mg,
-            }
+            StepShift(
+                step=i + 1 if n else 0,
+                programmed=_hhmm(st.start_s),
+                happens_at=_hhmm(real),
+                shift_s=-error_s,
+                from_label=drug.fmt_dose_rate(prev.dose_mg_per_day),
+                to_label=drug.fmt_dose_rate(st.dose_mg_per_day),
+                extra_drug_label=drug.fmt_amount(delta_mg) if delta_mg >= 0 else "-" + drug.fmt_amount(-delta_mg),
+                extra_drug_mg=delta_mg,
+            )
         )
     return out
 
@@ -306,14 +332,14 @@ def clock_check(
 
     ``previous`` is an earlier (time, error) reading, to estimate the drift rate in ppm.
     """
-    c = session.read("read_clock")
-    t, pump = float(c["time_s"]), float(c["pump_time_s"])
+    c = ClockReply.from_wire(session.read("read_clock"))
+    t, pump = c.time_s, c.pump_time_s
     err = pump - t
-    th = session.read("read_therapy")
-    therapy = therapy_from_args(th["therapy"])
+    th = TherapyReply.from_wire(session.read("read_therapy"))
+    therapy = th.therapy
     from ..drugs import get_drug  # local: avoids a cycle at import time
 
-    drug = get_drug(str(th["drug"]))
+    drug = get_drug(th.drug)
     drift = None
     if previous is not None and t - previous[0] > 3600:
         drift = (err - previous[1]) / (t - previous[0]) * 1e6
@@ -323,19 +349,19 @@ def clock_check(
         err,
         tolerance_s,
         abs(err) > tolerance_s,
-        flex_shift(therapy, err, drug, float(th["concentration_mg_per_ml"])),
+        flex_shift(therapy, err, drug, th.concentration_mg_per_ml),
         drift,
     )
     if set_clock:
 
         def verify() -> bool:
-            after = session.read("read_clock")
-            return abs(float(after["pump_time_s"]) - float(after["time_s"])) < 1.0
+            after = ClockReply.from_wire(session.read("read_clock"))
+            return abs(after.pump_time_s - after.time_s) < 1.0
 
         session.write("set_clock", {"pump_time_s": t}, verify=verify)
-        after = session.read("read_clock")
+        after = ClockReply.from_wire(session.read("read_clock"))
         rep.set = True
-        rep.error_after_s = float(after["pump_time_s"]) - float(after["time_s"])
+        rep.error_after_s = after.pump_time_s - after.time_s
     return rep
 
 

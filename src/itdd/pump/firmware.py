@@ -8,12 +8,24 @@ sensor.  It cannot see the actual reservoir volume, the catheter, or where the d
 Between events the commanded rate is constant (``rate_ml_per_day``); the engine asks
 :meth:`Firmware.next_change_s` for the next instant at which anything changes and calls
 :meth:`Firmware.consume` / :meth:`Firmware.on_time` to move there exactly.
+
+Why this module is one unit (~780 lines, above the project's ~500): it is one state machine.
+Every section below — clock and schedule, rates, time, alarms, motor, commands, patient boluses —
+reads and writes the same delivery state (the running bolus, the periodic window, the step
+index, the minimum-rate mode, the reservoir estimate), and the invariant that makes the engine
+exact (the commanded rate is constant between two instants :meth:`Firmware.next_change_s`
+returns) holds only if every transition recomputes that state in one place
+(:meth:`Firmware._recompute`).  Split across modules, each part would reach into the others'
+attributes.  What is *not* state lives elsewhere, as pure functions returning a decision and its
+reason: the patient-bolus grant (:func:`itdd.pump.ptm.decide_ptm`), the range checks
+(:mod:`itdd.pump.limits`), the therapy's rate limits (:func:`itdd.pump.therapy.check_rates`); the
+status it reports is a typed record (:mod:`itdd.pump.status`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import SafetyRefusal
@@ -21,6 +33,11 @@ from ..quantities import fmt_dose_rate, fmt_flow, fmt_volume
 from .limits import RANGES, check_ptm, check_range
 from .log import EventLog
 from .models import PumpModel
+from .ptm import PtmDecision as PtmDecision  # re-exported: the firmware's decisions
+from .ptm import PtmSettings as PtmSettings
+from .ptm import decide_ptm
+from .status import Alarm as Alarm  # re-exported for the state file
+from .status import FirmwareStatus
 from .therapy import DAY_S, Therapy, check_rates
 
 EPS_S = 1e-6
@@ -49,28 +66,6 @@ COMPLETE_ABS_MG = 1e-9
 
 
 @dataclass(slots=True)
-class PtmSettings:
-    """Patient-activated bolus settings (patient therapy manager)."""
-
-    dose_mg: float
-    duration_s: float
-    lockout_s: float
-    max_per_day: int
-    max_daily_dose_mg: float | None = None  # predictive 24 h maximum, basal + boluses
-    enabled: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "enabled": self.enabled,
-            "dose_mg": self.dose_mg,
-            "duration_s": self.duration_s,
-            "lockout_s": self.lockout_s,
-            "max_per_day": self.max_per_day,
-            "max_daily_dose_mg": self.max_daily_dose_mg,
-        }
-
-
-@dataclass(slots=True)
 class ActiveBolus:
     kind: str  # clinician | priming | bridge | ptm
     start_s: float
@@ -91,35 +86,6 @@ class PeriodicRun:
     mg_per_day: float  # the bolus part of the step's rate (the basal runs beneath it)
     given_mg: float = 0.0
     interrupted_by: str | None = None
-
-
-@dataclass(slots=True)
-class Alarm:
-    type: str
-    severity: str
-    raised_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "severity": self.severity, "raised_s": self.raised_s}
-
-
-@dataclass(slots=True)
-class PtmDecision:
-    granted: bool
-    reason: str | None
-    time_s: float
-    next_allowed_s: float | None
-    boluses_left_24h: int | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "granted": self.granted,
-            "reason": self.reason,
-            "next_allowed_s": self.next_allowed_s,
-            "boluses_left_24h": self.boluses_left_24h,
-            "message": self.message,
-        }
 
 
 class Firmware:
@@ -702,7 +668,7 @@ class Firmware:
         check_ptm(ptm)
         self.ptm = ptm
 
-    def interrogate(self, t_s: float, field_present: bool, source: str = "clinician_programmer") -> dict[str, Any]:
+    def interrogate(self, t_s: float, field_present: bool, source: str = "clinician_programmer") -> FirmwareStatus:
         if source == "clinician_programmer":
             self.log.append(t_s, "interrogation")
         else:
@@ -784,79 +750,38 @@ class Firmware:
 
     def _decide_ptm(self, t_s: float) -> PtmDecision:
         p = self.ptm
-        if p is None or not p.enabled:
-            return PtmDecision(False, "not_enabled", t_s, None, None, "patient boluses are not enabled on this pump")
-        grants = self.ptm_grants
-        while grants and grants[0] <= t_s - DAY_S:
-            grants.popleft()
-        left = max(p.max_per_day - len(grants), 0)
-        state = self.state
-        if not self.therapy.running and state != "motor_stalled" and state != "end_of_service":
-            # a clinician bolus on a stopped pump does not make it infusing: a patient bolus would
-            # outlast it and pump while the therapy is stopped (found by the stateful soak)
-            state = "stopped"
-        if state not in ("infusing", "clinician_bolus", "bridge_bolus"):
-            return PtmDecision(
-                False,
-                "pump_not_infusing",
-                t_s,
-                None,
-                left,
-                f"the pump is not infusing (state: {state.replace('_', ' ')})",
-            )
-        last = grants[-1] if grants else None
+        if p is not None and p.enabled:
+            grants = self.ptm_grants
+            while grants and grants[0] <= t_s - DAY_S:
+                grants.popleft()
         running = self.ptm_bolus
-        if running is not None or (last is not None and t_s - last < p.lockout_s):
-            # the next request can be granted once the lockout has passed AND the running
-            # bolus has ended (a bolus longer than its lockout): never an instant in the past
-            nxt = max(
-                last + p.lockout_s if last is not None else t_s,
-                running.end_s if running is not None else t_s,
-            )
-            return PtmDecision(False, "lockout", t_s, nxt, left, "lockout: the last patient bolus was too recent")
-        if len(grants) >= p.max_per_day:
-            nxt = grants[len(grants) - p.max_per_day] + DAY_S
-            return PtmDecision(
-                False,
-                "daily_limit",
-                t_s,
-                nxt,
-                0,
-                f"daily limit: {p.max_per_day} patient boluses in the last 24 h",
-            )
-        if p.max_daily_dose_mg is not None:
-            end = t_s + p.duration_s
-            past = self.delivered_mg_between(end - DAY_S, t_s)
-            ahead = self.planned_basal_mg(t_s, end)
-            total = past + ahead + p.dose_mg
-            if total > p.max_daily_dose_mg + 1e-12:
-                return PtmDecision(
-                    False,
-                    "max_dose",
-                    t_s,
-                    None,
-                    left,
-                    f"maximum dose: {total:.4g} mg in 24 h (delivered {past:.4g} + basal during "
-                    f"bolus {ahead:.4g} + bolus {p.dose_mg:.4g}) would exceed {p.max_daily_dose_mg:.4g} mg",
-                )
-        return PtmDecision(True, None, t_s, t_s + max(p.lockout_s, p.duration_s), left - 1, "bolus granted")
+        return decide_ptm(
+            p,
+            t_s=t_s,
+            state=self.state,
+            therapy_running=self.therapy.running,
+            grants=tuple(self.ptm_grants),
+            running_end_s=None if running is None else running.end_s,
+            delivered_mg_between=self.delivered_mg_between,
+            planned_basal_mg=self.planned_basal_mg,
+        )
 
     # ---- reporting -----------------------------------------------------------------------------
-    def status(self, t_s: float) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "drug": self.drug,
-            "concentration_mg_per_ml": self.conc_mg_per_ml,
-            "therapy": self.therapy.to_dict(),
-            "reservoir_estimate_ml": self.estimate_ml,
-            "low_reservoir_alarm_ml": self.low_reservoir_ml,
-            "rate_ml_per_day": self.rate_ml_per_day,
-            "alarms": [a.to_dict() for a in self.alarms.values()],
-            "eri_s": self.eri_s,
-            "end_of_service_s": None if self.eos_at_s == INF else self.eos_at_s,
-            "ptm": self.ptm.to_dict() if self.ptm else None,
-            "pump_clock_error_s": self.pump_time_s(t_s) - t_s,
-        }
+    def status(self, t_s: float) -> FirmwareStatus:
+        return FirmwareStatus(
+            state=self.state,
+            drug=self.drug,
+            concentration_mg_per_ml=self.conc_mg_per_ml,
+            therapy=self.therapy,
+            reservoir_estimate_ml=self.estimate_ml,
+            low_reservoir_alarm_ml=self.low_reservoir_ml,
+            rate_ml_per_day=self.rate_ml_per_day,
+            alarms=tuple(self.alarms.values()),
+            eri_s=self.eri_s,
+            end_of_service_s=None if self.eos_at_s == INF else self.eos_at_s,
+            ptm=None if self.ptm is None else replace(self.ptm),
+            pump_clock_error_s=self.pump_time_s(t_s) - t_s,
+        )
 
     def describe_rate(self) -> str:
         return f"{fmt_dose_rate(self.mg_per_day)} ({fmt_flow(self.rate_ml_per_day)}); reservoir " + fmt_volume(

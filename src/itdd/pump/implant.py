@@ -16,7 +16,6 @@ from typing import Any
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_volume
-from ..sim.record import PointDose, Record
 from .firmware import EPS_ML, INF, Firmware, PtmDecision, PtmSettings
 from .hardware import CATHETER_FAULTS, FAULT_DESTINATION, Hardware
 from .limits import check_range
@@ -29,6 +28,8 @@ from .models import (
     FLOW_ACCURACY_REFILL_SD,
     PumpModel,
 )
+from .record import PointDose, Record
+from .status import FirmwareStatus, FluidSegment, PumpStatus
 from .therapy import DAY_S, Therapy, check_rates
 
 MAX_STEPS_PER_RUN = 50_000_000
@@ -280,7 +281,7 @@ class Implant:
     def set_ptm(self, ptm: PtmSettings | None) -> None:
         self.fw.set_ptm(ptm)
 
-    def interrogate(self) -> dict[str, Any]:
+    def interrogate(self) -> FirmwareStatus:
         """The clinician programmer's interrogation."""
         status = self.fw.interrogate(self.t_s, self.hw.field_present)
         self._sync()
@@ -440,27 +441,24 @@ class Implant:
     def state(self) -> str:
         return self.fw.state
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> PumpStatus:
         """The simulator's view: the firmware's status plus the hidden hardware truth."""
-        st = self.fw.status(self.t_s)
         hw = self.hw
-        st.update(
-            {
-                "model": self.model.model_id,
-                "reservoir_ml": hw.reservoir_ml,
-                "reservoir_capacity_ml": self.model.reservoir_capacity_ml,
-                "reservoir_drug": hw.reservoir_drug,
-                "reservoir_concentration_mg_per_ml": hw.reservoir_conc_mg_per_ml,
-                "flow_accuracy": hw.flow_accuracy,
-                "catheter_fault": hw.catheter_fault,
-                "catheter_length_cm": hw.catheter_length_cm,
-                "fluid_path_volume_ml": hw.path_volume_ml,
-                "fluid_path": hw.path.snapshot(),
-                "battery_to_eri": hw.battery_to_eri,
-                "magnetic_field": hw.field_present,
-            }
+        return PumpStatus(
+            firmware=self.fw.status(self.t_s),
+            model_id=self.model.model_id,
+            reservoir_ml=hw.reservoir_ml,
+            reservoir_capacity_ml=self.model.reservoir_capacity_ml,
+            reservoir_drug=hw.reservoir_drug,
+            reservoir_concentration_mg_per_ml=hw.reservoir_conc_mg_per_ml,
+            flow_accuracy=hw.flow_accuracy,
+            catheter_fault=hw.catheter_fault,
+            catheter_length_cm=hw.catheter_length_cm,
+            fluid_path_volume_ml=hw.path_volume_ml,
+            fluid_path=tuple(FluidSegment(s.volume_ml, s.conc_mg_per_ml, s.drug) for s in hw.path.segments),
+            battery_to_eri=hw.battery_to_eri,
+            magnetic_field=hw.field_present,
         )
-        return st
 
     def next_internal_event_s(self) -> float:
         t = self.next_change_s()

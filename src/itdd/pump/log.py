@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import InputError
 from .models import DEVICE_LOG_CAPACITY
 
 EVENT_TYPES: frozenset[str] = frozenset(
@@ -67,6 +68,17 @@ class LogEntry:
     @property
     def device(self) -> bool:
         return self.type not in DEVICE_INVISIBLE
+
+    def to_wire(self) -> dict[str, Any]:
+        """The entry as the telemetry link carries it: ``seq``, ``time_s``, ``type`` and its details."""
+        return {"seq": self.seq, "time_s": self.time_s, "type": self.type, **self.details}
+
+    def number(self, key: str, default: float | None = None) -> float:
+        """A numeric detail (``default`` when absent; an entry without it and no default is malformed)."""
+        v = self.details.get(key, default)
+        if v is None or isinstance(v, bool) or not isinstance(v, int | float):
+            raise InputError(f"log[{self.seq}].{key}", f"{v!r} is not a number")
+        return float(v)
 
 
 class EventLog:

@@ -45,6 +45,7 @@ from .frames import (
     seal,
 )
 from .keys import PumpKeys
+from .messages import decode_command_status
 
 # Commands answered by the telemetry layer itself (they need to know who is asking).
 ENDPOINT_COMMANDS: dict[str, tuple[str, ...]] = {"command_status": (CLINICIAN, PATIENT)}
@@ -243,9 +244,10 @@ class PumpEndpoint:
 
     def _command_status(self, header: Header, args: dict[str, Any], sender: _SenderState) -> dict[str, Any]:
         """Whether one of the *sender's own* commands was applied: from the pump's log and its memory."""
-        cid = args.get("command_id")
-        if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
-            return _error_body(InputError("command_status.command_id", f"{cid!r} is not a command id"))
+        try:
+            cid = decode_command_status(args).command_id
+        except InputError as exc:
+            return _error_body(exc)
         entry = None
         for e in reversed(self.implant.log.device):
             if (

@@ -52,7 +52,7 @@ def ptm_status(ctx: Ctx) -> PtmStatus:
     """The patient's limited view: pump state, lockout and boluses left (no therapy details)."""
     pump = _own_pump(ctx)
     implant = peek_twin(ctx, pump)
-    st = workflows.ptm(implant).status()
+    st = workflows.ptm(implant).status().to_dict()
     raw = run_command(implant, "ptm_status", None, PATIENT)
     st["next_allowed_s"] = raw.get("next_allowed_s")
     st["time_s"] = implant.t_s

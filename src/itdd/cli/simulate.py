@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import DISCLAIMER
 from .. import quantities as q
-from ..bundled import EXAMPLES_DIR, resolve_scenario
+from ..bundled import resolve_scenario
 from ..errors import InputError
-from .guardrail_findings import hard_lines
-from .output import write_outputs
-from .runner import run_scenario
-from .scenario import json_schema_text, load_scenario
-from .summary import summary_text
+from ..scenario import json_schema_text, load_scenario, run_scenario
+from ..sim.guardrail_findings import hard_lines
+from ..sim.output import write_outputs
+from ..sim.summary import summary_text
+from .demo import clinical_summary, run_demo
 
 
 def progress_bar(enabled: bool) -> Callable[[float], None] | None:
@@ -64,8 +61,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if out_dir is not None:
         write_outputs(out_dir, run, result)
     if report is not None:
-        report_layer: Any = importlib.import_module("itdd.report")
-        report_layer.write_report(result, report, run=run)
+        from ..report import write_report  # matplotlib loads only when a report is asked for
+
+        write_report(result, report, run=run)
     if args.json:
         json.dump(result, sys.stdout, indent=None if args.compact else 2, allow_nan=False)
         sys.stdout.write("\n")
@@ -82,8 +80,7 @@ def _summary(result: dict[str, Any]) -> str:
     """The readable summary: the care layer's clinical summary for a pathway, then the pump's."""
     parts = []
     if result.get("pathway") is not None and result.get("outcome") is not None:
-        care: Any = importlib.import_module("itdd.care.demo")
-        parts.append(care.clinical_summary(result))
+        parts.append(clinical_summary(result))
     if "totals" in result:
         parts.append(summary_text(result))
     return "\n\n".join(parts)
@@ -99,25 +96,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the bundled demo and print where its outputs are."""
-    demo = _demo_hook()
-    if demo is not None:
-        return demo(args)
-    scenario = EXAMPLES_DIR / "morphine-90-days.yaml"
-    out = Path(args.out or os.path.join(tempfile.gettempdir(), "itdd-demo"))
-    ns = argparse.Namespace(scenario=str(scenario), json=False, compact=False, out=str(out), report=None)
-    print(DISCLAIMER + "\n")
-    return cmd_simulate(ns)
-
-
-def _demo_hook() -> Callable[[argparse.Namespace], int] | None:
-    """The care-pathway layer, when present, provides the full demo journey."""
-    try:
-        care_demo: Any = importlib.import_module("itdd.care.demo")
-    except ModuleNotFoundError:
-        return None
-    hook: Callable[[argparse.Namespace], int] | None = getattr(care_demo, "run_demo", None)
-    return hook
+    """Run the bundled demo journey (:mod:`itdd.cli.demo`) and print where its outputs are."""
+    return run_demo(args)
 
 
 def register(sub: Any) -> None:

@@ -14,15 +14,13 @@ as it was.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import DISCLAIMER
 from .. import quantities as q
-from ..drugs import device_limits, get_drug, library, sources
+from ..drugs import get_drug
 from ..drugs.guardrails import (
     check_concentration,
     check_low_reservoir,
@@ -32,174 +30,26 @@ from ..drugs.guardrails import (
     enforce,
 )
 from ..errors import InputError, ItddError
-from ..pump import persist
-from ..pump.firmware import PtmSettings
+from ..programmer import refill as refill_mod
+from ..programmer import status as status_mod
+from ..programmer.programming import KEEP, commit_program, plan_program
 from ..pump.implant import Implant
-from ..pump.models import CATHETER_LENGTH_CM, CATHETER_ML_PER_CM, MODELS, get_model
+from ..pump.models import CATHETER_LENGTH_CM, MODELS, get_model
 from ..pump.therapy import Therapy
-from ..sim.output import write_text_atomic
-from . import ptm as ptm_mod
-from . import refill as refill_mod
-from . import status as status_mod
-from . import tools
-from .air import PROGRAMMER, PTM, PumpTelemetry
-from .programming import KEEP, commit_program, plan_program, therapy_from_text
-from .session import Session
-
-STATE_KIND = "itdd-virtual-pump"
-STATE_FORMAT = 2  # 2: telemetry keys and counters; a format-1 file is paired on first use (docs/programming.md)
-
-
-# ---- state file ---------------------------------------------------------------------------------------
-
-
-class VirtualPump:
-    def __init__(
-        self, path: Path, implant: Implant, programmer: dict[str, Any], telemetry: PumpTelemetry | None = None
-    ) -> None:
-        self.path = path
-        self.implant = implant
-        self.programmer = programmer
-        self.telemetry = telemetry or PumpTelemetry.provision(implant)
-
-    @classmethod
-    def load(cls, path_text: str) -> VirtualPump:
-        path = Path(path_text)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("--state", f"cannot read {path_text}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise InputError("--state", f"{path_text} is not a JSON state file") from None
-        if not isinstance(data, dict) or data.get("kind") != STATE_KIND:
-            raise InputError(
-                "--state",
-                f"{path_text} is not an itdd virtual-pump state file (make one with 'itdd programmer implant')",
-            )
-        if data.get("format") not in (1, STATE_FORMAT):
-            raise InputError("--state", f"unsupported state format {data.get('format')!r}")
-        try:
-            implant = persist.load(data["implant"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError("--state", f"{path_text} holds a damaged implant state ({type(exc).__name__})") from None
-        programmer = dict(data.get("programmer") or {})
-        device = programmer.pop("device", None)
-        if data["format"] == 1:  # before the telemetry link: pair a programmer and a PTM now
-            return cls(path, implant, programmer)
-        ptm = data.get("ptm")
-        devices = {PROGRAMMER: device, PTM: ptm.get("device") if isinstance(ptm, dict) else None}
-        return cls(path, implant, programmer, PumpTelemetry.load(implant, data.get("telemetry"), devices))
-
-    def save(self) -> None:
-        data = {
-            "kind": STATE_KIND,
-            "format": STATE_FORMAT,
-            "disclaimer": DISCLAIMER,
-            "implant": persist.dump(self.implant),
-            "telemetry": self.telemetry.pump_state(),
-            "programmer": {**self.programmer, "device": self.telemetry.devices[PROGRAMMER].to_dict()},
-            "ptm": {"device": self.telemetry.devices[PTM].to_dict()},
-        }
-        text = json.dumps(data, allow_nan=False)
-        write_text_atomic(self.path, text)
-
-    def session(self) -> Session:
-        """The clinician programmer's session with the pump, over the telemetry link."""
-        return Session(self.telemetry.link(PROGRAMMER))
-
-    def ptm(self) -> ptm_mod.PatientTherapyManager:
-        """The patient therapy manager, over the telemetry link with the patient's key."""
-        return ptm_mod.PatientTherapyManager(self.telemetry.link(PTM), offset_s=self.implant.offset_s)
-
-    def iso(self, t_s: float) -> str:
-        return q.iso(t_s, self.implant.offset_s)
-
-
-# ---- argument helpers -----------------------------------------------------------------------------------
-
-
-def _q(field: str, fn: Callable[[Any], float], text: Any) -> float:
-    try:
-        return float(fn(text))
-    except q.UnitError as exc:
-        raise InputError(field, str(exc)) from None
-
-
-def _opt(field: str, fn: Callable[[Any], float], text: Any) -> float | None:
-    return None if text is None else _q(field, fn, text)
-
-
-def _confirmations(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        key, sep, reason = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(
-                "--confirm", f"'{item}' should read FIELD=REASON, e.g. therapy.dose='tolerant, cancer pain'"
-            )
-        out[key.strip()] = reason
-    return out
-
-
-def _clinician(args: argparse.Namespace, name: str = "--clinician") -> str:
-    who = (getattr(args, "clinician", None) or "").strip()
-    if not who:
-        raise InputError(name, "a clinician id is required")
-    return who
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    if getattr(args, "json", False):
-        json.dump(data, sys.stdout, indent=2, allow_nan=False, default=str)
-        sys.stdout.write("\n")
-    else:
-        print(text)
-
-
-def _therapy_from_args(args: argparse.Namespace, required: bool) -> Therapy | None:
-    given = [x for x in ("dose", "step", "bolus", "stop_therapy") if getattr(args, x, None)]
-    if not given:
-        if required:
-            raise InputError("--dose", "give a therapy: --dose, --step (flex), --bolus (periodic) or --stopped")
-        return None
-    if getattr(args, "stop_therapy", False):
-        if len(given) > 1:
-            raise InputError("--stopped", "--stopped cannot be combined with doses")
-        return Therapy.stopped()
-    if args.dose and (args.step or args.bolus):
-        raise InputError("--dose", "give either --dose, or --step, or --bolus (with --basal), not several")
-    if args.step and args.bolus:
-        raise InputError("--step", "give either --step (flex) or --bolus (periodic), not both")
-    if args.dose:
-        return therapy_from_text("simple_continuous", dose=args.dose)
-    if args.step:
-        return therapy_from_text("flex", steps=args.step)
-    return therapy_from_text("periodic_bolus", boluses=args.bolus, basal=args.basal)
-
-
-def _ptm_from_args(args: argparse.Namespace) -> Any:
-    if getattr(args, "no_ptm", False):
-        return None
-    fields = ("ptm_dose", "ptm_lockout", "ptm_max_per_day", "ptm_duration", "ptm_max_daily")
-    if not any(getattr(args, f, None) is not None for f in fields):
-        return KEEP
-    if args.ptm_dose is None or args.ptm_lockout is None or args.ptm_max_per_day is None:
-        raise InputError("--ptm-dose", "PTM settings need --ptm-dose, --ptm-lockout and --ptm-max-per-day")
-    duration = _q("--ptm-duration", q.parse_duration_s, args.ptm_duration or "10min")
-    if duration <= 0:
-        raise InputError("--ptm-duration", "must be more than 0")
-    if args.ptm_max_per_day < 1:
-        raise InputError("--ptm-max-per-day", "must be at least 1")
-    return PtmSettings(
-        dose_mg=_q("--ptm-dose", q.parse_amount_mg, args.ptm_dose),
-        duration_s=duration,
-        lockout_s=_q("--ptm-lockout", q.parse_duration_s, args.ptm_lockout),
-        max_per_day=int(args.ptm_max_per_day),
-        max_daily_dose_mg=_opt("--ptm-max-daily", q.parse_dose_rate_mg_per_day, args.ptm_max_daily),
-    )
-
+from . import ptm as ptm_cli
+from .programmer_tools import cmd_cap_hazard, cmd_clock, cmd_drugs, cmd_prime, cmd_titrate
+from .pump_state import (
+    STATE_FORMAT,
+    STATE_KIND,
+    VirtualPump,
+    _clinician,
+    _confirmations,
+    _emit,
+    _opt,
+    _ptm_from_args,
+    _q,
+    _therapy_from_args,
+)
 
 # ---- commands --------------------------------------------------------------------------------------------
 
@@ -274,7 +124,7 @@ def cmd_implant(args: argparse.Namespace) -> int:
     vp.save()
     _emit(
         args,
-        {"state": str(path), "status": implant.status()["state"]},
+        {"state": str(path), "status": implant.status().state},
         f"Virtual pump implanted: {model.label}, {drug.name} {drug.fmt_concentration(conc)}, "
         f"{therapy.describe(drug.dose_unit)}.\nState file: {path}\n{DISCLAIMER}",
     )
@@ -301,7 +151,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
         raise InputError("--by", "at most 5 years at a time")
     imp.run_until(target)
     vp.save()
-    st = imp.status()
+    st = imp.status().to_dict()
     _emit(
         args,
         {"time": vp.iso(imp.t_s), "state": st["state"], "reservoir_estimate_ml": st["reservoir_estimate_ml"]},
@@ -379,7 +229,7 @@ def cmd_bolus(args: argparse.Namespace) -> int:
         "clinician_bolus",
         {"dose_mg": dose, "duration_s": duration},
         verify=verify,
-        applied=s.log_entry_since(seq0, "bolus_started", lambda e: e.get("kind") == "clinician"),
+        applied=s.log_entry_since(seq0, "bolus_started", lambda e: e.details.get("kind") == "clinician"),
     )
     rec = {
         "kind": "clinician_bolus",
@@ -414,9 +264,9 @@ def cmd_refill(args: argparse.Namespace) -> int:
     rec = refill_mod.refill(
         vp.session(), req, clinician=clinician, confirmations=_confirmations(args.confirm), previous_reservoir=prev
     )
-    vp.programmer.setdefault("refills", []).append(rec)
+    vp.programmer.setdefault("refills", []).append(rec.to_dict())
     vp.save()
-    _emit(args, rec, refill_mod.render(rec))
+    _emit(args, rec.to_dict(), refill_mod.render(rec))
     return 0
 
 
@@ -446,208 +296,6 @@ def cmd_verify_refill(args: argparse.Namespace) -> int:
         verified,
         f"Refill {verified['record_id']} verified by {verified['verified_by']}: values match, checksum valid.",
     )
-    return 0
-
-
-def cmd_prime(args: argparse.Namespace) -> int:
-    vp = VirtualPump.load(args.state)
-    s = vp.session()
-    it = status_mod.interrogate(s, side_effects=False)
-    length = _q("--catheter-length", q.parse_length_cm, args.catheter_length)
-    per_cm = CATHETER_ML_PER_CM if args.volume_per_cm is None else _per_cm(args.volume_per_cm)
-    rate = _opt("--rate", q.parse_flow_ml_per_day, args.rate)
-    plan = tools.priming_plan(
-        it.model,
-        length,
-        per_cm,
-        it.conc_mg_per_ml,
-        rate,
-        after_revision=args.after_revision,
-        catheter_only=args.catheter_only,
-    )
-    inside = "" if plan.catheter_only else f", plus {plan.internal_ml:g} mL inside the pump"
-    text = (
-        f"Priming bolus: {plan.volume_ml:.3f} mL (catheter {plan.catheter_ml:.3f} mL = {length:g} cm x "
-        f"{per_cm:g} mL/cm{inside}) at {q.fmt_flow(plan.rate_ml_per_day)}, "
-        f"about {q.fmt_duration(plan.duration_s)}; {it.drug.fmt_amount(plan.drug_mg)} of {it.drug.name} fills the path."
-    )
-    if plan.warning is not None:
-        text = f"WARNING: {plan.warning}\n{text}"
-        print(f"warning: {plan.warning}", file=sys.stderr)
-    if abs(plan.catheter_ml - it.catheter_volume_ml) > 1e-6:
-        text += (
-            f"\nNote: the implant record says the catheter holds {it.catheter_volume_ml:.3f} mL; check the "
-            "length you entered against the operative note."
-        )
-    if args.dry_run:
-        vp.save()  # the status was read over the link: its frame counters moved
-        _emit(args, plan.to_dict(), text + "\n(dry run: nothing sent to the pump)")
-        return 0
-    out = tools.prime(s, plan)
-    vp.programmer.setdefault("records", []).append({"kind": "priming_bolus", "time": vp.iso(it.time_s), **out})
-    vp.save()
-    _emit(args, out, text + "\nStarted; the pump reports it is priming.")
-    return 0
-
-
-def _per_cm(text: str) -> float:
-    from ..sim.scenario import parse_volume_per_cm
-
-    return _q("--volume-per-cm", parse_volume_per_cm, text)
-
-
-def cmd_titrate(args: argparse.Namespace) -> int:
-    offset = 0
-    if args.state:
-        vp = VirtualPump.load(args.state)
-        it = status_mod.interrogate(vp.session(), side_effects=False)
-        drug, start_s, offset = it.drug, it.time_s, it.offset_s
-        current = (
-            it.therapy.daily_dose_mg()
-            if args.current is None
-            else _q("--from", q.parse_dose_rate_mg_per_day, args.current)
-        )
-    else:
-        if args.drug is None or args.current is None or args.start is None:
-            raise InputError("--drug", "without --state give --drug, --from and --start")
-        drug = get_drug(args.drug, "--drug")
-        current = _q("--from", q.parse_dose_rate_mg_per_day, args.current)
-        try:
-            start_dt = q.parse_datetime(args.start)
-        except q.UnitError as exc:
-            raise InputError("--start", str(exc)) from None
-        start_s, offset = q.to_epoch_s(start_dt), q.offset_of(start_dt)
-    target = _q("--to", q.parse_dose_rate_mg_per_day, args.target)
-    step = _opt("--step", q.parse_fraction, args.step)
-    interval = _opt("--interval", q.parse_duration_s, args.interval)
-    plan = tools.plan_titration(
-        drug,
-        current,
-        target,
-        start_s=start_s,
-        step_fraction=step,
-        interval_s=interval,
-        confirmations=_confirmations(args.confirm),
-        clinician=args.clinician or "",
-    )
-    if args.state:
-        vp.save()  # the pump was read over the link: its frame counters moved
-    d = plan.to_dict(offset)
-    lines = [f"Titration of {drug.name}: steps of at most {d['step']}, at least {d['interval']} apart"]
-    for i, row in enumerate(d["steps"]):
-        lines.append(f"  {i:2d}  {row['date']}  {row['daily_dose']:>14}  {row['change'] or '(now)'}")
-    for f in d["findings"]:
-        lines.append(f"  [{f['level'].upper()}] {f['field']}: {f['reason']}")
-    _emit(args, d, "\n".join(lines))
-    return 0
-
-
-def cmd_clock(args: argparse.Namespace) -> int:
-    vp = VirtualPump.load(args.state)
-    prev = vp.programmer.get("last_clock_check")
-    rep = tools.clock_check(
-        vp.session(),
-        set_clock=args.set,
-        tolerance_s=device_limits().clock_error_tolerance.value,
-        previous=None if not prev else (float(prev[0]), float(prev[1])),
-    )
-    vp.programmer["last_clock_check"] = [rep.time_s, rep.error_after_s if rep.set else rep.error_s]
-    vp.save()
-    lines = [
-        f"Pump clock {rep.error_s:+.0f} s against the programmer ({'FLAG: beyond' if rep.flag else 'within'} "
-        f"the {q.fmt_duration(rep.tolerance_s)} tolerance)"
-    ]
-    if rep.drift_ppm is not None:
-        lines.append(f"Drift since the last check: {rep.drift_ppm:+.1f} ppm")
-    for b in rep.boundaries:
-        lines.append(
-            f"  step {b['step']} programmed {b['programmed']} happens at {b['happens_at']} "
-            f"({b['from']} -> {b['to']}; drug in the shifted window {b['extra_drug']})"
-        )
-    if not rep.boundaries:
-        lines.append("  the therapy has no day-cycle steps: a clock error does not change its dosing")
-    if rep.set:
-        lines.append(f"Clock set; error now {rep.error_after_s:+.3f} s")
-    _emit(args, rep.to_dict(), "\n".join(lines))
-    return 0
-
-
-def cmd_cap_hazard(args: argparse.Namespace) -> int:
-    vp = VirtualPump.load(args.state)
-    vol = _q("--volume", q.parse_volume_ml, args.volume)
-    conc = _opt("--concentration", q.parse_concentration_mg_per_ml, args.concentration)
-    if args.drug is not None:
-        get_drug(args.drug, "--drug")
-    target = vp.implant if args.apply else persist.load(persist.dump(vp.implant))
-    out = tools.cap_hazard(target, vol, drug=args.drug, conc_mg_per_ml=conc)
-    if args.apply:
-        vp.save()
-    _emit(
-        args,
-        out,
-        "HAZARD SIMULATION: "
-        + out["message"]
-        + ("" if args.apply else "\n(simulated on a copy; the virtual pump is unchanged. --apply records it)"),
-    )
-    return 0
-
-
-def cmd_drugs(args: argparse.Namespace) -> int:
-    lib = library()
-    names = [args.name] if args.name else sorted(lib)
-    if args.name:
-        get_drug(args.name, "name")
-    out = {n: _drug_summary(lib[n]) for n in names}
-    lines = []
-    for n, d in out.items():
-        lines.append(f"{n} ({d['dose_unit']})")
-        for k, v in d.items():
-            if k != "dose_unit":
-                lines.append(f"  {k:<22} {v}")
-    _emit(args, {"drugs": out, "sources": sources()}, "\n".join(lines))
-    return 0
-
-
-def _drug_summary(d: Any) -> dict[str, Any]:
-    def c(x: Any) -> str | None:
-        return None if x is None else f"{x.text} [{x.confidence}: {x.source}]"
-
-    def b(x: Any) -> dict[str, str | None] | None:
-        if x is None:
-            return None
-        return {k: c(getattr(x, k)) for k in ("hard_min", "soft_min", "soft_max", "hard_max") if getattr(x, k)}
-
-    return {
-        "dose_unit": d.dose_unit,
-        "usual_concentrations": [c(x) for x in d.usual_concentrations],
-        "concentration": b(d.concentration),
-        "starting_dose": None if d.starting_dose is None else [c(x) for x in d.starting_dose],
-        "daily_dose": b(d.daily_dose),
-        "bolus_dose": b(d.bolus_dose),
-        "max_increase": b(d.max_increase),
-        "max_increase_amount": b(d.max_increase_amount),
-        "min_interval": b(d.min_interval),
-        "stability_days": c(d.stability_days),
-        "trial_bolus": None if d.trial_bolus is None else [c(x) for x in d.trial_bolus],
-    }
-
-
-def cmd_ptm_status(args: argparse.Namespace) -> int:
-    vp = VirtualPump.load(args.state)
-    mgr = vp.ptm()
-    st = mgr.status()
-    vp.save()  # read over the link: the therapy manager's frame counter moved
-    _emit(args, st, ptm_mod.render_status(st))
-    return 0
-
-
-def cmd_ptm_bolus(args: argparse.Namespace) -> int:
-    vp = VirtualPump.load(args.state)
-    mgr = vp.ptm()
-    out = mgr.request_bolus()
-    vp.save()
-    d = out.to_dict(vp.implant.offset_s)
-    _emit(args, d, ("GRANTED: " if out.granted else "NOT GRANTED: ") + out.message)
     return 0
 
 
@@ -790,22 +438,7 @@ def register(sub: Any) -> None:
 
     c = cmd("drugs", cmd_drugs, "show the drug library with sources", state=False)
     c.add_argument("name", nargs="?")
-
-    t = sub.add_parser(
-        "ptm",
-        help="the patient therapy manager, on a virtual pump state file",
-        description="The patient therapy manager. " + DISCLAIMER,
-    )
-    ts = t.add_subparsers(dest="ptm_command", metavar="ACTION", parser_class=type(t))
-    t.set_defaults(func=lambda a: _usage(t))
-    for name, fn, help_ in (
-        ("status", cmd_ptm_status, "reservoir estimate, alarms, next bolus allowed"),
-        ("bolus", cmd_ptm_bolus, "request a patient bolus"),
-    ):
-        c = ts.add_parser(name, help=help_, description=help_)
-        c.add_argument("--state", required=True)
-        c.add_argument("--json", action="store_true")
-        c.set_defaults(func=fn)
+    ptm_cli.register(sub)
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
@@ -813,4 +446,4 @@ def _usage(p: argparse.ArgumentParser) -> int:
     return 2
 
 
-__all__ = ["ItddError", "VirtualPump", "register"]
+__all__ = ["STATE_FORMAT", "STATE_KIND", "ItddError", "VirtualPump", "register"]

@@ -9,7 +9,6 @@ clinical summary.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import tempfile
@@ -19,9 +18,8 @@ from typing import Any
 
 from .. import DISCLAIMER
 from ..bundled import EXAMPLES_DIR
+from ..scenario import load_scenario, run_scenario
 from ..sim.output import write_outputs
-from ..sim.runner import run_scenario
-from ..sim.scenario import load_scenario
 
 JOURNEY = EXAMPLES_DIR / "journey-morphine.yaml"
 
@@ -102,9 +100,10 @@ def run_demo(args: argparse.Namespace) -> int:
     run, result = run_scenario(scn, progress_reporter())
     sys.stderr.flush()
     write_outputs(out, run, result)
-    report_layer: Any = importlib.import_module("itdd.report")
+    from ..report import write_report  # matplotlib loads only when a report is written
+
     report = out / "report.html"
-    report_layer.write_report(result, report, run=run)
+    write_report(result, report, run=run)
     print()
     print(clinical_summary(result))
     print(f"\nReport: {report}")

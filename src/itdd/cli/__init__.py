@@ -14,16 +14,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import DISCLAIMER, __version__
-from .errors import ItddError
+from .. import DISCLAIMER, __version__
+from ..errors import ItddError
 
 COMMAND_MODULES = (
-    "itdd.sim.cli",
-    "itdd.programmer.cli",
-    "itdd.care.cli",
-    "itdd.trial.cli",
-    "itdd.report.cli",
-    "itdd.clinic.cli",
+    "itdd.cli.simulate",
+    "itdd.cli.programmer",
+    "itdd.cli.cohort",
+    "itdd.cli.trial",
+    "itdd.cli.report",
+    "itdd.cli.clinic",
 )
 
 EXIT_USAGE = 2
@@ -31,7 +31,7 @@ EXIT_USAGE = 2
 # Commands that need an optional extra (``pip install 'itdd[EXTRA]'``): module -> (extra, its commands).
 # Without the extra the command is still listed, and running it says in one line how to install it.
 OPTIONAL_COMMANDS = {
-    "itdd.clinic.cli": ("clinic", ("serve",)),
+    "itdd.cli.clinic": ("clinic", ("serve",)),
 }
 # Third-party modules that come only with an extra, for the one-line message when one is missing.
 EXTRA_OF_MODULE = {

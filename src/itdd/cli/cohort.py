@@ -152,9 +152,9 @@ def result_of(summary: Any) -> dict[str, Any]:
 
 def _plan(args: argparse.Namespace) -> Any:
     """The pathway plan of the cohort options (--policy, --population, --drug)."""
+    from ..care.plan import PathwayPlan
+    from ..care.policy import get_policy
     from ..patient import get_population
-    from .plan import PathwayPlan
-    from .policy import get_policy
 
     try:
         policy = get_policy(getattr(args, "policy", None) or "conventional").name
@@ -174,9 +174,9 @@ def _plan(args: argparse.Namespace) -> Any:
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
-    from ..sim.cli import check_out_dir, progress_bar
     from ..sim.output import write_text_atomic
-    from .cohort import run_cohort
+    from ..trial.cohort import run_cohort
+    from .simulate import check_out_dir, progress_bar
 
     patients = _int(args.patients, "--patients")
     years = _float(args.years, "--years")

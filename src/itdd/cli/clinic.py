@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from .. import DISCLAIMER
+from ..clinic.db import DEFAULT_DATABASE_URL, normalise_url
 from ..errors import InputError
-from .db import DEFAULT_DATABASE_URL, normalise_url
 
 
 def _port(text: str) -> int:
@@ -25,8 +25,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import OperationalError
 
-    from .app import Settings, create_app, fault_from_env
-    from .serving import WORKERS_MAX, prepare, worker_env
+    from ..clinic.app import Settings, create_app, fault_from_env
+    from ..clinic.serving import WORKERS_MAX, prepare, worker_env
 
     url = normalise_url(args.database_url)
     proxies = tuple(a.strip() for a in (args.forwarded_allow_ips or "").split(",") if a.strip())
@@ -109,7 +109,7 @@ def register(sub: Any) -> None:
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
-    from .network import cmd_seed
+    from ..clinic.network import cmd_seed
 
     return cmd_seed(args)
 

@@ -1,27 +1,23 @@
 """Scenario integration: a ``pathway`` block runs the care pathway; a ``patient`` block alone follows
 the pump scenario's exact record with a virtual patient.
 
-Called by :func:`itdd.sim.runner.run_scenario`.  Errors raised while the pathway runs are
+Called by :func:`itdd.scenario.run_scenario`.  Errors raised while the pathway runs are
 re-labelled under ``pathway.`` (or ``patient.``) so the CLI's one line names the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import quantities as q
+from ..care.pathway import SERIES_COLUMNS, run_pathway
+from ..care.plan import PatientSpec
 from ..errors import ItddError, SafetyRefusal
 from ..patient import PatientSim
-from ..pump.log import EventLog
-from ..sim.record import Record
-from .pathway import SERIES_COLUMNS, run_pathway
-
-if TYPE_CHECKING:
-    from ..sim.runner import Run
-    from ..sim.scenario import Scenario
-    from .plan import PatientSpec
+from ..sim.result import NoDevice, RunTrace
+from ..sim.runner import Run
+from .model import Scenario
 
 H = 3600.0
 DAY = 86400.0
@@ -36,7 +32,9 @@ def _relabel(exc: ItddError, prefix: str) -> ItddError:
     return type(exc)(field, exc.message)
 
 
-def run_pathway_scenario(scn: Scenario, progress: Callable[[float], None] | None = None) -> tuple[Any, dict[str, Any]]:
+def run_pathway_scenario(
+    scn: Scenario, progress: Callable[[float], None] | None = None
+) -> tuple[RunTrace, dict[str, Any]]:
     """Run the scenario's pathway; returns (a run for the output writer, the result)."""
     assert scn.pathway is not None and scn.patient is not None
     params = scn.patient.params()
@@ -58,10 +56,10 @@ def run_pathway_scenario(scn: Scenario, progress: Callable[[float], None] | None
     result["scenario"]["seed"] = scn.seed
     result.setdefault("daily", [])
     result.setdefault("events", [])
-    run = pr.run
+    run: RunTrace | None = pr.run
     if run is None:  # no implant: an empty record for the interval CSV
-        run = SimpleNamespace(
-            implant=SimpleNamespace(record=Record(), log=EventLog()),
+        run = RunTrace(
+            implant=NoDevice(),
             offset_s=q.offset_of(q.parse_datetime(scn.start)),
             start_s=q.to_epoch_s(q.parse_datetime(result["scenario"]["start"])),
             end_s=q.to_epoch_s(q.parse_datetime(result["scenario"]["end"])),

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import DISCLAIMER
 from ..errors import InputError
-from . import load_result, write_report
+from ..report import load_result, write_report
 
 
 def default_output(result_path: str) -> Path:

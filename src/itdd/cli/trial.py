@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import DISCLAIMER
@@ -46,7 +46,7 @@ def _fd(v: Any, unit: str) -> str:
     return f"{100 * v:+.1f} pp" if unit == "fraction" else f"{v:+.3g}"
 
 
-def format_text(s: dict[str, Any]) -> str:
+def format_text(s: Mapping[str, Any]) -> str:
     units = s["endpoints"]["units"]
     lines = [
         f"Virtual trial: {s['name']} — {s['patients_per_arm']} patients per arm, {s['years']:g} years, "
@@ -85,11 +85,11 @@ def format_text(s: dict[str, Any]) -> str:
 
 
 def cmd_trial(args: argparse.Namespace) -> int:
-    from ..care.cli import _int
-    from ..sim.cli import check_out_dir
-    from .protocol import load_protocol
-    from .report import summary_json, write_outputs
-    from .summary import run_trial
+    from ..trial.protocol import load_protocol
+    from ..trial.report import summary_json, write_outputs
+    from ..trial.summary import run_trial
+    from .cohort import _int
+    from .simulate import check_out_dir
 
     protocol = load_protocol(args.protocol)
     workers = None if args.workers is None else _int(args.workers, "--workers")
