@@ -24,7 +24,7 @@ from itdd.clinic.models import Appointment, Patient, Pump, Refill
 from itdd.clinic.seed import DEMO_PASSWORD
 
 from .conftest import Clinic, FakeWall, examples
-from .test_fuzz import _schema_only_app
+from .test_fuzz import CALL_TIMEOUT_S, _schema_only_app
 
 CHECKS = [not_a_server_error, response_schema_conformance]
 MAX_EXAMPLES = examples(8)  # per operation (CI); the fuzz test already runs more for 5xx alone
@@ -118,7 +118,7 @@ def test_every_operation_answers_what_its_schema_says(conform_clinic: Clinic) ->
     def call(method: str, path: str, user: str | None, *, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         case = schema[path][method].Case(path_parameters={**ids, **(params or {})}, **kw)
         headers = c.h(user) if user else {}
-        response = case.call(app=c.app, headers=headers)
+        response = case.call(app=c.app, headers=headers, timeout=CALL_TIMEOUT_S)
         assert 200 <= response.status_code < 300, (method, path, response.status_code, response.text[:500])
         case.validate_response(response, checks=CHECKS)
         seen.add((method, path))
@@ -216,5 +216,5 @@ def test_generated_requests_get_answers_that_match_the_schema(
         headers = c.h("linda.park")
     elif path not in ("/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/centres"):
         headers = c.h("dr.ellis")
-    response = case.call(headers=headers, app=c.app)
+    response = case.call(headers=headers, app=c.app, timeout=CALL_TIMEOUT_S)
     case.validate_response(response, checks=CHECKS)

@@ -108,7 +108,7 @@ def app_routes() -> set[tuple[str, str]]:
     for router in (api_module.router, web_module.router):
         for r in iter_route_contexts(router.routes):  # the API's routes sit in one router per resource
             assert isinstance(r.original_route, APIRoute)
-            out |= {(m, r.path) for m in r.methods or ()}
+            out |= {(m, str(r.path)) for m in r.methods or ()}
     return out | {("GET", "/healthz")}
 
 

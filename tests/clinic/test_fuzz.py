@@ -29,6 +29,7 @@ from .conftest import Clinic, FakeWall, examples, login_form_token
 
 MAX_EXAMPLES = examples(15)  # per operation (CI): keeps the whole clinic suite within a few minutes
 FORM_EXAMPLES = examples(25)  # per form (CI)
+CALL_TIMEOUT_S = 60
 
 # append-only or bookkeeping tables a refusal may legitimately touch (failed logins are counted on purpose;
 # refusals are audited — checked separately)
@@ -104,7 +105,9 @@ def test_no_server_error_on_any_input(case: schemathesis.Case, fuzz_clinic: Clin
     elif path not in ("/api/v1/auth/login", "/api/v1/auth/logout"):
         headers = fuzz_clinic.h("dr.ellis")
     before, audit0 = digest(fuzz_clinic.db), last_audit_id(fuzz_clinic.db)
-    response = case.call(headers=headers, app=fuzz_clinic.app)  # each operation: its own fresh database
+    # each operation: its own fresh database; a whole clinic's FHIR export may take more than schemathesis's
+    # default 10 s read timeout on a loaded machine
+    response = case.call(headers=headers, app=fuzz_clinic.app, timeout=CALL_TIMEOUT_S)
     assert response.status_code < 500, (case.method, path, case.body, response.text[:500])
     if response.status_code >= 400:
         assert_refusal_changed_nothing(fuzz_clinic.db, before, audit0, (case.method, path, case.body))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
 from itdd.clinic.models import Patient
@@ -75,9 +75,9 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | None, set[str]]] = {
 def patient_side_routes() -> set[tuple[str, str]]:
     out = set()
     for router in (ps_api.router, ps_pages.router):
-        for r in router.routes:
-            assert isinstance(r, APIRoute)
-            out |= {(m, r.path) for m in r.methods}
+        for r in iter_route_contexts(router.routes):  # the API: one router per resource (centres, FHIR)
+            assert isinstance(r.original_route, APIRoute)
+            out |= {(m, str(r.path)) for m in r.methods or ()}
     return out
 
 
