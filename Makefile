@@ -33,6 +33,7 @@ demo: $(STAMP_RUN)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy src

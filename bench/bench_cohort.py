@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from itdd.care.cohort import run_cohort  # noqa: E402
+from itdd.trial.cohort import run_cohort  # noqa: E402
 
 AIM_S = 5.0  # issue 4: 1,000 patient-years in under 5 s on 2 cores
 

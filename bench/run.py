@@ -31,9 +31,8 @@ from itdd.pump.firmware import PtmSettings  # noqa: E402
 from itdd.pump.implant import Implant  # noqa: E402
 from itdd.pump.models import get_model  # noqa: E402
 from itdd.pump.therapy import Therapy  # noqa: E402
+from itdd.scenario import parse_scenario_data, run_scenario  # noqa: E402
 from itdd.sim.engine import Simulation  # noqa: E402
-from itdd.sim.runner import run_scenario  # noqa: E402
-from itdd.sim.scenario import parse_scenario_data  # noqa: E402
 from tests.sim.oracle import run_oracle  # noqa: E402
 
 YEAR_S = 365.25 * 86400.0

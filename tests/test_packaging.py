@@ -48,7 +48,7 @@ def test_serve_without_the_clinic_extra_is_one_line_and_exit_2(
     real = importlib.import_module
 
     def import_module(name: str, package: str | None = None) -> ModuleType:
-        if name == "itdd.clinic.cli":
+        if name == "itdd.cli.clinic":
             raise ModuleNotFoundError("No module named 'sqlalchemy'", name="sqlalchemy")
         return real(name, package)
 

@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from itdd.care.cli import format_table, patients_csv, result_of
 from itdd.care.cohort import REQUIRED_KEYS, patient_seed, summarize
 from itdd.care.outcome import Complication, PatientOutcome
 from itdd.cli import main
+from itdd.cli.cohort import format_table, patients_csv, result_of
 from itdd.report import render_report
 
 DAY = 86400.0

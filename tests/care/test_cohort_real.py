@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from itdd.care.cohort import REQUIRED_KEYS, run_cohort
+from itdd.care.cohort import REQUIRED_KEYS
 from itdd.cli import main
+from itdd.trial.cohort import run_cohort
 
 
 def test_same_summary_for_one_and_two_workers() -> None:

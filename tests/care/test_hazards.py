@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from itdd.care import hazards as H
-from itdd.care.hazards import HAZARDS, YEAR_S, Hazard, HazardClock, granuloma_rate_per_year
+from itdd.care.hazard_clock import HazardClock
+from itdd.care.hazards import HAZARDS, YEAR_S, Hazard, granuloma_rate_per_year
 from itdd.errors import InputError
 
 T0 = 1_767_600_000.0

@@ -270,7 +270,7 @@ def test_patient_boluses_are_decided_at_activity_breakpoints(responder: PatientP
 def test_progress_bar_only_on_a_terminal() -> None:
     import io
 
-    from itdd.care.demo import progress_reporter
+    from itdd.cli.demo import progress_reporter
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

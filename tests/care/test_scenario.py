@@ -12,11 +12,10 @@ import pytest
 import yaml
 
 from itdd import quantities as q
-from itdd.care.demo import JOURNEY, run_demo
 from itdd.cli import main
+from itdd.cli.demo import JOURNEY, run_demo
 from itdd.report.schema import validate_result
-from itdd.sim.runner import run_scenario
-from itdd.sim.scenario import load_scenario_text
+from itdd.scenario import load_scenario_text, run_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from itdd.cli import main
-from itdd.programmer.cli import VirtualPump
+from itdd.cli.programmer import VirtualPump
 from itdd.telemetry.frames import COMMAND, VERSION, Header, canonical_json, seal
 from itdd.telemetry.keys import DeviceCredentials
 

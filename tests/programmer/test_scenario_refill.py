@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from itdd.errors import InputError, SafetyRefusal
-from itdd.sim.runner import run_scenario
-from itdd.sim.scenario import parse_scenario_data
+from itdd.scenario import parse_scenario_data, run_scenario
 
 
 def _scn(**over: Any) -> dict[str, Any]:

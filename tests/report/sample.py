@@ -12,8 +12,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from itdd.sim.runner import run_scenario
-from itdd.sim.scenario import Scenario
+from itdd.scenario import Scenario, run_scenario
 
 START = "2026-01-05T08:00:00+01:00"
 

@@ -250,7 +250,7 @@ def test_findings_lead_with_the_hidden_fault_and_the_discrepancy() -> None:
 
 
 def test_an_uneventful_run_is_said_to_be_ok() -> None:
-    from itdd.sim.scenario import Scenario
+    from itdd.scenario import Scenario
 
     scn = Scenario.model_validate(
         {
@@ -296,7 +296,7 @@ def test_summary_table_has_the_clinical_essentials() -> None:
 
 
 def test_mcg_drugs_are_shown_in_mcg() -> None:
-    from itdd.sim.scenario import Scenario
+    from itdd.scenario import Scenario
 
     scn = Scenario.model_validate(
         {
@@ -425,8 +425,7 @@ def test_any_valid_patient_series_renders(series: dict[str, Any], with_trial: bo
 
 
 def test_a_patient_refused_at_screening_shows_the_refusal_not_an_empty_trial() -> None:
-    from itdd.sim.runner import run_scenario
-    from itdd.sim.scenario import load_scenario_text
+    from itdd.scenario import load_scenario_text, run_scenario
 
     scn = load_scenario_text(
         "name: refused\n"

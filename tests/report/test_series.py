@@ -10,8 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itdd.sim.runner import run_scenario
-from itdd.sim.scenario import Scenario
+from itdd.scenario import Scenario, run_scenario
 from itdd.sim.series import MAX_POINTS_PER_SERIES, simplify_polyline
 
 from .sample import kink_scenario, multi_year_scenario

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itdd import quantities as q
-from itdd.sim.scenario import Scenario
+from itdd.scenario import Scenario
 
 DAY = 86400.0
 RESIDUAL_ML = 1.0  # the simulated pump's undeliverable volume (itdd.pump.models, assumption)

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from itdd import quantities as q
 from itdd.errors import ItddError
 from itdd.pump import persist
-from itdd.sim.runner import Run, build_run, result_of, run_scenario
-from itdd.sim.scenario import parse_scenario_data
+from itdd.scenario import parse_scenario_data, run_scenario
+from itdd.sim.runner import Run, build_run, result_of
 from itdd.sim.series import binned_rates
 from tests.conftest import examples
 
@@ -248,4 +248,4 @@ def test_output_resolution_never_changes_totals(data: dict[str, Any], width_s: f
         hourly = sum(rec.total("csf_mg", a, b) for a, b in itertools.pairwise(edges))
         assert hourly == pytest.approx(total, rel=1e-9, abs=ABS_MG), width
     assert span > 0
-    assert result_of(r)["totals"] == res["totals"]
+    assert result_of(r).to_json()["totals"] == res["totals"]

@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itdd import quantities as q
-from itdd.sim.runner import run_scenario
-from itdd.sim.scenario import parse_scenario_data
+from itdd.scenario import parse_scenario_data, run_scenario
 from tests.conftest import examples
 from tests.sim.oracle import run_oracle
 

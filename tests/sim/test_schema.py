@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from itdd.sim.scenario import json_schema_text
+from itdd.scenario import json_schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

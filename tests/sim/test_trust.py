@@ -16,8 +16,8 @@ import yaml
 
 from itdd import quantities as q
 from itdd.cli import main
-from itdd.sim.runner import Run, run_scenario
-from itdd.sim.scenario import parse_scenario_data
+from itdd.scenario import parse_scenario_data, run_scenario
+from itdd.sim.runner import Run
 
 START = "2026-03-01T00:00:00+00:00"
 H = 3600.0

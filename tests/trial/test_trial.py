@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from itdd.care.cohort import run_cohort
 from itdd.trial import run_trial
+from itdd.trial.cohort import run_cohort
 from itdd.trial.endpoints import ENDPOINTS
 
 from .conftest import protocol

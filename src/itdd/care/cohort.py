@@ -1,6 +1,6 @@
 """Virtual cohorts: the whole care pathway for a population, summarised beside published figures.
 
-``run_cohort(patients, years, seed)`` samples patients ``0..N-1`` of cohort ``seed``
+``itdd.trial.cohort.run_cohort(patients, years, seed)`` samples patients ``0..N-1`` of cohort ``seed``
 (:meth:`itdd.patient.PatientParams.sample`), runs each through
 :func:`itdd.care.pathway.run_pathway` with a seed derived from ``(seed, index)`` only, and
 aggregates their :class:`~itdd.care.outcome.PatientOutcome` in index order, so the summary is
@@ -11,7 +11,7 @@ against hand-built outcomes); docs/cohort.md defines every metric, its group and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,6 @@ __all__ = [
     "REQUIRED_KEYS",
     "CohortSummary",
     "patient_seed",
-    "run_cohort",
     "summarize",
 ]
 
@@ -375,36 +374,3 @@ def _plan_for(plan: Any, years: float) -> Any:
         return base.model_copy(update={"years": float(years)})
     except AttributeError:
         raise InputError("plan", "must be a PathwayPlan") from None
-
-
-def run_cohort(
-    patients: int,
-    years: float,
-    seed: int,
-    *,
-    workers: int | None = None,
-    plan: Any = None,
-    progress: Callable[[float], None] | None = None,
-) -> CohortSummary:
-    """Run the care pathway for patients ``0..patients-1`` of cohort ``seed``, ``years`` after implant.
-
-    A one-arm trial run by :func:`itdd.trial.runner.run_arms`: ``workers`` processes (default:
-    CPU count); the summary is the same for any number.  ``plan`` is a
-    :class:`itdd.care.plan.PathwayPlan` (its ``years`` is replaced).  ``progress(fraction)`` is
-    called as patients finish.
-    """
-    _validate(patients, years, seed, workers)
-    the_plan = _plan_for(plan, years)
-    # a one-arm trial (itdd.trial.runner): the same patients, seeds and index order as ever
-    from ..trial.runner import run_arms
-
-    def tick(done: int, total: int) -> None:
-        if progress is not None:
-            progress(done / total)
-
-    from ..patient import get_population
-
-    population = get_population(the_plan.population)
-    (arm,) = run_arms(seed, [the_plan], [range(patients)], population=population, workers=workers, progress=tick)
-    ok = [(i, o) for i, o in zip(arm.indices, arm.outcomes, strict=True) if o is not None]
-    return summarize([o for _, o in ok], float(years), seed, arm.errors, [i for i, _ in ok])

@@ -16,7 +16,7 @@ from typing import Any
 
 from .outcome import PatientOutcome
 
-__all__ = ["NEW_KEYS", "PUBLISHED_NEW", "kaplan_meier", "new_metrics", "new_rows"]
+__all__ = ["NEW_KEYS", "PUBLISHED_NEW", "kaplan_meier", "later_metrics", "new_metrics", "new_rows"]
 
 DAY_S = 86400.0
 YEAR_S = 365.25 * DAY_S
@@ -37,6 +37,14 @@ NEW_KEYS = (
     "hypogonadism_rate",
     "mean_odi_change_12_months",
     "mean_eq5d_change_12_months",
+    # further side effects and outcomes patients and payers care about (later_metrics)
+    "urinary_retention_rate",
+    "constipation_rate",
+    "sweating_rate",
+    "hypocortisolism_rate",
+    "mean_pain_interference_change_12_months",
+    "return_to_work_12_months",
+    "satisfied_12_months",
 )
 
 #: (published value or None, source, unit) for each new key: docs/cohort.md has the discussion
@@ -56,6 +64,25 @@ PUBLISHED_NEW: dict[str, tuple[float | None, str, str]] = {
     "hypogonadism_rate": (25 / 29, "Abs 2000: low testosterone in 25 of 29 men at a mean 26.6 months", "fraction"),
     "mean_odi_change_12_months": (None, "no mean found; Deer 2004: > 65% improved >= 1 ODI level", "points"),
     "mean_eq5d_change_12_months": (None, "no published mean found (docs/cohort.md)", "utility"),
+    "urinary_retention_rate": (
+        2 / 11,
+        "Anderson 1998: bladder dysfunction needing pump removal in 2 of 11 (up to 3 years)",
+        "fraction",
+    ),
+    "constipation_rate": (0.248, "Veiga 2018: opioid-induced constipation 24.8% in 6 months (oral)", "fraction"),
+    "sweating_rate": (None, "no incidence found (assumption: 10% at 2 years at 10 mg/day)", "fraction"),
+    "hypocortisolism_rate": (14 / 71, "Abs 2000: low urinary free cortisol in 14 of 71 at 26.6 months", "fraction"),
+    "mean_pain_interference_change_12_months": (
+        None,
+        "no IT mean found; Hamza 2012: BPI average pain 7.47 -> 3.41 at 36 months",
+        "points",
+    ),
+    "return_to_work_12_months": (
+        5 / 19,
+        "Njee 2004: 5 of 19 back to their jobs (mean 54 months); Roberts 2001: no change",
+        "fraction",
+    ),
+    "satisfied_12_months": (0.80, "Deer 2004: 80% satisfied (Roberts 2001 88%, Winkelmuller 1996 92%)", "fraction"),
 }
 
 
@@ -163,6 +190,37 @@ def new_metrics(outcomes: Sequence[PatientOutcome], years: float) -> dict[str, A
             deaths[o.death_cause] = deaths.get(o.death_cause, 0) + 1
     out["deaths"] = sum(deaths.values())
     out["deaths_by_cause"] = deaths
+    out.update(later_metrics(outcomes))
+    return out
+
+
+def later_metrics(outcomes: Sequence[PatientOutcome]) -> dict[str, Any]:
+    """Further side effects and the outcomes patients and payers care about (docs/cohort.md).
+
+    Onset rates: implanted patients with side effects modelled.  The 12-month outcomes need their
+    12-month value, which only a patient followed 12 months has (None otherwise, so no horizon test
+    is needed here)."""
+    implanted = [o for o in outcomes if o.implanted and o.implant_s is not None]
+    se = [o for o in implanted if o.side_effects_modelled]
+    out: dict[str, Any] = {}
+    for key, attr in (
+        ("urinary_retention_rate", "urinary_retention_s"),
+        ("constipation_rate", "constipation_s"),
+        ("sweating_rate", "sweating_s"),
+        ("hypocortisolism_rate", "hypocortisolism_s"),
+    ):
+        out[key] = _frac(sum(1 for o in se if getattr(o, attr) is not None), len(se))
+    out["mean_pain_interference_change_12_months"] = _mean(
+        [
+            o.pain_interference_12_months - o.pain_interference_baseline
+            for o in implanted
+            if o.pain_interference_12_months is not None and o.pain_interference_baseline is not None
+        ]
+    )
+    rtw = [o for o in implanted if o.not_working_at_baseline and o.returned_to_work_12_months is not None]
+    out["return_to_work_12_months"] = _frac(sum(1 for o in rtw if o.returned_to_work_12_months), len(rtw))
+    sat = [o for o in implanted if o.satisfied_12_months is not None]
+    out["satisfied_12_months"] = _frac(sum(1 for o in sat if o.satisfied_12_months), len(sat))
     return out
 
 
@@ -178,6 +236,13 @@ LABELS = {
     "hypogonadism_rate": "Developed hypogonadism",
     "mean_odi_change_12_months": "Mean ODI change at 12 months",
     "mean_eq5d_change_12_months": "Mean EQ-5D utility change at 12 months",
+    "urinary_retention_rate": "Developed urinary retention",
+    "constipation_rate": "Developed opioid-induced constipation",
+    "sweating_rate": "Developed excessive sweating",
+    "hypocortisolism_rate": "Developed hypocortisolism",
+    "mean_pain_interference_change_12_months": "Mean BPI pain interference change at 12 months",
+    "return_to_work_12_months": "Back at work by 12 months (working age, not working before)",
+    "satisfied_12_months": "Satisfied with the therapy at 12 months",
 }
 
 

@@ -97,3 +97,15 @@ class PatientOutcome:
     # programmed dose over time as steps (t_s, mg/day; 0 while therapy is off or after the explant)
     reoperations_s: tuple[float, ...] = ()
     dose_steps: tuple[tuple[float, float], ...] = ()
+
+    # ---- issue 10, further side effects and outcomes patients and payers care about
+    # (itdd.patient.outcomes_pro.later_outcomes; None: did not happen while followed, or not modelled)
+    urinary_retention_s: float | None = None  # onset of urinary retention
+    constipation_s: float | None = None  # onset of opioid-induced constipation
+    sweating_s: float | None = None  # onset of excessive sweating
+    hypocortisolism_s: float | None = None  # onset of central hypocortisolism (other endocrine effect)
+    pain_interference_baseline: float | None = None  # BPI pain interference 0-10 before the implant
+    pain_interference_12_months: float | None = None
+    satisfied_12_months: bool | None = None  # satisfied with the therapy at 12 months (None: not followed)
+    not_working_at_baseline: bool | None = None  # None: not of working age (or not modelled)
+    returned_to_work_12_months: bool | None = None  # of those not working at baseline, followed 12 months

@@ -4,13 +4,20 @@ Every quantity is a string with its unit, parsed by :mod:`itdd.quantities`.  The
 strict (unknown keys are refused) and have defaults, so ``PathwayPlan()`` is the standard
 intrathecal morphine pathway documented in ``docs/care.md``.  This module imports nothing from
 :mod:`itdd.sim` (the scenario schema imports it).
+
+Parse once: the text stays the model's input and output (same format, errors and JSON Schema),
+and each quantity is parsed once, when the model is validated, into a number that a typed
+property with the unit in its name returns (``TrialPlan.washout`` -> ``TrialPlan.washout_s``).
+Below this boundary (the pathway) nothing calls ``parse_*``.  ``model_copy(update=...)``
+validates the update, so a copied plan never carries numbers of its old text.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .. import quantities as q
 from ..errors import InputError
@@ -31,6 +38,30 @@ DateTime = Annotated[str, AfterValidator(_check(q.parse_datetime)), Field(exampl
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: text field -> its parser: parsed once at validation into ``_num`` (read by typed properties)
+    _PARSED: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    _num: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _parse_once(self) -> Self:
+        values = {name: getattr(self, name) for name in self._PARSED}
+        self._num = {name: None if v is None else self._PARSED[name](v) for name, v in values.items()}
+        return self
+
+    def _parsed(self, name: str) -> Any:
+        """The number parsed from the text field ``name`` at validation (read without pydantic's
+        private-attribute lookup: the pathway reads some at every visit)."""
+        private = self.__pydantic_private__
+        assert private is not None
+        return private["_num"][name]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated again (so the parsed numbers follow the new text)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        data = {name: getattr(self, name) for name in self.model_fields_set} | dict(update)
+        return type(self).model_validate(data)
+
 
 class TrialPlan(Strict):
     """The screening trial."""
@@ -50,6 +81,25 @@ class TrialPlan(Strict):
     )
     infusion: DoseRate = Field(default="0.5 mg/day", description="continuous_infusion: rate via a temporary catheter.")
     infusion_duration: Duration = Field(default="3d", description="continuous_infusion: how long.")
+
+    _PARSED = {
+        "washout": q.parse_duration_s,
+        "infusion": q.parse_dose_rate_mg_per_day,
+        "infusion_duration": q.parse_duration_s,
+        "doses": lambda ds: tuple(q.parse_amount_mg(d) for d in ds),
+    }
+
+    @property
+    def washout_s(self) -> float:
+        return float(self._parsed("washout"))
+
+    @property
+    def infusion_mg_per_day(self) -> float:
+        return float(self._parsed("infusion"))
+
+    @property
+    def infusion_duration_s(self) -> float:
+        return float(self._parsed("infusion_duration"))
 
     @model_validator(mode="after")
     def _sane(self) -> TrialPlan:
@@ -72,7 +122,7 @@ class TrialPlan(Strict):
         """The bolus doses in mg (single_bolus without 'doses': 0.5 mg)."""
         if self.method == "single_bolus" and "doses" not in self.model_fields_set:
             return [0.5]
-        return [q.parse_amount_mg(d) for d in self.doses]
+        return list(self._parsed("doses"))
 
 
 class ImplantPlan(Strict):
@@ -89,6 +139,36 @@ class ImplantPlan(Strict):
     battery_used: Percent = Field(
         default="0%", description="Share of the battery's life to ERI already used (a what-if: an old pump)."
     )
+
+    _PARSED = {
+        "delay": q.parse_duration_s,
+        "catheter_length": q.parse_length_cm,
+        "concentration": q.parse_concentration_mg_per_ml,
+        "low_reservoir_alarm": q.parse_volume_ml,
+        "battery_used": q.parse_fraction,
+    }
+
+    @property
+    def delay_s(self) -> float:
+        return float(self._parsed("delay"))
+
+    @property
+    def catheter_length_cm(self) -> float:
+        return float(self._parsed("catheter_length"))
+
+    @property
+    def concentration_mg_per_ml(self) -> float | None:
+        """None: chosen from the starting dose."""
+        c = self._parsed("concentration")
+        return None if c is None else float(c)
+
+    @property
+    def low_reservoir_alarm_ml(self) -> float:
+        return float(self._parsed("low_reservoir_alarm"))
+
+    @property
+    def battery_used_fraction(self) -> float:
+        return float(self._parsed("battery_used"))
 
     @model_validator(mode="after")
     def _battery(self) -> ImplantPlan:
@@ -109,6 +189,20 @@ class TitrationPlan(Strict):
         default="7d", description="How often the patient weighs whether to call the clinic about returning pain."
     )
 
+    _PARSED = {"visit_interval": q.parse_duration_s, "wean_step": q.parse_fraction, "self_check": q.parse_duration_s}
+
+    @property
+    def visit_interval_s(self) -> float:
+        return float(self._parsed("visit_interval"))
+
+    @property
+    def wean_step_fraction(self) -> float:
+        return float(self._parsed("wean_step"))
+
+    @property
+    def self_check_s(self) -> float:
+        return float(self._parsed("self_check"))
+
 
 class PtmPlan(Strict):
     """Patient-activated boluses (personal therapy manager), decided at activity breakpoints."""
@@ -118,6 +212,20 @@ class PtmPlan(Strict):
     lockout: Duration = "3h"
     max_per_day: int = Field(default=4, ge=1, le=24)
     pain_threshold: float = Field(default=5.0, ge=0, le=10, description="Request a bolus when pain (NRS) is at least.")
+
+    _PARSED = {"dose": q.parse_amount_mg, "duration": q.parse_duration_s, "lockout": q.parse_duration_s}
+
+    @property
+    def dose_mg(self) -> float:
+        return float(self._parsed("dose"))
+
+    @property
+    def duration_s(self) -> float:
+        return float(self._parsed("duration"))
+
+    @property
+    def lockout_s(self) -> float:
+        return float(self._parsed("lockout"))
 
 
 PathwayEventType = Literal[
@@ -144,6 +252,29 @@ class PathwayEvent(Strict):
     leak_fraction: Percent = "50%"
     duration: Duration = Field(default="45min", description="mri: time in the scanner.")
     resume_delay: Duration = Field(default="0min", description="mri: motor restart delay after the field.")
+
+    _PARSED = {
+        "after_implant": q.parse_duration_s,
+        "leak_fraction": q.parse_fraction,
+        "duration": q.parse_duration_s,
+        "resume_delay": q.parse_duration_s,
+    }
+
+    @property
+    def after_implant_s(self) -> float:
+        return float(self._parsed("after_implant"))
+
+    @property
+    def leak_fraction_of_flow(self) -> float:
+        return float(self._parsed("leak_fraction"))
+
+    @property
+    def duration_s(self) -> float:
+        return float(self._parsed("duration"))
+
+    @property
+    def resume_delay_s(self) -> float:
+        return float(self._parsed("resume_delay"))
 
     @model_validator(mode="after")
     def _kind(self) -> PathwayEvent:
@@ -178,6 +309,18 @@ class PathwayPlan(Strict):
     surgical_complications: bool = Field(default=True, description="Draw trial and implant complications.")
     ptm: PtmPlan | None = None
     events: list[PathwayEvent] = Field(default_factory=list)
+
+    _PARSED = {"start": q.parse_datetime}
+
+    @property
+    def start_s(self) -> float:
+        """The screening visit, epoch seconds."""
+        return q.to_epoch_s(self._parsed("start"))
+
+    @property
+    def utc_offset_s(self) -> int:
+        """The start's fixed UTC offset, seconds."""
+        return q.offset_of(self._parsed("start"))
 
 
 class PatientSpec(Strict):

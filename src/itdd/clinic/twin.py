@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from ..pump import persist
 from ..pump.implant import Implant
 from ..pump.log import DEVICE_INVISIBLE
+from ..pump.record import Record
 from ..quantities import SECONDS_PER_DAY, start_of_local_day_s
-from ..sim.record import Record
 from . import vpatient
 from .models import Pump, PumpDay, PumpEvent, PumpSample
 

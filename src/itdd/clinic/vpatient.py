@@ -230,7 +230,7 @@ FORECAST_PAST_EOS_DAYS = 10.0  # assumption: long enough after the pump stops fo
 def peek(implant: Any, sim: PatientSim, t_end_s: float) -> tuple[PatientSim, list[dict[str, Any]], Any]:
     """Copies of the pump (``implant``, already a throw-away copy) and patient run to ``t_end_s``, observed on
     the way; returns the patient there, the samples and the implant."""
-    from ..sim.record import Record
+    from ..pump.record import Record
 
     sim = sim.copy()
     t0 = sim.t_s

@@ -6,7 +6,7 @@ Public API (see ``docs/patient-model.md``):
   cohort, ``PatientParams.reference()`` is the opioid-naive reference adult;
 * :func:`sample_cohort` — a cohort, identical for any number of worker processes;
 * :class:`PatientSim` — one patient's exact state in virtual time: ``advance``, ``dose``,
-  ``follow`` (an implant :class:`~itdd.sim.record.Record`), ``observe``;
+  ``follow`` (an implant :class:`~itdd.pump.record.Record`), ``observe``;
 * :class:`Observation` — pain, vital signs, side effects, withdrawal and concentrations.
 """
 

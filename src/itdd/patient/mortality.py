@@ -1,7 +1,7 @@
 """Who dies, when and of what: background mortality from a life table and therapy-related deaths.
 
 A :class:`MortalityClock` samples one patient's time of death exactly, like the complication
-clock (:class:`itdd.care.hazards.HazardClock`): the total death hazard is piecewise constant
+clock (:class:`itdd.care.hazard_clock.HazardClock`): the total death hazard is piecewise constant
 between breakpoints (a birthday, the end of a risk window), and death comes where its cumulative
 hazard crosses an Exp(1) threshold drawn once from the caller's seeded generator.  The cause is
 drawn in proportion to the cause-specific hazards at that instant (exact for competing risks).

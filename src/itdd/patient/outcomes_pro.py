@@ -1,24 +1,45 @@
-"""Side effects that build with opioid exposure, and what patients report (ODI, EQ-5D).
+"""Side effects that build with opioid exposure, and what patients report (ODI, EQ-5D, BPI
+interference, return to work, satisfaction).
 
 Pure functions: the pathway records the patient's opioid exposure (intrathecal dose and oral
 opioids, piecewise constant between changes) and, at the end of the follow-up, asks here when
-peripheral oedema and hypogonadism began and what the patient-reported outcomes were.  They do
-not feed back into the pathway (no clinician reaction to them yet: docs/care.md says so).
+peripheral oedema, hypogonadism, urinary retention, constipation, sweating and hypocortisolism
+began and what the patient-reported outcomes were.  They do not feed back into the pathway (no
+clinician reaction to them yet: docs/care.md says so).
 
 * Onsets: exposure-driven hazards, exact: onset where the cumulative hazard (rate x exposure x
   time) crosses the patient's own Exp(1) threshold.
-* ODI (Oswestry Disability Index, 0-100) and EQ-5D utility: mapped from the model's pain
-  (assumptions, docs/cohort.md: no published trajectory with a mean found in our sources).
+* ODI (Oswestry Disability Index, 0-100), EQ-5D utility and BPI pain interference: mapped from the
+  model's pain (assumptions, docs/cohort.md: no published trajectory with a mean found in our
+  sources); satisfaction and return to work from the relief at 12 months.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
-from .parameters import S, U
+import numpy as np
 
-__all__ = ["EDEMA", "HYPOGONADISM", "eq5d_from_pain", "odi_from_pain", "onset_s"]
+from .parameters import S2, S, U
+
+__all__ = [
+    "CONSTIPATION",
+    "EDEMA",
+    "HYPOCORTISOLISM",
+    "HYPOGONADISM",
+    "SWEATING",
+    "URINARY_RETENTION",
+    "eq5d_from_pain",
+    "interference_from_pain",
+    "later_outcomes",
+    "odi_from_pain",
+    "onset_s",
+    "onset_weighted_s",
+    "return_to_work_probability",
+    "satisfied",
+]
 
 YEAR_S = 365.25 * 86400.0
 
@@ -88,3 +109,149 @@ def odi_from_pain(baseline_pain: float, pain: float) -> tuple[float, float]:
 def eq5d_from_pain(pain: float) -> float:
     """EQ-5D utility (<= 1; the UK value set goes below 0) from the NRS pain."""
     return min(max(EQ5D_INTERCEPT.value - EQ5D_PER_PAIN.value * pain, -0.594), 1.0)
+
+
+# ---- further side effects (issue 10): the same exact, exposure-driven onsets -----------------------
+
+URINARY_RETENTION_FRACTION = S2(
+    2 / 11,
+    "Anderson 1998 (Surg Neurol 49:92): bladder dysfunction requiring pump removal in 2 of 11 on IT "
+    "morphine followed up to 3 years (a small series; milder retention is not counted)",
+)
+URINARY_RETENTION_YEARS = U(1.5, "assumption: half that series' 3-year maximum follow-up")
+URINARY_RETENTION_REF_MG_PER_DAY = U(10.0, "assumption: IT morphine dose of that series (not in the abstract)")
+CONSTIPATION_FRACTION = S(
+    0.248,
+    "Veiga 2018 (Pain Res Treat 2018:5704627): opioid-induced constipation incidence 24.8% at 6 months "
+    "in 694 chronic non-cancer pain clinic patients",
+)
+CONSTIPATION_YEARS = S(0.5, "Veiga 2018: 6 months of follow-up")
+CONSTIPATION_REF_MME_PER_DAY = U(60.0, "assumption: systemic opioid dose of that clinic cohort (not in the abstract)")
+IT_TO_SYSTEMIC_MME = U(
+    3.0,
+    "assumption: gut effects are peripheral; IT morphine reaches the circulation whole and counts as "
+    "parenteral morphine, 1 mg = 3 oral MME (the 300:1 analgesic ratio does not apply)",
+)
+SWEATING_FRACTION = U(
+    0.10,
+    "assumption: sweating is listed among IT opioid side effects (Ruan 2007 review) but no incidence was "
+    "found; 10% after 2 years at 10 mg/day, twice the 4.8% population prevalence of hyperhidrosis",
+)
+SWEATING_YEARS = U(2.0, "assumption (with SWEATING_FRACTION)")
+SWEATING_REF_MG_PER_DAY = U(10.0, "assumption (with SWEATING_FRACTION)")
+HYPOCORTISOLISM_FRACTION = S(
+    14 / 71, "Abs 2000 (JCEM 85:2215): 24-h urinary free cortisol < 20 ug/day in 14 of 71 on IT opioids"
+)
+
+#: per year per IT-morphine mg/day (IT dose [+ oral / 300] for the central ones)
+URINARY_RETENTION = _rate(
+    URINARY_RETENTION_FRACTION.value, URINARY_RETENTION_YEARS.value, URINARY_RETENTION_REF_MG_PER_DAY.value
+)
+SWEATING = _rate(SWEATING_FRACTION.value, SWEATING_YEARS.value, SWEATING_REF_MG_PER_DAY.value)
+HYPOCORTISOLISM = _rate(HYPOCORTISOLISM_FRACTION.value, HYPOGONADISM_YEARS.value, HYPOGONADISM_REF_MG_PER_DAY.value)
+#: per year per systemic MME/day (oral MME + 3 x IT mg/day)
+CONSTIPATION = _rate(CONSTIPATION_FRACTION.value, CONSTIPATION_YEARS.value, CONSTIPATION_REF_MME_PER_DAY.value)
+
+
+def onset_weighted_s(
+    exposure: Sequence[tuple[float, float, float]],
+    end_s: float,
+    threshold: float,
+    rate_per_unit_year: float,
+    *,
+    it_weight: float,
+    oral_weight: float,
+) -> float | None:
+    """As :func:`onset_s` with the exposure ``it_weight x IT mg/day + oral_weight x oral MME/day``
+    (constipation: systemic exposure in oral MME).  None: not before ``end_s``."""
+    cum = 0.0
+    for i, (t, it, oral) in enumerate(exposure):
+        t_next = exposure[i + 1][0] if i + 1 < len(exposure) else end_s
+        t_next = min(t_next, end_s)
+        if t_next <= t:
+            continue
+        rate = rate_per_unit_year * (it_weight * max(it, 0.0) + oral_weight * max(oral, 0.0))
+        step = rate * (t_next - t) / YEAR_S
+        if rate > 0 and cum + step >= threshold:
+            return t + (threshold - cum) / rate * YEAR_S
+        cum += step
+    return None
+
+
+# ---- pain interference, satisfaction, return to work --------------------------------------------
+
+INTERFERENCE_PER_PAIN = U(
+    0.9,
+    "assumption: BPI pain interference (mean of the 7 items, 0-10) = 0.9 x NRS pain, before and after; "
+    "no mapping or IT trajectory with a mean found in our sources",
+)
+SATISFIED_RELIEF = U(
+    0.30,
+    "assumption: satisfied when pain is >= 30% below baseline at 12 months, the reduction Farrar 2001 "
+    "(Pain 94:149) found patients rate as 'much improved'",
+)
+WORKING_AGE_MAX_Y = U(65.0, "assumption: working age 18 to under 65")
+WORKING_AGE_MIN_Y = U(18.0, "assumption: working age 18 to under 65")
+NOT_WORKING_AT_BASELINE = S2(
+    43 / 50,
+    "Roberts 2001 (Eur J Pain 5:353): 43 of 50 working-age patients not working at follow-up, work status "
+    "unchanged by the therapy, so taken as the share not working before it",
+)
+RETURN_TO_WORK_AT_FULL_RELIEF = U(
+    0.30,
+    "assumption: P(back at work by 12 months) = 0.30 x relief at 12 months (about 16% at the typical 55%), "
+    "between Roberts 2001 (no change in work status) and Njee 2004 (5 of 19 back to their jobs, mean 54 months)",
+)
+
+
+def interference_from_pain(pain: float) -> float:
+    """BPI pain interference (0-10) from the NRS pain."""
+    return min(max(INTERFERENCE_PER_PAIN.value * pain, 0.0), 10.0)
+
+
+def satisfied(baseline_pain: float, pain: float) -> bool:
+    """Satisfied with the therapy: pain at least 30% below baseline."""
+    return baseline_pain > 0 and 1.0 - pain / baseline_pain >= SATISFIED_RELIEF.value - 1e-12
+
+
+def return_to_work_probability(baseline_pain: float, pain: float) -> float:
+    """Probability that a working-age patient not working before is back at work by 12 months."""
+    relief = 0.0 if baseline_pain <= 0 else 1.0 - pain / baseline_pain
+    return RETURN_TO_WORK_AT_FULL_RELIEF.value * min(max(relief, 0.0), 1.0)
+
+
+def later_outcomes(
+    exposure: Sequence[tuple[float, float, float]],
+    end_s: float,
+    rng: np.random.Generator,
+    *,
+    baseline_pain: float,
+    pain_12: float | None,
+    age_y: float,
+) -> dict[str, Any]:
+    """The issue-10 outcomes computed at the end of follow-up (PatientOutcome fields).
+
+    ``rng`` is the patient's own stream for these: four Exp(1) onset thresholds (urinary retention,
+    constipation, sweating, hypocortisolism) and two uniforms (not working at baseline, back at work),
+    always all six in this order, so no other draw depends on them.  ``pain_12``: NRS pain at 12
+    months after the implant (None: not followed that long)."""
+    th_ur, th_con, th_sw, th_cort = (float(x) for x in rng.exponential(size=4))
+    u_work, u_back = (float(x) for x in rng.random(size=2))
+    out: dict[str, Any] = {
+        "urinary_retention_s": onset_s(exposure, end_s, th_ur, URINARY_RETENTION, count_oral=False),
+        "constipation_s": onset_weighted_s(
+            exposure, end_s, th_con, CONSTIPATION, it_weight=IT_TO_SYSTEMIC_MME.value, oral_weight=1.0
+        ),
+        "sweating_s": onset_s(exposure, end_s, th_sw, SWEATING, count_oral=True),
+        "hypocortisolism_s": onset_s(exposure, end_s, th_cort, HYPOCORTISOLISM, count_oral=True),
+    }
+    working_age = WORKING_AGE_MIN_Y.value <= age_y < WORKING_AGE_MAX_Y.value
+    not_working = working_age and u_work < NOT_WORKING_AT_BASELINE.value
+    out["not_working_at_baseline"] = not_working if working_age else None
+    if pain_12 is not None:
+        out["pain_interference_baseline"] = interference_from_pain(baseline_pain)
+        out["pain_interference_12_months"] = interference_from_pain(pain_12)
+        out["satisfied_12_months"] = satisfied(baseline_pain, pain_12)
+        if not_working:
+            out["returned_to_work_12_months"] = u_back < return_to_work_probability(baseline_pain, pain_12)
+    return out

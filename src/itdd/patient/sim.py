@@ -8,7 +8,7 @@ intrathecal morphine starts: they share plasma).  Time only moves when the calle
   until ``t1_s``, solved exactly;
 * :meth:`PatientSim.dose` — an instantaneous dose (lumbar puncture, catheter access port,
   subcutaneous, intravenous or oral);
-* :meth:`PatientSim.follow` — consume an implant's piecewise :class:`~itdd.sim.record.Record`
+* :meth:`PatientSim.follow` — consume an implant's piecewise :class:`~itdd.pump.record.Record`
   up to an instant, remembering where it stopped, so a pathway can interleave pump and patient;
 * :meth:`PatientSim.observe` — what a clinician would see now (:class:`Observation`).
 
@@ -71,7 +71,7 @@ class PointLike(Protocol):
 
 
 class RecordLike(Protocol):
-    """What :meth:`PatientSim.follow` reads from an :class:`itdd.sim.record.Record`."""
+    """What :meth:`PatientSim.follow` reads from an :class:`itdd.pump.record.Record`."""
 
     t0: list[float]
     t1: list[float]

@@ -16,7 +16,6 @@ from typing import Any
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_volume
-from ..sim.record import PointDose, Record
 from .firmware import EPS_ML, INF, Firmware, PtmDecision, PtmSettings
 from .hardware import CATHETER_FAULTS, FAULT_DESTINATION, Hardware
 from .limits import check_range
@@ -29,6 +28,7 @@ from .models import (
     FLOW_ACCURACY_REFILL_SD,
     PumpModel,
 )
+from .record import PointDose, Record
 from .status import FirmwareStatus, FluidSegment, PumpStatus
 from .therapy import DAY_S, Therapy, check_rates
 

@@ -13,13 +13,13 @@ import random
 from collections import deque
 from typing import Any
 
-from ..sim.record import Record
 from .firmware import ActiveBolus, Alarm, Firmware, PeriodicRun, PtmSettings
 from .fluid_path import FluidPath, Segment
 from .hardware import Hardware
 from .implant import Implant
 from .log import EventLog, LogEntry
 from .models import get_model
+from .record import Record
 from .therapy import PeriodicBolus, Therapy
 
 FORMAT_VERSION = 1

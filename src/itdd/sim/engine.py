@@ -10,9 +10,18 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from ..pump.implant import Implant
+
+class Clocked(Protocol):
+    """What the engine needs of the thing it runs (an :class:`itdd.pump.implant.Implant`): its
+    present instant, and a way to move itself exactly to a later one."""
+
+    @property
+    def t_s(self) -> float: ...
+
+    def run_until(self, t_end_s: float) -> None: ...
+
 
 Action = Callable[["Simulation"], None]
 
@@ -26,7 +35,7 @@ class _Item:
 
 
 class Simulation:
-    def __init__(self, implant: Implant, start_s: float, end_s: float) -> None:
+    def __init__(self, implant: Clocked, start_s: float, end_s: float) -> None:
         self.implant = implant
         self.start_s = start_s
         self.end_s = end_s

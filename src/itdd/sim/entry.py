@@ -8,14 +8,13 @@ makes the message a user can act on: ``pump.clock_drift: '1000000 ppm' is outsid
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .. import quantities as q
 from ..errors import ItddError, SafetyRefusal
 from ..pump.limits import RANGES, ValueRange, check_range
 from ..pump.models import PumpModel
-from .scenario import parse_ppm, parse_signed_duration_s, parse_volume_per_cm
+from .values import number
 
 YEAR_S = 365.25 * q.SECONDS_PER_DAY
 MAX_SCENARIO_YEARS = 50.0  # assumption: ten pump lifetimes; longer runs are a typo, not a plan
@@ -32,9 +31,10 @@ SCENARIO_RANGES: dict[str, ValueRange] = {
 }
 
 
-def as_written(field: str, text: Any, parse: Callable[[Any], float], key: str, high: float | None = None) -> float:
-    """Parse ``text`` and range-check it; a refusal names ``field`` and repeats ``text`` as written."""
-    value = parse(text)
+def as_written(field: str, text: str, key: str, high: float | None = None, value: float | None = None) -> float:
+    """Range-check the number a scenario value carries (``value`` if given, else the
+    :class:`~itdd.sim.scenario.Written` text's); a refusal names ``field`` and repeats ``text`` as written."""
+    value = number(text) if value is None else value
     try:
         if key in SCENARIO_RANGES:
             r = SCENARIO_RANGES[key]
@@ -53,7 +53,7 @@ def as_written(field: str, text: Any, parse: Callable[[Any], float], key: str, h
 
 
 def check_duration(text: str) -> float:
-    duration_s = q.parse_duration_s(text)
+    duration_s = number(text)
     if duration_s > MAX_SCENARIO_YEARS * YEAR_S:
         raise SafetyRefusal(
             "duration",
@@ -67,19 +67,19 @@ def check_ptm_block(spec: Any, field: str = "ptm") -> None:
     """The scenario's ``ptm`` block (initial or ``set_ptm``) against the pump's PTM ranges."""
     if spec is None:
         return
-    as_written(f"{field}.dose", spec.dose, q.parse_amount_mg, "ptm.dose")
-    as_written(f"{field}.duration", spec.duration, q.parse_duration_s, "ptm.duration")
-    as_written(f"{field}.lockout", spec.lockout, q.parse_duration_s, "ptm.lockout")
+    as_written(f"{field}.dose", spec.dose, "ptm.dose")
+    as_written(f"{field}.duration", spec.duration, "ptm.duration")
+    as_written(f"{field}.lockout", spec.lockout, "ptm.lockout")
     if spec.max_daily_dose is not None:
-        as_written(f"{field}.max_daily_dose", spec.max_daily_dose, q.parse_dose_rate_mg_per_day, "ptm.max_daily_dose")
+        as_written(f"{field}.max_daily_dose", spec.max_daily_dose, "ptm.max_daily_dose")
 
 
 def check_ptm_rate(spec: Any, conc_mg_per_ml: float, model: PumpModel, field: str = "ptm") -> None:
     """A patient bolus must be deliverable: its rate on top of nothing stays within the pump's maximum."""
     if spec is None or conc_mg_per_ml <= 0:
         return
-    dose = q.parse_amount_mg(spec.dose)
-    duration_s = q.parse_duration_s(spec.duration)
+    dose = spec.dose_mg
+    duration_s = spec.duration_s
     rate = dose / conc_mg_per_ml / duration_s * q.SECONDS_PER_DAY
     if rate > model.max_rate_ml_per_day:
         raise SafetyRefusal(
@@ -92,12 +92,12 @@ def check_ptm_rate(spec: Any, conc_mg_per_ml: float, model: PumpModel, field: st
 
 def check_pump_block(p: Any) -> None:
     """The ``pump`` block's clock and catheter values."""
-    as_written("pump.clock_error", p.clock_error, parse_signed_duration_s, "clock_error")
-    as_written("pump.clock_drift", p.clock_drift, parse_ppm, "clock_drift")
-    as_written("pump.catheter.length", p.catheter.length, q.parse_length_cm, "catheter.length")
-    as_written("pump.catheter.volume_per_cm", p.catheter.volume_per_cm, parse_volume_per_cm, "catheter.volume_per_cm")
+    as_written("pump.clock_error", p.clock_error, "clock_error")
+    as_written("pump.clock_drift", p.clock_drift, "clock_drift")
+    as_written("pump.catheter.length", p.catheter.length, "catheter.length")
+    as_written("pump.catheter.volume_per_cm", p.catheter.volume_per_cm, "catheter.volume_per_cm")
     if p.flow_accuracy_sd is not None:
-        as_written("pump.flow_accuracy_sd", p.flow_accuracy_sd, q.parse_fraction, "flow_accuracy_sd")
+        as_written("pump.flow_accuracy_sd", p.flow_accuracy_sd, "flow_accuracy_sd")
 
 
 __all__ = ["RANGES", "as_written", "check_duration", "check_ptm_block", "check_ptm_rate", "check_pump_block"]

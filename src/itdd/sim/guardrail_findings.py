@@ -19,7 +19,6 @@ from ..pump.therapy import Therapy
 
 if TYPE_CHECKING:
     from ..pump.implant import Implant
-    from .runner import Run
 
 
 def _drug(name: str) -> Drug | None:
@@ -60,13 +59,12 @@ def findings_for_ptm(implant: Implant) -> list[Finding]:
     return check_ptm(drug, implant.fw.conc_mg_per_ml, ptm, daily, implant.model)
 
 
-def record_findings(run: Run, findings: list[Finding], where: str) -> None:
-    """Add the non-ok findings to the run, with the instant and what set the value."""
-    t = run.implant.t_s
+def record_findings(rows: list[dict[str, Any]], findings: list[Finding], where: str, t_s: float, offset_s: int) -> None:
+    """Add the non-ok findings to ``rows`` (a run's), with the instant and what set the value."""
     for f in findings:
         if f.level == OK:
             continue
-        run.guardrail_findings.append({"time": q.iso(t, run.offset_s), "set_by": where, **f.to_dict()})
+        rows.append({"time": q.iso(t_s, offset_s), "set_by": where, **f.to_dict()})
 
 
 def hard_lines(result: dict[str, Any]) -> list[str]:

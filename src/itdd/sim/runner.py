@@ -1,8 +1,9 @@
-"""Run a scenario: compile it to an implant and an event schedule, run it, build the result.
+"""Run a pump scenario: compile it to an implant and an event schedule, run it, build the result.
 
-Event handlers live in :data:`EVENT_HANDLERS` (event type -> function).  Later layers replace or
-add handlers (the programmer's refill workflow, the patient's pathway events) without touching
-the engine.
+Event handlers live in :data:`EVENT_HANDLERS` (event type -> function).  A ``refill`` event goes
+through the clinician programmer's refill workflow (:mod:`itdd.programmer.scenario`, a layer
+below).  The top-level scenario (patient and pathway blocks) is dispatched by
+:func:`itdd.scenario.run_scenario`, above this module.
 """
 
 from __future__ import annotations
@@ -11,28 +12,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import DISCLAIMER, __version__
 from .. import quantities as q
-from ..drugs import get_drug, library
+from ..drugs.guardrails import Finding
 from ..errors import InputError, ItddError, SafetyRefusal
+from ..programmer.refill import RefillRequest, RefillSettings
+from ..programmer.scenario import scenario_refill
 from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
 from ..pump.models import FLOW_ACCURACY_REFILL_SD, PumpModel, battery_life_years, get_model
 from ..pump.therapy import PeriodicBolus, Therapy
 from .engine import Simulation
 from .entry import as_written, check_duration, check_ptm_block, check_ptm_rate, check_pump_block
-from .guardrail_findings import findings_for_start, record_findings
-from .scenario import (
-    PtmSpec,
-    RefillEvent,
-    Scenario,
-    TherapySpec,
-    parse_accuracy,
-    parse_ppm,
-    parse_signed_duration_s,
-    parse_volume_per_cm,
+from .guardrail_findings import (
+    findings_for_bolus,
+    findings_for_ptm,
+    findings_for_start,
+    findings_for_therapy,
+    record_findings,
 )
-from .series import series_of
+from .result import RunResult, build_result
+from .scenario import (
+    ProgrammerSpec,
+    PtmSpec,
+    PumpScenario,
+    RefillEvent,
+    TherapySpec,
+)
+from .values import Written
 
 DAY_S = q.SECONDS_PER_DAY
 
@@ -47,19 +53,14 @@ def build_therapy(spec: TherapySpec, min_basal_mg_per_day: float = 0.0) -> Thera
     if spec.mode == "stopped":
         return Therapy.stopped()
     if spec.mode == "simple_continuous":
-        assert spec.dose is not None
-        return Therapy.simple(q.parse_dose_rate_mg_per_day(spec.dose))
+        assert spec.dose_mg_per_day is not None
+        return Therapy.simple(spec.dose_mg_per_day)
     if spec.mode == "flex":
         assert spec.steps is not None
-        return Therapy.flex(
-            [(q.parse_time_of_day_s(s.start), q.parse_dose_rate_mg_per_day(s.dose)) for s in spec.steps]
-        )
+        return Therapy.flex([(s.start_s, s.dose_mg_per_day) for s in spec.steps])
     assert spec.boluses is not None
-    boluses = [
-        PeriodicBolus(q.parse_time_of_day_s(b.at), q.parse_amount_mg(b.dose), q.parse_duration_s(b.duration))
-        for b in spec.boluses
-    ]
-    basal = q.parse_dose_rate_mg_per_day(spec.basal) if spec.basal is not None else None
+    boluses = [PeriodicBolus(b.at_s, b.dose_mg, b.duration_s) for b in spec.boluses]
+    basal = spec.basal_mg_per_day
     return Therapy.periodic(boluses, basal if basal is not None else min_basal_mg_per_day)
 
 
@@ -71,24 +72,25 @@ def min_basal_mg_per_day(model: PumpModel, conc_mg_per_ml: float) -> float:
 def build_ptm(spec: PtmSpec | None) -> PtmSettings | None:
     if spec is None:
         return None
-    duration_s = q.parse_duration_s(spec.duration)
+    duration_s = spec.duration_s
     if duration_s <= 0:
         raise InputError("ptm.duration", "must be more than 0")
     return PtmSettings(
-        dose_mg=q.parse_amount_mg(spec.dose),
+        dose_mg=spec.dose_mg,
         duration_s=duration_s,
-        lockout_s=q.parse_duration_s(spec.lockout),
+        lockout_s=spec.lockout_s,
         max_per_day=spec.max_per_day,
-        max_daily_dose_mg=None if spec.max_daily_dose is None else q.parse_dose_rate_mg_per_day(spec.max_daily_dose),
+        max_daily_dose_mg=spec.max_daily_dose_mg_per_day,
         enabled=spec.enabled,
     )
 
 
 def event_time_s(at: str, start_s: float) -> float:
-    s = at.strip()
-    if s.startswith("+"):
-        return start_s + q.parse_duration_s(s[1:])
-    return q.to_epoch_s(q.parse_datetime(s))
+    """An event time: an offset after the start (``+3d10h``) or an instant (epoch seconds)."""
+    assert isinstance(at, Written)
+    if at.after_start:
+        return start_s + at.value
+    return at.value
 
 
 def _with_field(exc: ItddError, prefix: str) -> ItddError:
@@ -103,7 +105,7 @@ def _with_field(exc: ItddError, prefix: str) -> ItddError:
 
 @dataclass
 class Run:
-    scenario: Scenario
+    scenario: PumpScenario
     start_s: float
     end_s: float
     offset_s: int
@@ -117,24 +119,26 @@ class Run:
     def iso(self, t_s: float) -> str:
         return q.iso(t_s, self.offset_s)
 
+    def add_findings(self, findings: list[Finding], where: str) -> None:
+        record_findings(self.guardrail_findings, findings, where, self.implant.t_s, self.offset_s)
+
 
 Handler = Callable[[Run, Any], None]
 
 
-def build_run(scn: Scenario) -> Run:
-    start_dt = q.parse_datetime(scn.start)
-    offset_s = q.offset_of(start_dt)
-    start_s = q.to_epoch_s(start_dt)
+def build_run(scn: PumpScenario) -> Run:
+    offset_s = scn.utc_offset_s
+    start_s = scn.start_s
     if scn.duration is None or scn.pump is None:
         raise InputError("pump" if scn.pump is None else "duration", "required key is missing")
     end_s = start_s + check_duration(scn.duration)
     p = scn.pump
     model = get_model(p.model)
-    conc = q.parse_concentration_mg_per_ml(p.concentration)
+    conc = p.conc_mg_per_ml
     check_pump_block(p)
     check_ptm_block(scn.ptm)
     check_ptm_rate(scn.ptm, conc, model)
-    fill_ml = q.parse_volume_ml(p.fill)
+    fill_ml = p.fill_ml
     if fill_ml > model.reservoir_capacity_ml + 1e-9:
         raise SafetyRefusal(
             "pump.fill",
@@ -151,10 +155,10 @@ def build_run(scn: Scenario) -> Run:
             "pump.concentration",
             f"{p.concentration!r}: the pump holds no drug; a running therapy needs a concentration above 0",
         )
-    accuracy = parse_accuracy(p.flow_accuracy)
+    accuracy = p.flow_accuracy_factor
     battery_to_eri = 1.0
-    if p.battery_age is not None:
-        age_days = q.parse_duration_s(p.battery_age) / DAY_S
+    if p.battery_age_s is not None:
+        age_days = p.battery_age_s / DAY_S
         flow = therapy.daily_dose_mg() / conc if conc > 0 else 0.0
         drain = model.battery_drain_per_day + model.battery_drain_per_ml * flow
         battery_to_eri = 1.0 - age_days * drain
@@ -173,20 +177,20 @@ def build_run(scn: Scenario) -> Run:
             drug=p.drug,
             conc_mg_per_ml=conc,
             fill_ml=fill_ml,
-            low_reservoir_ml=q.parse_volume_ml(p.low_reservoir_alarm),
+            low_reservoir_ml=p.low_reservoir_alarm_ml,
             therapy=therapy,
             ptm=build_ptm(scn.ptm),
-            catheter_length_cm=q.parse_length_cm(p.catheter.length),
-            catheter_ml_per_cm=parse_volume_per_cm(p.catheter.volume_per_cm),
+            catheter_length_cm=p.catheter.length_cm,
+            catheter_ml_per_cm=p.catheter.ml_per_cm,
             primed=p.primed,
             flow_accuracy=accuracy if accuracy is not None else 1.0,
             random_flow_accuracy=accuracy is None,
             flow_accuracy_sd=(
-                q.parse_fraction(p.flow_accuracy_sd) if p.flow_accuracy_sd is not None else FLOW_ACCURACY_REFILL_SD
+                p.flow_accuracy_sd_fraction if p.flow_accuracy_sd_fraction is not None else FLOW_ACCURACY_REFILL_SD
             ),
             battery_to_eri=battery_to_eri,
-            clock_offset_s=parse_signed_duration_s(p.clock_error),
-            clock_drift_ppm=parse_ppm(p.clock_drift),
+            clock_offset_s=p.clock_error_s,
+            clock_drift_ppm=p.clock_drift_ppm,
             seed=scn.seed,
         )
     except ItddError as exc:
@@ -195,7 +199,7 @@ def build_run(scn: Scenario) -> Run:
         raise _with_field(exc, "therapy") from None
     sim = Simulation(implant, start_s, end_s)
     run = Run(scn, start_s, end_s, offset_s, implant, sim)
-    record_findings(run, findings_for_start(p.drug, conc, therapy, implant.fw.ptm, model), "start")
+    run.add_findings(findings_for_start(p.drug, conc, therapy, implant.fw.ptm, model), "start")
     for i, ev in enumerate(scn.events):
         handler = EVENT_HANDLERS[ev.type]
         for t in _occurrences(run, ev, i):
@@ -216,7 +220,7 @@ def _occurrences(run: Run, ev: Any, index: int) -> list[float]:
         )
     if ev.every is None:
         return [t]
-    step = q.parse_duration_s(ev.every)
+    step = ev.every_s
     last = end_s
     if ev.until is not None:
         last = event_time_s(ev.until, start_s)
@@ -255,10 +259,8 @@ def _ptm_request(run: Run, ev: Any) -> None:
 
 
 def _clinician_bolus(run: Run, ev: Any) -> None:
-    from .guardrail_findings import findings_for_bolus
-
-    dose_mg = as_written("dose", ev.dose, q.parse_amount_mg, "clinician_bolus.dose")
-    duration_s = as_written("duration", ev.duration, q.parse_duration_s, "clinician_bolus.duration")
+    dose_mg = as_written("dose", ev.dose, "clinician_bolus.dose")
+    duration_s = as_written("duration", ev.duration, "clinician_bolus.duration")
     try:
         run.implant.clinician_bolus(dose_mg, duration_s)
     except SafetyRefusal as exc:
@@ -266,20 +268,20 @@ def _clinician_bolus(run: Run, ev: Any) -> None:
             raise
         # the rate comes from the dose and the duration together: name the dose, show both as written
         raise SafetyRefusal("dose", f"{ev.dose!r} over {ev.duration!r} {exc.message}", exc.rule) from None
-    record_findings(run, findings_for_bolus(run.implant, dose_mg, duration_s), "clinician_bolus")
+    run.add_findings(findings_for_bolus(run.implant, dose_mg, duration_s), "clinician_bolus")
 
 
 def _priming_bolus(run: Run, ev: Any) -> None:
-    vol = None if ev.volume is None else as_written("volume", ev.volume, q.parse_volume_ml, "priming_bolus.volume")
-    rate = None if ev.rate is None else as_written("rate", ev.rate, q.parse_flow_ml_per_day, "priming_bolus.rate")
+    vol = None if ev.volume is None else as_written("volume", ev.volume, "priming_bolus.volume")
+    rate = None if ev.rate is None else as_written("rate", ev.rate, "priming_bolus.rate")
     run.implant.priming_bolus(vol, rate)
 
 
 def _mri(run: Run, ev: Any) -> None:
     implant = run.implant
     implant.magnetic_field_on()
-    delay = q.parse_duration_s(ev.resume_delay)
-    end = implant.t_s + q.parse_duration_s(ev.duration)
+    delay = ev.resume_delay_s
+    end = implant.t_s + ev.duration_s
 
     def field_off(_sim: Simulation) -> None:
         run.implant.magnetic_field_off(delay)  # the run's implant then (a restored copy after a save)
@@ -288,7 +290,7 @@ def _mri(run: Run, ev: Any) -> None:
 
 
 def _catheter_fault(run: Run, ev: Any) -> None:
-    run.implant.catheter_fault(ev.kind, q.parse_fraction(ev.leak_fraction))
+    run.implant.catheter_fault(ev.kind, ev.leak)
 
 
 def _catheter_revision(run: Run, ev: Any) -> None:
@@ -296,7 +298,7 @@ def _catheter_revision(run: Run, ev: Any) -> None:
     the pump's priming function does by default, and the documented overdose hazard: the drug
     left in the pump's internal path reaches the spinal fluid within minutes);
     ``priming_bolus: catheter`` primes the catheter volume only."""
-    length = None if ev.length is None else q.parse_length_cm(ev.length)
+    length = ev.length_cm
     implant = run.implant
     implant.catheter_revision(length, primed=False)
     if ev.priming_bolus == "catheter":
@@ -308,35 +310,68 @@ def _catheter_revision(run: Run, ev: Any) -> None:
 def refill_mechanism(run: Run, ev: RefillEvent) -> dict[str, Any]:
     """Pump-level refill (withdraw, fill, reset the estimate); returns its JSON row."""
     implant = run.implant
-    conc = implant.fw.conc_mg_per_ml if ev.concentration is None else q.parse_concentration_mg_per_ml(ev.concentration)
+    conc = implant.fw.conc_mg_per_ml if ev.conc_mg_per_ml is None else ev.conc_mg_per_ml
     drug = ev.drug or implant.fw.drug
     result = implant.refill(
-        withdraw_ml=None if ev.withdraw == "all" else q.parse_volume_ml(ev.withdraw),
-        fill_ml=q.parse_volume_ml(ev.fill),
+        withdraw_ml=ev.withdraw_ml,
+        fill_ml=ev.fill_ml,
         drug=drug,
         conc_mg_per_ml=conc,
-        reservoir_ml_entered=None if ev.reservoir_volume is None else q.parse_volume_ml(ev.reservoir_volume),
+        reservoir_ml_entered=ev.reservoir_volume_ml,
         bridge_bolus=ev.bridge_bolus,
     )
     row = {"time": run.iso(result.time_s), **result.to_dict()}
     return row
 
 
+def refill_settings(spec: ProgrammerSpec | None) -> RefillSettings:
+    """The refill workflow's settings from the scenario's ``programmer`` block."""
+    if spec is None:
+        return RefillSettings(enforce_guardrails=False)
+    return RefillSettings(
+        discrepancy_threshold_ml=spec.discrepancy_threshold_ml,
+        flow_accuracy_spec=spec.flow_accuracy_spec_fraction,
+        enforce_guardrails=spec.guardrails == "enforce",
+    )
+
+
+def _refill_row(run: Run, ev: RefillEvent) -> dict[str, Any]:
+    """A scenario ``refill`` event through the programmer's refill workflow; its result row."""
+    spec = run.scenario.programmer
+    req = RefillRequest(
+        fill_ml=ev.fill_ml,
+        withdraw_ml=ev.withdraw_ml,
+        drug=ev.drug,
+        conc_mg_per_ml=ev.conc_mg_per_ml,
+        reservoir_ml=ev.reservoir_volume_ml,
+        bridge_bolus=ev.bridge_bolus,
+    )
+    # What the reservoir held after the last fill: the previous refill's programmed volume, or the
+    # scenario's initial fill.
+    pump = run.scenario.pump
+    assert pump is not None  # a pump scenario (a pathway runs its own refills)
+    prev = run.refills[-1]["reservoir_ml_entered"] if run.refills else pump.fill_ml
+    return scenario_refill(
+        run.implant,
+        req,
+        clinician=spec.clinician if spec is not None else "clinician",
+        verifier=spec.verifier if spec is not None else None,
+        settings=refill_settings(spec),
+        previous_reservoir_ml=prev,
+    )
+
+
 def _refill(run: Run, ev: Any) -> None:
     """A refill goes through the clinician programmer's refill workflow (itdd.programmer.refill)."""
-    from ..programmer.scenario import scenario_refill  # the programmer layer sits above the runner
-
-    as_written("fill", ev.fill, q.parse_volume_ml, "refill.fill")
+    as_written("fill", ev.fill, "refill.fill")
     if ev.concentration is not None:
-        as_written("concentration", ev.concentration, q.parse_concentration_mg_per_ml, "refill.concentration")
-    if ev.withdraw != "all":
-        as_written("withdraw", ev.withdraw, q.parse_volume_ml, "refill.withdraw")
-    run.refills.append(scenario_refill(run, ev))
+        as_written("concentration", ev.concentration, "refill.concentration")
+    if ev.withdraw_ml is not None:
+        as_written("withdraw", ev.withdraw, "refill.withdraw", value=ev.withdraw_ml)
+    run.refills.append(_refill_row(run, ev))
 
 
 def _program(run: Run, ev: Any) -> None:
-    from .guardrail_findings import findings_for_therapy
-
     implant = run.implant
     try:
         therapy = build_therapy(ev.therapy, min_basal_mg_per_day(implant.model, implant.fw.conc_mg_per_ml))
@@ -346,16 +381,14 @@ def _program(run: Run, ev: Any) -> None:
         implant.program(therapy)
     except ItddError as exc:
         raise _with_field(exc, "therapy") from None
-    record_findings(run, findings_for_therapy(implant, therapy), "program")
+    run.add_findings(findings_for_therapy(implant, therapy), "program")
 
 
 def _set_ptm(run: Run, ev: Any) -> None:
-    from .guardrail_findings import findings_for_ptm
-
     check_ptm_block(ev.ptm)
     check_ptm_rate(ev.ptm, run.implant.fw.conc_mg_per_ml, run.implant.model)
     run.implant.set_ptm(build_ptm(ev.ptm))
-    record_findings(run, findings_for_ptm(run.implant), "set_ptm")
+    run.add_findings(findings_for_ptm(run.implant), "set_ptm")
 
 
 def _ptm_interrogate(run: Run, ev: Any) -> None:
@@ -374,12 +407,8 @@ def _simple(run: Run, ev: Any) -> None:
 
 def _cap_injection(run: Run, ev: Any) -> None:
     implant = run.implant
-    conc = (
-        implant.hw.reservoir_conc_mg_per_ml
-        if ev.concentration is None
-        else q.parse_concentration_mg_per_ml(ev.concentration)
-    )
-    implant.catheter_access_port_injection(q.parse_volume_ml(ev.volume), ev.drug or implant.hw.reservoir_drug, conc)
+    conc = implant.hw.reservoir_conc_mg_per_ml if ev.conc_mg_per_ml is None else ev.conc_mg_per_ml
+    implant.catheter_access_port_injection(ev.volume_ml, ev.drug or implant.hw.reservoir_drug, conc)
 
 
 EVENT_HANDLERS: dict[str, Handler] = {
@@ -403,98 +432,26 @@ EVENT_HANDLERS: dict[str, Handler] = {
 # ---- results -----------------------------------------------------------------------------------
 
 
-def _details(run: Run, details: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in details.items():
-        if k.endswith("_at_s"):
-            out[k[:-5]] = None if v is None else run.iso(v)
-        else:
-            out[k] = v
-    return out
+def result_of(run: Run) -> RunResult:
+    """The run's result (a typed record; ``.to_json()`` is the published JSON)."""
+    return build_result(
+        run.implant,
+        start_s=run.start_s,
+        end_s=run.end_s,
+        offset_s=run.offset_s,
+        name=run.scenario.name,
+        seed=run.scenario.seed,
+        refills=run.refills,
+        ptm_decisions=run.ptm_decisions,
+        guardrail_findings=run.guardrail_findings,
+        extras=run.extras,
+    )
 
 
-def result_of(run: Run) -> dict[str, Any]:
-    imp = run.implant
-    rec = imp.record
-    status = imp.status().to_dict()
-    totals = {
-        "pumped_ml": rec.total("pumped_ml"),
-        "delivered_ml": rec.total("csf_ml"),
-        "delivered_mg": rec.total("csf_mg"),
-        "lost_mg": rec.total("tissue_mg"),
-        "programmed_mg": rec.total("programmed_mg"),
-        "ptm_requests": len(run.ptm_decisions),
-        "ptm_granted": sum(1 for d in run.ptm_decisions if d["granted"]),
-        "ptm_denied": sum(1 for d in run.ptm_decisions if not d["granted"]),
-    }
-    unit = get_drug(status["drug"]).dose_unit if status["drug"] in library() else "mg"
-    eri = status["eri_s"]
-    eos = status["end_of_service_s"]
-    pump = {
-        "model": status["model"],
-        "state": status["state"],
-        "drug": status["drug"],
-        "concentration_mg_per_ml": status["concentration_mg_per_ml"],
-        "dose_unit": unit,
-        "concentration": q.fmt_concentration(status["concentration_mg_per_ml"], unit),
-        "therapy": {**status["therapy"], "description": imp.fw.therapy.describe(unit)},
-        "reservoir_ml": status["reservoir_ml"],
-        "reservoir_estimate_ml": status["reservoir_estimate_ml"],
-        "low_reservoir_alarm_ml": status["low_reservoir_alarm_ml"],
-        "alarms": [{**a, "raised": run.iso(a.pop("raised_s"))} for a in status["alarms"]],
-        "battery_to_eri": status["battery_to_eri"],
-        "eri": None if eri is None else run.iso(eri),
-        "end_of_service": None if eos is None else run.iso(eos),
-        "flow_accuracy": status["flow_accuracy"],
-        "catheter_fault": status["catheter_fault"],
-        "fluid_path_volume_ml": status["fluid_path_volume_ml"],
-        "magnetic_field": status["magnetic_field"],
-        "device_log": {
-            "entries": len(imp.log.device),
-            "counters": dict(imp.log.counters),
-            "rolled_off": imp.log.rolled_off,
-        },
-    }
-    events = [
-        {"time": run.iso(e.time_s), "type": e.type, "device": e.device, **_details(run, e.details)}
-        for e in imp.log.history
-    ]
-    return {
-        "itdd_version": __version__,
-        "disclaimer": DISCLAIMER,
-        "scenario": {
-            "name": run.scenario.name,
-            "start": run.iso(run.start_s),
-            "end": run.iso(run.end_s),
-            "utc_offset": run.iso(run.start_s)[-6:],
-            "seed": run.scenario.seed,
-        },
-        "totals": totals,
-        "pump": pump,
-        "daily": rec.daily(run.offset_s, run.start_s, run.end_s),
-        "events": events,
-        "refills": run.refills,
-        "ptm_requests": run.ptm_decisions,
-        "series": series_of(rec, imp.log.history, run.start_s, run.end_s, run.offset_s),
-        "guardrail_findings": run.guardrail_findings,
-        **run.extras,
-    }
+def run_pump_scenario(scn: PumpScenario, progress: Callable[[float], None] | None = None) -> tuple[Run, RunResult]:
+    """Run a pump scenario: build the implant and its schedule, run it, build the result.
 
-
-def run_scenario(scn: Scenario, progress: Callable[[float], None] | None = None) -> tuple[Any, dict[str, Any]]:
-    """Run a scenario; with a ``pathway`` block, the care pathway (itdd.care) runs instead.
-
-    A ``patient`` block without a pathway adds the patient, following the pump's exact record.
-    """
-    if scn.pathway is not None:
-        from ..care.scenario import run_pathway_scenario  # the care layer sits above the runner
-
-        return run_pathway_scenario(scn, progress)
+    The top-level dispatch (a pathway, a patient) is :func:`itdd.scenario.run_scenario`."""
     run = build_run(scn)
     run.sim.run(progress)
-    result = result_of(run)
-    if scn.patient is not None:
-        from ..care.scenario import patient_section
-
-        result["patient"] = patient_section(run, scn.patient)
-    return run, result
+    return run, result_of(run)

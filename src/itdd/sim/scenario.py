@@ -1,183 +1,73 @@
-"""The scenario file: schema, validation with one-line errors, and compilation to the core.
+"""The pump scenario's blocks: the pump, its therapy, PTM, events and programmer settings.
 
 A scenario is YAML (or JSON).  Every quantity is a string with its unit.  Validation is strict:
 an unknown key, an unknown unit, an unknown drug, a negative dose, an event outside the scenario
-are refused with one line naming the field (``events[3].dose: ...``).  The JSON Schema published
-in ``docs/scenario.schema.json`` is generated from these models (``itdd schema``).
+are refused with one line naming the field (``events[3].dose: ...``).
+
+**Parsed once, here.**  Each value is validated by parsing it, and the validator keeps what it
+parsed: the field holds a :class:`Written` (still the text as written, so messages quote it and the
+JSON Schema and a dump see a string) carrying the number in the base unit of its kind.  The models
+expose those numbers as properties with the unit in the name (``PumpSpec.conc_mg_per_ml``); the
+runner reads only them and never parses text.  The top-level scenario,
+its loading and its published JSON Schema are in :mod:`itdd.scenario` (above the care layer,
+which adds the patient and pathway blocks); :class:`PumpScenario` here is what the simulator reads.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
 
 from .. import quantities as q
-from ..care.plan import PathwayPlan, PatientSpec
 from ..drugs import get_drug
 from ..errors import InputError
-
-_check = q.unit_validator
-
-
-Volume = Annotated[
-    str,
-    AfterValidator(_check(q.parse_volume_ml)),
-    Field(description="A volume with its unit.", json_schema_extra={"examples": ["20 mL", "0.5 mL"]}),
-]
-Amount = Annotated[
-    str,
-    AfterValidator(_check(q.parse_amount_mg)),
-    Field(description="A drug amount with its unit.", json_schema_extra={"examples": ["0.1 mg", "50 mcg"]}),
-]
-Concentration = Annotated[
-    str,
-    AfterValidator(_check(q.parse_concentration_mg_per_ml)),
-    Field(description="A concentration.", json_schema_extra={"examples": ["25 mg/mL", "100 mcg/mL"]}),
-]
-DoseRate = Annotated[
-    str,
-    AfterValidator(_check(q.parse_dose_rate_mg_per_day)),
-    Field(description="A dose rate.", json_schema_extra={"examples": ["1.5 mg/day", "10 mcg/h"]}),
-]
-FlowRate = Annotated[
-    str,
-    AfterValidator(_check(q.parse_flow_ml_per_day)),
-    Field(description="A pump flow rate.", json_schema_extra={"examples": ["24 mL/day", "1 mL/h"]}),
-]
-Duration = Annotated[
-    str,
-    AfterValidator(_check(q.parse_duration_s)),
-    Field(
-        description="A duration: 30d, 12h, 45min, 3d10h or ISO 8601.", json_schema_extra={"examples": ["30d", "PT12H"]}
-    ),
-]
-Length = Annotated[
-    str,
-    AfterValidator(_check(q.parse_length_cm)),
-    Field(description="A length with its unit.", json_schema_extra={"examples": ["50 cm"]}),
-]
-Percent = Annotated[
-    str,
-    AfterValidator(_check(q.parse_fraction)),
-    Field(description="A percentage.", json_schema_extra={"examples": ["50%"]}),
-]
-TimeOfDay = Annotated[
-    str,
-    AfterValidator(_check(q.parse_time_of_day_s)),
-    Field(description="A time of day, HH:MM, in the scenario's UTC offset.", json_schema_extra={"examples": ["07:00"]}),
-]
-DateTime = Annotated[
-    str,
-    AfterValidator(_check(q.parse_datetime)),
-    Field(
-        description="ISO 8601 date-time with its UTC offset.",
-        json_schema_extra={"examples": ["2026-01-05T08:00:00+01:00"]},
-    ),
-]
-
-
-def parse_volume_per_cm(text: Any) -> float:
-    if not isinstance(text, str) or "/" not in text:
-        raise q.UnitError(f"expected a volume per length like '0.0026 mL/cm', got {text!r}")
-    value, per = text.rsplit("/", 1)
-    length_cm = q.parse_length_cm("1 " + per.strip())
-    return q.parse_volume_ml(value.strip()) / length_cm
-
-
-def parse_signed_duration_s(text: Any) -> float:
-    if not isinstance(text, str):
-        raise q.UnitError(f"expected a signed duration like '+5min', got {text!r}")
-    s = text.strip()
-    sign = -1.0 if s.startswith("-") else 1.0
-    return sign * q.parse_duration_s(s.lstrip("+-"))
-
-
-def parse_ppm(text: Any) -> float:
-    m = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*ppm\s*", text) if isinstance(text, str) else None
-    if not m:
-        raise q.UnitError(f"expected a clock drift like '20 ppm', got {text!r}")
-    return float(m.group(1))
-
-
-def parse_accuracy(text: Any) -> float | None:
-    if text == "random":
-        return None
-    if not (isinstance(text, str) and text.strip().endswith("%")):
-        raise q.UnitError(f"expected a percentage like '102.5%' or 'random', got {text!r}")
-    try:
-        value = float(text.strip()[:-1]) / 100.0
-    except ValueError:
-        raise q.UnitError(f"cannot read {text!r} as a percentage") from None
-    if not 0.5 <= value <= 1.5:
-        raise q.UnitError(f"flow accuracy {text} is outside 50%..150%")
-    return value
-
-
-VolumePerLength = Annotated[
-    str,
-    AfterValidator(_check(parse_volume_per_cm)),
-    Field(description="Catheter volume per length.", json_schema_extra={"examples": ["0.0026 mL/cm"]}),
-]
-SignedDuration = Annotated[
-    str,
-    AfterValidator(_check(parse_signed_duration_s)),
-    Field(description="A signed duration.", json_schema_extra={"examples": ["+5min", "-2min"]}),
-]
-Ppm = Annotated[
-    str,
-    AfterValidator(_check(parse_ppm)),
-    Field(description="Clock drift in parts per million.", json_schema_extra={"examples": ["20 ppm"]}),
-]
-Accuracy = Annotated[
-    str,
-    AfterValidator(_check(parse_accuracy)),
-    Field(
-        description="Flow accuracy factor as a percentage, or 'random'.",
-        json_schema_extra={"examples": ["100%", "random"]},
-    ),
-]
-
-
-def _offset_or_datetime(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().startswith("+"):
-        try:
-            q.parse_duration_s(value.strip()[1:])
-        except q.UnitError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-    return _check(q.parse_datetime)(value)
-
-
-EventTime = Annotated[
-    str,
-    AfterValidator(_offset_or_datetime),
-    Field(
-        description="When: ISO 8601 with offset, or an offset from the start like '+3d10h'.",
-        json_schema_extra={"examples": ["+3d10h", "2026-01-08T18:00:00+01:00"]},
-    ),
-]
+from .values import (
+    Accuracy,
+    Amount,
+    Concentration,
+    DateTime,
+    DoseRate,
+    Duration,
+    EventTime,
+    FlowRate,
+    Length,
+    Percent,
+    Ppm,
+    SignedDuration,
+    TimeOfDay,
+    Volume,
+    VolumePerLength,
+    Written,
+    _opt,
+    number,
+)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # validate_default: a default ("2 mL") is parsed like a written value, so it carries its number too
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class CatheterSpec(Strict):
     length: Length = "50 cm"
     volume_per_cm: VolumePerLength = "0.0026 mL/cm"
     tip_level: str | None = Field(default=None, description="Vertebral level of the tip, e.g. T10.")
+
+    @property
+    def length_cm(self) -> float:
+        return number(self.length)
+
+    @property
+    def ml_per_cm(self) -> float:
+        return number(self.volume_per_cm)
 
 
 class PumpSpec(Strict):
@@ -194,6 +84,39 @@ class PumpSpec(Strict):
     clock_error: SignedDuration = "+0s"
     clock_drift: Ppm = "0 ppm"
 
+    @property
+    def conc_mg_per_ml(self) -> float:
+        return number(self.concentration)
+
+    @property
+    def fill_ml(self) -> float:
+        return number(self.fill)
+
+    @property
+    def low_reservoir_alarm_ml(self) -> float:
+        return number(self.low_reservoir_alarm)
+
+    @property
+    def flow_accuracy_factor(self) -> float | None:
+        """The flow accuracy as a factor, or ``None`` for 'random'."""
+        return None if self.flow_accuracy == "random" else number(self.flow_accuracy)
+
+    @property
+    def flow_accuracy_sd_fraction(self) -> float | None:
+        return _opt(self.flow_accuracy_sd)
+
+    @property
+    def battery_age_s(self) -> float | None:
+        return _opt(self.battery_age)
+
+    @property
+    def clock_error_s(self) -> float:
+        return number(self.clock_error)
+
+    @property
+    def clock_drift_ppm(self) -> float:
+        return number(self.clock_drift)
+
     @field_validator("drug")
     @classmethod
     def _drug_known(cls, value: str) -> str:
@@ -208,11 +131,31 @@ class FlexStep(Strict):
     start: TimeOfDay
     dose: DoseRate
 
+    @property
+    def start_s(self) -> int:
+        return int(number(self.start))  # a time of day is whole seconds (quantities.parse_time_of_day_s)
+
+    @property
+    def dose_mg_per_day(self) -> float:
+        return number(self.dose)
+
 
 class PeriodicBolusSpec(Strict):
     at: TimeOfDay
     dose: Amount
     duration: Duration
+
+    @property
+    def at_s(self) -> int:
+        return int(number(self.at))  # a time of day is whole seconds
+
+    @property
+    def dose_mg(self) -> float:
+        return number(self.dose)
+
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
 
 
 class TherapySpec(Strict):
@@ -221,6 +164,14 @@ class TherapySpec(Strict):
     steps: list[FlexStep] | None = None
     boluses: list[PeriodicBolusSpec] | None = None
     basal: DoseRate | None = None
+
+    @property
+    def dose_mg_per_day(self) -> float | None:
+        return _opt(self.dose)
+
+    @property
+    def basal_mg_per_day(self) -> float | None:
+        return _opt(self.basal)
 
     @model_validator(mode="after")
     def _fields_for_mode(self) -> TherapySpec:
@@ -251,6 +202,22 @@ class PtmSpec(Strict):
     )
     enabled: bool = True
 
+    @property
+    def dose_mg(self) -> float:
+        return number(self.dose)
+
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
+
+    @property
+    def lockout_s(self) -> float:
+        return number(self.lockout)
+
+    @property
+    def max_daily_dose_mg_per_day(self) -> float | None:
+        return _opt(self.max_daily_dose)
+
 
 class _Event(Strict):
     at: EventTime
@@ -260,11 +227,15 @@ class _Event(Strict):
     until: EventTime | None = Field(default=None, description="Last instant a repeated event may happen.")
     count: int | None = Field(default=None, ge=1, le=100_000, description="How many times in all.")
 
+    @property
+    def every_s(self) -> float | None:
+        return _opt(self.every)
+
     @model_validator(mode="after")
     def _repeat(self) -> _Event:
         if (self.until is not None or self.count is not None) and self.every is None:
             raise ValueError("'until' and 'count' need 'every'")
-        if self.every is not None and q.parse_duration_s(self.every) <= 0:
+        if self.every is not None and number(self.every) <= 0:
             raise ValueError("every: must be more than 0")
         return self
 
@@ -278,11 +249,27 @@ class ClinicianBolusEvent(_Event):
     dose: Amount
     duration: Duration
 
+    @property
+    def dose_mg(self) -> float:
+        return number(self.dose)
+
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
+
 
 class PrimingBolusEvent(_Event):
     type: Literal["priming_bolus"]
     volume: Volume | None = None
     rate: FlowRate | None = None
+
+    @property
+    def volume_ml(self) -> float | None:
+        return _opt(self.volume)
+
+    @property
+    def rate_ml_per_day(self) -> float | None:
+        return _opt(self.rate)
 
 
 class MriEvent(_Event):
@@ -290,16 +277,34 @@ class MriEvent(_Event):
     duration: Duration
     resume_delay: Duration = "0min"
 
+    @property
+    def duration_s(self) -> float:
+        return number(self.duration)
+
+    @property
+    def resume_delay_s(self) -> float:
+        return number(self.resume_delay)
+
 
 class CatheterFaultEvent(_Event):
     type: Literal["catheter_fault"]
     kind: Literal["occlusion", "leak", "disconnection", "migration"]
     leak_fraction: Percent = "50%"
 
+    @property
+    def leak(self) -> float:
+        """The leaking fraction of the flow (0..1)."""
+        return number(self.leak_fraction)
+
 
 class CatheterRevisionEvent(_Event):
     type: Literal["catheter_revision"]
     length: Length | None = None
+
+    @property
+    def length_cm(self) -> float | None:
+        return _opt(self.length)
+
     priming_bolus: bool | Literal["catheter"] = Field(
         default=True,
         description="true: prime the whole fluid path (pump's internal path + catheter; pushes the drug left in "
@@ -320,11 +325,13 @@ class RefillEvent(_Event):
         default=None, description="What the clinician programs as the new reservoir volume."
     )
 
+    _withdraw_ml: float | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _withdraw(self) -> RefillEvent:
         if self.withdraw != "all":
             try:
-                q.parse_volume_ml(self.withdraw)
+                self._withdraw_ml = q.parse_volume_ml(self.withdraw)
             except q.UnitError as exc:
                 raise ValueError(f"withdraw: {exc} (or 'all')") from None
         if self.drug is not None:
@@ -333,6 +340,23 @@ class RefillEvent(_Event):
             except InputError as exc:
                 raise ValueError(exc.message) from None
         return self
+
+    @property
+    def withdraw_ml(self) -> float | None:
+        """The volume to withdraw, or ``None`` for 'all'."""
+        return self._withdraw_ml
+
+    @property
+    def fill_ml(self) -> float:
+        return number(self.fill)
+
+    @property
+    def conc_mg_per_ml(self) -> float | None:
+        return _opt(self.concentration)
+
+    @property
+    def reservoir_volume_ml(self) -> float | None:
+        return _opt(self.reservoir_volume)
 
 
 class ProgramEvent(_Event):
@@ -354,6 +378,14 @@ class CapInjectionEvent(_Event):
     volume: Volume
     concentration: Concentration | None = None
     drug: str | None = None
+
+    @property
+    def volume_ml(self) -> float:
+        return number(self.volume)
+
+    @property
+    def conc_mg_per_ml(self) -> float | None:
+        return _opt(self.concentration)
 
 
 Event = Annotated[
@@ -398,11 +430,20 @@ class ProgrammerSpec(Strict):
             raise ValueError("verifier must be a different clinician from the one who refills")
         return self
 
+    @property
+    def discrepancy_threshold_ml(self) -> float | None:
+        return _opt(self.discrepancy_threshold)
 
-class Scenario(Strict):
-    """An itdd scenario: one implanted pump followed through virtual time."""
+    @property
+    def flow_accuracy_spec_fraction(self) -> float | None:
+        return _opt(self.flow_accuracy_spec)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="itdd scenario")
+
+class PumpScenario(Strict):
+    """What the simulator reads of a scenario: one implanted pump followed through virtual time.
+
+    The top-level scenario (:class:`itdd.scenario.Scenario`) adds the patient and pathway blocks.
+    """
 
     name: str = Field(min_length=1)
     description: str | None = None
@@ -418,153 +459,23 @@ class Scenario(Strict):
     ptm: PtmSpec | None = None
     events: list[Event] = Field(default_factory=list)
     programmer: ProgrammerSpec | None = None
-    patient: PatientSpec | None = Field(
-        default=None,
-        description="A virtual patient (itdd.care): followed along the pump scenario, or through the pathway.",
-    )
-    pathway: PathwayPlan | None = Field(
-        default=None,
-        description="Run the care pathway (screening, trial, implant, titration, follow-up) instead of a pump run.",
-    )
 
     @field_validator("duration")
     @classmethod
     def _duration_positive(cls, value: str | None) -> str | None:
-        if value is not None and q.parse_duration_s(value) <= 0:
+        if value is not None and number(value) <= 0:
             raise ValueError("must be more than 0")
         return value
 
+    @property
+    def start_s(self) -> float:
+        return number(self.start)
 
-# Top-level keys that belong to a pump scenario and make no sense with a pathway block.
-_PUMP_ONLY_KEYS = ("duration", "pump", "therapy", "ptm", "events", "programmer")
+    @property
+    def utc_offset_s(self) -> int:
+        assert isinstance(self.start, Written)
+        return self.start.utc_offset_s
 
-
-def _check_pathway_blocks(data: dict[str, Any]) -> None:
-    for key in _PUMP_ONLY_KEYS:
-        if key in data:
-            raise InputError(key, "does not belong to a scenario with a 'pathway' block (the pathway plans it)")
-    if data.get("patient") is None:
-        raise InputError("patient", "a scenario with a 'pathway' block needs a 'patient' block")
-
-
-# ---- loading and error messages ----------------------------------------------------------------
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    skip_next_tag = False
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            out += f"[{part}]"
-            skip_next_tag = loc[i - 1] == "events" if i > 0 else False
-            continue
-        if skip_next_tag:  # the discriminator tag pydantic inserts after events[i]
-            skip_next_tag = False
-            continue
-        if part.startswith("function-") or part in ("list", "str", "literal"):
-            continue
-        out += ("." if out else "") + part
-    return out
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    msg = str(err.get("msg", ""))
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        return f"unknown event type {ctx.get('tag')!r} (one of {ctx.get('expected_tags')})"
-    if kind == "union_tag_not_found":
-        return "every event needs a 'type'"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return msg.replace("\n", " ")
-
-
-def format_validation_error(exc: ValidationError, root: str = "") -> InputError:
-    err = exc.errors()[0]
-    field = _loc(tuple(err["loc"]))
-    if root:
-        field = f"{root}.{field}" if field else root
-    message = _message(dict(err))
-    value = err.get("input")
-    if isinstance(value, str | int | float) and not isinstance(value, bool) and err.get("type") != "missing":
-        shown = repr(value)
-        if shown not in message and str(value) not in message:
-            message = f"{shown}: {message}"  # the value as it was written
-    return InputError(field or "scenario", message)
-
-
-def parse_scenario_data(data: Any) -> Scenario:
-    if not isinstance(data, dict):
-        raise InputError("scenario", "the file must hold a mapping of keys (name, start, duration, pump...)")
-    if data.get("pathway") is not None:
-        _check_pathway_blocks(data)  # before the blocks' own validation: a pump block is out of place as a whole
-    try:
-        scn = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise format_validation_error(exc) from None
-    if scn.pathway is None:
-        for key in ("duration", "pump"):
-            if getattr(scn, key) is None:
-                raise InputError(key, "required key is missing")
-    return scn
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, but a key written twice in one mapping is refused (plain YAML keeps
-    the last one silently)."""
-
-
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hash(key)
-        except TypeError:
-            continue  # the base constructor refuses it with its own message
-        if key in seen:
-            raise InputError(
-                str(key),
-                f"the key {key!r} is written twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
-                "keep one",
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def load_scenario_text(text: str) -> Scenario:
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError("scenario", f"not valid YAML{where}") from None
-    return parse_scenario_data(data)
-
-
-def load_scenario(path: str) -> Scenario:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError("scenario", f"cannot read {path}: {exc.strerror}") from None
-    return load_scenario_text(text)
-
-
-def json_schema() -> dict[str, Any]:
-    schema = Scenario.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://itdd.example/scenario.schema.json"
-    return schema
-
-
-def json_schema_text() -> str:
-    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    @property
+    def duration_s(self) -> float | None:
+        return _opt(self.duration)

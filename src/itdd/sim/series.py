@@ -1,6 +1,6 @@
 """Compact plot-ready series derived from the exact piecewise record (``result["series"]``).
 
-The record (:mod:`itdd.sim.record`) holds every interval between two breakpoints; a multi-year
+The record (:mod:`itdd.pump.record`) holds every interval between two breakpoints; a multi-year
 run with patient boluses has tens of thousands of them.  A report or a JSON reader needs far
 fewer points, without losing what matters.  This module derives, from the record alone:
 
@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ..pump.record import Record
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
-from .record import Record
 
 DAY_S = SECONDS_PER_DAY
 

@@ -4,7 +4,8 @@ Each endpoint says what it measures, in which group of patients, its kind (which
 statistics) and how to read one patient's contribution from a
 :class:`~itdd.care.outcome.PatientOutcome`.  The per-patient rules reproduce
 :func:`itdd.care.cohort.summarize` exactly, so a one-arm trial's estimates are the cohort's
-metrics, and the issue-10 ones (mortality, durability, side effects, ODI, EQ-5D) reproduce
+metrics, and the issue-10 ones (mortality, durability, side effects, ODI, EQ-5D, pain interference,
+return to work, satisfaction) reproduce
 :func:`itdd.care.metrics.new_metrics` (``tests/trial/test_wiring.py``).  An endpoint the model
 cannot support may stay in the registry with ``available=False`` and a reason, so a protocol
 naming one gets a clear error; a later model registers its endpoints with :func:`register`.
@@ -133,6 +134,15 @@ def _stable(o: PatientOutcome) -> Extracted:
 
 def _mean_or_none(v: float | None) -> Extracted:
     return None if v is None else float(v)
+
+
+def _onset(attr: str) -> Callable[[PatientOutcome, float], Extracted]:
+    """1/0 for a side effect's onset while followed; None outside the group (as itdd.care.metrics)."""
+
+    def extract(o: PatientOutcome, _y: float) -> Extracted:
+        return float(getattr(o, attr) is not None) if o.implanted and o.side_effects_modelled else None
+
+    return extract
 
 
 _LIST: tuple[Endpoint, ...] = (
@@ -453,6 +463,63 @@ _LIST: tuple[Endpoint, ...] = (
             o.eq5d_12_months - o.eq5d_baseline
             if o.implanted and o.eq5d_12_months is not None and o.eq5d_baseline is not None
             else None
+        ),
+    ),
+    *(
+        Endpoint(
+            key,
+            "proportion",
+            "fraction",
+            f"Developed {what} while followed",
+            "implanted (side effects simulated)",
+            False,
+            extract=_onset(attr),
+        )
+        for key, attr, what in (
+            ("urinary_retention_rate", "urinary_retention_s", "urinary retention"),
+            ("constipation_rate", "constipation_s", "opioid-induced constipation"),
+            ("sweating_rate", "sweating_s", "excessive sweating"),
+            ("hypocortisolism_rate", "hypocortisolism_s", "central hypocortisolism"),
+        )
+    ),
+    Endpoint(
+        "mean_pain_interference_change_12_months",
+        "mean",
+        "points",
+        "BPI pain interference (0-10) change from baseline to 12 months (negative: less interference)",
+        "implanted, with both values",
+        False,
+        min_years=1.0,
+        extract=lambda o, y: (
+            o.pain_interference_12_months - o.pain_interference_baseline
+            if o.implanted and o.pain_interference_12_months is not None and o.pain_interference_baseline is not None
+            else None
+        ),
+    ),
+    Endpoint(
+        "return_to_work_12_months",
+        "proportion",
+        "fraction",
+        "Back at work by 12 months after the implant",
+        "implanted, of working age and not working at baseline, followed 12 months",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: (
+            float(o.returned_to_work_12_months)
+            if o.implanted and o.not_working_at_baseline and o.returned_to_work_12_months is not None
+            else None
+        ),
+    ),
+    Endpoint(
+        "satisfied_12_months",
+        "proportion",
+        "fraction",
+        "Satisfied with the therapy at 12 months (pain >= 30% below baseline)",
+        "implanted, followed 12 months",
+        True,
+        min_years=1.0,
+        extract=lambda o, y: (
+            float(o.satisfied_12_months) if o.implanted and o.satisfied_12_months is not None else None
         ),
     ),
 )

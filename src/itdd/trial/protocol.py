@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..care.clinician import POLICIES as CLINICIAN_POLICIES
 from ..care.plan import ImplantPlan, PathwayEvent, PathwayPlan, PtmPlan, TitrationPlan, TrialPlan
 from ..errors import InputError
 from .endpoints import ENDPOINTS, available_names
@@ -41,15 +42,13 @@ MAX_ARMS = 8
 #: all arms together (assumption: what a few machines finish in hours; the cohort's own cap)
 MAX_PATIENT_YEARS = 1_000_000.0
 
-#: clinician policies: name -> (available, what it is / why not yet); the policies themselves are
-#: :data:`itdd.care.policy.POLICIES` (docs/care.md "Clinician policies")
-POLICIES: dict[str, tuple[bool, str]] = {
-    "conventional": (True, "oral opioids kept until pain is controlled, then weaned; dose titrated to response"),
-    "low_dose": (True, "systemic opioids weaned before the trial; low intrathecal target and ceiling"),
-    "standard": (True, "the name protocols used before the policies existed: the same as conventional"),
-}
 #: policy names that are another policy under an older name
 POLICY_ALIASES = {"standard": "conventional"}
+#: the policies an arm can name: name -> (available, what it is / why not yet).  The registry is
+#: :data:`itdd.care.clinician.POLICIES` (docs/care.md "Clinician policies"), plus the aliases.
+POLICIES: dict[str, tuple[bool, str]] = {name: (True, p.description) for name, p in CLINICIAN_POLICIES.items()} | {
+    "standard": (True, "the name protocols used before the policies existed: the same as conventional"),
+}
 #: populations (itdd.patient.population.POPULATIONS)
 PopulationKind = Literal["non_cancer", "cancer"]
 #: drugs the care pathway can run today (the plan's ``drug`` field)

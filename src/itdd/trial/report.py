@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from ..care.hazards import YEAR_S
 from ..report.plots import _RC, BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, to_svg
 from ..sim.output import write_text_atomic
+from .contract import ComparisonRow, KaplanMeierCurve, TrialSummary
 from .endpoints import ENDPOINTS
 
 __all__ = ["patient_rows", "render_html", "summary_json", "write_outputs"]
@@ -28,7 +29,7 @@ STYLES = ("-", "--", "-.", ":", "-", "--", "-.", ":")
 WIDTH_IN = 10.5
 
 
-def summary_json(summary: dict[str, Any]) -> str:
+def summary_json(summary: TrialSummary) -> str:
     return json.dumps(summary, indent=2, allow_nan=False) + "\n"
 
 
@@ -158,7 +159,7 @@ def _fig(h: float, rows: int = 1, cols: int = 1, **kw: Any) -> tuple[Figure, Any
     return fig, axes
 
 
-def km_figure(s: dict[str, Any]) -> str | None:
+def km_figure(s: TrialSummary) -> str | None:
     km = s["kaplan_meier"]
     if not km:
         return None
@@ -185,12 +186,12 @@ def km_figure(s: dict[str, Any]) -> str | None:
         return to_svg(fig, "Kaplan-Meier curves with 95% bands, per arm")
 
 
-def _lowest(curves: dict[str, Any]) -> float:
+def _lowest(curves: dict[str, KaplanMeierCurve]) -> float:
     vals = [v for c in curves.values() for v in c["ci_low"] if v is not None]
     return min(vals) if vals else 0.0
 
 
-def dose_figure(s: dict[str, Any]) -> str | None:
+def dose_figure(s: TrialSummary) -> str | None:
     dt = s["dose_trajectories"]
     if not any(d["patients"] for d in dt.values()):
         return None
@@ -211,7 +212,7 @@ def dose_figure(s: dict[str, Any]) -> str | None:
         return to_svg(fig, "Programmed dose over time, percentile bands per arm")
 
 
-def forest_figure(s: dict[str, Any]) -> str | None:
+def forest_figure(s: TrialSummary) -> str | None:
     comps = [c for c in s["comparisons"] if c["difference"] is not None]
     if not comps:
         return None
@@ -250,8 +251,8 @@ def forest_figure(s: dict[str, Any]) -> str | None:
                 if e in ENDPOINTS and ENDPOINTS[e].complement:
                     what = f"cumulative incidence at {at:g} years"
             ax.set_title(f"{e.replace('_', ' ')} ({what})", fontsize=10.5)
-            lo_all = min(min(c["ci_low"] or 0, c["difference"]) for c in rows)
-            hi_all = max(max(c["ci_high"] or 0, c["difference"]) for c in rows)
+            lo_all = min(min(c["ci_low"] or 0, _difference(c)) for c in rows)
+            hi_all = max(max(c["ci_high"] or 0, _difference(c)) for c in rows)
             span = hi_all - lo_all
             # a span of rounding noise (identical arms' Kaplan-Meier products, ~1e-16) is drawn as 0
             pad = span * 0.1 if span > 1e-9 else 0.05
@@ -259,7 +260,14 @@ def forest_figure(s: dict[str, Any]) -> str | None:
         return to_svg(fig, "Forest plot: differences from the reference arm with 95% intervals")
 
 
-def effects_figure(s: dict[str, Any]) -> str | None:
+def _difference(c: ComparisonRow) -> float:
+    """The difference of a comparison the forest plot draws (one with a difference)."""
+    d = c["difference"]
+    assert d is not None
+    return d
+
+
+def effects_figure(s: TrialSummary) -> str | None:
     eff = s["individual_effects"]
     rows = [(e, arm, d) for e, by in eff.items() for arm, d in by.items() if d["n"]]
     if not rows:
@@ -270,8 +278,12 @@ def effects_figure(s: dict[str, Any]) -> str | None:
         labels = []
         for y, (e, arm, d) in enumerate(rows):
             left = 0.0
-            for key, col in (("better", GREEN), ("same", "#CCCCCC"), ("worse", VERMILLION)):
-                w = d[key]
+            for key, w_, col in (
+                ("better", d["better"], GREEN),
+                ("same", d["same"], "#CCCCCC"),
+                ("worse", d["worse"], VERMILLION),
+            ):
+                w = w_ or 0.0  # n > 0: never None
                 ax.barh(y, w, left=left, color=col, edgecolor="white", label=key if y == 0 else None)
                 if w >= 0.06:
                     ax.text(left + w / 2, y, f"{w:.0%}", ha="center", va="center", fontsize=8.5)
@@ -319,7 +331,7 @@ def _fmt_d(v: Any, unit: str) -> str:
     return f"{v:+.3g}"
 
 
-def _consort_html(s: dict[str, Any]) -> str:
+def _consort_html(s: TrialSummary) -> str:
     e = html.escape
     out = ['<div class="consort">']
     for arm, c in s["consort"].items():
@@ -340,7 +352,7 @@ def _consort_html(s: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _tables(s: dict[str, Any]) -> tuple[str, str]:
+def _tables(s: TrialSummary) -> tuple[str, str]:
     e = html.escape
     units = s["endpoints"]["units"]
     eps = [s["endpoints"]["primary"], *s["endpoints"]["secondary"]]
@@ -380,7 +392,7 @@ def _tables(s: dict[str, Any]) -> tuple[str, str]:
     return arms_t, comp_t
 
 
-def render_html(s: dict[str, Any]) -> str:
+def render_html(s: TrialSummary) -> str:
     e = html.escape
     arms_t, comp_t = _tables(s)
     figs = [

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .contract import Comparison, Estimate, IndividualEffect
 from .endpoints import Endpoint
 
 __all__ = ["ArmData", "arm_estimate", "compare", "extract", "individual_effects", "kaplan_meier"]
@@ -150,12 +151,12 @@ def _km_point(kmf: Any, horizon: float) -> tuple[float | None, float | None, flo
     return _f(sf.iloc[j, 0]), _f(ci.iloc[j, 0]), _f(ci.iloc[j, 1])
 
 
-def arm_estimate(endpoint: Endpoint, d: ArmData, horizon: float, seed: int, key: tuple[int, ...]) -> dict[str, Any]:
+def arm_estimate(endpoint: Endpoint, d: ArmData, horizon: float, seed: int, key: tuple[int, ...]) -> Estimate:
     """``{estimate, ci_low, ci_high, n}`` for one arm (None where undefined, e.g. an empty group)."""
     kind = endpoint.kind
     m = ~np.isnan(d.a)
     n = int(m.sum())
-    none = {"estimate": None, "ci_low": None, "ci_high": None, "n": n}
+    none: Estimate = {"estimate": None, "ci_low": None, "ci_high": None, "n": n}
     if n == 0:
         return none
     if kind == "proportion":
@@ -244,17 +245,15 @@ def compare(
     seed: int,
     key: tuple[int, ...],
     resamples: int = 1000,
-) -> dict[str, Any]:
+) -> Comparison:
     """``{difference, ci_low, ci_high, p_value, test, n}`` of ``arm - ref`` for one endpoint."""
     kind = endpoint.kind
     n_ref, n_arm = len(ref.a), len(arm.a)
     full_ref, full_arm = np.arange(n_ref), np.arange(n_arm)
     e_ref = float(_est(kind, ref, full_ref, horizon))
     e_arm = float(_est(kind, arm, full_arm, horizon))
-    out: dict[str, Any] = {"difference": None, "ci_low": None, "ci_high": None, "p_value": None}
     if not (math.isfinite(e_ref) and math.isfinite(e_arm)):
-        out.update(test=None, n=0)
-        return out
+        return Comparison(difference=None, ci_low=None, ci_high=None, p_value=None, test=None, n=0)
     diff = e_arm - e_ref
     if paired:
         both = ~np.isnan(ref.a) & ~np.isnan(arm.a)
@@ -274,8 +273,7 @@ def compare(
     dist = _bootstrap(data, stat, paired, resamples, seed, key)
     lo, hi = _percentile_ci(dist)
     p, test = _p_value(kind, ref, arm, paired, dist)
-    out.update(difference=diff, ci_low=lo, ci_high=hi, p_value=p, test=test, n=n)
-    return out
+    return Comparison(difference=diff, ci_low=lo, ci_high=hi, p_value=p, test=test, n=n)
 
 
 def _p_value(kind: str, ref: ArmData, arm: ArmData, paired: bool, dist: np.ndarray) -> tuple[float | None, str]:
@@ -329,7 +327,7 @@ def _p_value(kind: str, ref: ArmData, arm: ArmData, paired: bool, dist: np.ndarr
     return min(p, 1.0), "bootstrap_paired" if paired else "bootstrap"
 
 
-def individual_effects(endpoint: Endpoint, ref: ArmData, arm: ArmData) -> dict[str, Any] | None:
+def individual_effects(endpoint: Endpoint, ref: ArmData, arm: ArmData) -> IndividualEffect | None:
     """Paired only, proportion and mean endpoints: how each patient fares in ``arm`` vs the reference."""
     if endpoint.kind not in ("proportion", "mean"):
         return None

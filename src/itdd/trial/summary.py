@@ -14,6 +14,16 @@ import numpy as np
 
 from .. import DISCLAIMER, __version__
 from ..care.hazards import YEAR_S
+from .contract import (
+    ArmSummary,
+    ComparisonRow,
+    Consort,
+    DoseBands,
+    Estimate,
+    IndividualEffect,
+    KaplanMeierCurve,
+    TrialSummary,
+)
 from .endpoints import ENDPOINTS
 from .protocol import Protocol
 from .runner import ArmRun, enrol, population_of, run_arms
@@ -29,7 +39,7 @@ DOSE_PERCENTILES = (10, 25, 50, 75, 90)
 class TrialResult:
     protocol: Protocol
     arms: list[ArmRun]
-    summary: dict[str, Any]
+    summary: TrialSummary
     sampled: int
 
 
@@ -60,7 +70,7 @@ def run_trial(
     return TrialResult(p, arms, summary, sampled)
 
 
-def _consort(p: Protocol, run: ArmRun) -> dict[str, Any]:
+def _consort(p: Protocol, run: ArmRun) -> Consort:
     outs = [o for o in run.outcomes if o is not None]
     horizon_s = p.years * YEAR_S
     implanted = [o for o in outs if o.implanted]
@@ -77,7 +87,7 @@ def _consort(p: Protocol, run: ArmRun) -> dict[str, Any]:
     }
 
 
-def _dose_bands(p: Protocol, run: ArmRun) -> dict[str, Any]:
+def _dose_bands(p: Protocol, run: ArmRun) -> DoseBands:
     """Programmed dose (mg/day) at each month after the implant, percentiles over implanted patients."""
     months = list(range(int(p.years * 12 + 1e-9) + 1))
     rows = []
@@ -89,17 +99,17 @@ def _dose_bands(p: Protocol, run: ArmRun) -> dict[str, Any]:
         grid = o.implant_s + np.array(months, dtype=float) * (YEAR_S / 12.0)
         j = np.searchsorted(ts, grid + 1e-6, side="right") - 1
         rows.append(np.where(j >= 0, ds[np.maximum(j, 0)], 0.0))
+    bands: list[list[float | None]]
     if not rows:
-        return {"months": months, "patients": 0, **{f"p{q}": [None] * len(months) for q in DOSE_PERCENTILES}}
-    mat = np.vstack(rows)
-    pct = np.percentile(mat, DOSE_PERCENTILES, axis=0)
-    out: dict[str, Any] = {"months": months, "patients": len(rows)}
-    for q, row in zip(DOSE_PERCENTILES, pct, strict=True):
-        out[f"p{q}"] = [float(v) for v in row]
-    return out
+        bands = [[None] * len(months) for _ in DOSE_PERCENTILES]
+    else:
+        pct = np.percentile(np.vstack(rows), DOSE_PERCENTILES, axis=0)
+        bands = [[float(v) for v in row] for row in pct]
+    p10, p25, p50, p75, p90 = bands  # DOSE_PERCENTILES, in order
+    return {"months": months, "patients": len(rows), "p10": p10, "p25": p25, "p50": p50, "p75": p75, "p90": p90}
 
 
-def _km_curve(kmf: Any) -> dict[str, list[float | None]]:
+def _km_curve(kmf: Any) -> KaplanMeierCurve:
     sf = kmf.survival_function_
     ci = kmf.confidence_interval_survival_function_
 
@@ -114,7 +124,7 @@ def _km_curve(kmf: Any) -> dict[str, list[float | None]]:
     }
 
 
-def _complement(ep: Any, r: dict[str, Any]) -> dict[str, Any]:
+def _complement(ep: Any, r: Estimate) -> Estimate:
     """A cumulative-incidence endpoint (``complement``): 1 - the event-free estimate and interval."""
     if not ep.complement:
         return r
@@ -123,11 +133,15 @@ def _complement(ep: Any, r: dict[str, Any]) -> dict[str, Any]:
         return None if x is None else 1.0 - x
 
     return {
-        **r,
         "estimate": one_minus(r["estimate"]),
         "ci_low": one_minus(r["ci_high"]),
         "ci_high": one_minus(r["ci_low"]),
+        "n": r["n"],
     }
+
+
+def _neg(x: float | None) -> float | None:
+    return None if x is None else -x
 
 
 def _at(p: Protocol, endpoint: str) -> float:
@@ -136,11 +150,11 @@ def _at(p: Protocol, endpoint: str) -> float:
     return p.years if at is None else at
 
 
-def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = None) -> dict[str, Any]:
+def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = None) -> TrialSummary:
     """The JSON contract (docs/trials.md) from the arms' outcomes; pure and deterministic."""
     names = p.endpoints.all
     data = {e: [extract(ENDPOINTS[e], run.outcomes, p.years) for run in arms] for e in names}
-    out_arms = []
+    out_arms: list[ArmSummary] = []
     for k, (arm, run) in enumerate(zip(p.arms, arms, strict=True)):
         # one bootstrap stream per endpoint, the same in every arm: identical arms, identical intervals
         eps = {
@@ -148,8 +162,8 @@ def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = No
             for j, e in enumerate(names)
         }
         out_arms.append({"name": arm.name, "patients": len(run.outcomes), "endpoints": eps})
-    comparisons = []
-    effects: dict[str, dict[str, Any]] = {}
+    comparisons: list[ComparisonRow] = []
+    effects: dict[str, dict[str, IndividualEffect]] = {}
     ref = p.arms[0].name
     for j, e in enumerate(names):
         ep = ENDPOINTS[e]
@@ -165,14 +179,30 @@ def summarize_trial(p: Protocol, arms: list[ArmRun], *, sampled: int | None = No
                 resamples=p.bootstrap_resamples,
             )
             if ep.complement:  # 1 - S: the difference and its interval change sign
-                neg = {x: None if c[x] is None else -c[x] for x in ("difference", "ci_low", "ci_high")}
-                c = {**c, "difference": neg["difference"], "ci_low": neg["ci_high"], "ci_high": neg["ci_low"]}
-            comparisons.append({"endpoint": e, "arm": p.arms[k].name, "reference": ref, **c})
+                c = {
+                    **c,
+                    "difference": _neg(c["difference"]),
+                    "ci_low": _neg(c["ci_high"]),
+                    "ci_high": _neg(c["ci_low"]),
+                }
+            comparisons.append(
+                {
+                    "endpoint": e,
+                    "arm": p.arms[k].name,
+                    "reference": ref,
+                    "difference": c["difference"],
+                    "ci_low": c["ci_low"],
+                    "ci_high": c["ci_high"],
+                    "p_value": c["p_value"],
+                    "test": c["test"],
+                    "n": c["n"],
+                }
+            )
             if p.paired:
                 eff = individual_effects(ep, data[e][0], data[e][k])
                 if eff is not None:
                     effects.setdefault(e, {})[p.arms[k].name] = eff
-    km: dict[str, dict[str, Any]] = {}
+    km: dict[str, dict[str, KaplanMeierCurve]] = {}
     for e in names:
         if ENDPOINTS[e].kind != "time_to_event":
             continue

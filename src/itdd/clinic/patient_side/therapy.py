@@ -204,11 +204,9 @@ def my_therapy(ctx: Ctx) -> dict[str, Any]:
             "dose": _amount(float(ptm["dose_mg"]), unit),
             "per_day": int(ptm["max_per_day"]),
             "lockout_min": round(float(ptm["lockout_s"]) / 60.0),
-            "left": st.get("boluses_left_24h"),
-            "used": None
-            if st.get("boluses_left_24h") is None
-            else int(ptm["max_per_day"]) - int(st["boluses_left_24h"]),
-            "next_allowed_at": None if st.get("next_allowed_s") is None else iso(float(st["next_allowed_s"]), off),
+            "left": st.boluses_left_24h,
+            "used": None if st.boluses_left_24h is None else int(ptm["max_per_day"]) - st.boluses_left_24h,
+            "next_allowed_at": None if st.next_allowed_s is None else iso(float(st.next_allowed_s), off),
         }
         rows = ctx.db.scalars(
             select(PumpEvent)
