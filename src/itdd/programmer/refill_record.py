@@ -75,7 +75,7 @@ JSON_KEYS = frozenset(
 def at_record_resolution(t_s: float) -> float:
     """An instant as the record's text keeps it: to the millisecond (``quantities.iso``), as a number.
 
-    The same value as reading the record's ISO text back (``to_epoch_s(parse_datetime(iso(t)))``),
+    The same value as reading the record's ISO text back with ``quantities.parse_datetime``,
     computed without the text.
     """
     dt = q.from_epoch_s(t_s)
