@@ -35,10 +35,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-SECONDS_PER_MINUTE = 60.0
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86400.0
-DAYS_PER_YEAR = 365.25  # Julian year; used only for durations written in years
+from .timeunits import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported: the constants live in itdd.timeunits
+from .timeunits import SECONDS_PER_DAY as SECONDS_PER_DAY
+from .timeunits import (
+    SECONDS_PER_DAY_INT,
+    SECONDS_PER_HOUR_INT,
+    SECONDS_PER_MINUTE_INT,
+    SECONDS_PER_WEEK,
+    SECONDS_PER_YEAR,
+)
+from .timeunits import SECONDS_PER_HOUR as SECONDS_PER_HOUR
+from .timeunits import SECONDS_PER_MINUTE as SECONDS_PER_MINUTE
 
 
 class UnitError(ValueError):
@@ -68,13 +75,13 @@ _DURATION_S = {
     "d": SECONDS_PER_DAY,
     "day": SECONDS_PER_DAY,
     "days": SECONDS_PER_DAY,
-    "w": 7 * SECONDS_PER_DAY,
-    "wk": 7 * SECONDS_PER_DAY,
-    "week": 7 * SECONDS_PER_DAY,
-    "weeks": 7 * SECONDS_PER_DAY,
-    "y": DAYS_PER_YEAR * SECONDS_PER_DAY,
-    "year": DAYS_PER_YEAR * SECONDS_PER_DAY,
-    "years": DAYS_PER_YEAR * SECONDS_PER_DAY,
+    "w": SECONDS_PER_WEEK,
+    "wk": SECONDS_PER_WEEK,
+    "week": SECONDS_PER_WEEK,
+    "weeks": SECONDS_PER_WEEK,
+    "y": SECONDS_PER_YEAR,
+    "year": SECONDS_PER_YEAR,
+    "years": SECONDS_PER_YEAR,
 }
 
 
@@ -235,7 +242,7 @@ def parse_time_of_day_s(text: object) -> int:
     h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h > 23 or mi > 59 or se > 59:
         raise UnitError(f"'{text}' is not a valid time of day (00:00 to 23:59)")
-    return h * 3600 + mi * 60 + se
+    return h * SECONDS_PER_HOUR_INT + mi * SECONDS_PER_MINUTE_INT + se
 
 
 def parse_datetime(text: object) -> datetime:
@@ -264,8 +271,8 @@ def parse_utc_offset_s(text: object) -> int:
     m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", s)
     if not m:
         raise UnitError(f"cannot read '{text}' as a UTC offset (e.g. '+01:00')")
-    secs = int(m.group(2)) * 3600 + int(m.group(3)) * 60
-    if secs > 14 * 3600:
+    secs = int(m.group(2)) * SECONDS_PER_HOUR_INT + int(m.group(3)) * SECONDS_PER_MINUTE_INT
+    if secs > 14 * SECONDS_PER_HOUR_INT:
         raise UnitError(f"UTC offset '{text}' is outside -14:00..+14:00")
     return secs if m.group(1) == "+" else -secs
 
@@ -347,7 +354,12 @@ def fmt_duration(duration_s: float) -> str:
     if s == 0:
         return "0min"
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+    for unit, size in (
+        ("d", SECONDS_PER_DAY_INT),
+        ("h", SECONDS_PER_HOUR_INT),
+        ("min", SECONDS_PER_MINUTE_INT),
+        ("s", 1),
+    ):
         q, s = divmod(s, size)
         if q:
             parts.append(f"{q}{unit}")

@@ -41,16 +41,17 @@ from ..pump.therapy import Therapy
 from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
 from ..telemetry.commands import DirectLink
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, SECONDS_PER_MONTH, SECONDS_PER_YEAR
 from .granuloma import GRANULOMA_SIGNS_MEAN_S, manage_granuloma
 from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
 from .outcome import Complication, PatientOutcome
 from .plan import PathwayEvent, PathwayPlan
 from .policy import get_policy, react_to_lack_of_effect
 
-H = 3600.0
-DAY = 86400.0
-MONTH = 365.25 * DAY / 12  # mean month (assumption: "12 months" = one Julian year)
-YEAR = 365.25 * DAY
+H = SECONDS_PER_HOUR
+DAY = SECONDS_PER_DAY
+MONTH = SECONDS_PER_MONTH  # mean month (assumption: "12 months" = one Julian year)
+YEAR = SECONDS_PER_YEAR
 
 # ---- rules (sources in docs/care.md) ------------------------------------------------------------
 
@@ -128,7 +129,7 @@ NEGATIVE_WORKUP_S = 90 * DAY
 ESCALATION_FACTOR = 1.5
 ESCALATION_WINDOW_S = 90 * DAY
 #: Granuloma workup: MRI of the catheter tip (30 min in the field, assumption).
-IMAGING_S = 30 * 60.0
+IMAGING_S = 30 * SECONDS_PER_MINUTE
 #: Patient self-checks (``TitrationPlan.self_check``, weekly by default) run on the grid implant +
 #: k x self_check while the patient's pain is controlled, but only in the SELF_CHECK_WATCH_S after
 #: something that can bring pain back (a complication, a dose decrease, an oral opioid cut, a

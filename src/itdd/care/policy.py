@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..patient.parameters import S, Sourced, U
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_MONTH
 
 __all__ = ["POLICIES", "ClinicianPolicy", "Decision", "get_policy", "react_to_lack_of_effect"]
 
-DAY_S = 86400.0
-MONTH_S = 365.25 * DAY_S / 12
+DAY_S = SECONDS_PER_DAY
+MONTH_S = SECONDS_PER_MONTH
 
 
 @dataclass(frozen=True)

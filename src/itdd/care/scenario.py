@@ -16,6 +16,7 @@ from ..errors import ItddError, SafetyRefusal
 from ..patient import PatientSim
 from ..pump.log import EventLog
 from ..sim.record import Record
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from .pathway import SERIES_COLUMNS, run_pathway
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from ..sim.scenario import Scenario
     from .plan import PatientSpec
 
-H = 3600.0
-DAY = 86400.0
+H = SECONDS_PER_HOUR
+DAY = SECONDS_PER_DAY
 
 
 def _relabel(exc: ItddError, prefix: str) -> ItddError:

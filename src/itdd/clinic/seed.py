@@ -37,6 +37,7 @@ from ..pump.models import CATHETER_ML_PER_CM, get_model
 from ..pump.therapy import PeriodicBolus, Therapy
 from ..quantities import SECONDS_PER_DAY, parse_datetime, to_epoch_s
 from ..telemetry.commands import therapy_to_args
+from ..timeunits import SECONDS_PER_HOUR, SECONDS_PER_HOUR_INT
 from . import twin, vpatient, workflows
 from .models import (
     AdverseEvent,
@@ -53,9 +54,9 @@ from .models import (
 from .security import hash_password
 
 DAY_S = SECONDS_PER_DAY
-HOUR_S = 3600.0
+HOUR_S = SECONDS_PER_HOUR
 DEMO_NOW = to_epoch_s(parse_datetime("2026-03-02T09:00:00+01:00"))  # a Monday morning, training mode
-DEMO_OFFSET_S = 3600
+DEMO_OFFSET_S = SECONDS_PER_HOUR_INT
 DEMO_MODEL_SEED = 2026  # assumption: the demo patients are members of this cohort (index: the MRN's number)
 DEMO_PASSWORD = "itdd-demo"  # every demo user; printed in the README (a demo, not a secret)
 
@@ -234,7 +235,7 @@ def stories_riverside() -> list[Story]:
                 conc=20.0,
                 fill=40.0,
                 low=3.0,
-                therapy=Therapy.flex([(7 * 3600, 4.0), (22 * 3600, 2.5)]),
+                therapy=Therapy.flex([(7 * SECONDS_PER_HOUR_INT, 4.0), (22 * SECONDS_PER_HOUR_INT, 2.5)]),
                 tip="T9",
             ),
             start_day=-330,
@@ -293,7 +294,11 @@ def stories_riverside() -> list[Story]:
                 fill=40.0,
                 low=3.0,
                 therapy=Therapy.periodic(
-                    [PeriodicBolus(7 * 3600, 0.05, 1800.0), PeriodicBolus(19 * 3600, 0.05, 1800.0)], 0.3
+                    [
+                        PeriodicBolus(7 * SECONDS_PER_HOUR_INT, 0.05, 1800.0),
+                        PeriodicBolus(19 * SECONDS_PER_HOUR_INT, 0.05, 1800.0),
+                    ],
+                    0.3,
                 ),
                 tip="T12",
             ),

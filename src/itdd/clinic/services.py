@@ -21,6 +21,7 @@ from ..pump.implant import Implant
 from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
 from ..telemetry.commands import PATIENT, execute, therapy_to_args
+from ..timeunits import SECONDS_PER_HOUR_INT
 from . import limits, twin, vpatient, workflows
 from .clock import WallClock, clinic_now_s
 from .models import (
@@ -40,7 +41,7 @@ from .models import (
 from .problems import Conflict, Forbidden, Invalid, NotFound, Refused, from_itdd
 
 DAY_S = SECONDS_PER_DAY
-CLINIC_DAY_START_S = 9 * 3600  # assumption: "to next refill" lands at 09:00 local, when the clinic opens
+CLINIC_DAY_START_S = 9 * SECONDS_PER_HOUR_INT  # assumption: "to next refill" lands at 09:00 local (clinic opens)
 MAX_ADVANCE_S = 400 * DAY_S  # assumption: one advance covers at most a little over a year
 # The clinic row is locked FOR NO KEY UPDATE (PostgreSQL): it serialises clock changes but lets other transactions
 # insert rows that reference the clinic (audit entries take a KEY SHARE lock on it for their foreign key).  With a

@@ -23,6 +23,7 @@ from .. import quantities as q
 from ..errors import ItddError
 from ..sim.runner import build_ptm, build_therapy
 from ..sim.scenario import PtmSpec, TherapySpec
+from ..timeunits import SECONDS_PER_HOUR_INT
 from . import charts, security, services, views
 from .api import MAX_ID
 from .auth import Auth, check_csrf, login, logout, optional_auth, unit, write_retrying
@@ -585,7 +586,7 @@ def _fmt_amount(mg: float, unit: str) -> str:
 
 
 def _hhmm(seconds: int) -> str:
-    h, rem = divmod(int(seconds), 3600)
+    h, rem = divmod(int(seconds), SECONDS_PER_HOUR_INT)
     return f"{h:02d}:{rem // 60:02d}"
 
 

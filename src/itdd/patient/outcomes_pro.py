@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..timeunits import SECONDS_PER_YEAR
 from .parameters import S, U
 
 __all__ = ["EDEMA", "HYPOGONADISM", "eq5d_from_pain", "odi_from_pain", "onset_s"]
 
-YEAR_S = 365.25 * 86400.0
+YEAR_S = SECONDS_PER_YEAR
 
 EDEMA_FRACTION = S(0.217, "Aldrete 2000 (Eur J Pain 4:361): leg and feet oedema in 5 of 23 on IT opiates > 24 months")
 EDEMA_YEARS = U(2.0, "Aldrete: infused for longer than 24 months, taken as 2 years")

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_dose_rate, fmt_duration, fmt_flow
+from ..timeunits import SECONDS_PER_DAY_INT, SECONDS_PER_HOUR_INT
 from .limits import check_range
 from .models import PumpModel
 
-DAY_S = 86400
+DAY_S = SECONDS_PER_DAY_INT
 MODES = ("stopped", "simple_continuous", "flex", "periodic_bolus")
 MAX_FLEX_STEPS = 24  # the issue asks for "at least 12"; the simulated pump holds 24 (assumption)
 
@@ -175,7 +176,7 @@ class Therapy:
 
 
 def _hhmm(seconds_of_day: int) -> str:
-    h, rem = divmod(int(seconds_of_day), 3600)
+    h, rem = divmod(int(seconds_of_day), SECONDS_PER_HOUR_INT)
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 

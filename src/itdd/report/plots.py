@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR_INT, SECONDS_PER_MINUTE_INT
+
 # Okabe-Ito palette (Okabe & Ito 2008).
 BLACK = "#000000"
 ORANGE = "#E69F00"
@@ -84,7 +86,7 @@ def tz_of(offset: str) -> timezone:
     m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip())
     if not m:
         return UTC
-    secs = int(m.group(2)) * 3600 + int(m.group(3)) * 60
+    secs = int(m.group(2)) * SECONDS_PER_HOUR_INT + int(m.group(3)) * SECONDS_PER_MINUTE_INT
     return timezone(timedelta(seconds=secs if m.group(1) == "+" else -secs))
 
 
@@ -121,7 +123,7 @@ def _offset_text(tz: timezone) -> str:
     secs = int(off.total_seconds()) if off is not None else 0
     sign = "+" if secs >= 0 else "-"
     secs = abs(secs)
-    return f"{sign}{secs // 3600:02d}:{secs % 3600 // 60:02d}"
+    return f"{sign}{secs // SECONDS_PER_HOUR_INT:02d}:{secs % SECONDS_PER_HOUR_INT // SECONDS_PER_MINUTE_INT:02d}"
 
 
 def to_svg(fig: Any, title: str) -> str:
@@ -208,16 +210,16 @@ def reservoir_figure(
             handles.append(Line2D([], [], color=ALARM, ls="none", marker="v", ms=9, label="Alarm raised"))
         if hidden:
             ax.plot([t for t, _ in hidden], [y_mark * 2.6] * len(hidden), ls="none", marker="X", ms=9, color=HIDDEN)
-            span_days = max((hidden[-1][0] - hidden[0][0]).total_seconds() / 86400, 1.0)
+            span_days = max((hidden[-1][0] - hidden[0][0]).total_seconds() / SECONDS_PER_DAY, 1.0)
             if end is not None:
-                span_days = max((end - origin).total_seconds() / 86400, 1.0)
+                span_days = max((end - origin).total_seconds() / SECONDS_PER_DAY, 1.0)
             last_t: datetime | None = None
             level = 0
             for t, label in sorted(hidden, key=lambda h: h[0]):
                 if not label:
                     continue
                 # Stagger labels that would overlap (closer than 6% of the time axis).
-                close = last_t is not None and (t - last_t).total_seconds() / 86400 < 0.06 * span_days
+                close = last_t is not None and (t - last_t).total_seconds() / SECONDS_PER_DAY < 0.06 * span_days
                 level = (level + 1) % 3 if close else 0
                 last_t = t
                 if label:

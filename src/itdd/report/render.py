@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from .. import DISCLAIMER, __version__
 from .. import quantities as q
+from ..timeunits import SECONDS_PER_DAY
 from . import plots
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -525,7 +526,7 @@ def summary_rows(result: dict[str, Any], tz: timezone) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if s:
         start, end = _origin(s.get("start"), tz), _origin(s.get("end"), tz)
-        span = f" ({num((end - start).total_seconds() / 86400, 4)} days)" if start and end else ""
+        span = f" ({num((end - start).total_seconds() / SECONDS_PER_DAY, 4)} days)" if start and end else ""
         rows.append(("Period", f"{fmt_time(s.get('start'), tz)} to {fmt_time(s.get('end'), tz)}{span}"))
     if p:
         rows.append(("Pump", f"{p.get('model', '—')}; state at the end: {str(p.get('state', '—')).replace('_', ' ')}"))
@@ -738,7 +739,7 @@ def pump_figures(c: Ctx) -> dict[str, str]:
         )
     elif daily:  # a multi-year run, or an older result without series: the dose per calendar day
         dose_origin = daily[0][0]
-        days = [(d - dose_origin).total_seconds() / 86400 for d, _, _ in daily]
+        days = [(d - dose_origin).total_seconds() / SECONDS_PER_DAY for d, _, _ in daily]
         days.append(days[-1] + 1)
         prog = [p * f for _, p, _ in daily]
         deliv = [v * f for _, _, v in daily]
@@ -820,7 +821,7 @@ def daily_rates(
         day1 = day0 + timedelta(days=1)
         lo = max(day0, start) if start else day0
         hi = min(day1, end) if end else day1
-        covered = (hi - lo).total_seconds() / 86400
+        covered = (hi - lo).total_seconds() / SECONDS_PER_DAY
         if covered <= 1e-9:
             continue
         out.append((day0, d.get("programmed_mg", 0.0) / covered, d.get("delivered_mg", 0.0) / covered))

@@ -20,6 +20,7 @@ from ..pump.firmware import PtmSettings
 from ..pump.implant import Implant
 from ..pump.limits import check_ptm
 from ..pump.therapy import PeriodicBolus, Therapy
+from ..timeunits import SECONDS_PER_DAY_INT
 
 CLINICIAN = "clinician"
 PATIENT = "patient"
@@ -213,13 +214,13 @@ def _ptm_status(imp: Implant, a: dict[str, Any]) -> dict[str, Any]:
     imp.ptm_connect()
     fw = imp.fw
     ptm = fw.ptm
-    grants = [g for g in fw.ptm_grants if g > imp.t_s - 86400]
+    grants = [g for g in fw.ptm_grants if g > imp.t_s - SECONDS_PER_DAY_INT]
     last = grants[-1] if grants else None
     next_allowed = None
     if ptm is not None and last is not None:
         next_allowed = last + ptm.lockout_s
         if len(grants) >= ptm.max_per_day:
-            next_allowed = max(next_allowed, grants[len(grants) - ptm.max_per_day] + 86400)
+            next_allowed = max(next_allowed, grants[len(grants) - ptm.max_per_day] + SECONDS_PER_DAY_INT)
     return {
         "state": fw.state,
         "reservoir_estimate_ml": fw.estimate_ml,
