@@ -3,6 +3,7 @@ wording and progress bars each live in one place; these tests fail when a copy c
 
 from __future__ import annotations
 
+import re
 import tokenize
 from pathlib import Path
 
@@ -62,3 +63,58 @@ def test_no_module_writes_its_own_time_length() -> None:
         if not text.lower().startswith(("0x", "0o", "0b")) and float(text.replace("_", "")) in _TIME_NUMBERS
     ]
     assert not found, "time lengths written outside itdd.timeunits:\n" + "\n".join(found)
+
+
+# ---- clinical thresholds --------------------------------------------------------------------------
+
+
+def test_thresholds_file_values_and_sources() -> None:
+    from itdd.thresholds import thresholds
+
+    t = thresholds()
+    # clinical-facts.md "Screening trials": RR < 10-12/min or SpO2 < ~90%; the issue fixes 10 and 90.
+    assert (t.resp_rate_alert_per_min.value, t.spo2_alert_pct.value) == (10.0, 90.0)
+    assert t.resp_rate_alert_per_min.alerts(9.9) and not t.resp_rate_alert_per_min.alerts(10.0)
+    assert t.sedation_alert_score.alerts(2.0) and not t.sedation_alert_score.alerts(1.99)
+    assert all(th.source and th.confidence for th in (t.resp_rate_alert_per_min, t.spo2_alert_pct))
+
+
+def test_every_user_reads_the_same_threshold_objects() -> None:
+    from itdd.care import pathway
+    from itdd.patient import parameters as P
+    from itdd.report import plots
+    from itdd.thresholds import thresholds
+
+    t = thresholds()
+    assert pathway.RR_ALERT_PER_MIN == plots.RR_ALERT_PER_MIN == P.RESP_DEPRESSION_RR_PER_MIN.value
+    assert pathway.SPO2_ALERT_PCT == plots.SPO2_ALERT_PERCENT == P.RESP_DEPRESSION_SPO2_PCT.value
+    assert pathway.SEDATION_LIMIT == plots.SEDATION_ALERT_SCORE == t.sedation_alert_score.value
+    assert P.RESP_DEPRESSION_RR_PER_MIN.source == t.resp_rate_alert_per_min.source
+
+
+_THRESHOLD_NAME = re.compile(r"^\s*\w*(RR|RESP|SPO2|SEDATION|WITHDRAWAL)\w*\s*=\s*[SU2(]*\s*[0-9.]+\s*[,)]?", re.M)
+
+
+def test_the_thresholds_file_is_the_only_source() -> None:
+    # No module gives a respiratory-rate, SpO2, sedation or withdrawal cut-off a number of its own.
+    found = [
+        f"{p.relative_to(SRC)}: {m.group(0).strip()}"
+        for p in _sources()
+        for m in _THRESHOLD_NAME.finditer(p.read_text(encoding="utf-8"))
+        if re.search(r"ALERT|LIMIT|DEPRESSION|MODERATE|_PCT\b|PER_MIN\b", m.group(0))
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_a_malformed_thresholds_file_is_refused_with_the_field() -> None:
+    import pytest
+
+    from itdd.errors import InputError
+    from itdd.thresholds import load_thresholds
+
+    good = (SRC / "drugs" / "thresholds.yaml").read_text(encoding="utf-8")
+    assert load_thresholds(good).spo2_alert_pct.value == 90.0
+    with pytest.raises(InputError, match=r"spo2_alert_pct\.value"):
+        load_thresholds(good.replace("value: 90", "value: ninety"))
+    with pytest.raises(InputError, match="missing"):
+        load_thresholds(good.replace("spo2_alert_pct:", "spo2_alarm_pct:"))

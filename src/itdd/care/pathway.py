@@ -41,6 +41,7 @@ from ..pump.therapy import Therapy
 from ..report.schema import PatientSeries
 from ..sim.engine import Simulation
 from ..telemetry.commands import DirectLink
+from ..thresholds import thresholds
 from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, SECONDS_PER_MONTH, SECONDS_PER_YEAR
 from .granuloma import GRANULOMA_SIGNS_MEAN_S, manage_granuloma
 from .hazards import CATHETER_KINDS, HazardClock, hazard_by_kind
@@ -60,9 +61,9 @@ SUCCESS_RELIEF = 0.5
 #: Vital signs after intrathecal morphine: hourly for 12 h, then 2-hourly for 12 h [S: clinical-facts].
 VITALS_HOURLY_H = 12
 VITALS_TWO_HOURLY_H = 12
-#: Respiratory depression alert: RR below 10/min or SpO2 below 90% [S: clinical-facts].
-RR_ALERT_PER_MIN = 10.0
-SPO2_ALERT_PCT = 90.0
+#: Respiratory depression alert: RR below 10/min or SpO2 below 90% (itdd.thresholds, with sources).
+RR_ALERT_PER_MIN = thresholds().resp_rate_alert_per_min.value
+SPO2_ALERT_PCT = thresholds().spo2_alert_pct.value
 #: Per-procedure complication probabilities.  (probability, source, reoperation)
 TRIAL_COMPLICATIONS: dict[str, tuple[float, str, bool]] = {
     "post_dural_puncture_headache": (
@@ -101,7 +102,7 @@ START_FRACTION_OF_BOLUS = 0.5
 TITRATION_TARGET_DRIVE = 3.0  # the conventional policy's target (care/policy.py holds the policies)
 #: Side effects that make the clinician lower the dose by 20% (assumption [U]).
 DECREASE_FRACTION = 0.2
-SEDATION_LIMIT = 2.0  # frequently drowsy (POSS-like 0-3 scale)
+SEDATION_LIMIT = thresholds().sedation_alert_score.value  # frequently drowsy (POSS-like 0-3 scale)
 PRURITUS_LIMIT = 7.0
 #: Pain "controlled" for oral weaning: NRS <= 4 or >= 40% below the pre-implant pain (assumption [U]).
 CONTROLLED_PAIN = 4.0

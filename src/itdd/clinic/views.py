@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, defer
 from ..drugs import library
 from ..pump.models import get_model
 from ..quantities import SECONDS_PER_DAY
+from ..thresholds import thresholds
 from . import cache, twin, vpatient
 from .models import (
     AdverseEvent,
@@ -689,7 +690,7 @@ def worsening_rows(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
     for pid, (_, pain, withdrawal, rr, spo2, sedation) in latest.items():
         low = float(lows[pid])
         rise = pain - low
-        resp = rr < 10.0 or spo2 < 90.0  # thresholds as Observation.respiratory_depression
+        resp = thresholds().resp_rate_alert_per_min.alerts(rr) or thresholds().spo2_alert_pct.alerts(spo2)
         reasons = []
         if rise >= vpatient.WORSENING_PAIN_RISE_NRS:
             reasons.append(f"pain up {rise:.1f} points in {vpatient.WORSENING_WINDOW_DAYS:g} days")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..patient import DRUGS, Observation, PatientParams, PatientSim
 from ..quantities import SECONDS_PER_DAY
+from ..thresholds import thresholds
 from ..timeunits import SECONDS_PER_HOUR
 from .models import Assessment, Patient, PatientModelSample, Pump, VirtualPatient
 
@@ -40,7 +41,7 @@ CHART_ACTIVITY = 1.0  # pain is charted while awake and active: the figure a cli
 WORSENING_WINDOW_DAYS = 28.0  # assumption: about the interval between clinic visits, so a rise since the last one shows
 # [S] Farrar 2001 (Pain 94:149): a fall of ~2 NRS points is a clinically important change; a rise, by symmetry (U)
 WORSENING_PAIN_RISE_NRS = 2.0
-WITHDRAWAL_ALERT = 2.0  # model withdrawal score (0-10) from which a clinic should act
+WITHDRAWAL_ALERT = thresholds().withdrawal_clinic_alert_score.value  # model withdrawal score (0-10)
 
 
 def indication_for(patient_indication: str, drug: str) -> str:

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..thresholds import thresholds
 from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR_INT, SECONDS_PER_MINUTE_INT
 
 # Okabe-Ito palette (Okabe & Ito 2008).
@@ -44,17 +45,11 @@ ALARM = VERMILLION
 REFILL = GREEN
 HIDDEN = PURPLE
 
-# Respiratory-depression alert limits after intrathecal opioid: RR < 10/min, SpO2 < 90%
-# (clinical-facts.md "Screening trials": "RR < 10-12/min or SpO2 < ~90%" [S]; the issue fixes 10 and 90).
-RR_ALERT_PER_MIN = 10.0
-SPO2_ALERT_PERCENT = 90.0
-# Sedation on the patient layer's 0-3 scale (0 alert, 1 occasionally drowsy, 2 frequently drowsy,
-# 3 somnolent; itdd.patient.pd), which follows the Pasero Opioid-induced Sedation Scale shifted by
-# one; "frequently drowsy" (POSS 3) is where POSS says the opioid must be reduced (Pasero 2009).
-SEDATION_ALERT_SCORE = 2.0
-# Withdrawal on the patient layer's 0-10 scale: 5 or more drawn as "moderate", borrowing the 0-10
-# pain-severity cut-points (Serlin 1995: 5-6 moderate, 7-10 severe) -- an assumption.
-WITHDRAWAL_MODERATE_SCORE = 5.0
+# Alert limits (respiratory rate, SpO2, sedation, withdrawal): drugs/thresholds.yaml, with sources.
+RR_ALERT_PER_MIN = thresholds().resp_rate_alert_per_min.value
+SPO2_ALERT_PERCENT = thresholds().spo2_alert_pct.value
+SEDATION_ALERT_SCORE = thresholds().sedation_alert_score.value
+WITHDRAWAL_MODERATE_SCORE = thresholds().withdrawal_moderate_score.value
 
 WIDTH_IN = 11.0  # figure width (assumption: fits a 1,100 px content column at 100 dpi)
 
