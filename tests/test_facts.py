@@ -118,3 +118,48 @@ def test_a_malformed_thresholds_file_is_refused_with_the_field() -> None:
         load_thresholds(good.replace("value: 90", "value: ninety"))
     with pytest.raises(InputError, match="missing"):
         load_thresholds(good.replace("spo2_alert_pct:", "spo2_alarm_pct:"))
+
+
+# ---- dose formatting ------------------------------------------------------------------------------
+
+
+def test_one_dose_formatter_by_hand() -> None:
+    from itdd import quantities as q
+
+    # 0.0012 mg/day of ziconotide is 1.2 mcg/day; 0.5 mg/day morphine stays in mg.
+    assert q.fmt_dose_rate(0.0012, "mcg") == "1.2 mcg/day"
+    assert q.fmt_dose_rate(0.5) == "0.5 mg/day"
+    # 54.9065432 mg = 54 906.5432 mcg: 4 significant digits cannot show it, so whole mcg:
+    # 54907, with thousands separators on a page people read.
+    assert q.fmt_amount(54.9065432, "mcg") == "54907 mcg"
+    assert q.fmt_amount(54.9065432, "mcg", grouping=True) == "54,907 mcg"
+    # 0.00005 mg: %.4g would write 5e-05; the formatter never writes an exponent.
+    assert q.fmt_amount(0.00005) == "0.00005 mg"
+    # The clinic's form values keep 6 digits so they round-trip: 1.23456 mg/day.
+    assert q.fmt_dose_rate(1.23456, "mg", digits=6) == "1.23456 mg/day"
+    assert q.parse_dose_rate_mg_per_day(q.fmt_dose_rate(1.23456, "mg", digits=6)) == 1.23456
+
+
+def test_report_drug_and_clinic_delegate_to_the_one_formatter() -> None:
+    from itdd import quantities as q
+    from itdd.clinic import web
+    from itdd.drugs import get_drug
+    from itdd.report.render import DrugUnits
+
+    zic = get_drug("ziconotide")
+    assert zic.dose_unit == "mcg"
+    for mg in (0.0012, 0.0192, 1.5, 54.9065432):
+        assert DrugUnits("ziconotide").rate(mg) == q.fmt_dose_rate(mg, "mcg", grouping=True)
+        assert zic.fmt_dose_rate(mg) == q.fmt_dose_rate(mg, "mcg")
+        assert web._fmt_rate(mg, "mcg") == q.fmt_dose_rate(mg, "mcg", digits=6)
+
+
+def test_no_module_scales_mg_to_mcg_for_display_by_hand() -> None:
+    # "x * 1000 if unit == 'mcg'" outside quantities is a second dose formatter.
+    pattern = re.compile(r"1000(\.0)?\s+if\s+\w*\.?unit\s*==\s*['\"]mcg['\"]|['\"]mcg['\"]\s+else\s+1\b")
+    found = [
+        str(p.relative_to(SRC))
+        for p in _sources()
+        if p.name != "quantities.py" and pattern.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not found, found

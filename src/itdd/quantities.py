@@ -319,12 +319,16 @@ def start_of_local_day_s(t_s: float, offset_s: int) -> float:
 # ---- formatting ---------------------------------------------------------------------------------
 
 
-def _g(value: float, digits: int = 4) -> str:
-    if value == 0:
+def _g(value: float, digits: int = 4, grouping: bool = False) -> str:
+    """``digits`` significant digits, never an exponent: ``0.25``, ``1.2``, ``54907`` (``54,907``
+    with ``grouping``, for pages people read); rounding noise below 1e-9 reads as ``0``."""
+    if value == 0 or abs(value) < 1e-9:
         return "0"
+    if abs(value) >= 10**digits:
+        return f"{value:,.0f}" if grouping else f"{value:.0f}"
     text = f"{value:.{digits}g}"
     if "e" in text:
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+        text = f"{value:.{digits + 3}f}".rstrip("0").rstrip(".")
     return text
 
 
@@ -332,16 +336,29 @@ def fmt_volume(volume_ml: float) -> str:
     return f"{_g(volume_ml)} mL"
 
 
-def fmt_amount(amount_mg: float, unit: str = "mg") -> str:
-    return f"{_g(amount_mg * 1000.0)} mcg" if unit == "mcg" else f"{_g(amount_mg)} mg"
+# The one dose formatter: every dose, bolus and concentration itdd shows (CLI, JSON summaries,
+# report, clinic forms) goes through these three, in the unit clinicians prescribe the drug in
+# (``unit="mcg"`` for ziconotide, fentanyl, sufentanil; see Drug.dose_unit).  ``digits``:
+# significant digits (4 for reading; the clinic's form values use 6 so a saved value round-trips);
+# ``grouping``: thousands separators (the report: a page people read, never parsed back).
 
 
-def fmt_dose_rate(dose_mg_per_day: float, unit: str = "mg") -> str:
-    return f"{fmt_amount(dose_mg_per_day, unit)}/day"
+def display_factor(unit: str) -> float:
+    """Shown number per mg for a dose unit: 1000 for ``mcg``, 1 for ``mg`` (chart axes, the formatter)."""
+    return 1000.0 if unit == "mcg" else 1.0
 
 
-def fmt_concentration(conc_mg_per_ml: float, unit: str = "mg") -> str:
-    return f"{fmt_amount(conc_mg_per_ml, unit)}/mL"
+def fmt_amount(amount_mg: float, unit: str = "mg", digits: int = 4, grouping: bool = False) -> str:
+    shown = amount_mg * display_factor(unit)
+    return f"{_g(shown, digits, grouping)} {'mcg' if unit == 'mcg' else 'mg'}"
+
+
+def fmt_dose_rate(dose_mg_per_day: float, unit: str = "mg", digits: int = 4, grouping: bool = False) -> str:
+    return f"{fmt_amount(dose_mg_per_day, unit, digits, grouping)}/day"
+
+
+def fmt_concentration(conc_mg_per_ml: float, unit: str = "mg", digits: int = 4, grouping: bool = False) -> str:
+    return f"{fmt_amount(conc_mg_per_ml, unit, digits, grouping)}/mL"
 
 
 def fmt_flow(flow_ml_per_day: float) -> str:

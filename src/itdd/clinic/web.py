@@ -87,8 +87,7 @@ STATUS_LABELS = {
 def _amount(mg: float | None, unit: str = "mg", per: str = "") -> str:
     if mg is None:
         return "—"
-    v = mg * 1000.0 if unit == "mcg" else mg
-    return f"{v:.4g} {unit}{per}"
+    return q.fmt_amount(mg, unit) + per
 
 
 def _conc(mg_per_ml: float | None, unit: str = "mg") -> str:
@@ -578,11 +577,11 @@ BOLUS_ROWS = 6  # form rows for periodic boluses
 
 
 def _fmt_rate(mg: float, unit: str) -> str:
-    return f"{(mg * 1000 if unit == 'mcg' else mg):.6g} {unit}/day"
+    return q.fmt_dose_rate(mg, unit, digits=6)
 
 
 def _fmt_amount(mg: float, unit: str) -> str:
-    return f"{(mg * 1000 if unit == 'mcg' else mg):.6g} {unit}"
+    return q.fmt_amount(mg, unit, digits=6)
 
 
 def _hhmm(seconds: int) -> str:

@@ -155,22 +155,22 @@ class DrugUnits:
                 self.unit = get_drug(drug).dose_unit
             except Exception:  # an unknown drug: show mg
                 self.unit = "mg"
-        self.factor = 1000.0 if self.unit == "mcg" else 1.0
+        self.factor = q.display_factor(self.unit)
 
     def amount(self, mg: float | None) -> str:
-        return "—" if mg is None else f"{num(mg * self.factor, 4)} {self.unit}"
+        return "—" if mg is None else q.fmt_amount(mg, self.unit, grouping=True)
 
     def rate(self, mg_per_day: float | None) -> str:
-        return "—" if mg_per_day is None else f"{num(mg_per_day * self.factor, 4)} {self.unit}/day"
+        return "—" if mg_per_day is None else q.fmt_dose_rate(mg_per_day, self.unit, grouping=True)
 
     def conc(self, mg_per_ml: float | None) -> str:
-        return "—" if mg_per_ml is None else f"{num(mg_per_ml * self.factor, 4)} {self.unit}/mL"
+        return "—" if mg_per_ml is None else q.fmt_concentration(mg_per_ml, self.unit, grouping=True)
 
     def text(self, text: str) -> str:
         """Amounts written in mg inside a text (a therapy description) rewritten in the drug's unit."""
         if self.unit == "mg":
             return text
-        return _MG_RE.sub(lambda m: f"{num(float(m.group(1)) * self.factor, 4)} {self.unit}", text)
+        return _MG_RE.sub(lambda m: q.fmt_amount(float(m.group(1)), self.unit, grouping=True), text)
 
 
 _MG_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?) ?mg\b")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ...drugs import get_drug
 from ...errors import ItddError
 from ...pump.firmware import ALARMS
-from ...quantities import SECONDS_PER_DAY, iso
+from ...quantities import SECONDS_PER_DAY, fmt_amount, iso
 from ..models import Appointment, Patient, Prescription, Pump, PumpEvent, User
 from ..problems import Forbidden, Invalid, NotFound
 from ..services import Ctx, ptm_status
@@ -139,8 +139,7 @@ def _own(ctx: Ctx) -> tuple[Patient, Pump | None]:
 
 
 def _amount(mg: float, unit: str) -> str:
-    v = mg * 1000.0 if unit == "mcg" else mg
-    return f"{v:.3g} {unit}"
+    return fmt_amount(mg, unit, digits=3)
 
 
 def my_therapy(ctx: Ctx) -> dict[str, Any]:
