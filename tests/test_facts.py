@@ -163,3 +163,43 @@ def test_no_module_scales_mg_to_mcg_for_display_by_hand() -> None:
         if p.name != "quantities.py" and pattern.search(p.read_text(encoding="utf-8"))
     ]
     assert not found, found
+
+
+# ---- event vocabulary -----------------------------------------------------------------------------
+
+
+def test_event_vocabulary_is_the_one_list() -> None:
+    from itdd.clinic import views
+    from itdd.clinic.patient_side import therapy as patient_therapy
+    from itdd.pump import events, firmware, log
+    from itdd.report import render
+
+    assert log.EVENT_TYPES is events.EVENT_TYPES and log.DEVICE_INVISIBLE is events.DEVICE_INVISIBLE
+    assert {k: (a.event, a.severity) for k, a in events.ALARMS.items()} == firmware.ALARMS
+    assert set(render.EVENT_LABELS) == set(events.EVENTS)
+    assert views.ALARM_LABELS["eri"] == events.ALARMS["eri"].label
+    assert patient_therapy.ALARM_NAMES["eri"] == events.ALARMS["eri"].patient_label
+    # Every alarm logs an event of the vocabulary, in the "alarm" category.
+    assert all(events.EVENTS[a.event].category == "alarm" for a in events.ALARMS.values())
+    # By hand from the device's tones (clinical-facts): the reservoir running empty, a stalled
+    # motor and end of service are critical; low reservoir and ERI are not.
+    assert {"reservoir_empty_alarm", "motor_stall", "end_of_service"} == events.CRITICAL_ALARM_EVENTS
+    assert events.alarm_level("eri_alarm") == "warning" and events.alarm_level("refill") == ""
+    assert events.event_label("something_new") == "Something new"
+
+
+def test_no_module_writes_event_wording_of_its_own() -> None:
+    # A label of the vocabulary written as a dict value next to its event type elsewhere is a copy.
+    from itdd.pump import events
+
+    home = SRC / "pump" / "events.py"
+    pairs = [(t, k.label) for t, k in events.EVENTS.items()]
+    pairs += [(a, k.patient_label) for a, k in events.ALARMS.items()]
+    pairs += [(a, k.label) for a, k in events.ALARMS.items() if a != "end_of_service"]  # also a pump state
+    found = []
+    for p in _sources():
+        if p == home:
+            continue
+        text = p.read_text(encoding="utf-8")
+        found += [f"{p.relative_to(SRC)}: {t}" for t, label in pairs if f'"{t}": "{label}"' in text]
+    assert not found, found

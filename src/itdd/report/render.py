@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from .. import DISCLAIMER, __version__
 from .. import quantities as q
+from ..pump.events import ALARM_EVENTS, CATEGORY_LABELS, CRITICAL_ALARM_EVENTS, EVENTS, ROUTINE_EVENTS, event_label
 from ..timeunits import SECONDS_PER_DAY
 from . import plots
 
@@ -45,61 +46,18 @@ DELIVERY_GAP_FRACTION = 0.05
 DEFAULT_DISCREPANCY_ML = 2.0
 DEFAULT_DISCREPANCY_SOURCE = "clinical-facts.md: refill discrepancy > 2 mL -> evaluate [S2]"
 
-EVENT_LABELS: dict[str, str] = {
-    "therapy_programmed": "Therapy programmed",
-    "therapy_stopped": "Therapy stopped",
-    "therapy_resumed": "Therapy resumed",
-    "bolus_started": "Bolus started",
-    "bolus_completed": "Bolus completed",
-    "bolus_cancelled": "Bolus cancelled",
-    "bolus_ended_short": "Bolus ended short",
-    "ptm_bolus_granted": "Patient bolus granted",
-    "ptm_bolus_denied": "Patient bolus denied",
-    "low_reservoir_alarm": "Low-reservoir alarm",
-    "reservoir_empty_alarm": "Reservoir-empty alarm",
-    "alarm_cleared": "Alarm cleared",
-    "motor_stall": "Motor stall",
-    "motor_stall_recovery": "Motor stall recovery",
-    "eri_alarm": "Battery ERI alarm",
-    "end_of_service": "End of service: pump stopped",
-    "refill": "Refill",
-    "interrogation": "Interrogation",
-    "clock_set": "Pump clock set",
-    "telemetry_rejected": "Telemetry rejected",
-    "catheter_access_port_injection": "Catheter access port injection",
-    "catheter_fault": "Catheter fault",
-    "catheter_revision": "Catheter revision",
-    "magnetic_field_on": "MRI magnetic field on",
-    "magnetic_field_off": "MRI magnetic field off",
-    "reservoir_depleted": "Reservoir actually empty",
-}
-
-ALARM_TYPES = {"low_reservoir_alarm", "reservoir_empty_alarm", "motor_stall", "eri_alarm", "end_of_service"}
-CRITICAL_ALARMS = {"reservoir_empty_alarm", "motor_stall", "end_of_service"}
-ROUTINE_TYPES = {"bolus_started", "bolus_completed", "ptm_bolus_granted", "ptm_bolus_denied"}
-CATEGORIES = {
-    "alarm": ALARM_TYPES | {"alarm_cleared", "motor_stall_recovery"},
-    "refill": {"refill", "catheter_access_port_injection"},
-    "programming": {"therapy_programmed", "therapy_stopped", "therapy_resumed", "clock_set", "interrogation"},
-    "bolus": ROUTINE_TYPES | {"bolus_cancelled", "bolus_ended_short"},
-}
-CATEGORY_LABELS = {
-    "alarm": "Alarms",
-    "refill": "Refills and injections",
-    "programming": "Programming and visits",
-    "bolus": "Boluses",
-    "hidden": "Hidden truth (the pump cannot see)",
-    "other": "Other",
-}
+# The event vocabulary and its wording live in itdd.pump.events (one home, shared with the clinic).
+EVENT_LABELS: dict[str, str] = {t: k.label for t, k in EVENTS.items()}
+ALARM_TYPES = ALARM_EVENTS
+CRITICAL_ALARMS = CRITICAL_ALARM_EVENTS
+ROUTINE_TYPES = ROUTINE_EVENTS
 
 
 def category_of(event: dict[str, Any]) -> str:
     if not event.get("device", True):
         return "hidden"
-    for cat, types in CATEGORIES.items():
-        if event["type"] in types:
-            return cat
-    return "other"
+    kind = EVENTS.get(event["type"])
+    return kind.category if kind is not None else "other"
 
 
 # ---- formatting --------------------------------------------------------------------------------
@@ -649,7 +607,7 @@ def event_table(result: dict[str, Any], tz: timezone) -> dict[str, Any]:
             {
                 "time": fmt_time(e["time"], tz),
                 "type": e["type"],
-                "label": EVENT_LABELS.get(e["type"], e["type"].replace("_", " ").capitalize()),
+                "label": event_label(e["type"]),
                 "category": category_of(e),
                 "device": bool(e.get("device", True)),
                 "details": "; ".join(details),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ...drugs import get_drug
 from ...errors import ItddError
+from ...pump.events import ALARMS as ALARM_KINDS
 from ...pump.firmware import ALARMS
 from ...quantities import SECONDS_PER_DAY, fmt_amount, iso
 from ..models import Appointment, Patient, Prescription, Pump, PumpEvent, User
@@ -100,13 +101,7 @@ ALARM_HELP: dict[str, tuple[str, str]] = {
         "Call your clinic now: the pump must be checked with the programmer before it delivers drug again.",
     ),
 }
-ALARM_NAMES = {
-    "low_reservoir": "Low reservoir",
-    "reservoir_empty": "Reservoir empty",
-    "eri": "Battery replacement due (ERI)",
-    "end_of_service": "Pump stopped (end of service)",
-    "motor_stall": "Motor stalled",
-}
+ALARM_NAMES = {kind: a.patient_label for kind, a in ALARM_KINDS.items()}  # itdd.pump.events
 
 
 def alarm_guide() -> list[dict[str, str]]:
