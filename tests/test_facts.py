@@ -203,3 +203,41 @@ def test_no_module_writes_event_wording_of_its_own() -> None:
         text = p.read_text(encoding="utf-8")
         found += [f"{p.relative_to(SRC)}: {t}" for t, label in pairs if f'"{t}": "{label}"' in text]
     assert not found, found
+
+
+# ---- progress bars --------------------------------------------------------------------------------
+
+
+def test_no_hand_written_progress_bar() -> None:
+    # A carriage return in a string literal is a hand-drawn bar; tqdm (itdd.progress) draws them.
+    found = []
+    for p in _sources():
+        with p.open("rb") as f:
+            for tok in tokenize.tokenize(f.readline):
+                if tok.type == tokenize.STRING and "\\r" in tok.string and not tok.string.startswith(('"""', "'''")):
+                    found.append(f"{p.relative_to(SRC)}:{tok.start[0]}")
+    assert not found, found
+
+
+def test_fraction_bar_on_a_terminal_and_off() -> None:
+    import io
+
+    from itdd.progress import fraction_bar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, plain = Tty(), io.StringIO()
+    show = fraction_bar(tty, desc="run")
+    assert show is not None
+    for k in range(101):
+        show(k / 100)
+    assert "\r" in tty.getvalue() and "100%" in tty.getvalue() and tty.getvalue().endswith("\n")
+    assert fraction_bar(plain) is None  # off a terminal, no bar
+    lines = fraction_bar(plain, plain="done {pct}%")
+    assert lines is not None
+    for k in range(101):
+        lines(k / 100)
+    # By hand: a line at 0, 25, 50, 75 and 100 % (quarters 0..4), nothing in between.
+    assert plain.getvalue().splitlines() == ["done 0%", "done 25%", "done 50%", "done 75%", "done 100%"]

@@ -16,6 +16,7 @@ from .. import DISCLAIMER
 from .. import quantities as q
 from ..bundled import EXAMPLES_DIR, resolve_scenario
 from ..errors import InputError
+from ..progress import fraction_bar
 from .guardrail_findings import hard_lines
 from .output import write_outputs
 from .runner import run_scenario
@@ -24,23 +25,8 @@ from .summary import summary_text
 
 
 def progress_bar(enabled: bool) -> Callable[[float], None] | None:
-    """A one-line progress bar on stderr for long runs (only on a terminal)."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-    state = {"last": -1}
-
-    def show(frac: float) -> None:
-        pct = int(frac * 100)
-        if pct == state["last"]:
-            return
-        state["last"] = pct
-        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
-        sys.stderr.write(f"\r[{bar}] {pct:3d}%")
-        if pct >= 100:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
+    """A tqdm progress bar on stderr for long runs (only on a terminal; itdd.progress)."""
+    return fraction_bar(sys.stderr) if enabled else None
 
 
 def check_out_dir(out: str | None) -> Path | None:
