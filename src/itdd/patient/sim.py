@@ -13,6 +13,13 @@ intrathecal morphine starts: they share plasma).  Time only moves when the calle
 * :meth:`PatientSim.observe` — what a clinician would see now (:class:`Observation`).
 
 Nothing here reads the clock; every time is float seconds since the Unix epoch.
+
+Why one module of ~830 lines (over the project's ~500): :class:`PatientSim` is one exact numerical
+engine whose methods share private state (the chains, the oral pool, the accumulators) and whose
+results must not move by a bit (tests/test_golden.py); the exact step, the record follower and the
+observation functions are one invariant (exact propagation between rate changes) read together.
+The pure pieces already live beside it (:mod:`~itdd.patient.pk`, :mod:`~itdd.patient.pd`,
+:mod:`~itdd.patient.linear`); a further split would cut the class, not a seam.
 """
 
 from __future__ import annotations
