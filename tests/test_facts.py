@@ -241,3 +241,42 @@ def test_fraction_bar_on_a_terminal_and_off() -> None:
         lines(k / 100)
     # By hand: a line at 0, 25, 50, 75 and 100 % (quarters 0..4), nothing in between.
     assert plain.getvalue().splitlines() == ["done 0%", "done 25%", "done 50%", "done 75%", "done 100%"]
+
+
+# ---- the report's typed input ---------------------------------------------------------------------
+
+
+def test_report_input_parses_times_once() -> None:
+    from datetime import timedelta
+
+    from itdd.report.input import report_input
+
+    result = {
+        "scenario": {"utc_offset": "+01:00", "start": "2026-01-05T09:00:00+01:00", "end": "2026-01-07T09:00:00+01:00"},
+        "pump": {"drug": "ziconotide"},
+        "events": [
+            {"type": "motor_stall", "time": "2026-01-05T10:00:00+01:00"},
+            {"type": "catheter_fault", "time": "2026-01-05T08:30:00Z", "device": False},
+        ],
+        "refills": [{"time": "2026-01-06T09:00:00+01:00", "discrepancy_ml": 2.5}],
+    }
+    inp = report_input(result)
+    assert inp.tz.utcoffset(None) == timedelta(hours=1)
+    assert inp.origin is not None and inp.end is not None and inp.end - inp.origin == timedelta(days=2)
+    stall, fault = inp.events
+    assert (stall.type, stall.at.hour, stall.device) == ("motor_stall", 10, True)
+    # 08:30 UTC is 09:30 at +01:00: read in the scenario's offset.
+    assert (fault.at.hour, fault.at.minute, fault.device) == (9, 30, False)
+    assert inp.refills[0].discrepancy_ml == 2.5 and inp.units.unit == "mcg"
+
+
+def test_the_report_parses_times_only_at_its_input() -> None:
+    # parse_time / tz_of are called in itdd.report.input (and times, where they live); the one other
+    # reader is text.fmt_time (a time shown as written) and the order of findings (origin_of).
+    allowed = {"input.py", "times.py", "text.py", "findings.py"}
+    calls = {
+        p.name: len(re.findall(r"(?<!def )\b(parse_time|tz_of)\(", p.read_text(encoding="utf-8")))
+        for p in (SRC / "report").glob("*.py")
+    }
+    assert {name for name, n in calls.items() if n} <= allowed, calls
+    assert calls["findings.py"] <= 1 and calls["text.py"] <= 1

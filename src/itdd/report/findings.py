@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import quantities as q
 from . import plots
+from .input import EventIn, ReportInput, report_input
 from .text import (
     ALARM_TYPES,
     CRITICAL_ALARMS,
@@ -68,9 +69,10 @@ def refill_flagged(row: dict[str, Any], limit_ml: float) -> bool:
     return abs(float(row["discrepancy_ml"])) > refill_limit(row, limit_ml)
 
 
-def findings_of(result: dict[str, Any], tz: timezone | None = None) -> list[Finding]:
-    """What a clinician should look at first, most serious first."""
-    tz = tz or plots.tz_of(result.get("scenario", {}).get("utc_offset", "+00:00"))
+def findings_of(result: dict[str, Any], tz: timezone | None = None, inp: ReportInput | None = None) -> list[Finding]:
+    """What a clinician should look at first, most serious first (``inp``: the typed input, when built)."""
+    inp = inp if inp is not None else report_input(result)
+    tz = tz or inp.tz
     pump = result.get("pump") or {}
     units = DrugUnits(pump.get("drug"))
     events = result.get("events") or []
@@ -119,7 +121,7 @@ def findings_of(result: dict[str, Any], tz: timezone | None = None) -> list[Find
     by_type: dict[str, list[dict[str, Any]]] = {}
     for e in raised:
         by_type.setdefault(e["type"], []).append(e)
-    out += _stall_findings(events, tz)
+    out += _stall_findings(inp.events, tz)
     for kind, rows in by_type.items():
         if kind == "motor_stall":
             continue
@@ -182,7 +184,7 @@ def findings_of(result: dict[str, Any], tz: timezone | None = None) -> list[Find
     if pump.get("state") and pump["state"] not in ("infusing", "priming", "bridge_bolus", "clinician_bolus"):
         state = pump["state"].replace("_", " ")
         out.append(Finding("warning", f"At the end of the period the pump is not infusing normally: state '{state}'."))
-    out += _patient_findings(result, tz)
+    out += _patient_findings(result, tz, inp)
     order = {"critical": 0, "warning": 1, "info": 2, "ok": 3}
 
     def key(f: Finding) -> tuple[int, float]:
@@ -201,41 +203,40 @@ def findings_of(result: dict[str, Any], tz: timezone | None = None) -> list[Find
     return out
 
 
-def _stall_findings(events: list[dict[str, Any]], tz: timezone) -> list[Finding]:
+def _stall_findings(events: tuple[EventIn, ...], tz: timezone) -> list[Finding]:
     """Each motor stall with how long infusion stopped; a stall without recovery is critical."""
     out: list[Finding] = []
     field_on: str | None = None
     for i, e in enumerate(events):
-        if e["type"] == "magnetic_field_on":
-            field_on = e["time"]
-        if e["type"] != "motor_stall":
+        if e.type == "magnetic_field_on":
+            field_on = e.time
+        if e.type != "motor_stall":
             continue
-        cause = " in an MRI magnetic field" if field_on is not None and field_on == e["time"] else ""
-        rec = next((x for x in events[i + 1 :] if x["type"] in ("motor_stall_recovery", "motor_stall")), None)
-        start = fmt_time(e["time"], tz)
-        if rec is None or rec["type"] != "motor_stall_recovery":
+        cause = " in an MRI magnetic field" if field_on is not None and field_on == e.time else ""
+        rec = next((x for x in events[i + 1 :] if x.type in ("motor_stall_recovery", "motor_stall")), None)
+        start = fmt_time(e.time, tz)
+        if rec is None or rec.type != "motor_stall_recovery":
             out.append(
                 Finding(
                     "critical",
                     f"Motor stall{cause} on {start}: no recovery logged — infusion stopped since.",
-                    e["time"],
+                    e.time,
                 )
             )
             continue
-        t0, t1 = plots.parse_time(e["time"], tz), plots.parse_time(rec["time"], tz)
-        gap = q.fmt_duration((t1 - t0).total_seconds())
+        gap = q.fmt_duration((rec.at - e.at).total_seconds())
         out.append(
             Finding(
                 "warning",
                 f"Motor stall{cause} on {start}: infusion stopped for {gap}, until the recovery at "
-                f"{fmt_time(rec['time'], tz)}.",
-                e["time"],
+                f"{fmt_time(rec.time, tz)}.",
+                e.time,
             )
         )
     return out
 
 
-def _patient_findings(result: dict[str, Any], tz: timezone) -> list[Finding]:
+def _patient_findings(result: dict[str, Any], tz: timezone, inp: ReportInput) -> list[Finding]:
     out: list[Finding] = []
     trial = result.get("trial")
     if trial:
@@ -268,7 +269,7 @@ def _patient_findings(result: dict[str, Any], tz: timezone) -> list[Finding]:
     patient = result.get("patient") or {}
     ps = patient.get("series") or {}
     days = ps.get("days") or []
-    origin = origin_of(ps.get("origin") or result.get("scenario", {}).get("start"), tz)
+    origin = inp.patient_origin if ps.get("origin") else inp.origin
 
     def first_breach(key: str, test: Any) -> tuple[int, float] | None:
         for i, v in enumerate(ps.get(key) or []):

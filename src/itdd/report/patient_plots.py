@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from .input import StageIn
 from .plots import (
     _RC,
     ALARM,
@@ -37,7 +38,6 @@ from .plots import (
     _legend,
     _robust_top,
     day_times,
-    parse_time,
     to_svg,
 )
 
@@ -336,31 +336,27 @@ def _lane_label(stage: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def pathway_figure(*, tz: timezone, stages: Sequence[dict[str, Any]]) -> str:
+def pathway_figure(*, tz: timezone, stages: Sequence[StageIn]) -> str:
     """A timeline: one lane per kind of stage; bars for stages with an end, diamonds for instants."""
     lanes: list[str] = []
-    for s in sorted(stages, key=lambda s: parse_time(s["start"], tz)):
-        if s["stage"] not in lanes:
-            lanes.append(s["stage"])
+    for s in sorted(stages, key=lambda s: s.start):
+        if s.stage not in lanes:
+            lanes.append(s.stage)
     spare = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK, GREY]
     with matplotlib.rc_context(_RC):
         fig, (ax,) = _figure(1, 0.36 * len(lanes) + 1.4)
         for s in stages:
-            y = lanes.index(s["stage"])
-            colour = STAGE_COLOURS.get(s["stage"], spare[y % len(spare)])
-            t0 = parse_time(s["start"], tz)
-            end = s.get("end")
-            if end:
-                t1 = parse_time(end, tz)
+            y = lanes.index(s.stage)
+            colour = STAGE_COLOURS.get(s.stage, spare[y % len(spare)])
+            t0, t1 = s.start, s.end
+            if t1 is not None:
                 width = max(mdates.date2num(t1) - mdates.date2num(t0), 0.5)  # at least half a day: visible
                 ax.barh(y, width, left=mdates.date2num(t0), height=0.55, color=colour)
             else:
                 ax.plot([t0], [y], marker="D", ms=7, color=colour, ls="none")
         ax.set_yticks(range(len(lanes)), [_lane_label(lane) for lane in lanes])
         ax.set_ylim(len(lanes) - 0.5, -0.5)
-        instants = [parse_time(s["start"], tz) for s in stages] + [
-            parse_time(s["end"], tz) for s in stages if s.get("end")
-        ]
+        instants = [s.start for s in stages] + [s.end for s in stages if s.end is not None]
         first, last = min(instants), max(instants)
         if last - first < timedelta(days=2):  # a single instant or a short story: at least a few days wide
             mid = first + (last - first) / 2

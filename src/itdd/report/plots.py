@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 
 from ..thresholds import thresholds
 from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR_INT, SECONDS_PER_MINUTE_INT
+from .times import parse_time, tz_of
 
 # Okabe-Ito palette (Okabe & Ito 2008).
 BLACK = "#000000"
@@ -73,22 +74,6 @@ _RC: Any = {
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-
-def tz_of(offset: str) -> timezone:
-    """``"+01:00"`` -> a fixed-offset tzinfo."""
-    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip())
-    if not m:
-        return UTC
-    secs = int(m.group(2)) * SECONDS_PER_HOUR_INT + int(m.group(3)) * SECONDS_PER_MINUTE_INT
-    return timezone(timedelta(seconds=secs if m.group(1) == "+" else -secs))
-
-
-def parse_time(text: str, tz: timezone) -> datetime:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
-    return dt.astimezone(tz)
 
 
 def day_times(origin: datetime, days: Sequence[float]) -> list[datetime]:

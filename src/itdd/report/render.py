@@ -24,16 +24,14 @@ from markupsafe import Markup
 from .. import DISCLAIMER, __version__
 from ..pump.events import CATEGORY_LABELS, event_label
 from ..timeunits import SECONDS_PER_DAY
-from . import plots
 from .findings import (
     Finding,
     discrepancy_limit,
     findings_of,
-    origin_of,
     refill_flagged,
 )
+from .input import ReportInput, report_input
 from .sections import (
-    Ctx,
     cohort_context,
     pathway_context,
     patient_figures,
@@ -63,14 +61,14 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 MAX_EVENT_ROWS = 2000
 
 
-def summary_rows(result: dict[str, Any], tz: timezone) -> list[tuple[str, str]]:
+def summary_rows(result: dict[str, Any], tz: timezone, inp: ReportInput) -> list[tuple[str, str]]:
     s = result.get("scenario") or {}
     p = result.get("pump") or {}
     t = result.get("totals") or {}
     units = DrugUnits(p.get("drug"))
     rows: list[tuple[str, str]] = []
     if s:
-        start, end = origin_of(s.get("start"), tz), origin_of(s.get("end"), tz)
+        start, end = inp.origin, inp.end
         span = f" ({num((end - start).total_seconds() / SECONDS_PER_DAY, 4)} days)" if start and end else ""
         rows.append(("Period", f"{fmt_time(s.get('start'), tz)} to {fmt_time(s.get('end'), tz)}{span}"))
     if p:
@@ -233,11 +231,9 @@ def _env() -> jinja2.Environment:
 def render_html(result: dict[str, Any]) -> str:
     """The whole page as text (``result`` already validated)."""
     scenario = result.get("scenario") or {}
-    tz = plots.tz_of(scenario.get("utc_offset", "+00:00"))
-    origin = origin_of(scenario.get("start"), tz)
-    end = origin_of(scenario.get("end"), tz)
+    c = report_input(result)  # the typed input, built once: every time below is already parsed
+    tz = c.tz
     pump = result.get("pump") or {}
-    c = Ctx(result, tz, origin, end, DrugUnits(pump.get("drug")))
     figures = {k: Markup(v) for k, v in pump_figures(c).items()}
     pfig = {k: Markup(v) for k, v in patient_figures(c).items()}
     patient = result.get("patient") or None
@@ -253,8 +249,8 @@ def render_html(result: dict[str, Any]) -> str:
         "scenario": scenario,
         "offset": scenario.get("utc_offset", "+00:00"),
         "period": (fmt_time(scenario.get("start"), tz), fmt_time(scenario.get("end"), tz)) if scenario else None,
-        "findings": findings_of(result, tz),
-        "summary": summary_rows(result, tz),
+        "findings": findings_of(result, tz, c),
+        "summary": summary_rows(result, tz, c),
         "has_pump": bool(pump),
         "figures": figures,
         "reservoir_error": (series.get("reservoir") or {}).get("actual", {}).get("max_error_ml"),

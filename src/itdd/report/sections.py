@@ -3,7 +3,6 @@ pathway and the cohort (each a dict the template reads)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -13,11 +12,10 @@ from .. import quantities as q
 from ..timeunits import SECONDS_PER_DAY
 from . import patient_plots, plots
 from .findings import (
-    Finding,
     discrepancy_limit,
-    origin_of,
     refill_flagged,
 )
+from .input import ReportInput
 from .text import (
     ALARM_TYPES,
     DrugUnits,
@@ -37,14 +35,7 @@ MAX_DAILY_POINTS = 4000
 MIN_DAILY_ROWS = 3
 
 
-@dataclass
-class Ctx:
-    result: dict[str, Any]
-    tz: timezone
-    origin: datetime | None
-    end: datetime | None
-    units: DrugUnits
-    findings: list[Finding] = field(default_factory=list)
+Ctx = ReportInput  # the sections read the typed input (itdd.report.input)
 
 
 def pump_figures(c: Ctx) -> dict[str, str]:
@@ -52,13 +43,13 @@ def pump_figures(c: Ctx) -> dict[str, str]:
     out: dict[str, str] = {}
     series = r.get("series")
     pump = r.get("pump") or {}
-    events = r.get("events") or []
     if c.origin is None:
         return out
     tz = c.tz
     limit, _ = discrepancy_limit(pump.get("model"))
     if series and series["reservoir"]["actual"]["days"]:
-        origin = plots.parse_time(series["origin"], tz)
+        origin = c.series_origin
+        assert origin is not None  # a series always has its origin
         res = series["reservoir"]
         capacity = None
         try:
@@ -73,15 +64,12 @@ def pump_figures(c: Ctx) -> dict[str, str]:
             estimate=(res["estimate"]["days"], res["estimate"]["ml"]),
             capacity_ml=capacity,
             low_alarm_ml=pump.get("low_reservoir_alarm_ml"),
-            refills=[
-                (plots.parse_time(x["time"], tz), float(x["discrepancy_ml"]), refill_flagged(x, limit))
-                for x in r.get("refills") or []
-            ],
-            alarms=[(plots.parse_time(e["time"], tz), e["type"]) for e in events if e["type"] in ALARM_TYPES],
+            refills=[(x.at, x.discrepancy_ml, refill_flagged(x.row, limit)) for x in c.refills],
+            alarms=[(e.at, e.type) for e in c.events if e.type in ALARM_TYPES],
             hidden=[
-                (plots.parse_time(e["time"], tz), hidden_label(e))
-                for e in events
-                if not e.get("device", True) and e["type"] not in ("magnetic_field_off",)
+                (e.at, hidden_label(e.row))
+                for e in c.events
+                if not e.row.get("device", True) and e.type not in ("magnetic_field_off",)
             ],
             end=c.end,
         )
@@ -92,7 +80,7 @@ def pump_figures(c: Ctx) -> dict[str, str]:
         # The rate series is already a mean over days: the exact calendar-day means say the same, better.
         dose = None
     if dose and dose["days"]:
-        origin = plots.parse_time(series["origin"], tz) if series else c.origin
+        origin = c.series_origin if series and c.series_origin is not None else c.origin
         out["dose"] = plots.dose_figure(
             origin=origin,
             days=dose["days"],
@@ -160,7 +148,7 @@ def patient_figures(c: Ctx) -> dict[str, str]:
     out: dict[str, str] = {}
     if not ps or not ps.get("days"):
         return out
-    origin = origin_of(ps.get("origin"), c.tz) or c.origin
+    origin = c.patient_origin or c.origin
     if origin is None:
         return out
     days = ps["days"]
@@ -209,12 +197,12 @@ def trial_context(c: Ctx) -> dict[str, Any] | None:
     doses = trial.get("doses") or []
     alerts = trial.get("alerts") or []
     figure = None
-    if vitals:
-        times = [plots.parse_time(v["time"], tz) for v in vitals]
+    if vitals and c.trial is not None:
+        times = list(c.trial.vitals_at)
         keys = ("resp_rate_per_min", "spo2_pct", "sedation", "pain")
         columns = {k: [v.get(k) for v in vitals] for k in keys}
-        dose_t = [(plots.parse_time(d["time"], tz), units.amount(d["dose_mg"])) for d in doses]
-        alert_t = [(plots.parse_time(a["time"], tz), a["kind"]) for a in alerts]
+        dose_t = [(at, units.amount(dose_mg)) for at, dose_mg in c.trial.doses]
+        alert_t = list(c.trial.alerts)
         t_all = times + [t for t, _ in dose_t]
         pad = timedelta(minutes=30)
         figure = patient_plots.vitals_figure(
@@ -304,20 +292,20 @@ def pathway_context(c: Ctx) -> dict[str, Any] | None:
     pw = c.result.get("pathway")
     if not pw:
         return None
-    stages = pw.get("stages") or []
+    stages = c.stages
     figure = patient_plots.pathway_figure(tz=c.tz, stages=stages) if stages else None
     return {
         "figure": Markup(figure) if figure else None,
         "rows": [
             {
-                "stage": nice_label(s["stage"]),
-                "start": fmt_time(s["start"], c.tz),
-                "end": fmt_time(s.get("end"), c.tz) if s.get("end") else "",
-                "label": s["label"],
-                "outcome": s.get("outcome") or "",
-                "details": s.get("details") or "",
+                "stage": nice_label(s.stage),
+                "start": fmt_time(s.row["start"], c.tz),
+                "end": fmt_time(s.row.get("end"), c.tz) if s.row.get("end") else "",
+                "label": s.row["label"],
+                "outcome": s.row.get("outcome") or "",
+                "details": s.row.get("details") or "",
             }
-            for s in sorted(stages, key=lambda s: plots.parse_time(s["start"], c.tz))
+            for s in sorted(stages, key=lambda s: s.start)
         ],
     }
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import quantities as q
 from ..pump.events import ALARM_EVENTS, CRITICAL_ALARM_EVENTS, EVENTS, ROUTINE_EVENTS
-from . import plots
+from .times import parse_time
 
 # The event vocabulary and its wording live in itdd.pump.events (one home, shared with the clinic).
 EVENT_LABELS: dict[str, str] = {t: k.label for t, k in EVENTS.items()}
@@ -34,7 +34,7 @@ def fmt_time(text: str | None, tz: timezone) -> str:
     if not text:
         return "—"
     try:
-        dt = plots.parse_time(text, tz)
+        dt = parse_time(text, tz)
     except ValueError:
         return text
     return dt.strftime("%Y-%m-%d %H:%M" if dt.second == 0 and dt.microsecond == 0 else "%Y-%m-%d %H:%M:%S")
