@@ -35,10 +35,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-SECONDS_PER_MINUTE = 60.0
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86400.0
-DAYS_PER_YEAR = 365.25  # Julian year; used only for durations written in years
+from .timeunits import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported: the constants live in itdd.timeunits
+from .timeunits import SECONDS_PER_DAY as SECONDS_PER_DAY
+from .timeunits import (
+    SECONDS_PER_DAY_INT,
+    SECONDS_PER_HOUR_INT,
+    SECONDS_PER_MINUTE_INT,
+    SECONDS_PER_WEEK,
+    SECONDS_PER_YEAR,
+)
+from .timeunits import SECONDS_PER_HOUR as SECONDS_PER_HOUR
+from .timeunits import SECONDS_PER_MINUTE as SECONDS_PER_MINUTE
 
 
 class UnitError(ValueError):
@@ -68,13 +75,13 @@ _DURATION_S = {
     "d": SECONDS_PER_DAY,
     "day": SECONDS_PER_DAY,
     "days": SECONDS_PER_DAY,
-    "w": 7 * SECONDS_PER_DAY,
-    "wk": 7 * SECONDS_PER_DAY,
-    "week": 7 * SECONDS_PER_DAY,
-    "weeks": 7 * SECONDS_PER_DAY,
-    "y": DAYS_PER_YEAR * SECONDS_PER_DAY,
-    "year": DAYS_PER_YEAR * SECONDS_PER_DAY,
-    "years": DAYS_PER_YEAR * SECONDS_PER_DAY,
+    "w": SECONDS_PER_WEEK,
+    "wk": SECONDS_PER_WEEK,
+    "week": SECONDS_PER_WEEK,
+    "weeks": SECONDS_PER_WEEK,
+    "y": SECONDS_PER_YEAR,
+    "year": SECONDS_PER_YEAR,
+    "years": SECONDS_PER_YEAR,
 }
 
 
@@ -235,7 +242,7 @@ def parse_time_of_day_s(text: object) -> int:
     h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h > 23 or mi > 59 or se > 59:
         raise UnitError(f"'{text}' is not a valid time of day (00:00 to 23:59)")
-    return h * 3600 + mi * 60 + se
+    return h * SECONDS_PER_HOUR_INT + mi * SECONDS_PER_MINUTE_INT + se
 
 
 def parse_datetime(text: object) -> datetime:
@@ -264,8 +271,8 @@ def parse_utc_offset_s(text: object) -> int:
     m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", s)
     if not m:
         raise UnitError(f"cannot read '{text}' as a UTC offset (e.g. '+01:00')")
-    secs = int(m.group(2)) * 3600 + int(m.group(3)) * 60
-    if secs > 14 * 3600:
+    secs = int(m.group(2)) * SECONDS_PER_HOUR_INT + int(m.group(3)) * SECONDS_PER_MINUTE_INT
+    if secs > 14 * SECONDS_PER_HOUR_INT:
         raise UnitError(f"UTC offset '{text}' is outside -14:00..+14:00")
     return secs if m.group(1) == "+" else -secs
 
@@ -312,12 +319,16 @@ def start_of_local_day_s(t_s: float, offset_s: int) -> float:
 # ---- formatting ---------------------------------------------------------------------------------
 
 
-def _g(value: float, digits: int = 4) -> str:
-    if value == 0:
+def _g(value: float, digits: int = 4, grouping: bool = False) -> str:
+    """``digits`` significant digits, never an exponent: ``0.25``, ``1.2``, ``54907`` (``54,907``
+    with ``grouping``, for pages people read); rounding noise below 1e-9 reads as ``0``."""
+    if value == 0 or abs(value) < 1e-9:
         return "0"
+    if abs(value) >= 10**digits:
+        return f"{value:,.0f}" if grouping else f"{value:.0f}"
     text = f"{value:.{digits}g}"
     if "e" in text:
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+        text = f"{value:.{digits + 3}f}".rstrip("0").rstrip(".")
     return text
 
 
@@ -325,16 +336,29 @@ def fmt_volume(volume_ml: float) -> str:
     return f"{_g(volume_ml)} mL"
 
 
-def fmt_amount(amount_mg: float, unit: str = "mg") -> str:
-    return f"{_g(amount_mg * 1000.0)} mcg" if unit == "mcg" else f"{_g(amount_mg)} mg"
+# The one dose formatter: every dose, bolus and concentration itdd shows (CLI, JSON summaries,
+# report, clinic forms) goes through these three, in the unit clinicians prescribe the drug in
+# (``unit="mcg"`` for ziconotide, fentanyl, sufentanil; see Drug.dose_unit).  ``digits``:
+# significant digits (4 for reading; the clinic's form values use 6 so a saved value round-trips);
+# ``grouping``: thousands separators (the report: a page people read, never parsed back).
 
 
-def fmt_dose_rate(dose_mg_per_day: float, unit: str = "mg") -> str:
-    return f"{fmt_amount(dose_mg_per_day, unit)}/day"
+def display_factor(unit: str) -> float:
+    """Shown number per mg for a dose unit: 1000 for ``mcg``, 1 for ``mg`` (chart axes, the formatter)."""
+    return 1000.0 if unit == "mcg" else 1.0
 
 
-def fmt_concentration(conc_mg_per_ml: float, unit: str = "mg") -> str:
-    return f"{fmt_amount(conc_mg_per_ml, unit)}/mL"
+def fmt_amount(amount_mg: float, unit: str = "mg", digits: int = 4, grouping: bool = False) -> str:
+    shown = amount_mg * display_factor(unit)
+    return f"{_g(shown, digits, grouping)} {'mcg' if unit == 'mcg' else 'mg'}"
+
+
+def fmt_dose_rate(dose_mg_per_day: float, unit: str = "mg", digits: int = 4, grouping: bool = False) -> str:
+    return f"{fmt_amount(dose_mg_per_day, unit, digits, grouping)}/day"
+
+
+def fmt_concentration(conc_mg_per_ml: float, unit: str = "mg", digits: int = 4, grouping: bool = False) -> str:
+    return f"{fmt_amount(conc_mg_per_ml, unit, digits, grouping)}/mL"
 
 
 def fmt_flow(flow_ml_per_day: float) -> str:
@@ -347,7 +371,12 @@ def fmt_duration(duration_s: float) -> str:
     if s == 0:
         return "0min"
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+    for unit, size in (
+        ("d", SECONDS_PER_DAY_INT),
+        ("h", SECONDS_PER_HOUR_INT),
+        ("min", SECONDS_PER_MINUTE_INT),
+        ("s", 1),
+    ):
         q, s = divmod(s, size)
         if q:
             parts.append(f"{q}{unit}")

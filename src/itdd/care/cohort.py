@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_MONTH
 from .hazards import CATHETER_KINDS, KINDS, YEAR_S
 from .metrics import new_metrics, new_rows
 from .outcome import PatientOutcome
@@ -33,8 +34,8 @@ __all__ = [
     "summarize",
 ]
 
-MONTH_S = YEAR_S / 12.0
-DAY_S = 86400.0
+MONTH_S = SECONDS_PER_MONTH
+DAY_S = SECONDS_PER_DAY
 HORIZON_SLACK_S = DAY_S  # a patient followed "12 months" to within a day counts as followed 12 months
 
 # Hard caps (assumption: what the shared 2-core machine finishes in hours, not days; the pathway

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..patient.parameters import U
+from ..timeunits import SECONDS_PER_DAY
 
 __all__ = ["GRANULOMA_SIGNS_MEAN_S", "GranulomaDecision", "manage_granuloma"]
 
-DAY_S = 86400.0
+DAY_S = SECONDS_PER_DAY
 
 GRANULOMA_SIGNS_MEAN_DAYS = U(
     180.0,

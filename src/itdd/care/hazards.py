@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..patient.parameters import S, U
+from ..timeunits import SECONDS_PER_YEAR
 
 __all__ = [
     "CATHETER_KINDS",
@@ -48,7 +49,7 @@ __all__ = [
     "pump_failure_rate_per_year",
 ]
 
-YEAR_S = 365.25 * 86400.0  # Julian year (assumption: the unit "patient-year" of the sources)
+YEAR_S = SECONDS_PER_YEAR  # Julian year (assumption: the unit "patient-year" of the sources)
 INF = math.inf
 
 # ---- sourced numbers -----------------------------------------------------------------------------

@@ -14,13 +14,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_MONTH, SECONDS_PER_YEAR
 from .outcome import PatientOutcome
 
 __all__ = ["NEW_KEYS", "PUBLISHED_NEW", "kaplan_meier", "later_metrics", "new_metrics", "new_rows"]
 
-DAY_S = 86400.0
-YEAR_S = 365.25 * DAY_S
-MONTH_S = YEAR_S / 12.0
+DAY_S = SECONDS_PER_DAY
+YEAR_S = SECONDS_PER_YEAR
+MONTH_S = SECONDS_PER_MONTH
 SLACK_S = DAY_S  # followed "12 months" to within a day counts (as cohort.py)
 STABLE_BAND = 0.20  # dose at 36 months within +/-20% of the dose at 12 months (issue 10)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..timeunits import SECONDS_PER_DAY
+
 __all__ = ["STAGES", "Complication", "PatientOutcome"]
 
 #: The stages a complication can belong to.
@@ -74,7 +76,7 @@ class PatientOutcome:
         """Days from the implant to ``t_s`` (None if either is missing)."""
         if t_s is None or self.implant_s is None:
             return None
-        return (t_s - self.implant_s) / 86400.0
+        return (t_s - self.implant_s) / SECONDS_PER_DAY
 
     @property
     def death_day(self) -> float | None:

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from .. import quantities as q
 from ..errors import InputError
+from ..timeunits import SECONDS_PER_HOUR
 
 _check = q.unit_validator
 
@@ -114,7 +115,7 @@ class TrialPlan(Strict):
             if q.parse_dose_rate_mg_per_day(self.infusion) <= 0:
                 raise ValueError("infusion must be more than 0 mg/day")
             dur = q.parse_duration_s(self.infusion_duration)
-            if not 3600 <= dur <= 14 * q.SECONDS_PER_DAY:
+            if not SECONDS_PER_HOUR <= dur <= 14 * q.SECONDS_PER_DAY:
                 raise ValueError("infusion_duration must be between 1h and 14d")
         return self
 

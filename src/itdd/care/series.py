@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from ..patient import PatientSim
 from ..report.schema import PatientSeries
+from ..timeunits import SECONDS_PER_DAY
 
 __all__ = ["SERIES_COLUMNS", "SeriesRecorder"]
 
-DAY_S = 86400.0
+DAY_S = SECONDS_PER_DAY
 
 #: The patient columns of the report contract (``itdd.report.schema.PatientSeries``), in its order.
 SERIES_COLUMNS = tuple(k for k in PatientSeries.__annotations__ if k not in ("days", "origin"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import DISCLAIMER, __version__
 from ..errors import InputError
+from ..timeunits import SECONDS_PER_YEAR
 
 __all__ = ["cmd_cohort", "format_table", "patients_csv", "register"]
 
@@ -134,7 +135,7 @@ def patients_csv(summary: Any) -> str:
                 o.reoperations,
                 o.explanted,
                 cell(o.explant_reason),
-                o.followed_s / (365.25 * 86400.0),
+                o.followed_s / SECONDS_PER_YEAR,
                 cell(o.death_day),
                 cell(o.death_cause),
                 cell(o.explant_day),

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import DISCLAIMER
 from ..bundled import EXAMPLES_DIR
+from ..progress import fraction_bar
 from ..scenario import load_scenario, run_scenario
 from ..sim.output import write_outputs
 
@@ -25,30 +26,9 @@ JOURNEY = EXAMPLES_DIR / "journey-morphine.yaml"
 
 
 def progress_reporter(stream: Any = None) -> Callable[[float], None]:
-    """A progress bar on a terminal (``\\r``, one line); otherwise a line at each quarter."""
-    out = stream if stream is not None else sys.stderr
-    tty = bool(getattr(out, "isatty", lambda: False)())
-    state = {"last": -1}
-
-    def show(frac: float) -> None:
-        pct = max(0, min(100, int(frac * 100)))
-        if tty:
-            if pct == state["last"]:
-                return
-            state["last"] = pct
-            bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
-            out.write(f"\r  simulating the year after the implant [{bar}] {pct:3d}%")
-            if pct >= 100:
-                out.write("\n")
-        else:
-            quarter = pct // 25
-            if quarter <= state["last"]:
-                return
-            state["last"] = quarter
-            out.write(f"  simulated {quarter * 25}%\n")
-        out.flush()
-
-    return show
+    """A tqdm bar on a terminal (itdd.progress); otherwise a line at each quarter."""
+    show = fraction_bar(stream, desc="  simulating the year after the implant", plain="  simulated {pct}%")
+    return show if show is not None else (lambda _frac: None)  # with ``plain`` show is never None
 
 
 def clinical_summary(result: dict[str, Any]) -> str:

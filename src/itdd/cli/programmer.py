@@ -147,7 +147,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
             raise InputError(
                 "--to", f"{args.to} is before the pump's present {vp.iso(imp.t_s)}; time only moves forward"
             )
-    if target - imp.t_s > 5 * 365.25 * q.SECONDS_PER_DAY:
+    if target - imp.t_s > 5 * q.DAYS_PER_YEAR * q.SECONDS_PER_DAY:
         raise InputError("--by", "at most 5 years at a time")
     imp.run_until(target)
     vp.save()

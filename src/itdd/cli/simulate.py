@@ -13,6 +13,7 @@ from .. import DISCLAIMER
 from .. import quantities as q
 from ..bundled import resolve_scenario
 from ..errors import InputError
+from ..progress import fraction_bar
 from ..scenario import json_schema_text, load_scenario, run_scenario
 from ..sim.guardrail_findings import hard_lines
 from ..sim.output import write_outputs
@@ -21,23 +22,8 @@ from .demo import clinical_summary, run_demo
 
 
 def progress_bar(enabled: bool) -> Callable[[float], None] | None:
-    """A one-line progress bar on stderr for long runs (only on a terminal)."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-    state = {"last": -1}
-
-    def show(frac: float) -> None:
-        pct = int(frac * 100)
-        if pct == state["last"]:
-            return
-        state["last"] = pct
-        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
-        sys.stderr.write(f"\r[{bar}] {pct:3d}%")
-        if pct >= 100:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
+    """A tqdm progress bar on stderr for long runs (only on a terminal; itdd.progress)."""
+    return fraction_bar(sys.stderr) if enabled else None
 
 
 def check_out_dir(out: str | None) -> Path | None:

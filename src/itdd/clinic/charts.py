@@ -11,7 +11,7 @@ from datetime import timedelta
 from html import escape
 from typing import Any
 
-from ..quantities import SECONDS_PER_DAY, from_epoch_s
+from ..quantities import SECONDS_PER_DAY, display_factor, from_epoch_s
 
 DAY_S = SECONDS_PER_DAY
 W, H = 1000, 250
@@ -218,7 +218,7 @@ def _polyline(f: _Frame, pts: list[tuple[float, float]], colour: str, *, dashed:
 def dose_chart(series: dict[str, Any], offset_s: int, *, show_truth: bool) -> str:
     t0, t1 = series["since_t_s"], series["now_t_s"]
     unit = series.get("dose_unit") or "mg"
-    k = 1000.0 if unit == "mcg" else 1.0
+    k = display_factor(unit)
     days = [d for d in series["days"] if d["t_s"] + DAY_S > t0]
     top = max([d["programmed_mg"] * k for d in days] + [d["delivered_mg"] * k for d in days if show_truth] + [0.0])
     top = top * 1.15 if top > 0 else 1.0

@@ -15,9 +15,10 @@ from typing import Any
 from ..pump.firmware import PtmSettings
 from ..pump.therapy import PeriodicBolus, Therapy
 from ..quantities import SECONDS_PER_DAY
+from ..timeunits import SECONDS_PER_HOUR, SECONDS_PER_HOUR_INT
 
 DAY_S = SECONDS_PER_DAY
-HOUR_S = 3600.0
+HOUR_S = SECONDS_PER_HOUR
 
 
 @dataclass
@@ -183,7 +184,7 @@ def stories_riverside() -> list[Story]:
                 conc=20.0,
                 fill=40.0,
                 low=3.0,
-                therapy=Therapy.flex([(7 * 3600, 4.0), (22 * 3600, 2.5)]),
+                therapy=Therapy.flex([(7 * SECONDS_PER_HOUR_INT, 4.0), (22 * SECONDS_PER_HOUR_INT, 2.5)]),
                 tip="T9",
             ),
             start_day=-330,
@@ -242,7 +243,11 @@ def stories_riverside() -> list[Story]:
                 fill=40.0,
                 low=3.0,
                 therapy=Therapy.periodic(
-                    [PeriodicBolus(7 * 3600, 0.05, 1800.0), PeriodicBolus(19 * 3600, 0.05, 1800.0)], 0.3
+                    [
+                        PeriodicBolus(7 * SECONDS_PER_HOUR_INT, 0.05, 1800.0),
+                        PeriodicBolus(19 * SECONDS_PER_HOUR_INT, 0.05, 1800.0),
+                    ],
+                    0.3,
                 ),
                 tip="T12",
             ),

@@ -37,6 +37,7 @@ from ..pump.models import CATHETER_ML_PER_CM, get_model
 from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
 from ..telemetry.commands import therapy_to_args
+from ..timeunits import DAYS_PER_YEAR, SECONDS_PER_HOUR
 from . import twin, vpatient, workflows
 from .db import Database, normalise_url
 from .models import (
@@ -167,7 +168,7 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
     now = riverside.clock_t_s
     rng = random.Random(spec.seed)
     clinics = _clinics(db, spec, now, wall_s)
-    hist_start = now - spec.years * 365.25 * DAY_S
+    hist_start = now - spec.years * DAYS_PER_YEAR * DAY_S
     detail_start = start_of_local_day_s(now - spec.detail_days * DAY_S, DEMO_OFFSET_S)
     dates_cache: dict[float, str] = {}
 
@@ -187,7 +188,7 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
                 "physician": physician_id,
                 "nurse": nurse_id,
                 "spastic": spastic,
-                "implant": now - rng.uniform(0.2, spec.years + 2.0) * 365.25 * DAY_S,
+                "implant": now - rng.uniform(0.2, spec.years + 2.0) * DAYS_PER_YEAR * DAY_S,
                 "model": "synchromed-ii-40" if rng.random() < 0.7 else "synchromed-ii-20",
                 "dose": round(rng.uniform(0.15, 0.6), 3) if spastic else round(rng.uniform(1.5, 8.0), 2),
                 "conc": 2.0 if spastic else 25.0,
@@ -363,7 +364,7 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
                 assessments.append(
                     {
                         "patient_id": pid,
-                        "t_s": t - 3600.0,
+                        "t_s": t - SECONDS_PER_HOUR,
                         "pain_nrs": pain,
                         "function_score": max(0, min(100, 100 - 8 * pain)),
                         "oral_opioid_mme_mg_per_day": 0.0,
@@ -376,7 +377,7 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
             appts.append(
                 {
                     "patient_id": pid,
-                    "t_s": max(refill_at, now + 3600.0),
+                    "t_s": max(refill_at, now + SECONDS_PER_HOUR),
                     "kind": "refill",
                     "status": "scheduled",
                     "notes": "",

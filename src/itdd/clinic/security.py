@@ -22,12 +22,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ..timeunits import SECONDS_PER_HOUR
 from .models import LoginAttempt, User, UserSession
 
 SESSION_COOKIE = "itdd_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_LIFETIME_S = 12 * 3600.0  # assumption: one clinic day
+SESSION_LIFETIME_S = 12 * SECONDS_PER_HOUR  # assumption: one clinic day
 LOGIN_MAX_FAILURES = 5  # assumption: OWASP-style small budget per window
 LOGIN_WINDOW_S = 300.0  # assumption: 5 minutes
 
@@ -126,4 +127,4 @@ def retry_after_s(db: Session, keys: list[str], now_wall_s: float) -> int:
 def record_attempt(db: Session, keys: list[str], now_wall_s: float, success: bool) -> None:
     for key in keys:
         db.add(LoginAttempt(key=key, wall_s=now_wall_s, success=success))
-    db.execute(delete(LoginAttempt).where(LoginAttempt.wall_s < now_wall_s - 24 * 3600.0))
+    db.execute(delete(LoginAttempt).where(LoginAttempt.wall_s < now_wall_s - 24 * SECONDS_PER_HOUR))

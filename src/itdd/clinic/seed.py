@@ -34,6 +34,7 @@ from ..pump.models import CATHETER_ML_PER_CM, get_model
 from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, parse_datetime, to_epoch_s
 from ..telemetry.commands import therapy_to_args
+from ..timeunits import SECONDS_PER_HOUR, SECONDS_PER_HOUR_INT
 from . import twin, vpatient, workflows
 from .demo_stories import Story, stories_northgate, stories_riverside
 from .models import (
@@ -51,9 +52,9 @@ from .models import (
 from .security import hash_password
 
 DAY_S = SECONDS_PER_DAY
-HOUR_S = 3600.0
+HOUR_S = SECONDS_PER_HOUR
 DEMO_NOW = to_epoch_s(parse_datetime("2026-03-02T09:00:00+01:00"))  # a Monday morning, training mode
-DEMO_OFFSET_S = 3600
+DEMO_OFFSET_S = SECONDS_PER_HOUR_INT
 DEMO_MODEL_SEED = 2026  # assumption: the demo patients are members of this cohort (index: the MRN's number)
 DEMO_PASSWORD = "itdd-demo"  # every demo user; printed in the README (a demo, not a secret)
 

@@ -25,11 +25,13 @@ from sqlalchemy.orm import Session
 
 from ..patient import DRUGS, Observation, PatientParams, PatientSim
 from ..quantities import SECONDS_PER_DAY
+from ..thresholds import thresholds
+from ..timeunits import SECONDS_PER_HOUR
 from .models import Assessment, Patient, PatientModelSample, Pump, VirtualPatient
 
 DAY_S = SECONDS_PER_DAY
 CLINIC_MODEL_SEED = 20260302  # assumption: the cohort seed of clinic patients; patient id i is its member i
-GRID_S = 6 * 3600.0  # assumption: chart points every 6 h of local time (plus every rate change)
+GRID_S = 6 * SECONDS_PER_HOUR  # assumption: chart points every 6 h of local time (plus every rate change)
 CHANGE_REL = 0.02  # assumption: a rate change of more than 2 % in the record is a chart point
 MAX_CHANGES_PER_DAY = 8  # assumption: at most this many rate-change points per day (boluses, flex steps)
 FORECAST_POINTS = 160  # assumption: a forecast's grid is widened so that it has about this many grid points
@@ -39,7 +41,7 @@ CHART_ACTIVITY = 1.0  # pain is charted while awake and active: the figure a cli
 WORSENING_WINDOW_DAYS = 28.0  # assumption: about the interval between clinic visits, so a rise since the last one shows
 # [S] Farrar 2001 (Pain 94:149): a fall of ~2 NRS points is a clinically important change; a rise, by symmetry (U)
 WORSENING_PAIN_RISE_NRS = 2.0
-WITHDRAWAL_ALERT = 2.0  # model withdrawal score (0-10) from which a clinic should act
+WITHDRAWAL_ALERT = thresholds().withdrawal_clinic_alert_score.value  # model withdrawal score (0-10)
 
 
 def indication_for(patient_indication: str, drug: str) -> str:
@@ -242,7 +244,7 @@ def peek(implant: Any, sim: PatientSim, t_end_s: float) -> tuple[PatientSim, lis
         implant.run_until(t_end_s)
     rows = []
     # a long forecast gets a wider grid (whole hours), so that it costs about the same as two weeks
-    grid_s = max(GRID_S, math.ceil((t_end_s - t0) / FORECAST_POINTS / 3600.0) * 3600.0)
+    grid_s = max(GRID_S, math.ceil((t_end_s - t0) / FORECAST_POINTS / SECONDS_PER_HOUR) * SECONDS_PER_HOUR)
     for t, kind in sample_times(record, t0, t_end_s, implant.offset_s, grid_s) if t_end_s > t0 else []:
         sim.follow(record, t)
         rows.append(sample_row(0, observe(sim), kind))

@@ -21,6 +21,7 @@ from ..errors import InputError, SafetyRefusal
 from ..pump.firmware import PtmSettings
 from ..pump.models import PumpModel
 from ..pump.therapy import DAY_S, Therapy
+from ..timeunits import SECONDS_PER_HOUR_INT
 from . import Bounds, Cited, DeviceLimits, Drug, device_limits, get_drug
 from .rules import RULES_BY_ID
 
@@ -433,5 +434,5 @@ def rule_kind(rule_id: str) -> str:
 
 
 def _hhmm(seconds_of_day: int) -> str:
-    h, rem = divmod(int(seconds_of_day), 3600)
+    h, rem = divmod(int(seconds_of_day), SECONDS_PER_HOUR_INT)
     return f"{h:02d}:{rem // 60:02d}"

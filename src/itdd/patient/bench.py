@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..timeunits import SECONDS_PER_DAY
 from .population import PatientParams, sample_cohort
 from .sim import PatientSim, PointLike
 
-DAY = 86400.0
 T0 = 1_767_600_000.0
 
 
@@ -38,15 +38,15 @@ def synthetic_year(intervals_per_day: int = 8, dose_mg_per_day: float = 5.0) -> 
     """One year of piecewise-constant delivery with ``intervals_per_day`` rate changes a day."""
     rec = _Record()
     n = intervals_per_day
-    step = DAY / n
+    step = SECONDS_PER_DAY / n
     for d in range(365):
         for k in range(n):
-            t0 = T0 + d * DAY + k * step
+            t0 = T0 + d * SECONDS_PER_DAY + k * step
             # alternate basal and a higher rate (a day-cycle step or a patient bolus)
             rate = dose_mg_per_day * (1.5 if k % 2 else 0.75)
             rec.t0.append(t0)
             rec.t1.append(t0 + step)
-            rec.csf_mg.append(rate * step / DAY)
+            rec.csf_mg.append(rate * step / SECONDS_PER_DAY)
             rec.tissue_mg.append(0.0)
             rec.drug.append("morphine")
     return rec
@@ -55,7 +55,7 @@ def synthetic_year(intervals_per_day: int = 8, dose_mg_per_day: float = 5.0) -> 
 def bench_cases() -> dict[str, tuple[Callable[[], object], int, str]]:
     params = PatientParams.sample(1, 1)
     sim = PatientSim(params, T0)
-    sim.advance(T0 + DAY, csf_mg_per_day=5.0, drug="morphine")
+    sim.advance(T0 + SECONDS_PER_DAY, csf_mg_per_day=5.0, drug="morphine")
     record = synthetic_year(8)
 
     def advance_1000() -> None:
@@ -73,7 +73,7 @@ def bench_cases() -> dict[str, tuple[Callable[[], object], int, str]]:
 
     def follow_year() -> None:
         s = PatientSim(params, T0)
-        s.follow(record, T0 + 365 * DAY)
+        s.follow(record, T0 + 365 * SECONDS_PER_DAY)
 
     def build_100() -> None:
         for i in range(100):

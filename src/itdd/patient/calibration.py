@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from .population import DEFAULT_POPULATION, PatientParams, Population
 from .sim import PatientSim
 
-H = 3600.0
-DAY = 86400.0
-MONTH = 30.44 * DAY
+# The calibration's month: 30.44 days (a rounded mean month), not timeunits.SECONDS_PER_MONTH
+# (30.4375 days): a different number, kept so the calibration targets give the same results.
+MONTH = 30.44 * SECONDS_PER_DAY
 
 # Published figures the population is calibrated against (clinical-facts.md).
 PUBLISHED = {
@@ -47,7 +48,7 @@ def reference_trial(sim: PatientSim, bolus_mg: float, drug: str = "morphine") ->
     t0 = s.t_s
     best, lowest_rr = 0.0, math.inf
     for k in range(1, 25):
-        s.advance(t0 + k * H)
+        s.advance(t0 + k * SECONDS_PER_HOUR)
         o = s.observe(activity=1.0)
         if pre > 0:
             best = max(best, 1.0 - o.pain / pre)
@@ -64,7 +65,7 @@ def reference_titration(
     end = sim.t_s + months * MONTH
     out = []
     while sim.t_s < end - 1e-6:
-        sim.advance(min(sim.t_s + 7 * DAY, end), csf_mg_per_day=dose, drug="morphine")
+        sim.advance(min(sim.t_s + 7 * SECONDS_PER_DAY, end), csf_mg_per_day=dose, drug="morphine")
         o = sim.observe(activity=1.0)
         want = target * p.ed50_mg_per_day * o.opioid_tolerance
         ratio = want / max(o.analgesic_drive_mg_per_day, 1e-9)
@@ -111,7 +112,7 @@ def calibration_summary(
     for i in range(n):
         p = PatientParams.sample(seed, i, population=population)
         sim = PatientSim(p, 0.0)
-        sim.advance(7 * DAY, oral_mme_per_day=0.0)
+        sim.advance(7 * SECONDS_PER_DAY, oral_mme_per_day=0.0)
         best, rr = reference_trial(sim, 1.0)
         success += best >= 0.5
         resp += rr < 10.0
@@ -121,7 +122,7 @@ def calibration_summary(
         best03, _ = reference_trial(sim, 0.3)
         adequate += best03 >= 0.5
         weeks = reference_titration(sim, months)
-        start = 7 * DAY
+        start = 7 * SECONDS_PER_DAY
         d6.append(next((dose for t, dose, _ in weeks if t - start >= 6 * MONTH - 1.0), weeks[-1][1]))
         d36.append(weeks[-1][1])
         rel.append(weeks[-1][2])

@@ -37,6 +37,7 @@ from importlib import resources
 import numpy as np
 
 from ..errors import InputError
+from ..timeunits import DAYS_PER_YEAR, SECONDS_PER_DAY, SECONDS_PER_YEAR
 from .parameters import S2, S, Sourced, U
 
 __all__ = [
@@ -51,8 +52,6 @@ __all__ = [
     "relative_risk",
 ]
 
-DAY_S = 86400.0
-YEAR_S = 365.25 * DAY_S
 CAUSES = ("background", "respiratory_depression", "overdose", "meningitis", "cancer")
 
 # ---- published figures ---------------------------------------------------------------------------
@@ -77,7 +76,7 @@ CHRONIC_PAIN_EXCESS = U(
 
 #: Risk windows after the implant (start of intrathecal opioid): (from day, to day).  The rate in
 #: each is calibrated (:func:`calibration`) so that our population matches Coffey 2009.
-RD_WINDOWS_DAYS = ((0.0, 3.0), (3.0, 30.0), (30.0, 365.25))
+RD_WINDOWS_DAYS = ((0.0, 3.0), (3.0, 30.0), (30.0, DAYS_PER_YEAR))
 RD_INCREASE_WINDOW_DAYS = U(3.0, "monitor respiration 24-72 h after a start or increase (Infumorph label) [S]")
 RD_INCREASE_WEIGHT = U(
     0.25,
@@ -222,9 +221,9 @@ def calibration() -> tuple[float, ...]:
     for i, (a, b) in enumerate(RD_WINDOWS_DAYS):
         rr = _mean_relative_risk(REF_MEAN_ORAL_MME_BY_WINDOW[i].value)
         excess = (targets[i + 1] - targets[i]) - (
-            _population_background(b / 365.25) - _population_background(a / 365.25)
+            _population_background(b / DAYS_PER_YEAR) - _population_background(a / DAYS_PER_YEAR)
         )
-        rates.append(max(excess, 0.0) / ((b - a) / 365.25) / rr)
+        rates.append(max(excess, 0.0) / ((b - a) / DAYS_PER_YEAR) / rr)
     return tuple(rates)
 
 
@@ -273,17 +272,17 @@ class MortalityClock:
         self._late = self._rates[-1] * RD_LATE_FRACTION.value
         # window edges in virtual seconds: (start, end, rate) and the breakpoints they make
         self._windows = tuple(
-            (implant_s + a * DAY_S, implant_s + b * DAY_S, r)
+            (implant_s + a * SECONDS_PER_DAY, implant_s + b * SECONDS_PER_DAY, r)
             for (a, b), r in zip(RD_WINDOWS_DAYS, self._rates, strict=True)
         )
-        self._first_end_s = implant_s + RD_WINDOWS_DAYS[0][1] * DAY_S
+        self._first_end_s = implant_s + RD_WINDOWS_DAYS[0][1] * SECONDS_PER_DAY
         self._edges = tuple(sorted({e for w in self._windows for e in w[:2]}))
         self._rr = relative_risk(risk)
         self._bg: dict[int, float] = {}
 
     # ---- hazard pieces -----------------------------------------------------------------------
     def _age_at(self, t_s: float) -> float:
-        return self.age_y + (t_s - self.implant_s) / YEAR_S
+        return self.age_y + (t_s - self.implant_s) / SECONDS_PER_YEAR
 
     def _background(self, t_s: float) -> float:
         year = math.floor(self._age_at(t_s))
@@ -315,7 +314,7 @@ class MortalityClock:
 
     def _breakpoints(self, t_s: float) -> float:
         """The next instant after ``t_s`` where a hazard may change."""
-        nxt = self.implant_s + (math.floor(self._age_at(t_s)) + 1 - self.age_y) * YEAR_S
+        nxt = self.implant_s + (math.floor(self._age_at(t_s)) + 1 - self.age_y) * SECONDS_PER_YEAR
         for e in self._edges:
             if e > t_s + 1e-6:
                 nxt = min(nxt, e)
@@ -333,7 +332,7 @@ class MortalityClock:
         t = t0
         while t < t1:
             nxt = min(self._breakpoints(t), t1)
-            h += self._total(t) * (nxt - t) / YEAR_S
+            h += self._total(t) * (nxt - t) / SECONDS_PER_YEAR
             t = nxt
         return h
 
@@ -349,11 +348,11 @@ class MortalityClock:
         if opioid and self.opioid and self.dose > 0 and dose_mg_per_day > self.dose * 1.0001:
             doublings = math.log2(dose_mg_per_day / self.dose)
             extra = self._rates[0] * RD_INCREASE_WEIGHT.value * doublings
-            self.increases.append((t_s + RD_INCREASE_WINDOW_DAYS.value * DAY_S, extra))
+            self.increases.append((t_s + RD_INCREASE_WINDOW_DAYS.value * SECONDS_PER_DAY, extra))
         elif opioid and not self.opioid and dose_mg_per_day > 0:
             # therapy restarted: a new start, as after the implant
             extra = self._rates[0] * dose_mg_per_day / RD_REF_START_MG_PER_DAY.value
-            self.increases.append((t_s + RD_INCREASE_WINDOW_DAYS.value * DAY_S, extra))
+            self.increases.append((t_s + RD_INCREASE_WINDOW_DAYS.value * SECONDS_PER_DAY, extra))
         self.dose = dose_mg_per_day if opioid else 0.0
         self.opioid = opioid
         self.risk = RiskFactors(oral_mme_per_day, benzodiazepine, self.risk.sleep_apnoea)
@@ -374,9 +373,9 @@ class MortalityClock:
         while t < horizon_s:
             nxt = min(self._breakpoints(t), horizon_s)
             rate = self._total(t)
-            step = rate * (nxt - t) / YEAR_S
+            step = rate * (nxt - t) / SECONDS_PER_YEAR
             if cum + step >= self.threshold and rate > 0:
-                return t + (self.threshold - cum) / rate * YEAR_S
+                return t + (self.threshold - cum) / rate * SECONDS_PER_YEAR
             cum += step
             t = nxt
         return None

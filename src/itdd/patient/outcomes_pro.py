@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..timeunits import SECONDS_PER_YEAR
 from .parameters import S2, S, U
 
 __all__ = [
@@ -41,7 +42,7 @@ __all__ = [
     "satisfied",
 ]
 
-YEAR_S = 365.25 * 86400.0
+YEAR_S = SECONDS_PER_YEAR
 
 EDEMA_FRACTION = S(0.217, "Aldrete 2000 (Eur J Pain 4:361): leg and feet oedema in 5 of 23 on IT opiates > 24 months")
 EDEMA_YEARS = U(2.0, "Aldrete: infused for longer than 24 months, taken as 2 years")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..thresholds import Threshold, thresholds
+
 LN2 = math.log(2.0)
 
 
@@ -318,8 +320,14 @@ CLONIDINE_WITHDRAWAL_FLOOR = U(0.05, "IT clonidine mg/day")
 CLONIDINE_WITHDRAWAL_THRESHOLD = U(0.5, "assumption")
 CLONIDINE_HYPOTENSION_MG_PER_DAY = U(0.3, "IT clonidine 0.3 mg/day: half-maximal fall in blood pressure (sympathetic)")
 
-RESP_DEPRESSION_RR_PER_MIN = S(10.0, "respiratory depression: RR < 10-12/min (clinical-facts)")
-RESP_DEPRESSION_SPO2_PCT = S(90.0, "respiratory depression: SpO2 < ~90% (clinical-facts)")
+
+def _threshold(t: Threshold) -> Sourced:
+    """A cut-off from drugs/thresholds.yaml (itdd.thresholds) as a sourced parameter."""
+    return Sourced(t.value, t.source, "U" if t.confidence == "assumption" else t.confidence)
+
+
+RESP_DEPRESSION_RR_PER_MIN = _threshold(thresholds().resp_rate_alert_per_min)
+RESP_DEPRESSION_SPO2_PCT = _threshold(thresholds().spo2_alert_pct)
 
 
 def sourced_rows() -> list[tuple[str, str, float, str, str]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from . import parameters as P
 
 
@@ -79,7 +80,7 @@ def nausea(drive: float, maximum: float) -> float:
 
 def activity(t_s: float, offset_s: int, wake_h: float, sleep_h: float) -> float:
     """1 while awake, 0 asleep, in the patient's fixed UTC offset."""
-    h = ((t_s + offset_s) % 86400.0) / 3600.0
+    h = ((t_s + offset_s) % SECONDS_PER_DAY) / SECONDS_PER_HOUR
     if wake_h <= sleep_h:
         return 1.0 if wake_h <= h < sleep_h else 0.0
     return 1.0 if (h >= wake_h or h < sleep_h) else 0.0

@@ -13,6 +13,13 @@ intrathecal morphine starts: they share plasma).  Time only moves when the calle
 * :meth:`PatientSim.observe` — what a clinician would see now (:class:`Observation`).
 
 Nothing here reads the clock; every time is float seconds since the Unix epoch.
+
+Why one module of ~830 lines (over the project's ~500): :class:`PatientSim` is one exact numerical
+engine whose methods share private state (the chains, the oral pool, the accumulators) and whose
+results must not move by a bit (tests/test_golden.py); the exact step, the record follower and the
+observation functions are one invariant (exact propagation between rate changes) read together.
+The pure pieces already live beside it (:mod:`~itdd.patient.pk`, :mod:`~itdd.patient.pd`,
+:mod:`~itdd.patient.linear`); a further split would cut the class, not a seam.
 """
 
 from __future__ import annotations
@@ -26,13 +33,13 @@ from operator import mul
 from typing import Any, Protocol
 
 from ..errors import InputError
+from ..timeunits import SECONDS_PER_HOUR
 from . import parameters as P
 from . import pd
 from .linear import dot, propagate2
 from .pk import ChainModel, PatientPK, build_it_chain, build_oral_chain
 from .population import PatientParams
 
-S_PER_H = 3600.0
 H_PER_DAY = 24.0
 
 INTRATHECAL_ROUTES = ("intrathecal", "lumbar_puncture", "catheter_access_port")
@@ -413,7 +420,7 @@ class PatientSim:
                 raise InputError("drug", f"no patient model for '{name}' (known: {', '.join(sorted(P.DRUGS))})")
         if oral_mme_per_day is not None:
             self.oral_mme_per_day = float(oral_mme_per_day)
-        dt_h = (t1_s - self.t_s) / S_PER_H
+        dt_h = (t1_s - self.t_s) / SECONDS_PER_HOUR
         self._step(dt_h, name if has_drug else "", csf_mg_per_day / H_PER_DAY, tissue_mg_per_day / H_PER_DAY)
         self.t_s = float(t1_s)
 
@@ -568,8 +575,8 @@ class PatientSim:
                 i += 1
             if i < n and t0s[i] <= t:
                 dur = t1s[i] - t0s[i]
-                r_csf = csf[i] / dur * S_PER_H
-                r_tis = tis[i] / dur * S_PER_H
+                r_csf = csf[i] / dur * SECONDS_PER_HOUR
+                r_tis = tis[i] / dur * SECONDS_PER_HOUR
                 drug = drugs[i]
                 end = t1s[i]
                 # Merge following intervals with the same drug and rates (one exact step).
@@ -577,22 +584,22 @@ class PatientSim:
                     d2 = t1s[i + 1] - t0s[i + 1]
                     if d2 <= 0.0:
                         break
-                    a = csf[i + 1] / d2 * S_PER_H
+                    a = csf[i + 1] / d2 * SECONDS_PER_HOUR
                     if a != r_csf and abs(a - r_csf) > 1e-12 * (a if a > r_csf else r_csf):
                         break
-                    b = tis[i + 1] / d2 * S_PER_H
+                    b = tis[i + 1] / d2 * SECONDS_PER_HOUR
                     if b != r_tis and abs(b - r_tis) > 1e-12 * (b if b > r_tis else r_tis):
                         break
                     i += 1
                     end = t1s[i]
                 seg_end = end if end < stop else stop
                 if drug in NO_DRUG or (r_csf <= 0.0 and r_tis <= 0.0):
-                    self._step((seg_end - t) / S_PER_H, "", 0.0, 0.0)
+                    self._step((seg_end - t) / SECONDS_PER_HOUR, "", 0.0, 0.0)
                 else:
-                    self._step((seg_end - t) / S_PER_H, drug, r_csf, r_tis)
+                    self._step((seg_end - t) / SECONDS_PER_HOUR, drug, r_csf, r_tis)
             else:
                 seg_end = t0s[i] if i < n and t0s[i] < stop else stop
-                self._step((seg_end - t) / S_PER_H, "", 0.0, 0.0)
+                self._step((seg_end - t) / SECONDS_PER_HOUR, "", 0.0, 0.0)
             t = seg_end
             self.t_s = t
         self.t_s = float(until_s)

@@ -26,6 +26,7 @@ from ..pump.firmware import PtmSettings
 from ..pump.therapy import PeriodicBolus, Therapy
 from ..telemetry.commands import therapy_to_args
 from ..telemetry.messages import ProgramArgs, TherapyReply, program_to_args
+from ..timeunits import SECONDS_PER_HOUR_INT
 from .session import Session
 from .status import Interrogation, interrogate, last_increase_s
 
@@ -345,5 +346,5 @@ def program(
 
 
 def _hhmm(seconds_of_day: int) -> str:
-    h, rem = divmod(int(seconds_of_day), 3600)
+    h, rem = divmod(int(seconds_of_day), SECONDS_PER_HOUR_INT)
     return f"{h:02d}:{rem // 60:02d}"

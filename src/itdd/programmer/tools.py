@@ -15,6 +15,7 @@ from ..pump.implant import Implant
 from ..pump.models import PumpModel
 from ..pump.therapy import Therapy
 from ..telemetry.messages import ClockReply, TherapyReply
+from ..timeunits import SECONDS_PER_HOUR, SECONDS_PER_HOUR_INT
 from .session import Session
 
 DAY_S = q.SECONDS_PER_DAY
@@ -341,7 +342,7 @@ def clock_check(
 
     drug = get_drug(th.drug)
     drift = None
-    if previous is not None and t - previous[0] > 3600:
+    if previous is not None and t - previous[0] > SECONDS_PER_HOUR:
         drift = (err - previous[1]) / (t - previous[0]) * 1e6
     rep = ClockReport(
         t,
@@ -411,6 +412,6 @@ def cap_hazard(
 
 def _hhmm(seconds_of_day: float) -> str:
     s = round(seconds_of_day) % int(DAY_S)
-    h, rem = divmod(s, 3600)
+    h, rem = divmod(s, SECONDS_PER_HOUR_INT)
     m, sec = divmod(rem, 60)
     return f"{h:02d}:{m:02d}" + (f":{sec:02d}" if sec else "")

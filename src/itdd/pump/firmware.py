@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_dose_rate, fmt_flow, fmt_volume
+from .events import ALARMS as ALARM_KINDS
 from .limits import RANGES, check_ptm, check_range
 from .log import EventLog
 from .models import PumpModel
@@ -44,18 +45,10 @@ EPS_S = 1e-6
 EPS_ML = 1e-9
 INF = float("inf")
 
-CRITICAL = "critical"
-NON_CRITICAL = "non-critical"
 
 # alarm type -> (log event, severity).  Tones per clinical-facts [S]: critical = 3 s two-tone,
 # non-critical = 1 s single tone.
-ALARMS = {
-    "low_reservoir": ("low_reservoir_alarm", NON_CRITICAL),
-    "reservoir_empty": ("reservoir_empty_alarm", CRITICAL),
-    "eri": ("eri_alarm", NON_CRITICAL),
-    "end_of_service": ("end_of_service", CRITICAL),
-    "motor_stall": ("motor_stall", CRITICAL),
-}
+ALARMS = {kind: (a.event, a.severity) for kind, a in ALARM_KINDS.items()}  # itdd.pump.events
 
 DENIAL_REASONS = ("not_enabled", "pump_not_infusing", "lockout", "daily_limit", "max_dose")
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import SafetyRefusal
+from ..timeunits import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
     from .firmware import PtmSettings
 
-DAY_S = 86400.0
+DAY_S = SECONDS_PER_DAY
 
 
 @dataclass(frozen=True)

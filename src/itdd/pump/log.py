@@ -17,45 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from .events import DEVICE_INVISIBLE as DEVICE_INVISIBLE  # the vocabulary: itdd.pump.events
+from .events import EVENT_TYPES as EVENT_TYPES
 from .models import DEVICE_LOG_CAPACITY
-
-EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        # firmware events (device log)
-        "therapy_programmed",
-        "therapy_stopped",
-        "therapy_resumed",
-        "bolus_started",
-        "bolus_completed",
-        "bolus_cancelled",
-        "bolus_ended_short",  # a bolus whose time ran out before its dose was given: dose_mg given, reason
-        "ptm_bolus_granted",
-        "ptm_bolus_denied",
-        "low_reservoir_alarm",
-        "reservoir_empty_alarm",
-        "alarm_cleared",
-        "motor_stall",
-        "motor_stall_recovery",
-        "eri_alarm",
-        "end_of_service",
-        "refill",
-        "interrogation",
-        "clock_set",
-        "telemetry_rejected",
-        "command_applied",  # a telemetry command applied once: command, command_id, role, device_id
-        "catheter_access_port_injection",
-        # hardware truth (simulator only; the device cannot see these)
-        "catheter_fault",
-        "catheter_revision",
-        "magnetic_field_on",
-        "magnetic_field_off",
-        "reservoir_depleted",
-    }
-)
-
-DEVICE_INVISIBLE: frozenset[str] = frozenset(
-    {"catheter_fault", "catheter_revision", "magnetic_field_on", "magnetic_field_off", "reservoir_depleted"}
-)
 
 
 @dataclass(frozen=True, slots=True)

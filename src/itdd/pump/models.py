@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-
-DAYS_PER_YEAR = 365.25
+from ..timeunits import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..errors import SafetyRefusal
-from ..quantities import fmt_dose_rate, fmt_duration, fmt_flow
+from ..quantities import fmt_amount, fmt_dose_rate, fmt_duration, fmt_flow
+from ..timeunits import SECONDS_PER_DAY_INT, SECONDS_PER_HOUR_INT
 from .limits import check_range
 from .models import PumpModel
 
-DAY_S = 86400
+DAY_S = SECONDS_PER_DAY_INT
 MODES = ("stopped", "simple_continuous", "flex", "periodic_bolus")
 MAX_FLEX_STEPS = 24  # the issue asks for "at least 12"; the simulated pump holds 24 (assumption)
 
@@ -154,7 +155,7 @@ class Therapy:
             parts = [f"{_hhmm(s)} {fmt_dose_rate(d, unit)}" for s, d in self.flex_steps]
             return "flex: " + ", ".join(parts)
         parts = [
-            f"{_hhmm(b.at_s)} {b.dose_mg * (1000 if unit == 'mcg' else 1):g} {unit} over {fmt_duration(b.duration_s)}"
+            f"{_hhmm(b.at_s)} {fmt_amount(b.dose_mg, unit, digits=6)} over {fmt_duration(b.duration_s)}"
             for b in self.boluses
         ]
         return f"periodic bolus (basal {fmt_dose_rate(self.basal_mg_per_day, unit)}): " + ", ".join(parts)
@@ -175,7 +176,7 @@ class Therapy:
 
 
 def _hhmm(seconds_of_day: int) -> str:
-    h, rem = divmod(int(seconds_of_day), 3600)
+    h, rem = divmod(int(seconds_of_day), SECONDS_PER_HOUR_INT)
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 

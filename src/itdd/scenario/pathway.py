@@ -17,10 +17,11 @@ from ..errors import ItddError, SafetyRefusal
 from ..patient import PatientSim
 from ..sim.result import NoDevice, RunTrace
 from ..sim.runner import Run
+from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from .model import Scenario
 
-H = 3600.0
-DAY = 86400.0
+H = SECONDS_PER_HOUR
+DAY = SECONDS_PER_DAY
 
 
 def _relabel(exc: ItddError, prefix: str) -> ItddError:

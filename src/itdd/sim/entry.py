@@ -14,9 +14,10 @@ from .. import quantities as q
 from ..errors import ItddError, SafetyRefusal
 from ..pump.limits import RANGES, ValueRange, check_range
 from ..pump.models import PumpModel
+from ..timeunits import SECONDS_PER_YEAR
 from .values import number
 
-YEAR_S = 365.25 * q.SECONDS_PER_DAY
+YEAR_S = SECONDS_PER_YEAR
 MAX_SCENARIO_YEARS = 50.0  # assumption: ten pump lifetimes; longer runs are a typo, not a plan
 
 # Values a scenario sets that the pump tables do not cover (assumptions, documented in

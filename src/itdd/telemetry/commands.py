@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..pump.implant import Implant
 from ..pump.limits import check_ptm
 from ..pump.status import FirmwareStatus
+from ..timeunits import SECONDS_PER_DAY_INT
 from .messages import (
     ClinicianBolusArgs,
     NoArgs,
@@ -178,13 +179,13 @@ def _ptm_status(imp: Implant, a: NoArgs) -> dict[str, Any]:
     imp.ptm_connect()
     fw = imp.fw
     ptm = fw.ptm
-    grants = [g for g in fw.ptm_grants if g > imp.t_s - 86400]
+    grants = [g for g in fw.ptm_grants if g > imp.t_s - SECONDS_PER_DAY_INT]
     last = grants[-1] if grants else None
     next_allowed = None
     if ptm is not None and last is not None:
         next_allowed = last + ptm.lockout_s
         if len(grants) >= ptm.max_per_day:
-            next_allowed = max(next_allowed, grants[len(grants) - ptm.max_per_day] + 86400)
+            next_allowed = max(next_allowed, grants[len(grants) - ptm.max_per_day] + SECONDS_PER_DAY_INT)
     return {
         "state": fw.state,
         "reservoir_estimate_ml": fw.estimate_ml,

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import InputError, ItddError, SafetyRefusal
 from ..pump.implant import Implant
+from ..timeunits import SECONDS_PER_HOUR
 from .commands import CLINICIAN, COMMANDS, PATIENT, execute
 from .frames import (
     COMMAND,
@@ -62,7 +63,7 @@ ANSWER_BYTES_KEPT = 2 * 1024 * 1024
 # are counted, not logged, so that radio noise or an attacker cannot roll the real entries off
 # the bounded device log (assumption).
 MAX_UNANSWERED_LOGGED_PER_HOUR = 100
-HOUR_S = 3600.0
+HOUR_S = SECONDS_PER_HOUR
 
 
 @dataclass

@@ -31,13 +31,14 @@ from dataclasses import dataclass
 
 from ..care.hazards import CATHETER_KINDS, YEAR_S
 from ..care.outcome import PatientOutcome
+from ..timeunits import DAYS_PER_YEAR, SECONDS_PER_DAY, SECONDS_PER_MONTH
 
 __all__ = ["ENDPOINTS", "Endpoint", "Extracted", "available_names", "get_endpoint", "register"]
 
-MONTH_S = YEAR_S / 12.0
-DAY_S = 86400.0
+MONTH_S = SECONDS_PER_MONTH
+DAY_S = SECONDS_PER_DAY
 STABLE_BAND = 0.20  # as itdd.care.metrics: dose at 36 months within +/-20% of the dose at 12 months
-HORIZON_SLACK_S = 86400.0  # as itdd.care.cohort: followed "12 months" to within a day counts
+HORIZON_SLACK_S = SECONDS_PER_DAY  # as itdd.care.cohort: followed "12 months" to within a day counts
 
 #: one patient's contribution: a value, (numerator, denominator), (events, years) or (years, event);
 #: None when the patient is not in the endpoint's group
@@ -341,7 +342,7 @@ _LIST: tuple[Endpoint, ...] = (
         "Died within 30 days of the implant (all causes)",
         "implanted, followed 30 days or died before",
         False,
-        min_years=30 / 365.25,
+        min_years=30 / DAYS_PER_YEAR,
         extract=lambda o, y: _died_within(o, 30 * DAY_S),
     ),
     Endpoint(

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import DISCLAIMER, __version__
 from ..care.hazards import YEAR_S
+from ..timeunits import SECONDS_PER_DAY
 from .contract import (
     ArmSummary,
     ComparisonRow,
@@ -31,7 +32,7 @@ from .statistics import arm_estimate, compare, extract, individual_effects, kapl
 
 __all__ = ["TrialResult", "run_trial", "summarize_trial"]
 
-HORIZON_SLACK_S = 86400.0
+HORIZON_SLACK_S = SECONDS_PER_DAY
 DOSE_PERCENTILES = (10, 25, 50, 75, 90)
 
 

@@ -19,6 +19,8 @@ from ...errors import SafetyRefusal
 from ...patient.parameters import U
 from ...patient.sim import Vitals
 from ...programmer.tools import plan_titration
+from ...thresholds import thresholds
+from ...timeunits import SECONDS_PER_DAY, SECONDS_PER_MONTH
 
 __all__ = [
     "CONCENTRATIONS_MG_PER_ML",
@@ -39,8 +41,8 @@ __all__ = [
     "wean_oral",
 ]
 
-DAY_S = 86400.0
-MONTH_S = 365.25 * DAY_S / 12
+DAY_S = SECONDS_PER_DAY
+MONTH_S = SECONDS_PER_MONTH
 
 #: Trial success: at least 50% pain reduction from the pre-trial pain [S: clinical-facts "Screening trials"].
 SUCCESS_RELIEF = 0.5
@@ -54,7 +56,7 @@ START_FRACTION_OF_BOLUS = 0.5
 TITRATION_TARGET_DRIVE = 3.0  # the conventional policy's target (clinician/policies.py holds the policies)
 #: Side effects that make the clinician lower the dose by 20% (assumption [U]).
 DECREASE_FRACTION = 0.2
-SEDATION_LIMIT = 2.0  # frequently drowsy (POSS-like 0-3 scale)
+SEDATION_LIMIT = thresholds().sedation_alert_score.value  # frequently drowsy (POSS-like 0-3 scale)
 PRURITUS_LIMIT = 7.0
 #: Lowest dose the clinician programs, mg/day (assumption [U]).
 LOWEST_DOSE_MG_PER_DAY = 0.1

@@ -8,18 +8,20 @@ source or says "assumption".
 from __future__ import annotations
 
 from ...pump.hardware import CATHETER_FAULTS
+from ...thresholds import thresholds
+from ...timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, SECONDS_PER_MONTH, SECONDS_PER_YEAR
 
-H = 3600.0
-DAY = 86400.0
-MONTH = 365.25 * DAY / 12  # mean month (assumption: "12 months" = one Julian year)
-YEAR = 365.25 * DAY
+H = SECONDS_PER_HOUR
+DAY = SECONDS_PER_DAY
+MONTH = SECONDS_PER_MONTH  # mean month (assumption: "12 months" = one Julian year)
+YEAR = SECONDS_PER_YEAR
 
 #: Vital signs after intrathecal morphine: hourly for 12 h, then 2-hourly for 12 h [S: clinical-facts].
 VITALS_HOURLY_H = 12
 VITALS_TWO_HOURLY_H = 12
-#: Respiratory depression alert: RR below 10/min or SpO2 below 90% [S: clinical-facts].
-RR_ALERT_PER_MIN = 10.0
-SPO2_ALERT_PCT = 90.0
+#: Respiratory depression alert: RR below 10/min or SpO2 below 90% (itdd.thresholds, with sources).
+RR_ALERT_PER_MIN = thresholds().resp_rate_alert_per_min.value
+SPO2_ALERT_PCT = thresholds().spo2_alert_pct.value
 #: Per-procedure complication probabilities.  (probability, source, reoperation)
 TRIAL_COMPLICATIONS: dict[str, tuple[float, str, bool]] = {
     "post_dural_puncture_headache": (
@@ -55,7 +57,7 @@ REVISION_DELAY_S = 3 * DAY
 CALL_TO_VISIT_S = 1 * DAY
 INFECTION_DETECTION_S = 3 * DAY
 #: Granuloma workup: MRI of the catheter tip (30 min in the field, assumption).
-IMAGING_S = 30 * 60.0
+IMAGING_S = 30 * SECONDS_PER_MINUTE
 #: Patient self-checks (``TitrationPlan.self_check``, weekly by default) run on the grid implant +
 #: k x self_check while the patient's pain is controlled, but only in the SELF_CHECK_WATCH_S after
 #: something that can bring pain back (a complication, a dose decrease, an oral opioid cut, a

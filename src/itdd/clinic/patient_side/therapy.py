@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from ...drugs import get_drug
 from ...errors import ItddError
+from ...pump.events import ALARMS as ALARM_KINDS
 from ...pump.firmware import ALARMS
-from ...quantities import SECONDS_PER_DAY, iso
+from ...quantities import SECONDS_PER_DAY, fmt_amount, iso
 from ..models import Appointment, Patient, Prescription, Pump, PumpEvent, User
 from ..problems import Forbidden, Invalid, NotFound
 from ..services import Ctx, ptm_status
@@ -100,13 +101,7 @@ ALARM_HELP: dict[str, tuple[str, str]] = {
         "Call your clinic now: the pump must be checked with the programmer before it delivers drug again.",
     ),
 }
-ALARM_NAMES = {
-    "low_reservoir": "Low reservoir",
-    "reservoir_empty": "Reservoir empty",
-    "eri": "Battery replacement due (ERI)",
-    "end_of_service": "Pump stopped (end of service)",
-    "motor_stall": "Motor stalled",
-}
+ALARM_NAMES = {kind: a.patient_label for kind, a in ALARM_KINDS.items()}  # itdd.pump.events
 
 
 def alarm_guide() -> list[dict[str, str]]:
@@ -139,8 +134,7 @@ def _own(ctx: Ctx) -> tuple[Patient, Pump | None]:
 
 
 def _amount(mg: float, unit: str) -> str:
-    v = mg * 1000.0 if unit == "mcg" else mg
-    return f"{v:.3g} {unit}"
+    return fmt_amount(mg, unit, digits=3)
 
 
 def my_therapy(ctx: Ctx) -> dict[str, Any]:

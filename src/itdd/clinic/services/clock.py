@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...quantities import iso, start_of_local_day_s
+from ...timeunits import SECONDS_PER_HOUR_INT
 from ..clock import clinic_now_s
 from ..models import (
     Pump,
@@ -24,7 +25,7 @@ from .context import (
     require_clinician,
 )
 
-CLINIC_DAY_START_S = 9 * 3600  # assumption: "to next refill" lands at 09:00 local, when the clinic opens
+CLINIC_DAY_START_S = 9 * SECONDS_PER_HOUR_INT  # assumption: "to next refill" lands at 09:00 local (clinic opens)
 MAX_ADVANCE_S = 400 * DAY_S  # assumption: one advance covers at most a little over a year
 
 

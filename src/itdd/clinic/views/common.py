@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...drugs import library
+from ...pump.events import ALARMS as ALARM_KINDS
 from ...pump.models import get_model
 from ...quantities import SECONDS_PER_DAY
 from ..models import (
@@ -34,13 +35,7 @@ ERI_WINDOW_DAYS = 180.0  # assumption: replacement is planned ~6 months ahead of
 CRITICAL_FIRST = {"critical": 0, "non-critical": 1}
 
 
-ALARM_LABELS = {
-    "low_reservoir": "Low reservoir",
-    "reservoir_empty": "Reservoir empty",
-    "eri": "Elective replacement indicator (ERI)",
-    "end_of_service": "End of service",
-    "motor_stall": "Motor stall",
-}
+ALARM_LABELS = {kind: a.label for kind, a in ALARM_KINDS.items()}  # itdd.pump.events
 
 
 def dose_unit(drug: str) -> str:

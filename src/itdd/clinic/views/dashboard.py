@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, defer
 
+from ...thresholds import thresholds
 from .. import cache, vpatient
 from ..models import (
     Appointment,
@@ -204,7 +205,7 @@ def worsening_rows(ctx: Ctx, patient_ids: list[int]) -> list[dict[str, Any]]:
     for pid, (_, pain, withdrawal, rr, spo2, sedation) in latest.items():
         low = float(lows[pid])
         rise = pain - low
-        resp = rr < 10.0 or spo2 < 90.0  # thresholds as Observation.respiratory_depression
+        resp = thresholds().resp_rate_alert_per_min.alerts(rr) or thresholds().spo2_alert_pct.alerts(spo2)
         reasons = []
         if rise >= vpatient.WORSENING_PAIN_RISE_NRS:
             reasons.append(f"pain up {rise:.1f} points in {vpatient.WORSENING_WINDOW_DAYS:g} days")

@@ -76,8 +76,7 @@ STATUS_LABELS = {
 def _amount(mg: float | None, unit: str = "mg", per: str = "") -> str:
     if mg is None:
         return "—"
-    v = mg * 1000.0 if unit == "mcg" else mg
-    return f"{v:.4g} {unit}{per}"
+    return q.fmt_amount(mg, unit) + per
 
 
 def _conc(mg_per_ml: float | None, unit: str = "mg") -> str:

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from ... import quantities as q
 from ...errors import ItddError
+from ...timeunits import SECONDS_PER_HOUR_INT
 from .. import security, services, views
 from ..api.common import write_or_log_refusal
 from ..auth import Auth, unit
@@ -33,15 +34,15 @@ BOLUS_ROWS = 6  # form rows for periodic boluses
 
 
 def _fmt_rate(mg: float, unit: str) -> str:
-    return f"{(mg * 1000 if unit == 'mcg' else mg):.6g} {unit}/day"
+    return q.fmt_dose_rate(mg, unit, digits=6)
 
 
 def _fmt_amount(mg: float, unit: str) -> str:
-    return f"{(mg * 1000 if unit == 'mcg' else mg):.6g} {unit}"
+    return q.fmt_amount(mg, unit, digits=6)
 
 
 def _hhmm(seconds: int) -> str:
-    h, rem = divmod(int(seconds), 3600)
+    h, rem = divmod(int(seconds), SECONDS_PER_HOUR_INT)
     return f"{h:02d}:{rem // 60:02d}"
 
 
