@@ -80,7 +80,8 @@ def test_thresholds_file_values_and_sources() -> None:
 
 
 def test_every_user_reads_the_same_threshold_objects() -> None:
-    from itdd.care import pathway
+    from itdd.care.clinician import decisions
+    from itdd.care.steps import rules as pathway
     from itdd.patient import parameters as P
     from itdd.report import plots
     from itdd.thresholds import thresholds
@@ -88,7 +89,7 @@ def test_every_user_reads_the_same_threshold_objects() -> None:
     t = thresholds()
     assert pathway.RR_ALERT_PER_MIN == plots.RR_ALERT_PER_MIN == P.RESP_DEPRESSION_RR_PER_MIN.value
     assert pathway.SPO2_ALERT_PCT == plots.SPO2_ALERT_PERCENT == P.RESP_DEPRESSION_SPO2_PCT.value
-    assert pathway.SEDATION_LIMIT == plots.SEDATION_ALERT_SCORE == t.sedation_alert_score.value
+    assert decisions.SEDATION_LIMIT == plots.SEDATION_ALERT_SCORE == t.sedation_alert_score.value
     assert P.RESP_DEPRESSION_RR_PER_MIN.source == t.resp_rate_alert_per_min.source
 
 
@@ -142,7 +143,7 @@ def test_one_dose_formatter_by_hand() -> None:
 
 def test_report_drug_and_clinic_delegate_to_the_one_formatter() -> None:
     from itdd import quantities as q
-    from itdd.clinic import web
+    from itdd.clinic.web import program as web
     from itdd.drugs import get_drug
     from itdd.report.render import DrugUnits
 
