@@ -28,7 +28,7 @@ from .. import DISCLAIMER, __version__
 from ..patient import PatientParams
 from ..patient import outcomes_pro as pro
 from ..report.schema import PathwayStage
-from ..sim.result import RunTrace, build_result
+from ..sim.result import NoDevice, RunTrace, build_result
 from .clinician import ClinicianPolicy
 from .hazards import CATHETER_KINDS
 from .outcome import Complication, PatientOutcome
@@ -47,7 +47,7 @@ class PathwayRun:
     outcome: PatientOutcome
     result: dict[str, Any] | None = None
     events: list[PathwayStage] = field(default_factory=list)  # the pathway's own log (stages)
-    run: Any = None  # with record=True and an implant: the itdd.sim.result.RunTrace of the implanted period
+    run: Any = None  # with record=True: the itdd.sim.result.RunTrace of the implanted period (empty without an implant)
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -182,6 +182,7 @@ class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
                 ]
                 res["events"] = older + res["events"]
         else:
+            self.run_obj = RunTrace(NoDevice(), self.start_s, self.end_s, self.offset_s)  # an empty record
             res = {
                 "itdd_version": __version__,
                 "disclaimer": DISCLAIMER,

@@ -15,7 +15,7 @@ from ..care.pathway import SERIES_COLUMNS, run_pathway
 from ..care.plan import PatientSpec
 from ..errors import ItddError, SafetyRefusal
 from ..patient import PatientSim
-from ..sim.result import NoDevice, RunTrace
+from ..sim.result import RunTrace
 from ..sim.runner import Run
 from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from .model import Scenario
@@ -57,14 +57,8 @@ def run_pathway_scenario(
     result["scenario"]["seed"] = scn.seed
     result.setdefault("daily", [])
     result.setdefault("events", [])
-    run: RunTrace | None = pr.run
-    if run is None:  # no implant: an empty record for the interval CSV
-        run = RunTrace(
-            implant=NoDevice(),
-            offset_s=q.offset_of(q.parse_datetime(scn.start)),
-            start_s=q.to_epoch_s(q.parse_datetime(result["scenario"]["start"])),
-            end_s=q.to_epoch_s(q.parse_datetime(result["scenario"]["end"])),
-        )
+    assert pr.run is not None  # record=True: the pathway gives its run (an empty record without an implant)
+    run: RunTrace = pr.run
     return run, result
 
 
