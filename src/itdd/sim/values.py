@@ -115,7 +115,10 @@ Percent = Annotated[
 TimeOfDay = Annotated[
     str,
     AfterValidator(_check(q.parse_time_of_day_s)),
-    Field(description="A time of day, HH:MM, in the scenario's UTC offset.", json_schema_extra={"examples": ["07:00"]}),
+    Field(
+        description="A time of day, HH:MM, in the schedule's UTC offset (the scenario's, or the clinic's).",
+        json_schema_extra={"examples": ["07:00"]},
+    ),
 ]
 DateTime = Annotated[
     str,
