@@ -677,9 +677,15 @@ class Firmware:
     # ---- patient-activated bolus ---------------------------------------------------------------
     def delivered_mg_between(self, a_s: float, b_s: float) -> float:
         """What the firmware believes it delivered in [a, b] (its own commanded record)."""
+        # (the history is in time order: what ended before a adds nothing, and nothing after b)
         total = 0.0
         for t0, t1, mg in self.history:
-            lo, hi = max(t0, a_s), min(t1, b_s)
+            if t1 <= a_s:
+                continue
+            if t0 >= b_s:
+                break
+            lo = t0 if t0 > a_s else a_s
+            hi = t1 if t1 < b_s else b_s
             if hi > lo:
                 total += mg * (hi - lo) / DAY_S
         return total

@@ -30,9 +30,9 @@ from .models import (
 )
 from .record import PointDose, Record
 from .status import FirmwareStatus, FluidSegment, PumpStatus
+from .stepper import MAX_STEPS_PER_RUN
+from .stepper import run_until as _run_until
 from .therapy import DAY_S, Therapy, check_rates
-
-MAX_STEPS_PER_RUN = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +221,15 @@ class Implant:
             fw.stall(self.t_s)
 
     def run_until(self, t_end_s: float) -> None:
-        """Move exactly to ``t_end_s``, handling every internal change on the way."""
+        """Move exactly to ``t_end_s``, handling every internal change on the way.
+
+        Runs :func:`itdd.pump.stepper.run_until`: :meth:`run_until_stepwise` with its methods
+        written inline, identical to it bit for bit (``tests/pump/test_stepper.py``)."""
+        _run_until(self, t_end_s)
+
+    def run_until_stepwise(self, t_end_s: float) -> None:
+        """The reference loop: from breakpoint to breakpoint through :meth:`next_change_s`,
+        :meth:`_advance` and :meth:`_on_time`."""
         steps = 0
         while self.t_s < t_end_s:
             t1 = min(self.next_change_s(), t_end_s)
