@@ -82,6 +82,11 @@ class PeriodicRun:
 
 
 class Firmware:
+    # the cache of step_lengths_s() (class defaults: a firmware loaded by itdd.pump.persist has none yet)
+    _lengths: tuple[float, ...] = ()
+    _lengths_of: Therapy | None = None
+    _lengths_drift = 0.0
+
     def __init__(
         self,
         model: PumpModel,
@@ -214,15 +219,17 @@ class Firmware:
             return
         ml = mg = 0.0
         b = self.bolus
+        th = self.therapy
         if b is not None:
             ml, mg = b.rate_ml_per_day, b.mg_per_day
-        elif self.therapy.running:
+        elif th.running:
             if self.min_rate_mode:
                 ml = self.model.min_rate_ml_per_day
                 mg = ml * self.conc_mg_per_ml
             else:
-                mg = self.basal_mg_per_day()
-                ml = mg / self.conc_mg_per_ml if self.conc_mg_per_ml > 0 else 0.0
+                mg = th.steps[self.step_idx].dose_mg_per_day  # basal_mg_per_day()
+                conc = self.conc_mg_per_ml
+                ml = mg / conc if conc > 0 else 0.0
         p = self.ptm_bolus
         if p is not None:
             ml += p.rate_ml_per_day
@@ -321,12 +328,21 @@ class Firmware:
         self._check_reservoir(t_s)
         self._recompute()
 
+    def step_lengths_s(self) -> tuple[float, ...]:
+        """Each step's length in real seconds (``Therapy.step_length_s`` over the clock's drift),
+        the same floats as computed at each use, computed once per therapy and drift."""
+        th, drift = self.therapy, self.clock_drift
+        if self._lengths_of is not th or self._lengths_drift != drift:
+            self._lengths = tuple(th.step_length_s(i) / (1.0 + drift) for i in range(len(th.steps)))
+            self._lengths_of, self._lengths_drift = th, drift
+        return self._lengths
+
     def _next_step(self, t_s: float) -> None:
         th = self.therapy
         old = th.steps[self.step_idx]
         self.step_idx = (self.step_idx + 1) % len(th.steps)
         new = th.steps[self.step_idx]
-        self.next_step_s += th.step_length_s(self.step_idx) / (1.0 + self.clock_drift)
+        self.next_step_s += self.step_lengths_s()[self.step_idx]
         if th.mode == "periodic_bolus":
             if old.bolus >= 0 and new.bolus != old.bolus:
                 self._end_periodic(t_s)
@@ -701,21 +717,23 @@ class Firmware:
             end = min(b.end_s, until_s)
             total += b.mg_per_day * (end - t) / DAY_S
             t = end
-        if t >= until_s or not self.therapy.running:
+        th = self.therapy
+        if t >= until_s or not th.running:
             return total
         if self.min_rate_mode:
             return total + self.model.min_rate_ml_per_day * self.conc_mg_per_ml * (until_s - t) / DAY_S
-        th = self.therapy
+        lengths = self.step_lengths_s()
+        steps, n = th.steps, len(th.steps)
         idx, nxt = self.step_idx, self.next_step_s
         while nxt <= t:  # a clinician bolus may outlast step boundaries
-            idx = (idx + 1) % len(th.steps)
-            nxt += th.step_length_s(idx) / (1.0 + self.clock_drift)
+            idx = (idx + 1) % n
+            nxt += lengths[idx]
         while t < until_s:
-            end = min(nxt, until_s)
-            total += th.steps[idx].dose_mg_per_day * (end - t) / DAY_S
+            end = nxt if nxt < until_s else until_s
+            total += steps[idx].dose_mg_per_day * (end - t) / DAY_S
             t = end
-            idx = (idx + 1) % len(th.steps)
-            nxt += th.step_length_s(idx) / (1.0 + self.clock_drift)
+            idx = (idx + 1) % n
+            nxt += lengths[idx]
         return total
 
     def request_ptm_bolus(self, t_s: float) -> PtmDecision:

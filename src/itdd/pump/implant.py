@@ -220,12 +220,10 @@ class Implant:
         if self.hw.field_present and not fw.motor_stalled and fw.wants_to_run():
             fw.stall(self.t_s)
 
-    def run_until(self, t_end_s: float) -> None:
-        """Move exactly to ``t_end_s``, handling every internal change on the way.
-
-        Runs :func:`itdd.pump.stepper.run_until`: :meth:`run_until_stepwise` with its methods
-        written inline, identical to it bit for bit (``tests/pump/test_stepper.py``)."""
-        _run_until(self, t_end_s)
+    # Move exactly to ``t_end_s``, handling every internal change on the way:
+    # itdd.pump.stepper.run_until, which is run_until_stepwise below with its methods written
+    # inline, identical to it bit for bit (tests/pump/test_stepper.py).
+    run_until = _run_until
 
     def run_until_stepwise(self, t_end_s: float) -> None:
         """The reference loop: from breakpoint to breakpoint through :meth:`next_change_s`,

@@ -45,6 +45,15 @@ class LogEntry:
         return float(v)
 
 
+# LogEntry is frozen: its dataclass __init__ sets each field through object.__setattr__, several
+# times the cost of the slots' own setters, which EventLog.append uses (the same entry, built for
+# every bolus, alarm and command of a run: ~4,400 a pump-year of workload (b), docs/benchmarks.md).
+_new_entry = object.__new__
+_set_seq, _set_time, _set_type, _set_details = (
+    LogEntry.__dict__[name].__set__ for name in ("seq", "time_s", "type", "details")
+)
+
+
 class EventLog:
     __slots__ = ("_seq", "capacity", "counters", "device", "history")
 
@@ -61,9 +70,13 @@ class EventLog:
         if self.history and time_s < self.history[-1].time_s - 1e-6:
             raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
         self._seq += 1
-        entry = LogEntry(self._seq, time_s, type_, details)
+        entry = _new_entry(LogEntry)
+        _set_seq(entry, self._seq)
+        _set_time(entry, time_s)
+        _set_type(entry, type_)
+        _set_details(entry, details)
         self.history.append(entry)
-        if entry.device:
+        if type_ not in DEVICE_INVISIBLE:  # LogEntry.device
             self.device.append(entry)
             self.counters[type_] = self.counters.get(type_, 0) + 1
         return entry

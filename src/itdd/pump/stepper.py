@@ -220,20 +220,31 @@ def run_until(imp: Implant, t_end_s: float) -> None:
             or fw.recover_at_s <= due
             or (fw.eos_at_s <= due and not fw.eos)
             or (b is not None and b.end_s <= due)
-            or (p is not None and p.end_s <= due)
         ):
             imp._on_time()
             state = fw.state
-        elif fw.next_step_s <= due:
+            continue
+        # Only a patient bolus's end or a step boundary may be due: Firmware.on_time handles them
+        # in this order, then recomputes the rate (neither changes the state's name).
+        changed = False
+        if p is not None and p.end_s <= due:
+            fw.ptm_bolus = None
+            fw._log_bolus_end(t1, "ptm", p.dose_mg, p.given_mg, p.interrupted_by)
+            fw._forget_empty_grant(p)
+            changed = True
+        if fw.next_step_s <= due:
             th = fw.therapy
             if th.mode == "periodic_bolus":
-                imp._on_time()
+                imp._on_time()  # the rest of Firmware.on_time (the patient bolus is done)
                 state = fw.state
-            else:
-                # Firmware._next_step (a flex or simple day cycle), then _recompute
-                n = len(th.steps)
-                while fw.next_step_s <= due:
-                    idx = (fw.step_idx + 1) % n
-                    fw.step_idx = idx
-                    fw.next_step_s += th.step_length_s(idx) / (1.0 + fw.clock_drift)
-                fw._recompute()
+                continue
+            # Firmware._next_step for a flex or simple day cycle
+            lengths = fw.step_lengths_s()
+            n = len(lengths)
+            while fw.next_step_s <= due:
+                idx = (fw.step_idx + 1) % n
+                fw.step_idx = idx
+                fw.next_step_s += lengths[idx]
+            changed = True
+        if changed:
+            fw._recompute()
