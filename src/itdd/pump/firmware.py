@@ -24,8 +24,12 @@ status it reports is a typed record (:mod:`itdd.pump.status`).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, replace
+from functools import reduce
+from itertools import islice
+from operator import add, itemgetter
 from typing import Any
 
 from ..errors import SafetyRefusal
@@ -44,6 +48,7 @@ from .therapy import DAY_S, Therapy, check_rates
 EPS_S = 1e-6
 EPS_ML = 1e-9
 INF = float("inf")
+_END_S = itemgetter(1)  # of a history entry (t0, t1, mg_per_day)
 
 
 # alarm type -> (log event, severity).  Tones per clinical-facts [S]: critical = 3 s two-tone,
@@ -86,6 +91,9 @@ class Firmware:
     _lengths: tuple[float, ...] = ()
     _lengths_of: Therapy | None = None
     _lengths_drift = 0.0
+    # each history entry's amount, kept beside the history (see history_terms)
+    _terms: deque[float] = deque()  # noqa: RUF012 - never written: replaced on first use
+    _terms_of: deque[tuple[float, float, float]] | None = None
 
     def __init__(
         self,
@@ -299,13 +307,18 @@ class Firmware:
                 pr.given_mg += pr.mg_per_day * days
         if mg > 0.0:
             h = self.history
+            terms = self.history_terms()
             if h and h[-1][2] == mg and abs(h[-1][1] - t0_s) < EPS_S:
-                h[-1] = (h[-1][0], t1_s, mg)
+                first = h[-1][0]
+                h[-1] = (first, t1_s, mg)
+                terms[-1] = mg * (t1_s - first) / DAY_S
             else:
                 h.append((t0_s, t1_s, mg))
+                terms.append(mg * (t1_s - t0_s) / DAY_S)
             horizon = t1_s - 2 * DAY_S
             while h and h[0][1] < horizon:
                 h.popleft()
+                terms.popleft()
 
     def on_time(self, t_s: float) -> None:
         """Handle everything due at ``t_s`` (timers, schedule boundaries, reservoir thresholds)."""
@@ -691,19 +704,51 @@ class Firmware:
         return self.motor_stalled and self.stall_latched and not field_present
 
     # ---- patient-activated bolus ---------------------------------------------------------------
+    def history_terms(self) -> deque[float]:
+        """Each history entry's amount, ``mg_per_day * (t1 - t0) / DAY_S``, in the history's order.
+
+        ``consume`` keeps it beside the history (an entry's amount is computed once, when the
+        entry is appended or extended); a history set from elsewhere (a loaded state) gets its
+        amounts computed here on first use."""
+        h = self.history
+        terms = self._terms
+        if self._terms_of is not h or len(terms) != len(h):
+            terms = self._terms = deque(mg * (t1 - t0) / DAY_S for t0, t1, mg in h)
+            self._terms_of = h
+        return terms
+
     def delivered_mg_between(self, a_s: float, b_s: float) -> float:
-        """What the firmware believes it delivered in [a, b] (its own commanded record)."""
-        # (the history is in time order: what ended before a adds nothing, and nothing after b)
+        """What the firmware believes it delivered in [a, b] (its own commanded record).
+
+        The sum, in time order, of each entry's part inside [a, b]: ``mg * (hi - lo) / DAY_S``.
+        The history is in time order and its entries do not overlap, so only the first entry
+        that ends after a and the one that holds b can be cut; every entry between lies wholly
+        inside, and its part is exactly its amount (:meth:`history_terms`), added by ``reduce``
+        in the same order, one ``+`` at a time, as the loop would."""
+        h = self.history
+        n = len(h)
+        i = bisect_right(h, a_s, key=_END_S)  # the first entry that ends after a
+        if i >= n:
+            return 0.0
+        t0, t1, mg = h[i]
+        if t0 >= b_s:
+            return 0.0
         total = 0.0
-        for t0, t1, mg in self.history:
-            if t1 <= a_s:
-                continue
-            if t0 >= b_s:
-                break
-            lo = t0 if t0 > a_s else a_s
-            hi = t1 if t1 < b_s else b_s
-            if hi > lo:
-                total += mg * (hi - lo) / DAY_S
+        lo = t0 if t0 > a_s else a_s
+        hi = t1 if t1 < b_s else b_s
+        if hi > lo:
+            total += mg * (hi - lo) / DAY_S
+        if t1 >= b_s:
+            return total
+        j = bisect_right(h, b_s, key=_END_S, lo=i + 1)  # entries i+1 .. j-1 end by b
+        # (an entry of zero length adds 0.0 here and nothing in the loop: the same total)
+        total = reduce(add, islice(self.history_terms(), i + 1, j), total)
+        if j < n:
+            t0, t1, mg = h[j]
+            if t0 < b_s:  # the entry that holds b (it starts after a: after entry i's end)
+                lo = t0 if t0 > a_s else a_s
+                if b_s > lo:
+                    total += mg * (b_s - lo) / DAY_S
         return total
 
     def planned_basal_mg(self, t_s: float, until_s: float) -> float:

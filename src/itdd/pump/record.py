@@ -54,6 +54,7 @@ class Record:
     """Column store of intervals (append-only, in time order)."""
 
     __slots__ = (
+        "appenders",
         "commanded_ml",
         "csf_mg",
         "csf_ml",
@@ -83,6 +84,21 @@ class Record:
         self.drug: list[str] = []
         self.state: list[str] = []
         self.points: list[PointDose] = []
+        # the columns' append methods in append()'s order, for the implant's hot loop
+        self.appenders = (
+            self.t0.append,
+            self.t1.append,
+            self.pumped_ml.append,
+            self.csf_ml.append,
+            self.csf_mg.append,
+            self.tissue_mg.append,
+            self.programmed_mg.append,
+            self.reservoir_ml.append,
+            self.estimate_ml.append,
+            self.commanded_ml.append,
+            self.drug.append,
+            self.state.append,
+        )
 
     def append(
         self,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .firmware import EPS_ML, EPS_S
+from .firmware import EPS_ML, EPS_S, INF
 from .therapy import DAY_S
 
 if TYPE_CHECKING:
@@ -53,16 +53,34 @@ def run_until(imp: Implant, t_end_s: float) -> None:
     fw, hw, model = imp.fw, imp.hw, imp.model
     path = hw.path
     history = fw.history
+    terms = fw.history_terms()
     residual = model.residual_ml
     res_floor = residual + EPS_ML
     drain_day, drain_ml = model.battery_drain_per_day, model.battery_drain_per_ml
     low = fw.low_reservoir_ml
     low_floor = low + EPS_ML
-    rec = imp.record
-    a_t0, a_t1, a_pumped = rec.t0.append, rec.t1.append, rec.pumped_ml.append
-    a_csf_ml, a_csf_mg, a_tissue = rec.csf_ml.append, rec.csf_mg.append, rec.tissue_mg.append
-    a_prog, a_res, a_est = rec.programmed_mg.append, rec.reservoir_ml.append, rec.estimate_ml.append
-    a_cmd, a_drug, a_state = rec.commanded_ml.append, rec.drug.append, rec.state.append
+    (a_t0, a_t1, a_pumped, a_csf_ml, a_csf_mg, a_tissue, a_prog, a_res, a_est, a_cmd, a_drug, a_state) = (
+        imp.record.appenders
+    )
+    # What only a command changes (none runs inside this call): the hardware's flow conditions,
+    # the reservoir's contents, the catheter's share to the spinal fluid (Hardware.csf_fraction).
+    field_present = hw.field_present
+    flowing = not (field_present or hw.catheter_fault == "occlusion")
+    flow_accuracy = hw.flow_accuracy
+    r_conc, r_drug = hw.reservoir_conc_mg_per_ml, hw.reservoir_drug
+    fault = hw.catheter_fault
+    frac = 1.0 if fault is None else (1.0 - hw.leak_fraction if fault == "leak" else 0.0)
+    # The common fluid path: one segment of the reservoir's own fluid.  Pushing that fluid keeps
+    # it so (FluidPath.push adds to the segment and takes as much from it): no front to schedule,
+    # and the tip's drug stays the segment's.
+    one = None
+    segs = path.segments
+    if len(segs) == 1 and segs[0].conc_mg_per_ml == r_conc and segs[0].drug == r_drug:
+        one = segs[0]
+    # The estimate's next alarm level (Firmware.next_change_s): the highest of the low-reservoir
+    # level, the residual and zero that the estimate is above.  The estimate only falls inside
+    # this call, so the level stays until the estimate reaches it.
+    level = level_floor = INF
     state = fw.state
     steps = 0
     while t0 < t_end_s:
@@ -92,33 +110,36 @@ def run_until(imp: Implant, t_end_s: float) -> None:
         q = 0.0
         if rate > 0.0:
             est = fw.estimate_ml
-            level = -1.0
-            if est > low_floor and low > level:
-                level = low
-            if est > res_floor and residual > level:
-                level = residual
-            if est > EPS_ML and level < 0.0:
-                level = 0.0
+            if not est > level_floor:
+                level = -1.0
+                if est > low_floor and low > level:
+                    level = low
+                if est > res_floor and residual > level:
+                    level = residual
+                if est > EPS_ML and level < 0.0:
+                    level = 0.0
+                level_floor = level + EPS_ML
             if level >= 0.0:
                 x = t0 + (est - level) / rate * DAY_S
                 if x < nxt:
                     nxt = x
             # Hardware.actual_flow_ml_per_day
-            if not (hw.field_present or hw.catheter_fault == "occlusion" or hw.reservoir_ml <= res_floor):
-                q = rate * hw.flow_accuracy
+            if flowing and not hw.reservoir_ml <= res_floor:
+                q = rate * flow_accuracy
             if q > 0.0:
                 x = t0 + (hw.reservoir_ml - residual) / q * DAY_S
                 if x < nxt:
                     nxt = x
-                segs = path.segments
-                if len(segs) > 1:
+                if one is not None:
+                    pass
+                elif len(segs := path.segments) > 1:
                     x = t0 + segs[0].volume_ml / q * DAY_S
                     if x < nxt:
                         nxt = x
                 elif segs:
-                    head = segs[0]
-                    if head.conc_mg_per_ml != hw.reservoir_conc_mg_per_ml or head.drug != hw.reservoir_drug:
-                        x = t0 + head.volume_ml / q * DAY_S
+                    tip = segs[0]
+                    if tip.conc_mg_per_ml != r_conc or tip.drug != r_drug:
+                        x = t0 + tip.volume_ml / q * DAY_S
                         if x < nxt:
                             nxt = x
         eri_pending = fw.eri_s is None
@@ -144,8 +165,11 @@ def run_until(imp: Implant, t_end_s: float) -> None:
         days = (t1 - t0) / DAY_S
         res0, est0 = hw.reservoir_ml, fw.estimate_ml
         pumped = csf_ml = csf_mg = tissue_mg = 0.0
-        segs = path.segments
-        drug = segs[0].drug if segs else hw.reservoir_drug
+        if one is not None:
+            drug = one.drug
+        else:
+            segs = path.segments
+            drug = segs[0].drug if segs else hw.reservoir_drug
         if rate > 0.0:
             if q > 0.0:
                 pumped = q * days
@@ -153,22 +177,13 @@ def run_until(imp: Implant, t_end_s: float) -> None:
                 if res <= res_floor:
                     res = residual
                 hw.reservoir_ml = res
-                r_conc, r_drug = hw.reservoir_conc_mg_per_ml, hw.reservoir_drug
-                if len(segs) == 1 and segs[0].conc_mg_per_ml == r_conc and segs[0].drug == r_drug:
+                if one is not None:
                     # one fluid, the reservoir's: what goes in comes out at the same concentration
-                    head = segs[0]
-                    head.volume_ml += pumped
-                    out_ml, out_mg = pumped, 0.0 + pumped * head.conc_mg_per_ml
-                    head.volume_ml -= pumped
+                    one.volume_ml += pumped
+                    out_ml, out_mg = pumped, 0.0 + pumped * one.conc_mg_per_ml
+                    one.volume_ml -= pumped
                 else:
                     out_ml, out_mg = path.push(pumped, r_conc, r_drug)
-                fault = hw.catheter_fault
-                if fault is None:
-                    frac = 1.0
-                elif fault == "leak":
-                    frac = 1.0 - hw.leak_fraction
-                else:
-                    frac = 0.0
                 csf_ml, csf_mg = out_ml * frac, out_mg * frac
                 tissue_mg = out_mg - csf_mg
             # Firmware.consume (its rate is the commanded rate, > 0 here)
@@ -186,13 +201,18 @@ def run_until(imp: Implant, t_end_s: float) -> None:
                 if pr is not None and b is None and not fw.min_rate_mode:
                     pr.given_mg += pr.mg_per_day * days
             if mg > 0.0:
-                if history and history[-1][2] == mg and abs(history[-1][1] - t0) < EPS_S:
-                    history[-1] = (history[-1][0], t1, mg)
+                last = history[-1] if history else None
+                if last is not None and last[2] == mg and abs(last[1] - t0) < EPS_S:
+                    first = last[0]
+                    history[-1] = (first, t1, mg)
+                    terms[-1] = mg * (t1 - first) / DAY_S
                 else:
                     history.append((t0, t1, mg))
+                    terms.append(mg * (t1 - t0) / DAY_S)
                 horizon = t1 - TWO_DAYS_S
-                while history and history[0][1] < horizon:
+                while history[0][1] < horizon:  # (not empty: an entry ending at t1 was just added)
                     history.popleft()
+                    terms.popleft()
         if eri_pending:
             hw.battery_to_eri -= drain * days
         a_t0(t0)
@@ -212,7 +232,7 @@ def run_until(imp: Implant, t_end_s: float) -> None:
         due = t1 + EPS_S
         est = fw.estimate_ml
         if (
-            hw.field_present
+            field_present
             or (eri_pending and hw.battery_to_eri <= 1e-12)
             or (not imp.depleted and hw.reservoir_ml <= res_floor)
             or est <= low_floor
