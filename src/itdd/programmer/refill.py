@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .. import quantities as q
 from ..drugs import Drug, device_limits
@@ -38,7 +39,7 @@ from ..drugs.guardrails import (
 from ..errors import InputError, SafetyRefusal
 from ..pump.log import LogEntry
 from ..pump.models import PumpModel
-from ..telemetry.messages import RefillArgs, RefillReply, TherapyReply, refill_to_args
+from ..telemetry.messages import RefillArgs, RefillReply, refill_to_args
 from .projection import bridge_lead
 from .refill_math import CAUSES_LESS_WITHDRAWN as CAUSES_LESS_WITHDRAWN  # re-exported: the refill's API
 from .refill_math import CAUSES_MORE_WITHDRAWN as CAUSES_MORE_WITHDRAWN
@@ -170,6 +171,27 @@ def refill(
     previous_reservoir: float | None = None,
 ) -> RefillRecord:
     """Run the refill workflow; returns the refill record (see the module docstring)."""
+    return refill_row(
+        session,
+        req,
+        clinician=clinician,
+        confirmations=confirmations,
+        settings=settings,
+        previous_reservoir=previous_reservoir,
+    )[0]
+
+
+def refill_row(
+    session: Session,
+    req: RefillRequest,
+    *,
+    clinician: str,
+    confirmations: Mapping[str, str] | None = None,
+    settings: RefillSettings | None = None,
+    previous_reservoir: float | None = None,
+) -> tuple[RefillRecord, dict[str, Any]]:
+    """:func:`refill`, and the record's JSON form (``record.to_dict()``), written once for both the
+    checksum and the caller."""
     settings = settings or RefillSettings()
     if not clinician.strip():
         raise InputError("clinician", "a clinician id is required for a refill")
@@ -199,7 +221,7 @@ def refill(
     )
 
     def verify() -> bool:
-        th = TherapyReply.from_wire(session.read("read_therapy"))
+        th = session.read_therapy()
         return th.drug == drug.name and abs(th.concentration_mg_per_ml - conc) <= 1e-12 * max(1.0, conc)
 
     res = session.write("refill", refill_to_args(args), verify=verify, applied=session.log_entry_since(seq0, "refill"))
@@ -275,4 +297,4 @@ def refill(
         confirmations=tuple(confirmed),
         delivery_certain=res.certain,
         link_notes=tuple(session.notes),
-    ).with_checksum()
+    ).with_checksum_row()

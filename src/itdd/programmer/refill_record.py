@@ -133,7 +133,15 @@ class RefillRecord:
         return at_record_resolution(self.next_refill_s)
 
     def with_checksum(self) -> RefillRecord:
-        return replace(self, checksum=checksum(self.to_dict()))
+        return self.with_checksum_row()[0]
+
+    def with_checksum_row(self) -> tuple[RefillRecord, dict[str, Any]]:
+        """The record with its checksum, and that record's :meth:`to_dict` (the JSON written once:
+        the checksum is the only value that changes, and it is not one of its own fields)."""
+        row = self.to_dict()
+        c = checksum(row)
+        row["checksum"] = c
+        return replace(self, checksum=c), row
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON form (the same keys and values the programmer has always written)."""

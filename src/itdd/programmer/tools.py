@@ -14,7 +14,7 @@ from ..errors import InputError, SafetyRefusal
 from ..pump.implant import Implant
 from ..pump.models import PumpModel
 from ..pump.therapy import Therapy
-from ..telemetry.messages import ClockReply, TherapyReply
+from ..telemetry.messages import ClockReply
 from ..timeunits import SECONDS_PER_HOUR, SECONDS_PER_HOUR_INT
 from .session import Session
 
@@ -336,7 +336,7 @@ def clock_check(
     c = ClockReply.from_wire(session.read("read_clock"))
     t, pump = c.time_s, c.pump_time_s
     err = pump - t
-    th = TherapyReply.from_wire(session.read("read_therapy"))
+    th = session.read_therapy()
     therapy = th.therapy
     from ..drugs import get_drug  # local: avoids a cycle at import time
 

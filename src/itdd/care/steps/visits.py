@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ... import quantities as q
 from ...patient.mortality import overdose_death
 from ...patient.sim import Vitals
-from ...programmer.refill import RefillRequest, RefillSettings, refill
+from ...programmer.refill import RefillRequest, RefillSettings, refill_row
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
 from ..clinician import decisions as cd
@@ -203,14 +203,13 @@ class Visits(PathwayState):
             conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
             d = self.plan.drug if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
-        record = refill(
+        record, rec = refill_row(
             self.session(),
             req,
             clinician="care-pathway",
             settings=RefillSettings(enforce_guardrails=False),
             previous_reservoir=self.prev_reservoir_ml,
         )
-        rec = record.to_dict()
         rec.pop("link_notes", None)
         rec["reason"] = why
         self.refills.append(rec)
