@@ -4,7 +4,7 @@ LocalLink gives the same record as the wire path."""
 from __future__ import annotations
 
 from itdd.programmer.refill import RefillRequest, refill, refill_row
-from itdd.programmer.refill_record import checksum
+from itdd.programmer.refill_record import CHECKSUM_FIELDS, checksum
 from itdd.programmer.session import Session
 from itdd.telemetry.commands import DirectLink
 from itdd.telemetry.local import LocalLink
@@ -23,5 +23,7 @@ def test_refill_row_is_the_records_json_and_the_local_link_changes_nothing() -> 
     assert row == record.to_dict()
     assert list(row) == list(record.to_dict())  # the same key order (the JSON is written as ordered)
     assert row["checksum"] == checksum(row) == record.checksum != ""
+    assert record.checksum_payload() == {k: row[k] for k in CHECKSUM_FIELDS}
+    assert record.with_checksum() == record
     assert record == wire
     assert a.log.last_seq == b.log.last_seq

@@ -170,28 +170,11 @@ def refill(
     settings: RefillSettings | None = None,
     previous_reservoir: float | None = None,
 ) -> RefillRecord:
-    """Run the refill workflow; returns the refill record (see the module docstring)."""
-    return refill_row(
-        session,
-        req,
-        clinician=clinician,
-        confirmations=confirmations,
-        settings=settings,
-        previous_reservoir=previous_reservoir,
-    )[0]
+    """Run the refill workflow; returns the refill record (see the module docstring).
 
-
-def refill_row(
-    session: Session,
-    req: RefillRequest,
-    *,
-    clinician: str,
-    confirmations: Mapping[str, str] | None = None,
-    settings: RefillSettings | None = None,
-    previous_reservoir: float | None = None,
-) -> tuple[RefillRecord, dict[str, Any]]:
-    """:func:`refill`, and the record's JSON form (``record.to_dict()``), written once for both the
-    checksum and the caller."""
+    The record's checksum is computed from its numbers as :meth:`RefillRecord.to_dict` writes them
+    (:meth:`RefillRecord.checksum_payload`), without writing the whole JSON: a caller that needs the
+    JSON too calls :func:`refill_row`."""
     settings = settings or RefillSettings()
     if not clinician.strip():
         raise InputError("clinician", "a clinician id is required for a refill")
@@ -262,7 +245,7 @@ def refill_row(
         lead=lead,
         end_of_service_s=after.end_of_service_s,
     )
-    return RefillRecord(
+    record = RefillRecord(
         record_id=f"refill-{int(t)}-{hashlib.sha256(q.iso(t, after.offset_s).encode()).hexdigest()[:6]}",
         time_s=t,
         offset_s=after.offset_s,
@@ -297,4 +280,29 @@ def refill_row(
         confirmations=tuple(confirmed),
         delivery_certain=res.certain,
         link_notes=tuple(session.notes),
-    ).with_checksum_row()
+    )
+    # the record was built here and no one else holds it: set its checksum in place (a copy with
+    # dataclasses.replace would cost more than the checksum)
+    object.__setattr__(record, "checksum", checksum(record.checksum_payload()))
+    return record
+
+
+def refill_row(
+    session: Session,
+    req: RefillRequest,
+    *,
+    clinician: str,
+    confirmations: Mapping[str, str] | None = None,
+    settings: RefillSettings | None = None,
+    previous_reservoir: float | None = None,
+) -> tuple[RefillRecord, dict[str, Any]]:
+    """:func:`refill`, and the record's JSON form (``record.to_dict()``, written once)."""
+    record = refill(
+        session,
+        req,
+        clinician=clinician,
+        confirmations=confirmations,
+        settings=settings,
+        previous_reservoir=previous_reservoir,
+    )
+    return record, record.to_dict()

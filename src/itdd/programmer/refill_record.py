@@ -133,15 +133,31 @@ class RefillRecord:
         return at_record_resolution(self.next_refill_s)
 
     def with_checksum(self) -> RefillRecord:
-        return self.with_checksum_row()[0]
+        return replace(self, checksum=checksum(self.checksum_payload()))
 
-    def with_checksum_row(self) -> tuple[RefillRecord, dict[str, Any]]:
-        """The record with its checksum, and that record's :meth:`to_dict` (the JSON written once:
-        the checksum is the only value that changes, and it is not one of its own fields)."""
-        row = self.to_dict()
-        c = checksum(row)
-        row["checksum"] = c
-        return replace(self, checksum=c), row
+    def checksum_payload(self) -> dict[str, Any]:
+        """The values :func:`checksum` reads from :meth:`to_dict` (:data:`CHECKSUM_FIELDS`), written
+        without the rest of the JSON (``tests/programmer/test_refill_row.py`` compares the two)."""
+        off = self.offset_s
+        alarm = self.low_reservoir_alarm_s
+        return {
+            "record_id": self.record_id,
+            "time": q.iso(self.time_s, off),
+            "clinician": self.clinician,
+            "drug": self.drug,
+            "concentration_mg_per_ml": self.concentration_mg_per_ml,
+            "previous_concentration_mg_per_ml": self.previous_concentration_mg_per_ml,
+            "expected_ml": self.expected_ml,
+            "withdrawn_ml": self.withdrawn_ml,
+            "discrepancy_ml": self.discrepancy_ml,
+            "filled_ml": self.filled_ml,
+            "reservoir_ml_entered": self.reservoir_ml_entered,
+            "bridge_bolus": self.bridge_bolus,
+            "bridge_volume_ml": self.bridge_volume_ml,
+            "flag": self.flag,
+            "next_refill_date": q.local_date(self.next_refill_s, off),
+            "low_reservoir_alarm_date": None if alarm is None else q.local_date(alarm, off),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON form (the same keys and values the programmer has always written)."""
