@@ -27,3 +27,20 @@ def test_refill_row_is_the_records_json_and_the_local_link_changes_nothing() -> 
     assert record.with_checksum() == record
     assert record == wire
     assert a.log.last_seq == b.log.last_seq
+
+
+def test_the_kept_library_findings_are_the_library_checks() -> None:
+    from itdd.drugs import get_drug, guardrails
+    from itdd.programmer import refill as r
+    from itdd.pump.models import get_model
+    from itdd.pump.therapy import Therapy
+
+    drug, model = get_drug("morphine"), get_model("synchromed-ii-20")
+    for conc in (25.0, 25, 0.5, 80.0, 200.0, 0.0):  # in and out of the library's range, int and float
+        for dose in (1.0, 1, 0.01, 40.0):
+            th = Therapy.simple(dose)
+            for _ in range(2):  # the second time from the cache
+                assert r._check_concentration(drug, conc) == guardrails.check_concentration(drug, conc)
+                assert list(r._check_therapy(drug, conc, th, model)) == guardrails.check_therapy(
+                    drug, conc, th, model, field="concentration"
+                )

@@ -39,6 +39,7 @@ from ..drugs.guardrails import (
 from ..errors import InputError, SafetyRefusal
 from ..pump.log import LogEntry
 from ..pump.models import PumpModel
+from ..pump.therapy import Therapy
 from ..telemetry.messages import RefillArgs, RefillReply, refill_to_args
 from .projection import bridge_lead
 from .refill_math import CAUSES_LESS_WITHDRAWN as CAUSES_LESS_WITHDRAWN  # re-exported: the refill's API
@@ -97,9 +98,54 @@ def previous_reservoir_ml(log: Sequence[LogEntry]) -> float | None:
     return None
 
 
+# The library checks are pure functions of the drug (a library object), the numbers and the pump
+# model: their findings (immutable) are kept per process, as the same concentrations and doses
+# come back refill after refill.  Keys hold the objects' ids (the objects themselves are kept with
+# the findings and compared by identity, so a reloaded library is never answered from the cache)
+# and the numbers' repr (so 25 and 25.0, 0.0 and -0.0, which the findings' text may write
+# differently, are different keys).
+_FINDINGS_CACHE_MAX = 4096
+_conc_findings: dict[tuple[int, str], tuple[Drug, Finding]] = {}
+_therapy_findings: dict[tuple[object, ...], tuple[Drug, PumpModel, tuple[Finding, ...]]] = {}
+
+
+def _check_concentration(drug: Drug, conc: float) -> Finding:
+    key = (id(drug), repr(conc))
+    hit = _conc_findings.get(key)
+    if hit is not None and hit[0] is drug:
+        return hit[1]
+    f = check_concentration(drug, conc)
+    if len(_conc_findings) >= _FINDINGS_CACHE_MAX:
+        _conc_findings.clear()
+    _conc_findings[key] = (drug, f)
+    return f
+
+
+def _check_therapy(drug: Drug, conc: float, therapy: Therapy, model: PumpModel) -> tuple[Finding, ...]:
+    th = therapy
+    key = (
+        id(drug),
+        repr(conc),
+        id(model),
+        th.mode,
+        repr(th.dose_mg_per_day),
+        repr(th.flex_steps),
+        repr(th.boluses),
+        repr(th.basal_mg_per_day),
+    )
+    hit = _therapy_findings.get(key)
+    if hit is not None and hit[0] is drug and hit[1] is model:
+        return hit[2]
+    fs = tuple(check_therapy(drug, conc, therapy, model, field="concentration"))
+    if len(_therapy_findings) >= _FINDINGS_CACHE_MAX:
+        _therapy_findings.clear()
+    _therapy_findings[key] = (drug, model, fs)
+    return fs
+
+
 def check_refill(it: Interrogation, req: RefillRequest, drug: Drug, conc: float) -> list[Finding]:
     """Everything to check before the needle goes in; hard findings are refusals."""
-    out: list[Finding] = [check_concentration(drug, conc)]
+    out: list[Finding] = [_check_concentration(drug, conc)]
     cap = it.model.reservoir_capacity_ml
     left = 0.0 if req.withdraw_ml is None else max(it.estimate_ml - req.withdraw_ml, 0.0)
     if req.fill_ml > cap - left + 1e-9:
@@ -139,11 +185,7 @@ def check_refill(it: Interrogation, req: RefillRequest, drug: Drug, conc: float)
             )
         )
     elif running:
-        out += [
-            f
-            for f in check_therapy(drug, conc, it.therapy, it.model, field="concentration")
-            if f.rule in ("min_rate", "max_rate")
-        ]
+        out += [f for f in _check_therapy(drug, conc, it.therapy, it.model) if f.rule in ("min_rate", "max_rate")]
     changed = abs(conc - it.conc_mg_per_ml) > 1e-12 or drug.name != it.drug.name
     if changed and running and req.bridge_bolus is False:
         out.append(

@@ -343,7 +343,11 @@ class _Reader:
 def checksum(record: Mapping[str, Any]) -> str:
     """SHA-256 of the record's numbers (canonical JSON of :data:`CHECKSUM_FIELDS`)."""
     payload = {k: record.get(k) for k in CHECKSUM_FIELDS}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
+
+
+# json.dumps(payload, sort_keys=True, separators=(",", ":")), with its encoder built once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def _check_verification(
