@@ -13,7 +13,7 @@ from itdd.pump.implant import Implant
 from itdd.pump.therapy import PeriodicBolus, Therapy
 from itdd.telemetry.commands import PATIENT, DirectLink
 from itdd.telemetry.local import LocalLink
-from itdd.telemetry.messages import StatusReply, TherapyReply
+from itdd.telemetry.messages import RefillArgs, RefillReply, StatusReply, TherapyReply, refill_to_args
 from tests.helpers import T0, make_implant
 
 DAY = 86400.0
@@ -65,3 +65,31 @@ def test_a_patient_role_is_refused_as_on_the_wire() -> None:
         LocalLink(make_implant(), PATIENT).therapy_reply()
     with pytest.raises(InputError, match="may not send"):
         LocalLink(make_implant(), PATIENT).status_reply(0, side_effects=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        RefillArgs(fill_ml=20.0, drug="morphine", conc_mg_per_ml=10.0),
+        RefillArgs(fill_ml=4.0, withdraw_ml=2.0, drug="morphine", conc_mg_per_ml=20.0, bridge_bolus=True),
+        RefillArgs(fill_ml=20.0, drug="morphine", conc_mg_per_ml=20.0, reservoir_ml=18.5, bridge_bolus=False),
+    ],
+)
+def test_refill_reply_matches_the_wire(args: RefillArgs) -> None:
+    a, b = make_implant(), make_implant()
+    for imp in (a, b):
+        imp.run_until(T0 + 20 * DAY)
+    wire = RefillReply.from_wire(DirectLink(a).call("refill", refill_to_args(args)))
+    local = LocalLink(b).refill_reply(args)
+    _same(wire, local)
+    assert [e.to_wire() for e in a.log.since(0)] == [e.to_wire() for e in b.log.since(0)]
+    assert a.fw.estimate_ml == b.fw.estimate_ml and a.hw.reservoir_ml == b.hw.reservoir_ml
+
+
+def test_a_refused_refill_is_refused_as_on_the_wire() -> None:
+    over = RefillArgs(fill_ml=60.0, drug="morphine", conc_mg_per_ml=10.0)
+    with pytest.raises(Exception) as wire:
+        DirectLink(make_implant()).call("refill", refill_to_args(over))
+    with pytest.raises(Exception) as local:
+        LocalLink(make_implant()).refill_reply(over)
+    assert type(wire.value) is type(local.value) and str(wire.value) == str(local.value)

@@ -40,7 +40,7 @@ from ..errors import InputError, SafetyRefusal
 from ..pump.log import LogEntry
 from ..pump.models import PumpModel
 from ..pump.therapy import Therapy
-from ..telemetry.messages import RefillArgs, RefillReply, refill_to_args
+from ..telemetry.messages import RefillArgs
 from .projection import bridge_lead
 from .refill_math import CAUSES_LESS_WITHDRAWN as CAUSES_LESS_WITHDRAWN  # re-exported: the refill's API
 from .refill_math import CAUSES_MORE_WITHDRAWN as CAUSES_MORE_WITHDRAWN
@@ -249,9 +249,8 @@ def refill(
         th = session.read_therapy()
         return th.drug == drug.name and abs(th.concentration_mg_per_ml - conc) <= 1e-12 * max(1.0, conc)
 
-    res = session.write("refill", refill_to_args(args), verify=verify, applied=session.log_entry_since(seq0, "refill"))
+    r, certain = session.write_refill(args, verify=verify, applied=session.log_entry_since(seq0, "refill"))
     after = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
-    r = RefillReply.from_wire(res.result)
     expected = r.expected_ml
     withdrawn = r.withdrawn_ml
     entered = r.reservoir_ml_entered
@@ -320,7 +319,7 @@ def refill(
         stability_limit_date=q.from_epoch_s(sched.stability_limit_s, after.offset_s).date(),
         guardrail_findings=tuple(f for f in findings if f.level != "ok"),
         confirmations=tuple(confirmed),
-        delivery_certain=res.certain,
+        delivery_certain=certain,
         link_notes=tuple(session.notes),
     )
     # the record was built here and no one else holds it: set its checksum in place (a copy with

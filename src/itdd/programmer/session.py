@@ -28,7 +28,7 @@ from ..errors import InputError, ItddError, SafetyRefusal
 from ..pump.log import LogEntry
 from ..telemetry.commands import Link
 from ..telemetry.local import LocalLink
-from ..telemetry.messages import LogReply, StatusReply, TherapyReply
+from ..telemetry.messages import LogReply, RefillArgs, RefillReply, StatusReply, TherapyReply, refill_to_args
 
 REFUSALS = (InputError, SafetyRefusal)
 DEFAULT_ATTEMPTS = 3  # assumption: tries per command before the session gives up and says so
@@ -141,6 +141,21 @@ class Session:
             f"{command!r} could not be delivered after {self.attempts} attempts; the pump shows it was not "
             "applied. Nothing changed; try again closer to the pump",
         )
+
+    def write_refill(
+        self, args: RefillArgs, *, verify: Callable[[], bool], applied: Callable[[], dict[str, Any] | None]
+    ) -> tuple[RefillReply, bool]:
+        """:meth:`write` of the ``refill`` command, its answer decoded, and whether it is certain.
+        A :class:`~itdd.telemetry.local.LocalLink` answers typed (it cannot lose an answer); the
+        read-back is verified the same way."""
+        link = self.link
+        if isinstance(link, LocalLink):
+            reply = link.refill_reply(args)
+            if not verify():
+                raise VerificationError("refill", "read-back after the change does not match what was sent")
+            return reply, True
+        res = self.write("refill", refill_to_args(args), verify=verify, applied=applied)
+        return RefillReply.from_wire(res.result), res.certain
 
     def log_entry_since(
         self, seq: int, type_: str, match: Callable[[LogEntry], bool] | None = None

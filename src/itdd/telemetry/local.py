@@ -1,13 +1,14 @@
-"""A direct link that also answers the programmer's status and therapy reads as typed records.
+"""A direct link that also answers the refill workflow's reads and its refill as typed records.
 
-:class:`LocalLink` is a :class:`~itdd.telemetry.commands.DirectLink` (every command still goes
-through :func:`~itdd.telemetry.commands.execute`: the same handlers, role checks and refusals).
-For the two reads the refill workflow makes most (``read_status``/``interrogate`` and
-``read_therapy``) it also offers :meth:`LocalLink.status_reply` and :meth:`LocalLink.therapy_reply`,
-which build :class:`~itdd.telemetry.messages.StatusReply` and
-:class:`~itdd.telemetry.messages.TherapyReply` straight from the implant instead of writing the wire
-answer and decoding it again.  The values are those the wire round trip gives, conversion for
-conversion (``float``/``int``/``str`` as the decoders apply them), so a workflow reads exactly the
+:class:`LocalLink` is a :class:`~itdd.telemetry.commands.DirectLink` (``call`` still goes through
+:func:`~itdd.telemetry.commands.execute`: the same handlers, role checks and refusals).  For the
+two reads the refill workflow makes most (``read_status``/``interrogate`` and ``read_therapy``) and
+for the refill itself it also offers :meth:`LocalLink.status_reply`, :meth:`LocalLink.therapy_reply`
+and :meth:`LocalLink.refill_reply`, which build :class:`~itdd.telemetry.messages.StatusReply`,
+:class:`~itdd.telemetry.messages.TherapyReply` and :class:`~itdd.telemetry.messages.RefillReply`
+straight from the implant instead of writing the wire answer and decoding it again (the refill's
+arguments are still decoded as the pump decodes them).  The values are those the wire round trip
+gives, conversion for conversion (``float``/``int``/``str`` as the decoders apply them), so a workflow reads exactly the
 same numbers either way; ``tests/telemetry/test_local_link.py`` compares the two on every field.
 
 Used where a simulated programmer talks to its own simulated implant in one process (the care
@@ -17,11 +18,25 @@ wire path.
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..pump.log import LogEntry
 from ..pump.status import Alarm
 from ..pump.therapy import Therapy
-from .commands import CLINICIAN, DirectLink, execute
-from .messages import StatusReply, TherapyReply, log_entry_from_wire, ptm_from_args, therapy_from_args, therapy_wire
+from .commands import CLINICIAN, COMMANDS, DirectLink, execute
+from .messages import (
+    RefillArgs,
+    RefillReply,
+    StatusReply,
+    TherapyReply,
+    decode_args,
+    log_entry_from_wire,
+    ptm_from_args,
+    refill_to_args,
+    therapy_from_args,
+    therapy_wire,
+)
+
+_MALFORMED = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError)  # as execute() reports them
 
 
 def _opt_float(v: float | None) -> float | None:
@@ -81,4 +96,32 @@ class LocalLink(DirectLink):
             concentration_mg_per_ml=float(fw.conc_mg_per_ml),
             low_reservoir_ml=float(fw.low_reservoir_ml),
             ptm=None if ptm is None else ptm_from_args(ptm.to_dict(), "therapy_reading.ptm"),
+        )
+
+    def refill_reply(self, args: RefillArgs) -> RefillReply:
+        """``RefillReply.from_wire(call("refill", refill_to_args(args)))``: the same decoding of the
+        arguments, the same handler's effect on the pump, the same refusals."""
+        if self.role not in COMMANDS["refill"].roles:
+            execute(self.implant, "refill", refill_to_args(args), self.role)
+        a = decode_args("refill", refill_to_args(args))
+        assert isinstance(a, RefillArgs)
+        imp = self.implant
+        try:
+            res = imp.refill(
+                withdraw_ml=a.withdraw_ml,
+                fill_ml=a.fill_ml,
+                drug=a.drug or imp.fw.drug,
+                conc_mg_per_ml=imp.fw.conc_mg_per_ml if a.conc_mg_per_ml is None else a.conc_mg_per_ml,
+                reservoir_ml_entered=a.reservoir_ml,
+                bridge_bolus=a.bridge_bolus,
+            )
+        except _MALFORMED as exc:
+            raise InputError("refill.args", f"malformed arguments ({type(exc).__name__}: {exc})") from None
+        return RefillReply(
+            expected_ml=float(res.expected_ml),
+            withdrawn_ml=float(res.withdrawn_ml),
+            filled_ml=float(res.filled_ml),
+            reservoir_ml_entered=float(res.reservoir_ml_entered),
+            bridge_bolus=bool(res.bridge_bolus),
+            time_s=_opt_float(res.time_s),
         )
