@@ -33,6 +33,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 from .timeunits import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported: the constants live in itdd.timeunits
@@ -293,10 +294,18 @@ def offset_of(dt: datetime) -> int:
     return int(off.total_seconds())
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _fixed_tz(offset_s: int) -> timezone:
+    return timezone(timedelta(seconds=offset_s))
+
+
 def from_epoch_s(t_s: float, offset_s: int = 0) -> datetime:
     """Float epoch seconds -> aware datetime in the fixed offset (microsecond resolution)."""
-    utc = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=round(t_s, 6))
-    return utc.astimezone(timezone(timedelta(seconds=offset_s)))
+    utc = _EPOCH + timedelta(seconds=round(t_s, 6))
+    return utc.astimezone(_fixed_tz(offset_s))
 
 
 def iso(t_s: float, offset_s: int = 0) -> str:

@@ -167,3 +167,17 @@ def test_death_ends_the_pathway() -> None:
     # without mortality the same patient lives through the year
     alive = run_pathway(p, PathwayPlan(years=1.0, mortality=False), patient_seed(7, 11)).outcome
     assert alive.death_s is None and alive.followed_s == pytest.approx(YEAR)
+
+
+def test_the_scans_one_call_piece_is_the_breakpoint_and_the_total() -> None:
+    # _piece(t) is (_breakpoints(t), _total(t)) computed together: identical floats, every state
+    rng = np.random.default_rng(5)
+    for cancer in (False, True):
+        c = _clock(1.0, age_y=61.37, cancer=cancer, implant_s=1.7e9)
+        dose = 0.5
+        for k in range(40):
+            t = 1.7e9 + k * 11.3 * DAY
+            dose *= 1.0 + float(rng.random()) * 0.3
+            c.set_state(t, dose_mg_per_day=dose, oral_mme_per_day=30.0, opioid=k % 7 != 6, benzodiazepine=False)
+            for u in (t, t + 1.0, t + 3 * DAY, t + 400 * DAY):
+                assert c._piece(u) == (c._breakpoints(u), c._total(u))

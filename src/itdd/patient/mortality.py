@@ -327,12 +327,33 @@ class MortalityClock:
     def _total(self, t_s: float) -> float:
         return self._background(t_s) + self._rd(t_s) + (CANCER_PER_YEAR if self.cancer else 0.0)
 
+    def _piece(self, t_s: float) -> tuple[float, float]:
+        """``(self._breakpoints(t_s), self._total(t_s))`` in one call: the same expressions in the
+        same order (the age and its year computed once for both), for the two scans below."""
+        age_y = self.age_y
+        year = math.floor(age_y + (t_s - self.implant_s) / SECONDS_PER_YEAR)
+        nxt = self.implant_s + (year + 1 - age_y) * SECONDS_PER_YEAR
+        after = t_s + 1e-6
+        for e in self._edges:
+            if e > after:
+                nxt = min(nxt, e)
+                break
+        for end, _ in self.increases:
+            if end > after:
+                nxt = min(nxt, end)
+        nxt = max(nxt, t_s + 1e-3)
+        bg = self._bg.get(year)
+        if bg is None:
+            bg = self._bg[year] = CHRONIC_PAIN_EXCESS.value * life_table().hazard_per_year(year, self.female)
+        return nxt, bg + self._rd(t_s) + (CANCER_PER_YEAR if self.cancer else 0.0)
+
     def _integrate(self, t0: float, t1: float) -> float:
         h = 0.0
         t = t0
         while t < t1:
-            nxt = min(self._breakpoints(t), t1)
-            h += self._total(t) * (nxt - t) / SECONDS_PER_YEAR
+            bp, total = self._piece(t)
+            nxt = min(bp, t1)
+            h += total * (nxt - t) / SECONDS_PER_YEAR
             t = nxt
         return h
 
@@ -371,8 +392,8 @@ class MortalityClock:
         cum = self.cum
         t = self.t_s
         while t < horizon_s:
-            nxt = min(self._breakpoints(t), horizon_s)
-            rate = self._total(t)
+            bp, rate = self._piece(t)
+            nxt = min(bp, horizon_s)
             step = rate * (nxt - t) / SECONDS_PER_YEAR
             if cum + step >= self.threshold and rate > 0:
                 return t + (self.threshold - cum) / rate * SECONDS_PER_YEAR

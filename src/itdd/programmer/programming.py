@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..pump.firmware import PtmSettings
 from ..pump.therapy import PeriodicBolus, Therapy
 from ..telemetry.commands import therapy_to_args
-from ..telemetry.messages import ProgramArgs, TherapyReply, program_to_args
+from ..telemetry.messages import ProgramArgs, program_to_args
 from ..timeunits import SECONDS_PER_HOUR_INT
 from .session import Session
 from .status import Interrogation, interrogate, last_increase_s
@@ -300,7 +300,7 @@ def commit_program(
     seq0 = session.last_seq()
 
     def verify() -> bool:
-        th = TherapyReply.from_wire(session.read("read_therapy"))
+        th = session.read_therapy()
         ok = _same_therapy(th.therapy, plan.therapy)
         ok = ok and abs(th.low_reservoir_ml - plan.low_reservoir_ml) <= 1e-9
         if plan.ptm_changed:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .. import quantities as q
 from ..drugs import Drug, device_limits
@@ -38,7 +39,8 @@ from ..drugs.guardrails import (
 from ..errors import InputError, SafetyRefusal
 from ..pump.log import LogEntry
 from ..pump.models import PumpModel
-from ..telemetry.messages import RefillArgs, RefillReply, TherapyReply, refill_to_args
+from ..pump.therapy import Therapy
+from ..telemetry.messages import RefillArgs
 from .projection import bridge_lead
 from .refill_math import CAUSES_LESS_WITHDRAWN as CAUSES_LESS_WITHDRAWN  # re-exported: the refill's API
 from .refill_math import CAUSES_MORE_WITHDRAWN as CAUSES_MORE_WITHDRAWN
@@ -96,9 +98,54 @@ def previous_reservoir_ml(log: Sequence[LogEntry]) -> float | None:
     return None
 
 
+# The library checks are pure functions of the drug (a library object), the numbers and the pump
+# model: their findings (immutable) are kept per process, as the same concentrations and doses
+# come back refill after refill.  Keys hold the objects' ids (the objects themselves are kept with
+# the findings and compared by identity, so a reloaded library is never answered from the cache)
+# and the numbers' repr (so 25 and 25.0, 0.0 and -0.0, which the findings' text may write
+# differently, are different keys).
+_FINDINGS_CACHE_MAX = 4096
+_conc_findings: dict[tuple[int, str], tuple[Drug, Finding]] = {}
+_therapy_findings: dict[tuple[object, ...], tuple[Drug, PumpModel, tuple[Finding, ...]]] = {}
+
+
+def _check_concentration(drug: Drug, conc: float) -> Finding:
+    key = (id(drug), repr(conc))
+    hit = _conc_findings.get(key)
+    if hit is not None and hit[0] is drug:
+        return hit[1]
+    f = check_concentration(drug, conc)
+    if len(_conc_findings) >= _FINDINGS_CACHE_MAX:
+        _conc_findings.clear()
+    _conc_findings[key] = (drug, f)
+    return f
+
+
+def _check_therapy(drug: Drug, conc: float, therapy: Therapy, model: PumpModel) -> tuple[Finding, ...]:
+    th = therapy
+    key = (
+        id(drug),
+        repr(conc),
+        id(model),
+        th.mode,
+        repr(th.dose_mg_per_day),
+        repr(th.flex_steps),
+        repr(th.boluses),
+        repr(th.basal_mg_per_day),
+    )
+    hit = _therapy_findings.get(key)
+    if hit is not None and hit[0] is drug and hit[1] is model:
+        return hit[2]
+    fs = tuple(check_therapy(drug, conc, therapy, model, field="concentration"))
+    if len(_therapy_findings) >= _FINDINGS_CACHE_MAX:
+        _therapy_findings.clear()
+    _therapy_findings[key] = (drug, model, fs)
+    return fs
+
+
 def check_refill(it: Interrogation, req: RefillRequest, drug: Drug, conc: float) -> list[Finding]:
     """Everything to check before the needle goes in; hard findings are refusals."""
-    out: list[Finding] = [check_concentration(drug, conc)]
+    out: list[Finding] = [_check_concentration(drug, conc)]
     cap = it.model.reservoir_capacity_ml
     left = 0.0 if req.withdraw_ml is None else max(it.estimate_ml - req.withdraw_ml, 0.0)
     if req.fill_ml > cap - left + 1e-9:
@@ -138,11 +185,7 @@ def check_refill(it: Interrogation, req: RefillRequest, drug: Drug, conc: float)
             )
         )
     elif running:
-        out += [
-            f
-            for f in check_therapy(drug, conc, it.therapy, it.model, field="concentration")
-            if f.rule in ("min_rate", "max_rate")
-        ]
+        out += [f for f in _check_therapy(drug, conc, it.therapy, it.model) if f.rule in ("min_rate", "max_rate")]
     changed = abs(conc - it.conc_mg_per_ml) > 1e-12 or drug.name != it.drug.name
     if changed and running and req.bridge_bolus is False:
         out.append(
@@ -169,7 +212,11 @@ def refill(
     settings: RefillSettings | None = None,
     previous_reservoir: float | None = None,
 ) -> RefillRecord:
-    """Run the refill workflow; returns the refill record (see the module docstring)."""
+    """Run the refill workflow; returns the refill record (see the module docstring).
+
+    The record's checksum is computed from its numbers as :meth:`RefillRecord.to_dict` writes them
+    (:meth:`RefillRecord.checksum_payload`), without writing the whole JSON: a caller that needs the
+    JSON too calls :func:`refill_row`."""
     settings = settings or RefillSettings()
     if not clinician.strip():
         raise InputError("clinician", "a clinician id is required for a refill")
@@ -199,12 +246,11 @@ def refill(
     )
 
     def verify() -> bool:
-        th = TherapyReply.from_wire(session.read("read_therapy"))
+        th = session.read_therapy()
         return th.drug == drug.name and abs(th.concentration_mg_per_ml - conc) <= 1e-12 * max(1.0, conc)
 
-    res = session.write("refill", refill_to_args(args), verify=verify, applied=session.log_entry_since(seq0, "refill"))
+    r, certain = session.write_refill(args, verify=verify, applied=session.log_entry_since(seq0, "refill"))
     after = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
-    r = RefillReply.from_wire(res.result)
     expected = r.expected_ml
     withdrawn = r.withdrawn_ml
     entered = r.reservoir_ml_entered
@@ -240,7 +286,7 @@ def refill(
         lead=lead,
         end_of_service_s=after.end_of_service_s,
     )
-    return RefillRecord(
+    record = RefillRecord(
         record_id=f"refill-{int(t)}-{hashlib.sha256(q.iso(t, after.offset_s).encode()).hexdigest()[:6]}",
         time_s=t,
         offset_s=after.offset_s,
@@ -273,6 +319,31 @@ def refill(
         stability_limit_date=q.from_epoch_s(sched.stability_limit_s, after.offset_s).date(),
         guardrail_findings=tuple(f for f in findings if f.level != "ok"),
         confirmations=tuple(confirmed),
-        delivery_certain=res.certain,
+        delivery_certain=certain,
         link_notes=tuple(session.notes),
-    ).with_checksum()
+    )
+    # the record was built here and no one else holds it: set its checksum in place (a copy with
+    # dataclasses.replace would cost more than the checksum)
+    object.__setattr__(record, "checksum", checksum(record.checksum_payload()))
+    return record
+
+
+def refill_row(
+    session: Session,
+    req: RefillRequest,
+    *,
+    clinician: str,
+    confirmations: Mapping[str, str] | None = None,
+    settings: RefillSettings | None = None,
+    previous_reservoir: float | None = None,
+) -> tuple[RefillRecord, dict[str, Any]]:
+    """:func:`refill`, and the record's JSON form (``record.to_dict()``, written once)."""
+    record = refill(
+        session,
+        req,
+        clinician=clinician,
+        confirmations=confirmations,
+        settings=settings,
+        previous_reservoir=previous_reservoir,
+    )
+    return record, record.to_dict()

@@ -133,7 +133,31 @@ class RefillRecord:
         return at_record_resolution(self.next_refill_s)
 
     def with_checksum(self) -> RefillRecord:
-        return replace(self, checksum=checksum(self.to_dict()))
+        return replace(self, checksum=checksum(self.checksum_payload()))
+
+    def checksum_payload(self) -> dict[str, Any]:
+        """The values :func:`checksum` reads from :meth:`to_dict` (:data:`CHECKSUM_FIELDS`), written
+        without the rest of the JSON (``tests/programmer/test_refill_row.py`` compares the two)."""
+        off = self.offset_s
+        alarm = self.low_reservoir_alarm_s
+        return {
+            "record_id": self.record_id,
+            "time": q.iso(self.time_s, off),
+            "clinician": self.clinician,
+            "drug": self.drug,
+            "concentration_mg_per_ml": self.concentration_mg_per_ml,
+            "previous_concentration_mg_per_ml": self.previous_concentration_mg_per_ml,
+            "expected_ml": self.expected_ml,
+            "withdrawn_ml": self.withdrawn_ml,
+            "discrepancy_ml": self.discrepancy_ml,
+            "filled_ml": self.filled_ml,
+            "reservoir_ml_entered": self.reservoir_ml_entered,
+            "bridge_bolus": self.bridge_bolus,
+            "bridge_volume_ml": self.bridge_volume_ml,
+            "flag": self.flag,
+            "next_refill_date": q.local_date(self.next_refill_s, off),
+            "low_reservoir_alarm_date": None if alarm is None else q.local_date(alarm, off),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON form (the same keys and values the programmer has always written)."""
@@ -319,7 +343,11 @@ class _Reader:
 def checksum(record: Mapping[str, Any]) -> str:
     """SHA-256 of the record's numbers (canonical JSON of :data:`CHECKSUM_FIELDS`)."""
     payload = {k: record.get(k) for k in CHECKSUM_FIELDS}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
+
+
+# json.dumps(payload, sort_keys=True, separators=(",", ":")), with its encoder built once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def _check_verification(

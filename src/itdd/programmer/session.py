@@ -27,7 +27,8 @@ from typing import Any
 from ..errors import InputError, ItddError, SafetyRefusal
 from ..pump.log import LogEntry
 from ..telemetry.commands import Link
-from ..telemetry.messages import LogReply
+from ..telemetry.local import LocalLink
+from ..telemetry.messages import LogReply, RefillArgs, RefillReply, StatusReply, TherapyReply, refill_to_args
 
 REFUSALS = (InputError, SafetyRefusal)
 DEFAULT_ATTEMPTS = 3  # assumption: tries per command before the session gives up and says so
@@ -72,6 +73,22 @@ class Session:
             f"no answer from the pump to {command!r} after {self.attempts} attempts "
             f"({type(last).__name__ if last else 'unknown'}); move the programmer closer and try again",
         )
+
+    def read_status(self, since_seq: int, *, side_effects: bool) -> StatusReply:
+        """The status answer (``interrogate`` with ``side_effects``, else ``read_status``), decoded.
+        A :class:`~itdd.telemetry.local.LocalLink` gives the same record without the wire round trip."""
+        link = self.link
+        if isinstance(link, LocalLink):
+            return link.status_reply(since_seq, side_effects=side_effects)
+        command = "interrogate" if side_effects else "read_status"
+        return StatusReply.from_wire(self.read(command, {"since_seq": since_seq}))
+
+    def read_therapy(self) -> TherapyReply:
+        """The ``read_therapy`` answer, decoded (typed straight from a ``LocalLink``)."""
+        link = self.link
+        if isinstance(link, LocalLink):
+            return link.therapy_reply()
+        return TherapyReply.from_wire(self.read("read_therapy"))
 
     def last_seq(self) -> int:
         return LogReply.from_wire(self.read("read_log", {"since_seq": LAST_SEQ_PROBE})).last_seq
@@ -124,6 +141,21 @@ class Session:
             f"{command!r} could not be delivered after {self.attempts} attempts; the pump shows it was not "
             "applied. Nothing changed; try again closer to the pump",
         )
+
+    def write_refill(
+        self, args: RefillArgs, *, verify: Callable[[], bool], applied: Callable[[], dict[str, Any] | None]
+    ) -> tuple[RefillReply, bool]:
+        """:meth:`write` of the ``refill`` command, its answer decoded, and whether it is certain.
+        A :class:`~itdd.telemetry.local.LocalLink` answers typed (it cannot lose an answer); the
+        read-back is verified the same way."""
+        link = self.link
+        if isinstance(link, LocalLink):
+            reply = link.refill_reply(args)
+            if not verify():
+                raise VerificationError("refill", "read-back after the change does not match what was sent")
+            return reply, True
+        res = self.write("refill", refill_to_args(args), verify=verify, applied=applied)
+        return RefillReply.from_wire(res.result), res.certain
 
     def log_entry_since(
         self, seq: int, type_: str, match: Callable[[LogEntry], bool] | None = None

@@ -12,7 +12,6 @@ from ..pump.log import LogEntry
 from ..pump.models import PumpModel, get_model
 from ..pump.status import Alarm
 from ..pump.therapy import Therapy
-from ..telemetry.messages import StatusReply, TherapyReply
 from .session import Session
 
 DAY_S = q.SECONDS_PER_DAY
@@ -88,8 +87,8 @@ def interrogate(session: Session, since_seq: int = 0, *, side_effects: bool = Tr
     ``side_effects=False`` reads the same status without logging an interrogation (used inside
     other workflows so that they do not change the pump's behaviour).
     """
-    st = StatusReply.from_wire(session.read("interrogate" if side_effects else "read_status", {"since_seq": since_seq}))
-    th = TherapyReply.from_wire(session.read("read_therapy"))
+    st = session.read_status(since_seq, side_effects=side_effects)
+    th = session.read_therapy()
     model = get_model(st.model_id)
     drug = get_drug(th.drug)
     therapy = th.therapy

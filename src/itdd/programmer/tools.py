@@ -14,7 +14,7 @@ from ..errors import InputError, SafetyRefusal
 from ..pump.implant import Implant
 from ..pump.models import PumpModel
 from ..pump.therapy import Therapy
-from ..telemetry.messages import ClockReply, TherapyReply
+from ..telemetry.messages import ClockReply
 from ..timeunits import SECONDS_PER_HOUR, SECONDS_PER_HOUR_INT
 from .session import Session
 
@@ -203,7 +203,7 @@ def plan_titration(
     interval = interval_s if interval_s is not None else _soft(drug.min_interval.soft_min, drug.min_interval.hard_min)
     if step <= 0:
         raise InputError("step", "the step must be more than 0%")
-    findings = check_titration_plan(drug, step, interval)
+    findings = _plan_findings(drug, step, interval)
     target_f = classify("target", "daily_dose", drug.name, target_mg_per_day, drug.daily_dose, drug.fmt_dose_rate)
     if target_f.level == "hard":
         raise SafetyRefusal("target", target_f.reason, rule="titration_target_limits")
@@ -230,6 +230,22 @@ def plan_titration(
         if len(steps) > MAX_TITRATION_STEPS:
             raise InputError("step", f"more than {MAX_TITRATION_STEPS} steps; use a larger step or a nearer target")
     return TitrationPlan(drug, steps, step, interval, findings, confirmed)
+
+
+# check_titration_plan is a pure function of the drug (a library object) and the two numbers, which
+# repeat plan after plan: its findings (immutable) are kept per process, keyed by the drug's id
+# (identity-checked, so a reloaded library is never answered from here) and the numbers' repr.
+_plan_findings_kept: dict[tuple[int, str, str], tuple[Drug, tuple[Finding, ...]]] = {}
+
+
+def _plan_findings(drug: Drug, step: float, interval: float) -> list[Finding]:
+    key = (id(drug), repr(step), repr(interval))
+    hit = _plan_findings_kept.get(key)
+    if hit is None or hit[0] is not drug:
+        if len(_plan_findings_kept) >= 1024:
+            _plan_findings_kept.clear()
+        hit = _plan_findings_kept[key] = (drug, tuple(check_titration_plan(drug, step, interval)))
+    return list(hit[1])
 
 
 def _soft(soft: Any, hard: Any) -> float:
@@ -336,7 +352,7 @@ def clock_check(
     c = ClockReply.from_wire(session.read("read_clock"))
     t, pump = c.time_s, c.pump_time_s
     err = pump - t
-    th = TherapyReply.from_wire(session.read("read_therapy"))
+    th = session.read_therapy()
     therapy = th.therapy
     from ..drugs import get_drug  # local: avoids a cycle at import time
 

@@ -19,7 +19,7 @@ from ...pump.firmware import PtmSettings
 from ...pump.implant import Implant
 from ...report.schema import PathwayStage, TrialInfo
 from ...sim.engine import Simulation
-from ...telemetry.commands import DirectLink
+from ...telemetry.local import LocalLink
 from ..clinician import ClinicianPolicy, get_policy
 from ..hazard_clock import HazardClock
 from ..outcome import Complication
@@ -251,7 +251,7 @@ class PathwayState:
 
     def session(self) -> Session:
         assert self.implant is not None
-        return Session(DirectLink(self.implant))
+        return Session(LocalLink(self.implant))
 
     def observe_clinic(self, t: float) -> Vitals:
         """What the clinic checks at a visit: pain, breathing, sedation, itch, withdrawal (the

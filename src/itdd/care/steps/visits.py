@@ -210,23 +210,25 @@ class Visits(PathwayState):
             settings=RefillSettings(enforce_guardrails=False),
             previous_reservoir=self.prev_reservoir_ml,
         )
-        rec = record.to_dict()
-        rec.pop("link_notes", None)
-        rec["reason"] = why
-        self.refills.append(rec)
-        self.prev_reservoir_ml = rec["reservoir_ml_entered"]
+        if self.record:  # the record's JSON row is report output only
+            rec = record.to_dict()
+            rec.pop("link_notes", None)
+            rec["reason"] = why
+            self.refills.append(rec)
+        self.prev_reservoir_ml = record.reservoir_ml_entered
         if conc != self.conc or d == "saline":
             self.changed(t)  # a new concentration or drug reaches the tip after the old one in the path
         self.conc = conc
-        label = f"Refill {rec['filled_ml']:.0f} mL {d} {conc:g} mg/mL"
-        details = f"discrepancy {rec['discrepancy_ml']:+.2f} mL" + (" — flagged" if rec["flag"] else "")
-        self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
+        if self.record:
+            label = f"Refill {record.filled_ml:.0f} mL {d} {conc:g} mg/mL"
+            details = f"discrepancy {record.discrepancy_ml:+.2f} mL" + (" — flagged" if record.flag else "")
+            self.stage("refill", t, label, details=details, outcome="flagged" if record.flag else None)
         self.exposure(t)
         self.schedule_refill(t, record.next_refill_at_record_s)
         if self.mort is not None and d != "saline" and overdose_death(self.rng_death, "refill"):
             self.book_death(t + 6 * H, "overdose")  # drug injected into the pocket (assumption: hours)
         reaction = self.policy.refill_discrepancy(
-            flagged=rec["flag"], flag_reasons=rec["flag_reasons"], saline=self.saline or drug == "saline"
+            flagged=record.flag, flag_reasons=record.flag_reasons, saline=self.saline or drug == "saline"
         )
         if reaction.action == "catheter_study":
             self.catheter_study(t, reaction.trigger)

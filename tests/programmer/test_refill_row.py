@@ -1,0 +1,46 @@
+"""refill_row writes the record's JSON once: it is the checksummed record's to_dict, and the
+LocalLink gives the same record as the wire path."""
+
+from __future__ import annotations
+
+from itdd.programmer.refill import RefillRequest, refill, refill_row
+from itdd.programmer.refill_record import CHECKSUM_FIELDS, checksum
+from itdd.programmer.session import Session
+from itdd.telemetry.commands import DirectLink
+from itdd.telemetry.local import LocalLink
+from tests.helpers import T0, make_implant
+
+DAY = 86400.0
+
+
+def test_refill_row_is_the_records_json_and_the_local_link_changes_nothing() -> None:
+    a, b = make_implant(fill=20.0), make_implant(fill=20.0)
+    for imp in (a, b):
+        imp.run_until(T0 + 10 * DAY)
+    req = RefillRequest(fill_ml=20.0, conc_mg_per_ml=20.0)
+    wire = refill(Session(DirectLink(a)), req, clinician="dr-a")
+    record, row = refill_row(Session(LocalLink(b)), req, clinician="dr-a")
+    assert row == record.to_dict()
+    assert list(row) == list(record.to_dict())  # the same key order (the JSON is written as ordered)
+    assert row["checksum"] == checksum(row) == record.checksum != ""
+    assert record.checksum_payload() == {k: row[k] for k in CHECKSUM_FIELDS}
+    assert record.with_checksum() == record
+    assert record == wire
+    assert a.log.last_seq == b.log.last_seq
+
+
+def test_the_kept_library_findings_are_the_library_checks() -> None:
+    from itdd.drugs import get_drug, guardrails
+    from itdd.programmer import refill as r
+    from itdd.pump.models import get_model
+    from itdd.pump.therapy import Therapy
+
+    drug, model = get_drug("morphine"), get_model("synchromed-ii-20")
+    for conc in (25.0, 25, 0.5, 80.0, 200.0, 0.0):  # in and out of the library's range, int and float
+        for dose in (1.0, 1, 0.01, 40.0):
+            th = Therapy.simple(dose)
+            for _ in range(2):  # the second time from the cache
+                assert r._check_concentration(drug, conc) == guardrails.check_concentration(drug, conc)
+                assert list(r._check_therapy(drug, conc, th, model)) == guardrails.check_therapy(
+                    drug, conc, th, model, field="concentration"
+                )
