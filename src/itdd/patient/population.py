@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import InputError
 from . import parameters as P
 from .parameters import S2, S, Sourced, U
+from .placebo import PLACEBO_RELIEF_HIGH, PLACEBO_RELIEF_LOW, PLACEBO_SHARE
 
 INDICATIONS = ("pain", "spasticity")
 
@@ -108,6 +109,7 @@ class Population:
     sleep_apnoea_rate: Sourced = _SLEEP_APNOEA_RATE
     stable_tolerance_share: Sourced = _STABLE_TOLERANCE_SHARE  # heterogeneous tolerance (issue 10)
     stable_tolerance_factor: Sourced = _STABLE_TOLERANCE_FACTOR
+    placebo_share: Sourced = PLACEBO_SHARE  # placebo responders (patient/placebo.py)
 
 
 DEFAULT_POPULATION = Population()
@@ -183,6 +185,7 @@ class PatientParams:
     sleep_apnoea: bool = False
     stable_tolerance: bool = False  # model truth: analgesic tolerance builds slowly (a stable dose)
     cancer: bool = False  # cancer pain: limited survival (patient/mortality.py)
+    placebo_relief: float = 0.0  # placebo responder: relief not due to the drug, fading (patient/placebo.py)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -271,6 +274,10 @@ class PatientParams:
         stable = bool(u2[2] < share)
         tol *= factor if stable else (1.0 - share * factor) / (1.0 - share) if share < 1 else 1.0
         spasticity = indication == "spasticity"
+        # placebo response (issue 10): drawn after everything else, so no earlier variable changes
+        u3 = rng.random(2).tolist()
+        lo_p, hi_p = PLACEBO_RELIEF_LOW.value, PLACEBO_RELIEF_HIGH.value
+        placebo = lo_p + (hi_p - lo_p) * u3[1] if u3[0] < pop.placebo_share.value else 0.0
         return cls(
             seed=seed,
             index=index,
@@ -308,6 +315,7 @@ class PatientParams:
             sleep_apnoea=osa,
             stable_tolerance=stable,
             cancer=pop.cancer,
+            placebo_relief=placebo if not spasticity else 0.0,
         )
 
     # ---- derived -------------------------------------------------------------------------------
@@ -378,6 +386,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "sleep_h": (0.0, 24.0),
     "activity_pain_gain": (0.0, 0.9),
     "pain_report_sd": (0.0, 5.0),
+    "placebo_relief": (0.0, 0.9),
 }
 
 

@@ -29,6 +29,7 @@ from ...errors import InputError
 from ...patient.parameters import S, Sourced, U
 from ...patient.sim import Vitals
 from . import decisions as d
+from . import failure as f
 from .decisions import Decision
 
 __all__ = ["POLICIES", "ClinicianPolicy", "Practice", "get_policy"]
@@ -137,6 +138,26 @@ class ClinicianPolicy(Protocol):
         """``book_replacement`` (after ``delay_s``) or ``none``."""
         ...
 
+    def failure_ladder(
+        self,
+        *,
+        uncontrolled_since_s: float | None,
+        now_s: float,
+        since_implant_s: float,
+        delivery_ruled_out: bool,
+        ceiling_lifted: bool,
+        drug_change: Decision | None,
+        saline_trial_done: bool,
+        saline_showed_effect: bool | None,
+    ) -> Decision:
+        """Pain uncontrolled for months: ``continue``, ``workup``, ``lift_ceiling``, the drug change
+        passed in, ``saline_trial`` or ``explant`` (care/clinician/failure.py)."""
+        ...
+
+    def saline_verdict(self, *, pain_on_drug: float, pain_on_saline: float) -> Decision:
+        """After a blinded saline trial: ``drug_effect`` or ``therapy_off``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Practice:
@@ -150,6 +171,7 @@ class Practice:
     ceiling: Sourced | None  # IT morphine-equivalent dose (mg/day) the clinician will not exceed
     published_dose_6_months: Sourced
     published_dose_36_months: Sourced
+    lift_ceiling_on_failure: bool = True  # a ceiling of its own is lifted after lack of effect
 
     @property
     def has_ceiling(self) -> bool:
@@ -276,6 +298,33 @@ class Practice:
     def battery_eri(self, *, already_booked: bool) -> Decision:
         return d.react_to_eri(already_booked=already_booked)
 
+    def failure_ladder(
+        self,
+        *,
+        uncontrolled_since_s: float | None,
+        now_s: float,
+        since_implant_s: float,
+        delivery_ruled_out: bool,
+        ceiling_lifted: bool,
+        drug_change: Decision | None,
+        saline_trial_done: bool,
+        saline_showed_effect: bool | None,
+    ) -> Decision:
+        return f.lack_of_effect_ladder(
+            uncontrolled_since_s=uncontrolled_since_s,
+            now_s=now_s,
+            since_implant_s=since_implant_s,
+            delivery_ruled_out=delivery_ruled_out,
+            policy_ceiling_active=self.has_ceiling and not ceiling_lifted,
+            lift_ceiling_allowed=self.lift_ceiling_on_failure,
+            drug_change=drug_change,
+            saline_trial_done=saline_trial_done,
+            saline_showed_effect=saline_showed_effect,
+        )
+
+    def saline_verdict(self, *, pain_on_drug: float, pain_on_saline: float) -> Decision:
+        return f.saline_verdict(pain_on_drug=pain_on_drug, pain_on_saline=pain_on_saline)
+
 
 POLICIES: dict[str, ClinicianPolicy] = {
     "conventional": Practice(
@@ -295,6 +344,9 @@ POLICIES: dict[str, ClinicianPolicy] = {
         ceiling=U(3.0, "assumption: Hamza 2012 kept a mean 1.4-1.48 mg/day; a ceiling at twice that mean"),
         published_dose_6_months=S(1.4, "Hamza 2012 (Pain Med 13:1304): 1.4 mg/day morphine equivalents at 6 months"),
         published_dose_36_months=S(1.48, "Hamza 2012: 1.48 mg/day at 36 months, oral opioids stopped"),
+        # Hamza 2012's doses stayed low (1.4 -> 1.48 mg/day): the ceiling is kept; lack of effect goes
+        # down the ladder (saline trial, explant) instead of titrating beyond it
+        lift_ceiling_on_failure=False,
     ),
 }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ... import quantities as q
 from ...patient.mortality import overdose_death
+from ...patient.placebo import reported_pain
 from ...patient.sim import Vitals
 from ...programmer.refill import RefillRequest, RefillSettings, refill
 from ...pump.therapy import Therapy
@@ -31,6 +33,8 @@ class Visits(PathwayState):
         imp = self.implant
         assert imp is not None
         o = self.observe_clinic(t)
+        if self.params.placebo_relief > 0:  # what the patient reports: the placebo relief left
+            o = replace(o, pain=reported_pain(o.pain, self.params.placebo_relief, t - self.start_s))
         status = imp.interrogate()
         self.keep_failed(imp)
         # ERI found at interrogation: book a replacement before end of service
@@ -91,7 +95,7 @@ class Visits(PathwayState):
             if self.catheter_study(t, d.trigger):
                 return
         self.titrate(t, o)
-        if self.lack_of_effect(t, uncontrolled):
+        if self.lack_of_effect(t, uncontrolled, o.pain):
             return
         # oral weaning
         d = policy.wean(
@@ -123,34 +127,94 @@ class Visits(PathwayState):
         """The highest dose (mg/day of the drug) the clinician gives (the policy's)."""
         return self.policy.ceiling_mg_per_day(drug=self.drug, it_potency=self.potency, lifted=self.ceiling_lifted)
 
-    def lack_of_effect(self, t: float, uncontrolled: bool) -> bool:
-        """Pain uncontrolled at the ceiling for months: the clinician's reaction (the policy's).
-        Returns True when the therapy ended (explant)."""
-        at_ceiling = self.dose >= 0.95 * self.ceiling()
-        if not (uncontrolled and at_ceiling):
+    def lack_of_effect(self, t: float, uncontrolled: bool, pain: float) -> bool:
+        """Pain uncontrolled for months: the policy's ladder (care/clinician/failure.py).  Returns
+        True when the visit ends there (a work-up found something, a saline trial or an explant)."""
+        if not uncontrolled:
             self.uncontrolled_since_s = None
             return False
         if self.uncontrolled_since_s is None:
             self.uncontrolled_since_s = t
-        ruled_out = self.negative_workup_s is not None and self.negative_workup_s >= self.uncontrolled_since_s
-        d = self.policy.lack_of_effect(
-            uncontrolled_since_s=self.uncontrolled_since_s,
-            now_s=t,
-            policy_ceiling=self.policy.has_ceiling and not self.ceiling_lifted,
-        )
-        if d.action == "continue":
+        since = self.uncontrolled_since_s
+        for _ in range(2):  # at most one work-up, then the ladder again with its result
+            ruled_out = self.negative_workup_s is not None and self.negative_workup_s >= since
+            d = self.policy.failure_ladder(
+                uncontrolled_since_s=since,
+                now_s=t,
+                since_implant_s=t - self.implant_s_or(t),
+                delivery_ruled_out=ruled_out,
+                ceiling_lifted=self.ceiling_lifted,
+                drug_change=None,  # the place for care/clinician/drug_change.py (the drugs helper's)
+                saline_trial_done=self.saline_effect is not None,
+                saline_showed_effect=self.saline_effect,
+            )
+            if d.action != "workup":
+                break
+            if self.catheter_study(t, d.trigger):
+                return True
+        if d.action in ("continue", "workup"):
             return False
-        # rule out a delivery problem first (aspiration, dye study, imaging)
-        if not ruled_out and self.catheter_study(t, d.trigger):
-            return True
         if d.action == "lift_ceiling":
             self.ceiling_lifted = True
             self.uncontrolled_since_s = None
             self.stage("visit", t, "Low-dose ceiling lifted", details=d.reason)
             return False
+        if d.action == "saline_trial":
+            assert d.delay_s is not None
+            self.stage("saline", t, "Blinded saline trial", end=t + d.delay_s, details=d.reason)
+            imp = self.implant
+            assert imp is not None
+            # as the scripted saline substitution (steps/complications.py): the drug program stopped,
+            # the reservoir emptied and filled with saline; the patient is not told (blinded)
+            imp.program(Therapy.stopped(), details={"reason": "blinded saline trial"})
+            self.saline = True
+            self.saline_trial = (t, pain)
+            self.do_refill("blinded saline trial", drug="saline")
+            self.log_dose(t)
+            self.exposure(t)
+            self.book(t + d.delay_s, self._saline_end, "saline trial end")
+            return True
         self.stage("visit", t, "Therapy failed: lack of effect", details=d.reason)
         self.do_explant(t, "lack of effect")
         return True
+
+    def _saline_end(self, _s: Simulation) -> None:
+        """The end of a blinded saline trial: the policy's verdict; the drug back, or therapy off
+        and an explant for lack of effect."""
+        imp = self.implant
+        if imp is None or self.explanted or self.saline_trial is None:
+            return
+        t = imp.t_s
+        o = self.observe_clinic(t)
+        pain = reported_pain(o.pain, self.params.placebo_relief, t - self.start_s)
+        v = self.policy.saline_verdict(pain_on_drug=self.saline_trial[1], pain_on_saline=pain)
+        self.saline_trial = None
+        self.uncontrolled_since_s = None
+        if v.action == "drug_effect":
+            self.saline_effect = True
+            self.saline = False
+            self.stage("visit", t, "Saline trial: the drug works", details=v.reason)
+            self.do_refill("drug restored after the saline trial")
+            imp.program(Therapy.simple(self.dose), details={"reason": "drug restored after the saline trial"})
+            self.changed(t)
+            self.log_dose(t)
+            self.exposure(t)
+            return
+        self.saline_effect = False
+        imp.stop()
+        self.therapy_on = False
+        self.log_dose(t)
+        self.changed(t)
+        self.stage("therapy_off", t, "Therapy off: no drug effect at the saline trial", details=v.reason)
+        self.exposure(t)
+        self.set_oral(t, self.home_oral)  # back on systemic opioids (assumption [U], as at an explant)
+        assert v.delay_s is not None
+
+        def explant(_s2: Simulation) -> None:
+            if self.implant is not None and not self.explanted:
+                self.do_explant(self.implant.t_s, "lack of effect")
+
+        self.book(t + v.delay_s, explant, "explant for lack of effect")
 
     def titrate(self, t: float, o: Vitals) -> None:
         """Act on the policy's titration step: program the pump, then book the refill it needs."""
