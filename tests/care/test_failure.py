@@ -183,3 +183,59 @@ def test_explants_by_reason_from_hand_built_outcomes() -> None:
     ]
     # 2 for lack of effect, 1 for infection; the not-explanted and the not-implanted do not count
     assert explants_by_reason(outs) == {"infection": 1, "lack of effect": 2}
+
+
+def test_side_effect_reactions_step_by_step() -> None:
+    from itdd.care.clinician.side_effects import SIDE_EFFECTS, react_to_side_effect
+
+    assert set(SIDE_EFFECTS) == {
+        "nausea",
+        "pruritus",
+        "urinary_retention",
+        "constipation",
+        "peripheral_edema",
+        "hypogonadism",
+        "hypocortisolism",
+        "sweating",
+    }
+    # every side effect is first treated
+    for kind in SIDE_EFFECTS:
+        assert react_to_side_effect(kind).action == "treat"
+    # nausea 3/10 (< 5): watched; 6/10: antiemetic; persisting: lower the dose, then switch the opioid
+    assert react_to_side_effect("nausea", score=3.0).action == "none"
+    d = react_to_side_effect("nausea", score=6.0)
+    assert d.action == "treat" and "antiemetic" in d.reason
+    assert react_to_side_effect("nausea", persistent_after=1).action == "lower_dose"
+    assert react_to_side_effect("pruritus", persistent_after=2).action == "switch_drug"
+    # urinary retention: catheterise, lower the dose, then remove the pump (Anderson 1998)
+    assert react_to_side_effect("urinary_retention", persistent_after=1).action == "lower_dose"
+    d = react_to_side_effect("urinary_retention", persistent_after=2)
+    assert d.action == "explant" and d.trigger == "side effect"
+    # oedema: lower, then switch; hormones: replacement only
+    assert react_to_side_effect("peripheral_edema", persistent_after=2).action == "switch_drug"
+    assert "testosterone" in react_to_side_effect("hypogonadism").reason
+    assert react_to_side_effect("hypogonadism", persistent_after=1).action == "continue"
+    # the patient's wish is always honoured
+    assert react_to_side_effect("constipation", patient_wants_explant=True).action == "explant"
+
+
+def test_side_effect_onsets_are_recorded_with_the_reaction() -> None:
+    # a 2-year course on morphine: hypogonadism (86% by 26.6 months at 4.8 mg/day, Abs 2000) almost surely
+    p = PatientParams.sample(2026, 13)
+    run = run_pathway(p, PathwayPlan(years=2.0, hazards=False, surgical_complications=False), 1, record=True)
+    o = run.outcome
+    rows = [s for s in run.events if s["stage"] == "side_effect"]
+    onsets = [
+        k
+        for k in (
+            "peripheral_edema",
+            "hypogonadism",
+            "urinary_retention",
+            "constipation",
+            "sweating",
+            "hypocortisolism",
+        )
+        if getattr(o, f"{k}_s") is not None
+    ]
+    assert len(rows) == len(onsets) and onsets
+    assert all(r.get("details") for r in rows)

@@ -101,6 +101,7 @@ class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
                 log, end, rng_later, baseline_pain=self.baseline_pain, pain_12=pain12_, age_y=self.params.age_y
             )
             se.update(later)
+            self.record_side_effects(se)  # the clinician's reaction at each onset (report output)
         pain24 = self.milestones.get("pain_24")
         relief24 = None
         if pain24 is not None and self.baseline_pain > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from ... import quantities as q
 from ...patient.mortality import overdose_death
@@ -13,6 +14,7 @@ from ...programmer.refill import RefillRequest, RefillSettings, refill
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
 from ..clinician import decisions as cd
+from ..clinician.side_effects import react_to_side_effect
 from ..granuloma import manage_granuloma
 from .rules import DAY, IMAGING_S, REFILL_MARGIN_DAYS, REVISION_DELAY_S, H
 from .state import PathwayState
@@ -118,6 +120,19 @@ class Visits(PathwayState):
                 self.stage("titration", t, f"Oral opioids {before:.0f} → {self.oral:.0f} MME/day", details=d.reason)
         if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
+
+    def record_side_effects(self, se: dict[str, Any]) -> None:
+        """Note each side effect at its onset with the clinician's reaction (care/clinician/side_effects.py).
+        The onsets are known only at the end of the follow-up (patient/outcomes_pro.py), so the
+        reaction is recorded (report output) and does not change the course."""
+        if not self.record:
+            return
+        kinds = ("peripheral_edema", "hypogonadism", "urinary_retention", "constipation", "sweating", "hypocortisolism")
+        for kind in kinds:
+            t = se.get(f"{kind}_s")
+            if t is not None:
+                d = react_to_side_effect(kind)
+                self.stage("side_effect", t, kind.replace("_", " ").capitalize(), details=d.reason)
 
     def pain_back(self, pain: float) -> bool:
         """Pain has come back (the policy's rule: >= 2 points above the best pain on therapy and >= 4)."""
