@@ -31,7 +31,7 @@ from ..report.schema import PathwayStage
 from ..sim.result import NoDevice, RunTrace, build_result
 from .clinician import ClinicianPolicy
 from .hazards import CATHETER_KINDS
-from .outcome import Complication, PatientOutcome
+from .outcome import Complication, PatientOutcome, patient_reported
 from .plan import PathwayPlan
 from .series import SERIES_COLUMNS
 from .steps.complications import Complications
@@ -248,6 +248,7 @@ def _outcome_dict(pw: _Pathway, o: PatientOutcome) -> dict[str, Any]:
             for c in o.complications
         ],
     }
+    d.update(patient_reported(o))  # care/outcome.py: side effects and what the patient reports (report)
     return d
 
 
