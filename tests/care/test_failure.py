@@ -239,3 +239,10 @@ def test_side_effect_onsets_are_recorded_with_the_reaction() -> None:
     ]
     assert len(rows) == len(onsets) and onsets
     assert all(r.get("details") for r in rows)
+
+
+def test_limited_survival_stops_the_ladder_before_saline_and_explant() -> None:
+    # a cancer patient uncontrolled for 6 months, delivery ruled out: no saline trial, no explant
+    d = _ladder(limited_survival=True)
+    assert d.action == "continue" and "limited survival" in d.reason
+    assert _ladder(limited_survival=True, delivery_ruled_out=False).action == "workup"  # still worked up

@@ -58,8 +58,14 @@ def lack_of_effect_ladder(
     drug_change: Decision | None,
     saline_trial_done: bool,
     saline_showed_effect: bool | None,
+    limited_survival: bool = False,
 ) -> Decision:
-    """The next rung of the ladder (module docstring) for pain that stays uncontrolled."""
+    """The next rung of the ladder (module docstring) for pain that stays uncontrolled.
+
+    ``limited_survival`` (cancer pain, patient/population.py): the goal is comfort for the months
+    left, so the ladder stops before the saline trial and the explant (an operation and weeks
+    without the drug are not offered): titration and the drug change go on (PACC 2017 [S2]: in
+    cancer pain the therapy is kept and adjuncts added)."""
     if uncontrolled_since_s is None:
         return Decision("continue", "pain controlled")
     months = (now_s - uncontrolled_since_s) / SECONDS_PER_MONTH
@@ -81,6 +87,8 @@ def lack_of_effect_ladder(
         )
     if drug_change is not None and drug_change.action not in ("none", "continue"):
         return drug_change
+    if limited_survival:
+        return Decision("continue", "limited survival: comfort first, no saline trial or explant; titration goes on")
     if not saline_trial_done:
         return Decision(
             "saline_trial",

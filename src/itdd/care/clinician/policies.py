@@ -149,6 +149,7 @@ class ClinicianPolicy(Protocol):
         drug_change: Decision | None,
         saline_trial_done: bool,
         saline_showed_effect: bool | None,
+        limited_survival: bool = False,
     ) -> Decision:
         """Pain uncontrolled for months: ``continue``, ``workup``, ``lift_ceiling``, the drug change
         passed in, ``saline_trial`` or ``explant`` (care/clinician/failure.py)."""
@@ -309,6 +310,7 @@ class Practice:
         drug_change: Decision | None,
         saline_trial_done: bool,
         saline_showed_effect: bool | None,
+        limited_survival: bool = False,
     ) -> Decision:
         return f.lack_of_effect_ladder(
             uncontrolled_since_s=uncontrolled_since_s,
@@ -320,6 +322,7 @@ class Practice:
             drug_change=drug_change,
             saline_trial_done=saline_trial_done,
             saline_showed_effect=saline_showed_effect,
+            limited_survival=limited_survival,
         )
 
     def saline_verdict(self, *, pain_on_drug: float, pain_on_saline: float) -> Decision:

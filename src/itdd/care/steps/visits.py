@@ -14,6 +14,7 @@ from ...programmer.refill import RefillRequest, RefillSettings, refill
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
 from ..clinician import decisions as cd
+from ..clinician.detection import RAPID_ESCALATION_MONTHS, dose_months_ago, rapid_escalation
 from ..clinician.side_effects import react_to_side_effect
 from ..granuloma import manage_granuloma
 from .rules import DAY, IMAGING_S, REFILL_MARGIN_DAYS, REVISION_DELAY_S, H
@@ -96,6 +97,18 @@ class Visits(PathwayState):
             self.stage("visit", t, f"Clinic visit: {d.reason}", details=f"pain {o.pain:.1f}")
             if self.catheter_study(t, d.trigger):
                 return
+        else:  # a dose need that keeps rising, even with pain controlled (care/clinician/detection.py)
+            d = rapid_escalation(
+                dose_mg_per_day=self.dose,
+                dose_months_ago_mg_per_day=dose_months_ago(self.dose_steps, t, RAPID_ESCALATION_MONTHS.value),
+                since_implant_s=t - self.implant_s_or(t),
+                recent_negative_workup=recent_negative,
+                workup_booked=not (self.workup_booked_s is None or self.workup_booked_s < t),
+            )
+            if d.action == "workup":
+                self.stage("visit", t, f"Clinic visit: {d.reason}", details=f"pain {o.pain:.1f}")
+                if self.catheter_study(t, d.trigger):
+                    return
         self.titrate(t, o)
         if self.lack_of_effect(t, uncontrolled, o.pain):
             return
@@ -162,6 +175,7 @@ class Visits(PathwayState):
                 drug_change=None,  # the place for care/clinician/drug_change.py (the drugs helper's)
                 saline_trial_done=self.saline_effect is not None,
                 saline_showed_effect=self.saline_effect,
+                limited_survival=self.params.cancer,
             )
             if d.action != "workup":
                 break
