@@ -294,6 +294,9 @@ class Visits(PathwayState):
             conc, d = 0.0, "saline"
         else:
             conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
+            cap = self.conc_cap_mg_per_ml
+            if cap is not None and conc > cap and self.dose / cap <= model.max_rate_ml_per_day:
+                conc = cap  # lower concentration after a granuloma (more frequent refills)
             d = self.plan.drug if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
         record = refill(
@@ -340,7 +343,13 @@ class Visits(PathwayState):
             return False
         self.detect(found, t, how + " → catheter study" + (" and MRI" if "granuloma" in found else ""))
         if "granuloma" in found:
-            d = manage_granuloma(neurological_signs=False, dose_mg_per_day=self.dose * self.drug_potency())
+            d = manage_granuloma(
+                neurological_signs=False,
+                dose_mg_per_day=self.dose * self.drug_potency(),
+                conc_mg_per_ml=self.conc,
+                supplied_mg_per_ml=cd.CONCENTRATIONS_MG_PER_ML,
+            )
+            self.conc_cap_mg_per_ml = d.max_conc_mg_per_ml
             self.stage("visit", t, "Granuloma found at MRI", details=d.reason)
         self.workup_booked_s = t + REVISION_DELAY_S
         self.book(t + REVISION_DELAY_S, self._revision(found), "revision")
