@@ -246,3 +246,25 @@ def test_limited_survival_stops_the_ladder_before_saline_and_explant() -> None:
     d = _ladder(limited_survival=True)
     assert d.action == "continue" and "limited survival" in d.reason
     assert _ladder(limited_survival=True, delivery_ruled_out=False).action == "workup"  # still worked up
+
+
+def test_weaning_stops_at_the_floor_of_a_patient_who_keeps_systemic_opioids() -> None:
+    from itdd.care.clinician.decisions import wean_oral
+
+    kw = {"pain": 3.0, "pre_implant_pain": 7.0, "home_oral_mme_per_day": 100.0, "step_fraction": 0.25}
+    # a quarter of the home dose kept (25 MME/day): 50 -> 25; at 25: kept; 30 -> 30 - 25 = 5, raised to 25
+    assert wean_oral(oral_mme_per_day=50.0, floor_mme_per_day=25.0, **kw).oral_mme_per_day == 25.0  # type: ignore[arg-type]
+    d = wean_oral(oral_mme_per_day=25.0, floor_mme_per_day=25.0, **kw)  # type: ignore[arg-type]
+    assert d.action == "controlled" and d.oral_mme_per_day == 25.0 and "kept at 25" in d.reason
+    assert wean_oral(oral_mme_per_day=30.0, floor_mme_per_day=25.0, **kw).oral_mme_per_day == 25.0  # type: ignore[arg-type]
+    # without a floor: 25 -> 0
+    assert wean_oral(oral_mme_per_day=25.0, **kw).oral_mme_per_day == 0.0  # type: ignore[arg-type]
+
+
+def test_the_share_who_keep_systemic_opioids() -> None:
+    ps = [PatientParams.sample(5, i) for i in range(4000)]
+    on = [p for p in ps if p.oral_mme_per_day > 0]
+    keep = sum(1 for p in on if p.systemic_opioid_floor_fraction == 0.25)
+    # 13.5% of those on oral opioids; 4 binomial SDs on ~3,400: sqrt(0.135 x 0.865 / 3400) = 0.0059
+    assert abs(keep / len(on) - 0.135) < 4 * 0.0059
+    assert all(p.systemic_opioid_floor_fraction == 0.0 for p in ps if p.oral_mme_per_day == 0)

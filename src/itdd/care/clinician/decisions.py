@@ -224,15 +224,25 @@ def wean_oral(
     oral_mme_per_day: float,
     home_oral_mme_per_day: float,
     step_fraction: float,
+    floor_mme_per_day: float = 0.0,
 ) -> Decision:
     """Oral opioids at a visit: ``not_controlled`` (pain not controlled: kept), ``controlled``
-    (nothing left to wean) or ``wean`` (cut by ``step_fraction`` of the home dose, to 0 at the end)."""
+    (nothing left to wean) or ``wean`` (cut by ``step_fraction`` of the home dose, to 0 at the end).
+    ``floor_mme_per_day``: what the patient keeps taking whatever the IT therapy does (another pain,
+    patient/population.py ``keeps_systemic_opioids``): weaning stops there."""
     if pain_uncontrolled(pain=pain, pre_implant_pain=pre_implant_pain):
         return Decision("not_controlled", "pain not controlled: oral opioids kept", oral_mme_per_day=oral_mme_per_day)
     if oral_mme_per_day <= 0:
         return Decision("controlled", "pain controlled, no oral opioids", oral_mme_per_day=oral_mme_per_day)
+    if floor_mme_per_day > 0 and oral_mme_per_day <= floor_mme_per_day + 1e-6:
+        return Decision(
+            "controlled",
+            f"pain controlled; systemic opioids kept at {oral_mme_per_day:.0f} MME/day (the patient's other pain)",
+            oral_mme_per_day=oral_mme_per_day,
+        )
     step = step_fraction * home_oral_mme_per_day
     new = oral_mme_per_day - step if oral_mme_per_day - step > 1e-6 else 0.0
+    new = max(new, floor_mme_per_day)
     return Decision("wean", "weaning, pain controlled", oral_mme_per_day=new)
 
 

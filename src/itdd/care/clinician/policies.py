@@ -92,8 +92,9 @@ class ClinicianPolicy(Protocol):
         oral_mme_per_day: float,
         home_oral_mme_per_day: float,
         step_fraction: float,
+        floor_mme_per_day: float = 0.0,
     ) -> Decision:
-        """``not_controlled``, ``controlled`` or ``wean`` (to ``oral_mme_per_day``)."""
+        """``not_controlled``, ``controlled`` or ``wean`` (to ``oral_mme_per_day``, not below the floor)."""
         ...
 
     def pain_uncontrolled(self, *, pain: float, pre_implant_pain: float) -> bool: ...
@@ -231,6 +232,7 @@ class Practice:
         oral_mme_per_day: float,
         home_oral_mme_per_day: float,
         step_fraction: float,
+        floor_mme_per_day: float = 0.0,
     ) -> Decision:
         return d.wean_oral(
             pain=pain,
@@ -238,6 +240,7 @@ class Practice:
             oral_mme_per_day=oral_mme_per_day,
             home_oral_mme_per_day=home_oral_mme_per_day,
             step_fraction=step_fraction,
+            floor_mme_per_day=floor_mme_per_day,
         )
 
     def pain_uncontrolled(self, *, pain: float, pre_implant_pain: float) -> bool:

@@ -119,6 +119,7 @@ class Visits(PathwayState):
             oral_mme_per_day=self.oral,
             home_oral_mme_per_day=self.home_oral,
             step_fraction=self.plan.titration.wean_step_fraction,
+            floor_mme_per_day=self.params.systemic_opioid_floor_fraction * self.home_oral,
         )
         self.best_pain = min(self.best_pain, o.pain)
         if d.action != "not_controlled":
