@@ -268,3 +268,29 @@ def test_the_share_who_keep_systemic_opioids() -> None:
     # 13.5% of those on oral opioids; 4 binomial SDs on ~3,400: sqrt(0.135 x 0.865 / 3400) = 0.0059
     assert abs(keep / len(on) - 0.135) < 4 * 0.0059
     assert all(p.systemic_opioid_floor_fraction == 0.0 for p in ps if p.oral_mme_per_day == 0)
+
+
+def test_cancer_pain_titrates_in_larger_steps() -> None:
+    from itdd.care.clinician import decisions as dd
+    from itdd.drugs import get_drug
+    from itdd.patient.sim import Vitals
+
+    o = Vitals(0.0, 6.0, 0.2, 16.0, 97.0, 0.0, 0.0, 0.0, 0.0, 1.5, 1.0)
+    kw = {
+        "dose_mg_per_day": 2.5,
+        "ed50_mg_per_day": 1.0,
+        "target_drive": 3.0,
+        "ceiling_mg_per_day": 30.0,
+        "since_last_change_s": float("inf"),
+        "now_s": 0.0,
+        "min_rate_ml_per_day": 0.048,
+        "max_rate_ml_per_day": 24.0,
+        "conc_mg_per_ml": 10.0,
+    }
+    morphine = get_drug("morphine")
+    # target 2.5 x 3 / 1.5 = 5 mg/day; non-cancer: +30% (soft step) = 3.25; cancer: +50% (hard step) = 3.75
+    assert dd.titration_step(o, drug=morphine, **kw).dose_mg_per_day == 3.25  # type: ignore[arg-type]
+    assert dd.titration_step(o, drug=morphine, cancer_pain=True, **kw).dose_mg_per_day == 3.75  # type: ignore[arg-type]
+    # a decrease is not made larger: sedation 2 lowers by 20% either way (2.5 x 0.8 = 2.0)
+    sed = Vitals(0.0, 6.0, 0.2, 16.0, 97.0, 2.0, 0.0, 0.0, 0.0, 1.5, 1.0)
+    assert dd.titration_step(sed, drug=morphine, cancer_pain=True, **kw).dose_mg_per_day == 2.0  # type: ignore[arg-type]

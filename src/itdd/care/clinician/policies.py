@@ -80,8 +80,9 @@ class ClinicianPolicy(Protocol):
         min_rate_ml_per_day: float,
         max_rate_ml_per_day: float,
         conc_mg_per_ml: float,
+        cancer_pain: bool = False,
     ) -> Decision:
-        """``change`` (to ``dose_mg_per_day``) or ``keep`` at a visit."""
+        """``change`` (to ``dose_mg_per_day``) or ``keep`` at a visit (larger steps in cancer pain)."""
         ...
 
     def wean(
@@ -209,6 +210,7 @@ class Practice:
         min_rate_ml_per_day: float,
         max_rate_ml_per_day: float,
         conc_mg_per_ml: float,
+        cancer_pain: bool = False,
     ) -> Decision:
         return d.titration_step(
             o,
@@ -222,6 +224,7 @@ class Practice:
             min_rate_ml_per_day=min_rate_ml_per_day,
             max_rate_ml_per_day=max_rate_ml_per_day,
             conc_mg_per_ml=conc_mg_per_ml,
+            cancer_pain=cancer_pain,
         )
 
     def wean(

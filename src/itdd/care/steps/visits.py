@@ -262,6 +262,7 @@ class Visits(PathwayState):
             min_rate_ml_per_day=imp.model.min_rate_ml_per_day,
             max_rate_ml_per_day=imp.model.max_rate_ml_per_day,
             conc_mg_per_ml=imp.fw.conc_mg_per_ml,
+            cancer_pain=self.params.cancer,
         )
         if d.action != "change":
             return
