@@ -294,3 +294,14 @@ def test_cancer_pain_titrates_in_larger_steps() -> None:
     # a decrease is not made larger: sedation 2 lowers by 20% either way (2.5 x 0.8 = 2.0)
     sed = Vitals(0.0, 6.0, 0.2, 16.0, 97.0, 2.0, 0.0, 0.0, 0.0, 1.5, 1.0)
     assert dd.titration_step(sed, drug=morphine, cancer_pain=True, **kw).dose_mg_per_day == 2.0  # type: ignore[arg-type]
+
+
+def test_the_lack_of_effect_explant_row_from_hand_built_metrics() -> None:
+    from itdd.care.metrics import new_rows
+
+    # 2 of 40 implanted explanted for lack of effect: 5%
+    rows = new_rows({"explants_by_reason": {"infection": 1, "lack of effect": 2}, "implanted": 40})
+    r = rows[-1]
+    assert r["metric"] == "Explanted for lack of effect (while followed)"
+    assert r["simulated"] == 0.05 and r["published"] == 3 / 120
+    assert r["note"] == "all explants by reason: infection 1, lack of effect 2"
