@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+from ..timeunits import SECONDS_PER_DAY
 from .parameters import S2, U
 
 __all__ = [
@@ -39,7 +40,7 @@ PLACEBO_RELIEF_LOW = U(0.30, "assumption: enough to pass a 50% trial with a smal
 PLACEBO_RELIEF_HIGH = U(0.50, "assumption: as the low end")
 PLACEBO_FADE_DAYS = U(90.0, "assumption: placebo relief fades over months (time constant 3 months)")
 
-_DAY_S = 86400.0
+_DAY_S = SECONDS_PER_DAY
 
 
 def placebo_fraction(placebo_relief: float, since_trial_s: float) -> float:
