@@ -35,3 +35,20 @@ def test_scripted_granuloma_is_found_and_operated() -> None:
     labels = [s["label"] for s in r.result["pathway"]["stages"]]
     assert any(x.startswith("Granuloma") for x in labels)
     assert "Catheter revision" in labels
+
+
+def test_after_a_granuloma_the_concentration_is_lowered() -> None:
+    from itdd.care.clinician.decisions import CONCENTRATIONS_MG_PER_ML
+    from itdd.care.granuloma import lower_concentration, manage_granuloma
+
+    supplied = CONCENTRATIONS_MG_PER_ML  # 1, 2, 5, 10, 20 mg/mL
+    # half of 20 is 10 (supplied); half of 5 is 2.5 -> 2; half of 1 is 0.5 -> none supplied, the lowest (1)
+    assert lower_concentration(20.0, supplied) == 10.0
+    assert lower_concentration(5.0, supplied) == 2.0
+    assert lower_concentration(1.0, supplied) == 1.0
+    d = manage_granuloma(
+        neurological_signs=False, dose_mg_per_day=12.0, conc_mg_per_ml=20.0, supplied_mg_per_ml=supplied
+    )
+    assert d.action == "revise_catheter" and d.max_conc_mg_per_ml == 10.0 and "from 20 to at most 10" in d.reason
+    d = manage_granuloma(neurological_signs=True, dose_mg_per_day=12.0)
+    assert d.action == "surgical_removal" and d.max_conc_mg_per_ml is None  # no concentration given: unchanged

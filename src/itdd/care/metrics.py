@@ -17,7 +17,15 @@ from typing import Any
 from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_MONTH, SECONDS_PER_YEAR
 from .outcome import PatientOutcome
 
-__all__ = ["NEW_KEYS", "PUBLISHED_NEW", "kaplan_meier", "later_metrics", "new_metrics", "new_rows"]
+__all__ = [
+    "NEW_KEYS",
+    "PUBLISHED_NEW",
+    "explants_by_reason",
+    "kaplan_meier",
+    "later_metrics",
+    "new_metrics",
+    "new_rows",
+]
 
 DAY_S = SECONDS_PER_DAY
 YEAR_S = SECONDS_PER_YEAR
@@ -55,12 +63,16 @@ PUBLISHED_NEW: dict[str, tuple[float | None, str, str]] = {
     "catheter_event_free_5_years": (None, "no 5-year figure found; Follett 2000: 78.9% free at 9 months", "fraction"),
     "explanted_by_3_years": (0.06, "Roberts 2001: 6% explanted over a mean 36 months", "fraction"),
     "stable_dose_12_to_36_months": (
-        None,
-        "no share published; Hamza 2012: mean low-dose IT dose 1.4 -> 1.48 mg/day (6 -> 36 months)",
+        18 / 28,
+        "Winkelmuller 1996: constant dose in 18 of 28 followed > 4 years (Kumar 2001: none of 16)",
         "fraction",
     ),
     "off_systemic_opioids_12_months": (None, "no share found; Hamza 2012: all reduced oral opioids", "fraction"),
-    "pain_reduction_25_at_24_months": (None, "none with this threshold found (docs/cohort.md)", "fraction"),
+    "pain_reduction_25_at_24_months": (
+        11 / 22,
+        "Anderson 1999: >= 25% VAS reduction in 11 of 22 at 24 months",
+        "fraction",
+    ),
     "peripheral_edema_rate": (5 / 23, "Aldrete 2000: leg oedema in 5 of 23 on IT opiates > 24 months", "fraction"),
     "hypogonadism_rate": (25 / 29, "Abs 2000: low testosterone in 25 of 29 men at a mean 26.6 months", "fraction"),
     "mean_odi_change_12_months": (None, "no mean found; Deer 2004: > 65% improved >= 1 ODI level", "points"),
@@ -191,8 +203,20 @@ def new_metrics(outcomes: Sequence[PatientOutcome], years: float) -> dict[str, A
             deaths[o.death_cause] = deaths.get(o.death_cause, 0) + 1
     out["deaths"] = sum(deaths.values())
     out["deaths_by_cause"] = deaths
+    out["explants_by_reason"] = explants_by_reason(outcomes)
     out.update(later_metrics(outcomes))
     return out
+
+
+def explants_by_reason(outcomes: Sequence[PatientOutcome]) -> dict[str, int]:
+    """Implanted patients explanted while followed, counted by the reason recorded at the explant
+    (``PatientOutcome.explant_reason``: "infection", "lack of effect", ...), sorted by reason."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        if o.implanted and o.explanted:
+            r = o.explant_reason or "unknown"
+            counts[r] = counts.get(r, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def later_metrics(outcomes: Sequence[PatientOutcome]) -> dict[str, Any]:
@@ -257,4 +281,17 @@ def new_rows(m: dict[str, Any]) -> list[dict[str, Any]]:
         if m.get(key) is None:
             r["note"] = "horizon too short, group empty or not modelled"
         rows.append(r)
+    # explants by reason (a dict in the JSON): the share explanted for lack of effect, as a row
+    by_reason, implanted = m.get("explants_by_reason"), m.get("implanted")
+    if isinstance(by_reason, dict) and isinstance(implanted, int) and implanted > 0:
+        rows.append(
+            {
+                "metric": "Explanted for lack of effect (while followed)",
+                "simulated": by_reason.get("lack of effect", 0) / implanted,
+                "published": 3 / 120,
+                "source": "Winkelmuller 1996: 3 of 120 explanted for tolerance over a mean 3.4 years",
+                "unit": "fraction",
+                "note": "all explants by reason: " + (", ".join(f"{k} {v}" for k, v in by_reason.items()) or "none"),
+            }
+        )
     return rows

@@ -7,10 +7,11 @@ milligrams per day; oral opioid use is in morphine milligram equivalents (MME) p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..timeunits import SECONDS_PER_DAY
 
-__all__ = ["STAGES", "Complication", "PatientOutcome"]
+__all__ = ["SIDE_EFFECT_KINDS", "STAGES", "Complication", "PatientOutcome", "patient_reported"]
 
 #: The stages a complication can belong to.
 STAGES = ("trial", "implant", "follow-up")
@@ -111,3 +112,33 @@ class PatientOutcome:
     satisfied_12_months: bool | None = None  # satisfied with the therapy at 12 months (None: not followed)
     not_working_at_baseline: bool | None = None  # None: not of working age (or not modelled)
     returned_to_work_12_months: bool | None = None  # of those not working at baseline, followed 12 months
+
+
+#: the side effects a :class:`PatientOutcome` carries an onset for (``<kind>_s``)
+SIDE_EFFECT_KINDS = (
+    "peripheral_edema",
+    "hypogonadism",
+    "urinary_retention",
+    "constipation",
+    "sweating",
+    "hypocortisolism",
+)
+
+
+def patient_reported(o: PatientOutcome) -> dict[str, Any]:
+    """The side effects (days from the implant to each onset) and what the patient reports, as the
+    report's result keeps them (``result["outcome"]``; JSON-ready; None: not modelled or not followed)."""
+    return {
+        "side_effect_onset_days": {
+            k: o.days_after_implant(getattr(o, f"{k}_s")) for k in SIDE_EFFECT_KINDS if getattr(o, f"{k}_s") is not None
+        },
+        "odi_baseline": o.odi_baseline,
+        "odi_12_months": o.odi_12_months,
+        "eq5d_baseline": o.eq5d_baseline,
+        "eq5d_12_months": o.eq5d_12_months,
+        "pain_interference_baseline": o.pain_interference_baseline,
+        "pain_interference_12_months": o.pain_interference_12_months,
+        "satisfied_12_months": o.satisfied_12_months,
+        "not_working_at_baseline": o.not_working_at_baseline,
+        "returned_to_work_12_months": o.returned_to_work_12_months,
+    }

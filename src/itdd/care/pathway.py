@@ -31,7 +31,7 @@ from ..report.schema import PathwayStage
 from ..sim.result import NoDevice, RunTrace, build_result
 from .clinician import ClinicianPolicy
 from .hazards import CATHETER_KINDS
-from .outcome import Complication, PatientOutcome
+from .outcome import Complication, PatientOutcome, patient_reported
 from .plan import PathwayPlan
 from .series import SERIES_COLUMNS
 from .steps.complications import Complications
@@ -101,6 +101,7 @@ class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
                 log, end, rng_later, baseline_pain=self.baseline_pain, pain_12=pain12_, age_y=self.params.age_y
             )
             se.update(later)
+            self.record_side_effects(se)  # the clinician's reaction at each onset (report output)
         pain24 = self.milestones.get("pain_24")
         relief24 = None
         if pain24 is not None and self.baseline_pain > 0:
@@ -247,6 +248,7 @@ def _outcome_dict(pw: _Pathway, o: PatientOutcome) -> dict[str, Any]:
             for c in o.complications
         ],
     }
+    d.update(patient_reported(o))  # care/outcome.py: side effects and what the patient reports (report)
     return d
 
 

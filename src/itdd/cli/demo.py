@@ -19,6 +19,7 @@ from typing import Any
 from .. import DISCLAIMER
 from ..bundled import EXAMPLES_DIR
 from ..progress import fraction_bar
+from ..report.outcome import outcome_rows
 from ..scenario import load_scenario, run_scenario
 from ..sim.output import write_outputs
 
@@ -65,6 +66,9 @@ def clinical_summary(result: dict[str, Any]) -> str:
             + (" — re-operation" if c["reoperation"] else "")
             + "."
         )
+    for label, text in outcome_rows(o):  # what the patient reports and the side effects (report/outcome.py)
+        if label not in ("How the therapy ended", "At 12 months"):  # said above and below
+            lines.append(f"{label}: {text}.")
     explant = f"yes ({o['explant_reason']})" if o["explanted"] and o.get("explant_reason") else "no"
     lines.append(f"Re-operations: {o['reoperations']}; explanted: {explant}.")
     if o.get("death_cause"):

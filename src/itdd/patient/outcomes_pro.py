@@ -4,8 +4,9 @@ interference, return to work, satisfaction).
 Pure functions: the pathway records the patient's opioid exposure (intrathecal dose and oral
 opioids, piecewise constant between changes) and, at the end of the follow-up, asks here when
 peripheral oedema, hypogonadism, urinary retention, constipation, sweating and hypocortisolism
-began and what the patient-reported outcomes were.  They do not feed back into the pathway (no
-clinician reaction to them yet: docs/care.md says so).
+began and what the patient-reported outcomes were.  They do not feed back into the pathway: the
+clinician's reaction to each (care/clinician/side_effects.py) is recorded at its onset but does not
+change the course (docs/care.md says so).
 
 * Onsets: exposure-driven hazards, exact: onset where the cumulative hazard (rate x exposure x
   time) crosses the patient's own Exp(1) threshold.

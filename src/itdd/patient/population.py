@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import InputError
 from . import parameters as P
 from .parameters import S2, S, Sourced, U
+from .placebo import PLACEBO_RELIEF_HIGH, PLACEBO_RELIEF_LOW, PLACEBO_SHARE
 
 INDICATIONS = ("pain", "spasticity")
 
@@ -57,6 +58,13 @@ _STABLE_TOLERANCE_SHARE = U(
     " over 36 months; Roberts 2001's mean rises 53%): no published share, a third chosen",
 )
 _STABLE_TOLERANCE_FACTOR = U(0.1, "assumption: their analgesic tolerance builds at a tenth of the usual rate")
+_KEEPS_SYSTEMIC_SHARE = S2(
+    0.135,
+    "derived from Grider 2015 (Neuromodulation 18:508): 16% of 99 IDDS patients still on systemic opioids at 1 year;"
+    " the pathway leaves ~4.5% of implanted patients on them anyway (pain never controlled), so"
+    " (0.16 - 0.045) / 0.85 of the patients on oral opioids keep part of them (docs/cohort.md)",
+)
+_SYSTEMIC_FLOOR_FRACTION = U(0.25, "assumption: they keep a quarter of their home dose (one weaning step)")
 _SLEEP_APNOEA_RATE = U(0.25, "assumption: sleep-disordered breathing is common on chronic opioids (Walker 2007)")
 
 
@@ -108,6 +116,8 @@ class Population:
     sleep_apnoea_rate: Sourced = _SLEEP_APNOEA_RATE
     stable_tolerance_share: Sourced = _STABLE_TOLERANCE_SHARE  # heterogeneous tolerance (issue 10)
     stable_tolerance_factor: Sourced = _STABLE_TOLERANCE_FACTOR
+    placebo_share: Sourced = PLACEBO_SHARE  # placebo responders (patient/placebo.py)
+    keeps_systemic_share: Sourced = _KEEPS_SYSTEMIC_SHARE  # keep part of their systemic opioids (issue 10)
 
 
 DEFAULT_POPULATION = Population()
@@ -183,6 +193,8 @@ class PatientParams:
     sleep_apnoea: bool = False
     stable_tolerance: bool = False  # model truth: analgesic tolerance builds slowly (a stable dose)
     cancer: bool = False  # cancer pain: limited survival (patient/mortality.py)
+    placebo_relief: float = 0.0  # placebo responder: relief not due to the drug, fading (patient/placebo.py)
+    systemic_opioid_floor_fraction: float = 0.0  # keeps this fraction of the home oral dose (another pain)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -271,6 +283,11 @@ class PatientParams:
         stable = bool(u2[2] < share)
         tol *= factor if stable else (1.0 - share * factor) / (1.0 - share) if share < 1 else 1.0
         spasticity = indication == "spasticity"
+        # placebo response (issue 10): drawn after everything else, so no earlier variable changes
+        u3 = rng.random(2).tolist()
+        lo_p, hi_p = PLACEBO_RELIEF_LOW.value, PLACEBO_RELIEF_HIGH.value
+        placebo = lo_p + (hi_p - lo_p) * u3[1] if u3[0] < pop.placebo_share.value else 0.0
+        keeps = bool(rng.random() < pop.keeps_systemic_share.value)  # drawn last: nothing earlier changes
         return cls(
             seed=seed,
             index=index,
@@ -308,6 +325,8 @@ class PatientParams:
             sleep_apnoea=osa,
             stable_tolerance=stable,
             cancer=pop.cancer,
+            placebo_relief=placebo if not spasticity else 0.0,
+            systemic_opioid_floor_fraction=_SYSTEMIC_FLOOR_FRACTION.value if keeps and oral > 0 else 0.0,
         )
 
     # ---- derived -------------------------------------------------------------------------------
@@ -378,6 +397,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "sleep_h": (0.0, 24.0),
     "activity_pain_gain": (0.0, 0.9),
     "pain_report_sd": (0.0, 5.0),
+    "placebo_relief": (0.0, 0.9),
+    "systemic_opioid_floor_fraction": (0.0, 1.0),
 }
 
 

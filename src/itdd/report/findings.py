@@ -266,6 +266,24 @@ def _patient_findings(result: dict[str, Any], tz: timezone, inp: ReportInput) ->
                     trial.get("end") or trial.get("start"),
                 )
             )
+    o = result.get("outcome") or {}
+    if o.get("death_cause"):
+        cause = o["death_cause"].replace("_", " ")
+        out.append(
+            Finding(
+                "critical",
+                f"The patient died on day {num(o.get('death_day'), 4)} after the implant: {cause}.",
+                o.get("death"),
+            )
+        )
+    elif o.get("explanted"):
+        out.append(
+            Finding(
+                "warning",
+                f"Pump explanted on day {num(o.get('explant_day'), 4)} after the implant: "
+                f"{o.get('explant_reason') or 'reason not recorded'}.",
+            )
+        )
     patient = result.get("patient") or {}
     ps = patient.get("series") or {}
     days = ps.get("days") or []

@@ -16,6 +16,7 @@ from .findings import (
     refill_flagged,
 )
 from .input import ReportInput
+from .outcome import outcome_rows
 from .text import (
     ALARM_TYPES,
     DrugUnits,
@@ -296,6 +297,7 @@ def pathway_context(c: Ctx) -> dict[str, Any] | None:
     figure = patient_plots.pathway_figure(tz=c.tz, stages=stages) if stages else None
     return {
         "figure": Markup(figure) if figure else None,
+        "outcome": outcome_rows(c.result.get("outcome")),
         "rows": [
             {
                 "stage": nice_label(s.stage),

@@ -58,6 +58,9 @@ TITRATION_TARGET_DRIVE = 3.0  # the conventional policy's target (clinician/poli
 DECREASE_FRACTION = 0.2
 SEDATION_LIMIT = thresholds().sedation_alert_score.value  # frequently drowsy (POSS-like 0-3 scale)
 PRURITUS_LIMIT = 7.0
+#: Cancer pain: titration steps up to the drug library's hard maximum (PACC 2007: up to 50% per
+#: change in cancer pain [S2]); the confirmation the planner records.
+CANCER_STEP_REASON = "cancer pain with limited survival: PACC allows up to 50% per change"
 #: Lowest dose the clinician programs, mg/day (assumption [U]).
 LOWEST_DOSE_MG_PER_DAY = 0.1
 #: A change of less than 5% is not worth a reprogramming (assumption [U]).
@@ -166,8 +169,12 @@ def titration_step(
     min_rate_ml_per_day: float,
     max_rate_ml_per_day: float,
     conc_mg_per_ml: float,
+    cancer_pain: bool = False,
 ) -> Decision:
     """One titration step at a visit: ``change`` (to ``dose_mg_per_day``) or ``keep``.
+
+    ``cancer_pain``: increases may reach the drug library's hard maximum step (morphine 50%, PACC
+    2007 [S2]) instead of its soft one (30%), confirmed with the reason (:data:`CANCER_STEP_REASON`).
 
     Side effects (sedation >= 2, respiratory depression, pruritus >= 7) lower the dose by 20%;
     otherwise the target is the dose that brings the analgesic drive to ``target_drive`` x ED50 x
@@ -194,8 +201,11 @@ def titration_step(
     interval = mi.soft_min.value if mi is not None and mi.soft_min is not None else 0.0
     if target > dose and since_last_change_s < interval - 1.0:
         return Decision("keep", f"{why}: the last increase was too recent", dose_mg_per_day=dose)
+    mx = drug.max_increase
+    step = mx.hard_max.value if cancer_pain and target > dose and mx is not None and mx.hard_max is not None else None
+    confirm = {"plan.step": CANCER_STEP_REASON} if step is not None else {}
     try:
-        plan = plan_titration(drug, dose, target, start_s=now_s)
+        plan = plan_titration(drug, dose, target, start_s=now_s, step_fraction=step, confirmations=confirm)
     except SafetyRefusal as exc:
         if exc.field != "target":
             raise
@@ -204,7 +214,8 @@ def titration_step(
             dose,
             target,
             start_s=now_s,
-            confirmations={"target": "tolerant patient, pain not controlled at lower doses"},
+            step_fraction=step,
+            confirmations={**confirm, "target": "tolerant patient, pain not controlled at lower doses"},
         )
     new = plan.steps[1][1] if len(plan.steps) > 1 else dose
     if new > dose:
@@ -224,15 +235,25 @@ def wean_oral(
     oral_mme_per_day: float,
     home_oral_mme_per_day: float,
     step_fraction: float,
+    floor_mme_per_day: float = 0.0,
 ) -> Decision:
     """Oral opioids at a visit: ``not_controlled`` (pain not controlled: kept), ``controlled``
-    (nothing left to wean) or ``wean`` (cut by ``step_fraction`` of the home dose, to 0 at the end)."""
+    (nothing left to wean) or ``wean`` (cut by ``step_fraction`` of the home dose, to 0 at the end).
+    ``floor_mme_per_day``: what the patient keeps taking whatever the IT therapy does (another pain,
+    patient/population.py ``keeps_systemic_opioids``): weaning stops there."""
     if pain_uncontrolled(pain=pain, pre_implant_pain=pre_implant_pain):
         return Decision("not_controlled", "pain not controlled: oral opioids kept", oral_mme_per_day=oral_mme_per_day)
     if oral_mme_per_day <= 0:
         return Decision("controlled", "pain controlled, no oral opioids", oral_mme_per_day=oral_mme_per_day)
+    if floor_mme_per_day > 0 and oral_mme_per_day <= floor_mme_per_day + 1e-6:
+        return Decision(
+            "controlled",
+            f"pain controlled; systemic opioids kept at {oral_mme_per_day:.0f} MME/day (the patient's other pain)",
+            oral_mme_per_day=oral_mme_per_day,
+        )
     step = step_fraction * home_oral_mme_per_day
     new = oral_mme_per_day - step if oral_mme_per_day - step > 1e-6 else 0.0
+    new = max(new, floor_mme_per_day)
     return Decision("wean", "weaning, pain controlled", oral_mme_per_day=new)
 
 

@@ -29,6 +29,7 @@ from ...errors import InputError
 from ...patient.parameters import S, Sourced, U
 from ...patient.sim import Vitals
 from . import decisions as d
+from . import failure as f
 from .decisions import Decision
 
 __all__ = ["POLICIES", "ClinicianPolicy", "Practice", "get_policy"]
@@ -79,8 +80,9 @@ class ClinicianPolicy(Protocol):
         min_rate_ml_per_day: float,
         max_rate_ml_per_day: float,
         conc_mg_per_ml: float,
+        cancer_pain: bool = False,
     ) -> Decision:
-        """``change`` (to ``dose_mg_per_day``) or ``keep`` at a visit."""
+        """``change`` (to ``dose_mg_per_day``) or ``keep`` at a visit (larger steps in cancer pain)."""
         ...
 
     def wean(
@@ -91,8 +93,9 @@ class ClinicianPolicy(Protocol):
         oral_mme_per_day: float,
         home_oral_mme_per_day: float,
         step_fraction: float,
+        floor_mme_per_day: float = 0.0,
     ) -> Decision:
-        """``not_controlled``, ``controlled`` or ``wean`` (to ``oral_mme_per_day``)."""
+        """``not_controlled``, ``controlled`` or ``wean`` (to ``oral_mme_per_day``, not below the floor)."""
         ...
 
     def pain_uncontrolled(self, *, pain: float, pre_implant_pain: float) -> bool: ...
@@ -137,6 +140,27 @@ class ClinicianPolicy(Protocol):
         """``book_replacement`` (after ``delay_s``) or ``none``."""
         ...
 
+    def failure_ladder(
+        self,
+        *,
+        uncontrolled_since_s: float | None,
+        now_s: float,
+        since_implant_s: float,
+        delivery_ruled_out: bool,
+        ceiling_lifted: bool,
+        drug_change: Decision | None,
+        saline_trial_done: bool,
+        saline_showed_effect: bool | None,
+        limited_survival: bool = False,
+    ) -> Decision:
+        """Pain uncontrolled for months: ``continue``, ``workup``, ``lift_ceiling``, the drug change
+        passed in, ``saline_trial`` or ``explant`` (care/clinician/failure.py)."""
+        ...
+
+    def saline_verdict(self, *, pain_on_drug: float, pain_on_saline: float) -> Decision:
+        """After a blinded saline trial: ``drug_effect`` or ``therapy_off``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Practice:
@@ -150,6 +174,7 @@ class Practice:
     ceiling: Sourced | None  # IT morphine-equivalent dose (mg/day) the clinician will not exceed
     published_dose_6_months: Sourced
     published_dose_36_months: Sourced
+    lift_ceiling_on_failure: bool = True  # a ceiling of its own is lifted after lack of effect
 
     @property
     def has_ceiling(self) -> bool:
@@ -185,6 +210,7 @@ class Practice:
         min_rate_ml_per_day: float,
         max_rate_ml_per_day: float,
         conc_mg_per_ml: float,
+        cancer_pain: bool = False,
     ) -> Decision:
         return d.titration_step(
             o,
@@ -198,6 +224,7 @@ class Practice:
             min_rate_ml_per_day=min_rate_ml_per_day,
             max_rate_ml_per_day=max_rate_ml_per_day,
             conc_mg_per_ml=conc_mg_per_ml,
+            cancer_pain=cancer_pain,
         )
 
     def wean(
@@ -208,6 +235,7 @@ class Practice:
         oral_mme_per_day: float,
         home_oral_mme_per_day: float,
         step_fraction: float,
+        floor_mme_per_day: float = 0.0,
     ) -> Decision:
         return d.wean_oral(
             pain=pain,
@@ -215,6 +243,7 @@ class Practice:
             oral_mme_per_day=oral_mme_per_day,
             home_oral_mme_per_day=home_oral_mme_per_day,
             step_fraction=step_fraction,
+            floor_mme_per_day=floor_mme_per_day,
         )
 
     def pain_uncontrolled(self, *, pain: float, pre_implant_pain: float) -> bool:
@@ -276,6 +305,35 @@ class Practice:
     def battery_eri(self, *, already_booked: bool) -> Decision:
         return d.react_to_eri(already_booked=already_booked)
 
+    def failure_ladder(
+        self,
+        *,
+        uncontrolled_since_s: float | None,
+        now_s: float,
+        since_implant_s: float,
+        delivery_ruled_out: bool,
+        ceiling_lifted: bool,
+        drug_change: Decision | None,
+        saline_trial_done: bool,
+        saline_showed_effect: bool | None,
+        limited_survival: bool = False,
+    ) -> Decision:
+        return f.lack_of_effect_ladder(
+            uncontrolled_since_s=uncontrolled_since_s,
+            now_s=now_s,
+            since_implant_s=since_implant_s,
+            delivery_ruled_out=delivery_ruled_out,
+            policy_ceiling_active=self.has_ceiling and not ceiling_lifted,
+            lift_ceiling_allowed=self.lift_ceiling_on_failure,
+            drug_change=drug_change,
+            saline_trial_done=saline_trial_done,
+            saline_showed_effect=saline_showed_effect,
+            limited_survival=limited_survival,
+        )
+
+    def saline_verdict(self, *, pain_on_drug: float, pain_on_saline: float) -> Decision:
+        return f.saline_verdict(pain_on_drug=pain_on_drug, pain_on_saline=pain_on_saline)
+
 
 POLICIES: dict[str, ClinicianPolicy] = {
     "conventional": Practice(
@@ -295,6 +353,9 @@ POLICIES: dict[str, ClinicianPolicy] = {
         ceiling=U(3.0, "assumption: Hamza 2012 kept a mean 1.4-1.48 mg/day; a ceiling at twice that mean"),
         published_dose_6_months=S(1.4, "Hamza 2012 (Pain Med 13:1304): 1.4 mg/day morphine equivalents at 6 months"),
         published_dose_36_months=S(1.48, "Hamza 2012: 1.48 mg/day at 36 months, oral opioids stopped"),
+        # Hamza 2012's doses stayed low (1.4 -> 1.48 mg/day): the ceiling is kept; lack of effect goes
+        # down the ladder (saline trial, explant) instead of titrating beyond it
+        lift_ceiling_on_failure=False,
     ),
 }
 

@@ -9,6 +9,7 @@ from ...errors import InputError
 from ...patient.mortality import meningitis_death
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
+from ..clinician.decisions import CONCENTRATIONS_MG_PER_ML
 from ..granuloma import GRANULOMA_SIGNS_MEAN_S, manage_granuloma
 from ..hazards import hazard_by_kind
 from ..outcome import Complication
@@ -59,7 +60,13 @@ class Complications(PathwayState):
             return
         t = imp.t_s
         self.sync(t)
-        decision = manage_granuloma(neurological_signs=True, dose_mg_per_day=self.dose * self.drug_potency())
+        decision = manage_granuloma(
+            neurological_signs=True,
+            dose_mg_per_day=self.dose * self.drug_potency(),
+            conc_mg_per_ml=self.conc,
+            supplied_mg_per_ml=CONCENTRATIONS_MG_PER_ML,
+        )
+        self.conc_cap_mg_per_ml = decision.max_conc_mg_per_ml
         self.stage("complication", t, "Granuloma: new radicular pain and neurological signs", details=decision.reason)
         imp.magnetic_field_on()  # urgent MRI of the catheter tip stalls the motor
         self.book(t + IMAGING_S, lambda _s2: imp.magnetic_field_off(0.0), "imaging end")

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 from ... import quantities as q
+from ...patient.placebo import reported_pain
 from ...sim.engine import Simulation
 from ..clinician.decisions import TARGET_REFILL_DAYS
 from .rules import (
@@ -238,7 +239,9 @@ class Scheduling(PathwayState):
             self.sync(t)
             running = imp.fw.therapy.running and not self.explanted and not self.saline
             self.milestones[f"dose_{which}"] = self.dose if running else 0.0
-            self.milestones[f"pain_{which}"] = self.sim.pain(activity=1.0)
+            self.milestones[f"pain_{which}"] = reported_pain(  # the placebo relief left (patient/placebo.py)
+                self.sim.pain(activity=1.0), self.params.placebo_relief, t - self.start_s
+            )
             self.milestones[f"oral_{which}"] = self.oral
 
         return action

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ... import quantities as q
 from ...errors import SafetyRefusal
+from ...patient.placebo import reported_pain
 from ...report.schema import TrialAlert, TrialComplication, TrialDose, TrialVitals
 from ..clinician.decisions import SUCCESS_RELIEF
 from ..outcome import Complication
@@ -109,18 +110,19 @@ class Screening(PathwayState):
                     break
                 self.advance(tc, csf_mg_per_day=rate if not alerted else 0.0, grid_s=TRIAL_GRID_S)
                 o = self.sim.vitals(activity=1.0)
+                pain = reported_pain(o.pain, self.params.placebo_relief, tc - self.start_s)
                 if self.record:
                     vitals.append(
                         {
                             "time": self.iso(tc),
                             "resp_rate_per_min": o.resp_rate_per_min,
                             "spo2_pct": o.spo2_pct,
-                            "pain": o.pain,
+                            "pain": pain,
                             "sedation": o.sedation,
                         }
                     )
-                if pre > 0 and 1 - o.pain / pre > best:
-                    best, best_pain = 1 - o.pain / pre, o.pain
+                if pre > 0 and 1 - pain / pre > best:
+                    best, best_pain = 1 - pain / pre, pain
                 if o.resp_rate_per_min >= RR_ALERT_PER_MIN and o.spo2_pct >= SPO2_ALERT_PCT:
                     continue
                 response = (
@@ -169,17 +171,18 @@ class Screening(PathwayState):
                     tc += 4 * H
                     self.advance(tc, csf_mg_per_day=rate, grid_s=TRIAL_GRID_S)
                     o = self.sim.vitals(activity=1.0)
+                    pain = reported_pain(o.pain, self.params.placebo_relief, tc - self.start_s)
                     vitals.append(
                         {
                             "time": self.iso(tc),
                             "resp_rate_per_min": o.resp_rate_per_min,
                             "spo2_pct": o.spo2_pct,
-                            "pain": o.pain,
+                            "pain": pain,
                             "sedation": o.sedation,
                         }
                     )
-                    if pre > 0 and 1 - o.pain / pre > best:
-                        best, best_pain = 1 - o.pain / pre, o.pain
+                    if pre > 0 and 1 - pain / pre > best:
+                        best, best_pain = 1 - pain / pre, pain
             self.advance(max(t_end, self.sim.t_s), csf_mg_per_day=0.0 if alerted else rate, grid_s=TRIAL_GRID_S)
             success = self.policy.trial_verdict(relief_fraction=best).action == "implant"
             effective = rate

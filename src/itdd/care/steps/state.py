@@ -108,6 +108,9 @@ class PathwayState:
         self.policy: ClinicianPolicy = policy if policy is not None else get_policy(plan.policy)
         self.uncontrolled_since_s: float | None = None  # pain uncontrolled at the ceiling since
         self.ceiling_lifted = False  # the policy's ceiling abandoned after lack of effect
+        self.saline_trial: tuple[float, float] | None = None  # running blinded saline trial: (start s, pain on drug)
+        self.saline_effect: bool | None = None  # the saline trial's verdict: the drug works (None: no trial yet)
+        self.conc_cap_mg_per_ml: float | None = None  # highest concentration after a granuloma (care/granuloma.py)
         # deaths and times to event (outcome.py)
         self.mort: MortalityClock | None = None
         self.death_item: Any = None

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from ... import quantities as q
 from ...patient.mortality import overdose_death
+from ...patient.placebo import reported_pain
 from ...patient.sim import Vitals
 from ...programmer.refill import RefillRequest, RefillSettings, refill
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
 from ..clinician import decisions as cd
+from ..clinician.detection import RAPID_ESCALATION_MONTHS, dose_months_ago, rapid_escalation
+from ..clinician.side_effects import react_to_side_effect
 from ..granuloma import manage_granuloma
 from .rules import DAY, IMAGING_S, REFILL_MARGIN_DAYS, REVISION_DELAY_S, H
 from .state import PathwayState
@@ -31,6 +36,8 @@ class Visits(PathwayState):
         imp = self.implant
         assert imp is not None
         o = self.observe_clinic(t)
+        if self.params.placebo_relief > 0:  # what the patient reports: the placebo relief left
+            o = replace(o, pain=reported_pain(o.pain, self.params.placebo_relief, t - self.start_s))
         status = imp.interrogate()
         self.keep_failed(imp)
         # ERI found at interrogation: book a replacement before end of service
@@ -90,8 +97,20 @@ class Visits(PathwayState):
             self.stage("visit", t, f"Clinic visit: {d.reason}", details=f"pain {o.pain:.1f}")
             if self.catheter_study(t, d.trigger):
                 return
+        else:  # a dose need that keeps rising, even with pain controlled (care/clinician/detection.py)
+            d = rapid_escalation(
+                dose_mg_per_day=self.dose,
+                dose_months_ago_mg_per_day=dose_months_ago(self.dose_steps, t, RAPID_ESCALATION_MONTHS.value),
+                since_implant_s=t - self.implant_s_or(t),
+                recent_negative_workup=recent_negative,
+                workup_booked=not (self.workup_booked_s is None or self.workup_booked_s < t),
+            )
+            if d.action == "workup":
+                self.stage("visit", t, f"Clinic visit: {d.reason}", details=f"pain {o.pain:.1f}")
+                if self.catheter_study(t, d.trigger):
+                    return
         self.titrate(t, o)
-        if self.lack_of_effect(t, uncontrolled):
+        if self.lack_of_effect(t, uncontrolled, o.pain):
             return
         # oral weaning
         d = policy.wean(
@@ -100,6 +119,7 @@ class Visits(PathwayState):
             oral_mme_per_day=self.oral,
             home_oral_mme_per_day=self.home_oral,
             step_fraction=self.plan.titration.wean_step_fraction,
+            floor_mme_per_day=self.params.systemic_opioid_floor_fraction * self.home_oral,
         )
         self.best_pain = min(self.best_pain, o.pain)
         if d.action != "not_controlled":
@@ -115,6 +135,19 @@ class Visits(PathwayState):
         if self.days_left(t) <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
             self.do_refill("refill at a visit (reservoir low)")
 
+    def record_side_effects(self, se: dict[str, Any]) -> None:
+        """Note each side effect at its onset with the clinician's reaction (care/clinician/side_effects.py).
+        The onsets are known only at the end of the follow-up (patient/outcomes_pro.py), so the
+        reaction is recorded (report output) and does not change the course."""
+        if not self.record:
+            return
+        kinds = ("peripheral_edema", "hypogonadism", "urinary_retention", "constipation", "sweating", "hypocortisolism")
+        for kind in kinds:
+            t = se.get(f"{kind}_s")
+            if t is not None:
+                d = react_to_side_effect(kind)
+                self.stage("side_effect", t, kind.replace("_", " ").capitalize(), details=d.reason)
+
     def pain_back(self, pain: float) -> bool:
         """Pain has come back (the policy's rule: >= 2 points above the best pain on therapy and >= 4)."""
         return self.policy.pain_is_back(pain=pain, best_pain=self.best_pain, controlled_once=self.controlled_once)
@@ -123,34 +156,95 @@ class Visits(PathwayState):
         """The highest dose (mg/day of the drug) the clinician gives (the policy's)."""
         return self.policy.ceiling_mg_per_day(drug=self.drug, it_potency=self.potency, lifted=self.ceiling_lifted)
 
-    def lack_of_effect(self, t: float, uncontrolled: bool) -> bool:
-        """Pain uncontrolled at the ceiling for months: the clinician's reaction (the policy's).
-        Returns True when the therapy ended (explant)."""
-        at_ceiling = self.dose >= 0.95 * self.ceiling()
-        if not (uncontrolled and at_ceiling):
+    def lack_of_effect(self, t: float, uncontrolled: bool, pain: float) -> bool:
+        """Pain uncontrolled for months: the policy's ladder (care/clinician/failure.py).  Returns
+        True when the visit ends there (a work-up found something, a saline trial or an explant)."""
+        if not uncontrolled:
             self.uncontrolled_since_s = None
             return False
         if self.uncontrolled_since_s is None:
             self.uncontrolled_since_s = t
-        ruled_out = self.negative_workup_s is not None and self.negative_workup_s >= self.uncontrolled_since_s
-        d = self.policy.lack_of_effect(
-            uncontrolled_since_s=self.uncontrolled_since_s,
-            now_s=t,
-            policy_ceiling=self.policy.has_ceiling and not self.ceiling_lifted,
-        )
-        if d.action == "continue":
+        since = self.uncontrolled_since_s
+        for _ in range(2):  # at most one work-up, then the ladder again with its result
+            ruled_out = self.negative_workup_s is not None and self.negative_workup_s >= since
+            d = self.policy.failure_ladder(
+                uncontrolled_since_s=since,
+                now_s=t,
+                since_implant_s=t - self.implant_s_or(t),
+                delivery_ruled_out=ruled_out,
+                ceiling_lifted=self.ceiling_lifted,
+                drug_change=None,  # the place for care/clinician/drug_change.py (the drugs helper's)
+                saline_trial_done=self.saline_effect is not None,
+                saline_showed_effect=self.saline_effect,
+                limited_survival=self.params.cancer,
+            )
+            if d.action != "workup":
+                break
+            if self.catheter_study(t, d.trigger):
+                return True
+        if d.action in ("continue", "workup"):
             return False
-        # rule out a delivery problem first (aspiration, dye study, imaging)
-        if not ruled_out and self.catheter_study(t, d.trigger):
-            return True
         if d.action == "lift_ceiling":
             self.ceiling_lifted = True
             self.uncontrolled_since_s = None
             self.stage("visit", t, "Low-dose ceiling lifted", details=d.reason)
             return False
+        if d.action == "saline_trial":
+            assert d.delay_s is not None
+            self.stage("saline", t, "Blinded saline trial", end=t + d.delay_s, details=d.reason)
+            imp = self.implant
+            assert imp is not None
+            # as the scripted saline substitution (steps/complications.py): the drug program stopped,
+            # the reservoir emptied and filled with saline; the patient is not told (blinded)
+            imp.program(Therapy.stopped(), details={"reason": "blinded saline trial"})
+            self.saline = True
+            self.saline_trial = (t, pain)
+            self.do_refill("blinded saline trial", drug="saline")
+            self.log_dose(t)
+            self.exposure(t)
+            self.book(t + d.delay_s, self._saline_end, "saline trial end")
+            return True
         self.stage("visit", t, "Therapy failed: lack of effect", details=d.reason)
         self.do_explant(t, "lack of effect")
         return True
+
+    def _saline_end(self, _s: Simulation) -> None:
+        """The end of a blinded saline trial: the policy's verdict; the drug back, or therapy off
+        and an explant for lack of effect."""
+        imp = self.implant
+        if imp is None or self.explanted or self.saline_trial is None:
+            return
+        t = imp.t_s
+        o = self.observe_clinic(t)
+        pain = reported_pain(o.pain, self.params.placebo_relief, t - self.start_s)
+        v = self.policy.saline_verdict(pain_on_drug=self.saline_trial[1], pain_on_saline=pain)
+        self.saline_trial = None
+        self.uncontrolled_since_s = None
+        if v.action == "drug_effect":
+            self.saline_effect = True
+            self.saline = False
+            self.stage("visit", t, "Saline trial: the drug works", details=v.reason)
+            self.do_refill("drug restored after the saline trial")
+            imp.program(Therapy.simple(self.dose), details={"reason": "drug restored after the saline trial"})
+            self.changed(t)
+            self.log_dose(t)
+            self.exposure(t)
+            return
+        self.saline_effect = False
+        imp.stop()
+        self.therapy_on = False
+        self.log_dose(t)
+        self.changed(t)
+        self.stage("therapy_off", t, "Therapy off: no drug effect at the saline trial", details=v.reason)
+        self.exposure(t)
+        self.set_oral(t, self.home_oral)  # back on systemic opioids (assumption [U], as at an explant)
+        assert v.delay_s is not None
+
+        def explant(_s2: Simulation) -> None:
+            if self.implant is not None and not self.explanted:
+                self.do_explant(self.implant.t_s, "lack of effect")
+
+        self.book(t + v.delay_s, explant, "explant for lack of effect")
 
     def titrate(self, t: float, o: Vitals) -> None:
         """Act on the policy's titration step: program the pump, then book the refill it needs."""
@@ -168,6 +262,7 @@ class Visits(PathwayState):
             min_rate_ml_per_day=imp.model.min_rate_ml_per_day,
             max_rate_ml_per_day=imp.model.max_rate_ml_per_day,
             conc_mg_per_ml=imp.fw.conc_mg_per_ml,
+            cancer_pain=self.params.cancer,
         )
         if d.action != "change":
             return
@@ -201,6 +296,9 @@ class Visits(PathwayState):
             conc, d = 0.0, "saline"
         else:
             conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
+            cap = self.conc_cap_mg_per_ml
+            if cap is not None and conc > cap and self.dose / cap <= model.max_rate_ml_per_day:
+                conc = cap  # lower concentration after a granuloma (more frequent refills)
             d = self.plan.drug if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
         record = refill(
@@ -249,7 +347,13 @@ class Visits(PathwayState):
             return False
         self.detect(found, t, how + " → catheter study" + (" and MRI" if "granuloma" in found else ""))
         if "granuloma" in found:
-            d = manage_granuloma(neurological_signs=False, dose_mg_per_day=self.dose * self.drug_potency())
+            d = manage_granuloma(
+                neurological_signs=False,
+                dose_mg_per_day=self.dose * self.drug_potency(),
+                conc_mg_per_ml=self.conc,
+                supplied_mg_per_ml=cd.CONCENTRATIONS_MG_PER_ML,
+            )
+            self.conc_cap_mg_per_ml = d.max_conc_mg_per_ml
             self.stage("visit", t, "Granuloma found at MRI", details=d.reason)
         self.workup_booked_s = t + REVISION_DELAY_S
         self.book(t + REVISION_DELAY_S, self._revision(found), "revision")
