@@ -144,3 +144,18 @@ def test_the_hot_loop_is_the_reference_loop_bit_for_bit(block: int) -> None:
         except SafetyRefusal:  # an unprogrammable random start: the same for both
             continue
         assert fast == _run(seed, Implant.run_until_stepwise), f"seed {seed}"
+
+
+def test_a_copied_record_appends_to_its_own_columns() -> None:
+    """The hot loop appends through ``Record.appenders``; a copy must not write into the original."""
+    import copy
+    import pickle
+
+    from itdd.pump.record import Record
+
+    rec = Record()
+    rec.append(0.0, 1.0, 0.1, 0.1, 2.5, 0.0, 2.5, 40.0, 40.0, 0.1, "morphine", "infusing")
+    for other in (copy.deepcopy(rec), pickle.loads(pickle.dumps(rec))):
+        other.appenders[0](2.0)
+        assert other.t0 == [0.0, 2.0]
+        assert rec.t0 == [0.0]

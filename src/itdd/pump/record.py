@@ -84,6 +84,9 @@ class Record:
         self.drug: list[str] = []
         self.state: list[str] = []
         self.points: list[PointDose] = []
+        self._bind()
+
+    def _bind(self) -> None:
         # the columns' append methods in append()'s order, for the implant's hot loop
         self.appenders = (
             self.t0.append,
@@ -127,6 +130,15 @@ class Record:
         self.commanded_ml.append(commanded_ml)
         self.drug.append(drug)
         self.state.append(state)
+
+    # A copy (pickle, copy.deepcopy) binds its appenders to its own columns.
+    def __getstate__(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__ if name != "appenders"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._bind()
 
     def add_point(self, dose: PointDose) -> None:
         self.points.append(dose)
