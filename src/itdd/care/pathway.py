@@ -35,6 +35,7 @@ from .outcome import Complication, PatientOutcome
 from .plan import PathwayPlan
 from .series import SERIES_COLUMNS
 from .steps.complications import Complications
+from .steps.drug_steps import DrugSteps
 from .steps.operations import Operations
 from .steps.rules import DAY, RR_ALERT_PER_MIN
 from .steps.scheduling import Scheduling
@@ -53,7 +54,7 @@ class PathwayRun:
 # ---- the run ------------------------------------------------------------------------------------
 
 
-class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
+class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screening):
     """One patient's pathway while it runs: the steps (care/steps/) over one state."""
 
     # ---- the whole pathway ------------------------------------------------------------------------

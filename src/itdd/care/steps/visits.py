@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ... import quantities as q
+from ...drugs.mixture import label as mixture_label
 from ...patient.mortality import overdose_death
 from ...patient.sim import Vitals
 from ...programmer.refill import RefillRequest, RefillSettings, refill
@@ -182,7 +182,7 @@ class Visits(PathwayState):
         if new < dose:
             self.changed(t)
         if self.record:  # the label is report output only
-            self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
+            self.stage("titration", t, f"{self.drug.fmt_dose_rate(dose)} → {self.drug.fmt_dose_rate(new)}", details=why)
         self.exposure(t)
         left = self.days_left(t)
         if left <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
@@ -201,7 +201,7 @@ class Visits(PathwayState):
             conc, d = 0.0, "saline"
         else:
             conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
-            d = self.plan.drug if not self.saline else "saline"
+            d = self.pump_drug(conc) if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
         record = refill(
             self.session(),
@@ -218,7 +218,9 @@ class Visits(PathwayState):
         if conc != self.conc or d == "saline":
             self.changed(t)  # a new concentration or drug reaches the tip after the old one in the path
         self.conc = conc
-        label = f"Refill {rec['filled_ml']:.0f} mL {d} {conc:g} mg/mL"
+        label = f"Refill {rec['filled_ml']:.0f} mL " + (
+            f"{d} {conc:g} mg/mL" if "+" not in d else mixture_label(d, conc)
+        )
         details = f"discrepancy {rec['discrepancy_ml']:+.2f} mL" + (" — flagged" if rec["flag"] else "")
         self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
         self.exposure(t)
