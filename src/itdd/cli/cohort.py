@@ -176,10 +176,10 @@ def _drug(text: str) -> tuple[str, dict[str, str] | None]:
     from ..care.plan import AdjunctDrug, PathwayDrug
 
     drugs, adjuncts = get_args(PathwayDrug), get_args(AdjunctDrug)
-    primary, _, added = text.strip().partition("+")
+    primary, plus, added = text.strip().partition("+")
     if primary not in drugs:
         raise InputError("--drug", f"'{primary}' is not one of {', '.join(drugs)} (optionally +{'/+'.join(adjuncts)})")
-    if not added:
+    if not plus:
         return primary, None
     if added not in adjuncts:
         raise InputError("--drug", f"'{added}' cannot be added to {primary} (one of {', '.join(adjuncts)})")

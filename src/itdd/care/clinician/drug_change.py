@@ -274,9 +274,9 @@ def adjunct_effects(bupivacaine_mg_per_day: float) -> tuple[float, float]:
 SWITCH_ORDER = ("morphine", "hydromorphone", "fentanyl", "ziconotide")
 #: PACC's order of adjuncts added to an opioid (bupivacaine first, then clonidine [S2]).
 ADJUNCT_ORDER = ("bupivacaine", "clonidine")
-#: Pain uncontrolled at the dose limit for this long before the clinician changes the drug
-#: (assumption [U]: one refill cycle, shorter than the six months before an explant).
-CHANGE_AFTER_S = U(60 * 86400.0, "assumption: two months uncontrolled at the limit")
+#: At the dose limit for this long before the clinician changes the drug (assumption [U]: about
+#: one refill cycle, shorter than the six months before an explant for lack of effect).
+CHANGE_AFTER_S = U(60 * 86400.0, "assumption: two months at the limit")
 
 
 def _next(order: tuple[str, ...], current: str, tried: tuple[str, ...]) -> str | None:
@@ -291,7 +291,8 @@ def drug_change(
     drug: str,
     dose_mg_per_day: float,
     limit_mg_per_day: float,
-    uncontrolled_since_s: float | None,
+    at_limit_since_s: float | None,
+    uncontrolled: bool,
     now_s: float,
     effects: SideEffects,
     adjuncts: tuple[str, ...],
@@ -306,12 +307,12 @@ def drug_change(
       respiratory depression) while pain is uncontrolled -> the next opioid of
       :data:`SWITCH_ORDER` not yet tried; ziconotide with confusion >= 3 at its lowest dose -> morphine;
     * ``add_adjunct`` (``trigger`` = bupivacaine or clonidine, ``dose_mg_per_day`` its start):
-      pain uncontrolled for :data:`CHANGE_AFTER_S` with the drug at 95% of ``limit_mg_per_day``
-      (its soft maximum) -> the next adjunct of :data:`ADJUNCT_ORDER` not in the mixture;
-      with both in -> ``switch`` to the next opioid not yet tried;
+      the drug at 95% of ``limit_mg_per_day`` (its soft maximum) for :data:`CHANGE_AFTER_S`
+      (``at_limit_since_s``; opioid-sparing, PACC 2017) -> the next adjunct of :data:`ADJUNCT_ORDER`
+      not in the mixture; with both in and pain uncontrolled -> ``switch`` to the next opioid not
+      yet tried;
     * ``keep``.
     """
-    uncontrolled = uncontrolled_since_s is not None
     if drug == "ziconotide":
         if (
             effects.confusion >= ZICONOTIDE_CONFUSION_REDUCE.value
@@ -338,21 +339,16 @@ def drug_change(
                 trigger=new,
             )
     at_limit = dose_mg_per_day >= 0.95 * limit_mg_per_day
-    if (
-        uncontrolled
-        and at_limit
-        and uncontrolled_since_s is not None
-        and now_s - uncontrolled_since_s >= CHANGE_AFTER_S.value
-    ):
+    if at_limit and at_limit_since_s is not None and now_s - at_limit_since_s >= CHANGE_AFTER_S.value:
         for a in ADJUNCT_ORDER:
             if a not in adjuncts:
                 return Decision(
                     "add_adjunct",
-                    f"{drug} at its dose limit without relief: add {a} (PACC)",
+                    f"{drug} at its dose limit for {(now_s - at_limit_since_s) / 86400:.0f} days: add {a} (PACC)",
                     ADJUNCT_START_MG_PER_DAY[a],
                     trigger=a,
                 )
-        new = _next(SWITCH_ORDER, drug, tried)
+        new = _next(SWITCH_ORDER, drug, tried) if uncontrolled else None
         if new is not None:
             return Decision(
                 "switch",

@@ -135,7 +135,7 @@ class DrugSteps(Visits):
         o = self.sim.observe(activity=1.0)
         fx = self.side_effects(o)
         limit = self.drug_limit()
-        if uncontrolled and self.dose >= 0.95 * limit:
+        if self.dose >= 0.95 * limit:
             if self.limit_since_s is None:
                 self.limit_since_s = t
         else:
@@ -144,7 +144,8 @@ class DrugSteps(Visits):
             drug=self.drug.name,
             dose_mg_per_day=self.dose,
             limit_mg_per_day=limit,
-            uncontrolled_since_s=self.limit_since_s if not fx.opioid_intolerable else (t if uncontrolled else None),
+            at_limit_since_s=self.limit_since_s,
+            uncontrolled=uncontrolled,
             now_s=t,
             effects=fx,
             adjuncts=tuple(self.adjuncts),

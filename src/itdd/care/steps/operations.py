@@ -89,7 +89,7 @@ class Operations(PathwayState):
             f"{int(model.reservoir_capacity_ml)} mL pump, catheter tip {ip.catheter_tip}, {q.fmt_length(length)}"
             if hasattr(q, "fmt_length")
             else f"{int(model.reservoir_capacity_ml)} mL pump, catheter tip {ip.catheter_tip}, {length:g} cm",
-            outcome=f"start {q.fmt_dose_rate(dose)} at {conc:g} mg/mL",
+            outcome=f"start {self.drug.fmt_dose_rate(dose)} at {conc:g} mg/mL",
             details=f"priming bolus {pp.volume_ml:.3f} mL over {q.fmt_duration(pp.duration_s)}",
         )
         if self.plan.surgical_complications:
