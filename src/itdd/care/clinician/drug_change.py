@@ -362,10 +362,11 @@ def drug_change(
 def adjunct_step(
     *, adjunct: str, dose_mg_per_day: float, effects: SideEffects, uncontrolled: bool, soft_max_mg_per_day: float
 ) -> Decision:
-    """The added drug's dose at a refill: ``reduce`` (by 30%) for its side effects (bupivacaine:
-    sensory/motor block or urinary retention >= 3; clonidine: systolic < 90 mmHg, heart rate < 50/min
-    or sedation >= 2), ``increase`` (by 30%, up to its soft maximum) while pain is uncontrolled,
-    else ``keep``."""
+    """The added drug's target dose at a visit (it takes effect at the next refill's concentrations):
+    ``reduce`` (by 30%) for its side effects (bupivacaine: sensory/motor block or urinary retention
+    >= 3; clonidine: systolic < 90 mmHg, heart rate < 50/min or sedation >= 2), ``increase`` (by 30%,
+    up to its soft maximum) while ``uncontrolled`` (pain uncontrolled, or the primary drug at its
+    limit: opioid-sparing, PACC 2017), else ``keep``."""
     if adjunct == "bupivacaine":
         bad = max(effects.sensory_motor_block, effects.urinary_retention) >= ADJUNCT_EFFECT_LIMIT.value
         what = (
@@ -385,5 +386,5 @@ def adjunct_step(
         return Decision("reduce", f"{adjunct} side effects ({what})", dose_mg_per_day * (1 - ADJUNCT_STEP.value))
     if uncontrolled and dose_mg_per_day < soft_max_mg_per_day * 0.999:
         new = min(dose_mg_per_day * (1 + ADJUNCT_STEP.value), soft_max_mg_per_day)
-        return Decision("increase", f"pain uncontrolled: {adjunct} up 30%", new)
+        return Decision("increase", f"pain uncontrolled or the primary drug at its limit: {adjunct} up 30%", new)
     return Decision("keep", f"{adjunct} unchanged", dose_mg_per_day)

@@ -168,7 +168,7 @@ class DrugSteps(Visits):
                 adjunct=name,
                 dose_mg_per_day=target,
                 effects=fx,
-                uncontrolled=uncontrolled,
+                uncontrolled=uncontrolled or self.limit_since_s is not None,  # or opioid-sparing at the limit
                 soft_max_mg_per_day=soft.value,
             )
             if a.action != "keep" and a.dose_mg_per_day is not None:

@@ -219,7 +219,7 @@ class Visits(PathwayState):
             self.changed(t)  # a new concentration or drug reaches the tip after the old one in the path
         self.conc = conc
         label = f"Refill {rec['filled_ml']:.0f} mL " + (
-            f"{d} {conc:g} mg/mL" if "+" not in d else mixture_label(d, conc)
+            f"{d} {conc:g} mg/mL" if d in ("morphine", "saline") else mixture_label(d, conc)
         )
         details = f"discrepancy {rec['discrepancy_ml']:+.2f} mL" + (" — flagged" if rec["flag"] else "")
         self.stage("refill", t, label, details=details, outcome="flagged" if rec["flag"] else None)
