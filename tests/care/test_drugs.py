@@ -299,3 +299,23 @@ def test_bad_drug_names_exit_2_with_one_line_naming_the_field(bad: str, capsys: 
     err = capsys.readouterr().err
     assert rc == 2 and "--drug" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_plan_and_trial_arm_name_a_drug_and_a_mixture() -> None:
+    from itdd.trial.protocol import Arm
+
+    # hydromorphone's default trial doses: morphine's 0.5 mg then 1 mg divided by 5 = 0.1 then 0.2 mg
+    plan = PathwayPlan(drug="hydromorphone")
+    assert plan.trial.bolus_doses_mg() == pytest.approx([0.1, 0.2])
+    # ziconotide: / 200 = 2.5 then 5 mcg; infusion 0.5 mg/day / 200 = 2.5 mcg/day
+    z = PathwayPlan(drug="ziconotide")
+    assert z.trial.bolus_doses_mg() == pytest.approx([2.5 * MCG, 5 * MCG])
+    assert z.trial.infusion_mg_per_day == pytest.approx(2.5 * MCG)
+    # given doses are kept
+    assert PathwayPlan(drug="ziconotide", trial={"doses": ["1 mcg"]}).trial.bolus_doses_mg() == pytest.approx([MCG])
+    arm = Arm(name="HM+clonidine", drug="hydromorphone", adjunct={"drug": "clonidine"}, drug_changes=True)
+    p = arm.plan(1.0)
+    assert (p.drug, p.adjunct.drug if p.adjunct else None, p.drug_changes) == ("hydromorphone", "clonidine", True)
+    assert p.adjunct is not None and p.adjunct.dose_mg_per_day == pytest.approx(0.05)  # 50 mcg/day default
+    with pytest.raises(Exception, match="drug"):
+        PathwayPlan(drug="baclofen")  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from typing import Any
 from ...drugs import Bounds, Cited, Drug, get_drug
 from ...patient.parameters import DRUGS, S2, S, U
 from ...patient.sim import Vitals
+from ...timeunits import SECONDS_PER_DAY
 from .decisions import Decision
 
 __all__ = [
@@ -276,7 +277,7 @@ SWITCH_ORDER = ("morphine", "hydromorphone", "fentanyl", "ziconotide")
 ADJUNCT_ORDER = ("bupivacaine", "clonidine")
 #: At the dose limit for this long before the clinician changes the drug (assumption [U]: about
 #: one refill cycle, shorter than the six months before an explant for lack of effect).
-CHANGE_AFTER_S = U(60 * 86400.0, "assumption: two months at the limit")
+CHANGE_AFTER_S = U(60 * SECONDS_PER_DAY, "assumption: two months at the limit")
 
 
 def _next(order: tuple[str, ...], current: str, tried: tuple[str, ...]) -> str | None:
@@ -344,7 +345,8 @@ def drug_change(
             if a not in adjuncts:
                 return Decision(
                     "add_adjunct",
-                    f"{drug} at its dose limit for {(now_s - at_limit_since_s) / 86400:.0f} days: add {a} (PACC)",
+                    f"{drug} at its dose limit for {(now_s - at_limit_since_s) / SECONDS_PER_DAY:.0f} days: "
+                    f"add {a} (PACC)",
                     ADJUNCT_START_MG_PER_DAY[a],
                     trigger=a,
                 )
