@@ -158,6 +158,7 @@ class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screeni
             "responds_to_intrathecal_opioid_model_truth": p.responder,
             "contraindications": ", ".join(p.contraindications(self.plan.drug)) or "none",
         }
+        profile.update(self.drug_profile())  # other drugs and mixtures only (care/steps/drug_steps.py)
         series: dict[str, Any] = {"days": self.days, "origin": self.iso(self.start_s)}
         for c in SERIES_COLUMNS:
             series[c] = self.samples[c]

@@ -215,6 +215,22 @@ class DrugSteps(Visits):
         self.log_dose(t)
         self.exposure(t)
 
+    def drug_profile(self) -> dict[str, str]:
+        """For the report's profile table: each drug delivered to the spinal fluid (mg, in its
+        own unit), the drugs tried and the reservoir's contents at the end; empty for a
+        morphine-only pathway (its result is unchanged)."""
+        plan = self.plan
+        if plan.drug == "morphine" and plan.adjunct is None and not plan.drug_changes:
+            return {}
+        delivered = "; ".join(
+            f"{d} {get_drug(d).fmt_amount(mg)}" for d, mg in self.sim.delivered_csf_mg.items() if d in DRUGS and mg > 0
+        )
+        return {
+            "intrathecal_drugs_delivered": delivered or "none",
+            "drugs_tried": " → ".join(self.drugs_tried),
+            "reservoir_at_end": self.contents_label(),
+        }
+
     def contents_label(self) -> str:
         """The reservoir's contents for a reader (``morphine 10 mg/mL + bupivacaine 20 mg/mL``)."""
         imp = self.implant
