@@ -319,3 +319,23 @@ def test_plan_and_trial_arm_name_a_drug_and_a_mixture() -> None:
     assert p.adjunct is not None and p.adjunct.dose_mg_per_day == pytest.approx(0.05)  # 50 mcg/day default
     with pytest.raises(Exception, match="drug"):
         PathwayPlan(drug="baclofen")  # type: ignore[arg-type]
+
+
+def test_ziconotide_carries_no_respiratory_death_risk_even_with_every_risk_factor() -> None:
+    # A patient with benzodiazepines, sleep apnoea and 120 MME/day of oral opioids: on morphine the
+    # respiratory-depression hazard after the implant is positive (patient/mortality.py); on
+    # ziconotide the clock is told there is no intrathecal opioid (opioid=False), so it is 0 exactly.
+    from itdd.care.pathway import _Pathway
+
+    p = PatientParams.reference().with_(benzodiazepine=True, sleep_apnoea=True, oral_mme_per_day=120.0)
+    hazards = {}
+    for drug in ("morphine", "ziconotide"):
+        plan = PathwayPlan(drug=drug, years=0.2)  # type: ignore[arg-type]
+        pw = _Pathway(p, plan, 4, False, None, None)
+        pw.run(None)
+        assert pw.mort is not None and pw.implant_s is not None
+        hazards[drug] = pw.mort.rates(pw.implant_s + DAY)["respiratory_depression"]
+        if drug == "ziconotide":
+            assert pw.death_cause != "respiratory_depression"
+    assert hazards["morphine"] > 0.0
+    assert hazards["ziconotide"] == 0.0
