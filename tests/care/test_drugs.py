@@ -339,3 +339,30 @@ def test_ziconotide_carries_no_respiratory_death_risk_even_with_every_risk_facto
             assert pw.death_cause != "respiratory_depression"
     assert hazards["morphine"] > 0.0
     assert hazards["ziconotide"] == 0.0
+
+
+def test_a_switch_empties_the_reservoir_refills_it_with_the_new_drug_and_programs_its_dose() -> None:
+    # A morphine patient 0.3 years after the implant: the clinician switches to hydromorphone
+    # 1.5 mg/day (10 mg/day morphine / 5 x 0.75). The refill holds hydromorphone only; the old
+    # morphine still in the fluid path is bridged, then hydromorphone reaches the patient.
+    from itdd.care.pathway import _Pathway
+
+    plan = PathwayPlan(years=0.3, hazards=False, mortality=False, drug_changes=True)
+    pw = _Pathway(PatientParams.reference(), plan, 2, False, None, None)
+    pw.run(None)
+    imp = pw.implant
+    assert imp is not None and pw.drug.name == "morphine"
+    t = imp.t_s
+    pw.switch_drug(t, "hydromorphone", 1.5, "test: intolerable pruritus")
+    assert imp.hw.reservoir_drug == "hydromorphone" and pw.refills[-1]["drug"] == "hydromorphone"
+    assert imp.fw.therapy.daily_dose_mg() == pytest.approx(1.5)
+    assert (pw.drug.name, pw.potency, pw.is_opioid, pw.drugs_tried) == (
+        "hydromorphone",
+        5.0,
+        True,
+        ["morphine", "hydromorphone"],
+    )
+    imp.run_until(t + 30 * DAY)
+    pw.sim.follow(imp.record, t + 30 * DAY)
+    # 30 days at 1.5 mg/day = 45 mg at most (less the morphine still in the path first)
+    assert 0 < pw.sim.delivered_csf_mg["hydromorphone"] <= 45.0 + 1e-6
