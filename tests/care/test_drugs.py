@@ -366,3 +366,13 @@ def test_a_switch_empties_the_reservoir_refills_it_with_the_new_drug_and_program
     pw.sim.follow(imp.record, t + 30 * DAY)
     # 30 days at 1.5 mg/day = 45 mg at most (less the morphine still in the path first)
     assert 0 < pw.sim.delivered_csf_mg["hydromorphone"] <= 45.0 + 1e-6
+
+
+def test_ziconotide_label_schedule_steps_by_2_4_mcg() -> None:
+    # the label's schedule: +2.4 mcg/day a step (weekly visits here), never above 19.2 mcg/day
+    plan = PathwayPlan(drug="ziconotide", years=0.4, hazards=False, mortality=False, ziconotide_schedule="label")
+    steps = run_pathway(PatientParams.sample(11, 1), plan, seed=1).outcome.dose_steps
+    ups = [d1 - d0 for (_, d0), (_, d1) in itertools.pairwise(steps) if d1 > d0]
+    assert ups and max(ups) <= 2.4 * MCG + 1e-12
+    assert any(u > 1.2 * MCG + 1e-9 for u in ups)  # faster than PACC's 1.2 mcg/day
+    assert max(d for _, d in steps) <= 19.2 * MCG + 1e-12

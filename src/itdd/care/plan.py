@@ -359,6 +359,10 @@ class PathwayPlan(Strict):
         default=False,
         description="The clinician may switch the drug or add an adjunct (PACC; care/clinician/drug_change.py).",
     )
+    ziconotide_schedule: Literal["pacc", "label"] = Field(
+        default="pacc",
+        description="Ziconotide titration: PACC's slow +1.2 mcg/day a week, or the label's +2.4 mcg/day.",
+    )
     trial: TrialPlan = TrialPlan()
     implant: ImplantPlan = ImplantPlan()
     titration: TitrationPlan = TitrationPlan()

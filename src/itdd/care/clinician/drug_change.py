@@ -175,8 +175,9 @@ class DrugAwarePolicy:
     """Any :class:`~itdd.care.clinician.ClinicianPolicy` made to titrate every drug (see the module
     docstring); every other question goes to the wrapped policy unchanged."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, ziconotide_step_mg_per_day: float = ZICONOTIDE_PACC_STEP_MG_PER_DAY.value) -> None:
         self.inner = inner
+        self.ziconotide_step_mg_per_day = ziconotide_step_mg_per_day
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -204,6 +205,7 @@ class DrugAwarePolicy:
                 min_rate_ml_per_day=kw["min_rate_ml_per_day"],
                 max_rate_ml_per_day=kw["max_rate_ml_per_day"],
                 conc_mg_per_ml=kw["conc_mg_per_ml"],
+                step_mg_per_day=self.ziconotide_step_mg_per_day,
             )
         p = morphine_equivalent(name)
         me = dict(kw)
@@ -216,12 +218,16 @@ class DrugAwarePolicy:
         return Decision(d.action, d.reason, d.dose_mg_per_day / p, d.oral_mme_per_day, d.delay_s, d.trigger)
 
 
-def with_drugs(policy: Any, drug: str, *, mixture: bool = False, changes: bool = False) -> Any:
+def with_drugs(
+    policy: Any, drug: str, *, mixture: bool = False, changes: bool = False, ziconotide_schedule: str = "pacc"
+) -> Any:
     """The policy the pathway uses: ``policy`` itself for a morphine-only pathway (unchanged bit for
-    bit), else wrapped in :class:`DrugAwarePolicy`."""
+    bit), else wrapped in :class:`DrugAwarePolicy` (ziconotide steps: ``pacc`` 1.2 mcg/day,
+    ``label`` 2.4 mcg/day)."""
     if drug == "morphine" and not mixture and not changes:
         return policy
-    return DrugAwarePolicy(policy)
+    step = ZICONOTIDE_LABEL_STEP_MG_PER_DAY if ziconotide_schedule == "label" else ZICONOTIDE_PACC_STEP_MG_PER_DAY
+    return DrugAwarePolicy(policy, step.value)
 
 
 # ---- adjunct effects -------------------------------------------------------------------------------

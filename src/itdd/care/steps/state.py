@@ -107,7 +107,13 @@ class PathwayState:
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
         self.policy: ClinicianPolicy = policy if policy is not None else get_policy(plan.policy)
-        self.policy = with_drugs(self.policy, plan.drug, mixture=plan.adjunct is not None, changes=plan.drug_changes)
+        self.policy = with_drugs(
+            self.policy,
+            plan.drug,
+            mixture=plan.adjunct is not None,
+            changes=plan.drug_changes,
+            ziconotide_schedule=plan.ziconotide_schedule,
+        )
         # drugs (care/steps/drug_steps.py): added drugs' daily doses, drugs tried, limit reached since
         self.adjuncts: dict[str, float] = {plan.adjunct.drug: plan.adjunct.dose_mg_per_day} if plan.adjunct else {}
         self.drugs_tried: list[str] = [plan.drug]
