@@ -376,3 +376,27 @@ def test_ziconotide_label_schedule_steps_by_2_4_mcg() -> None:
     assert ups and max(ups) <= 2.4 * MCG + 1e-12
     assert any(u > 1.2 * MCG + 1e-9 for u in ups)  # faster than PACC's 1.2 mcg/day
     assert max(d for _, d in steps) <= 19.2 * MCG + 1e-12
+
+
+def test_a_mixture_titration_never_takes_an_added_drug_past_its_hard_limit() -> None:
+    # The mixture example's patient (ED50 1 mg/day, fast tolerance) on morphine + 12 mg/day of
+    # bupivacaine for 2 years: between refills bupivacaine follows the morphine rate (without the
+    # cap it reached 21.4 mg/day), yet at every programmed rate (intervals of an hour or more:
+    # bridge and priming boluses are brief) it stays within its own 20 mg/day hard limit, because
+    # the morphine dose's ceiling is 20 mg/day / (mg of bupivacaine per mg of morphine).
+    from itdd.care.pathway import _Pathway
+    from itdd.drugs.mixture import split
+
+    p = PatientParams.reference().with_(ed50_mg_per_day=1.0, emax=0.6, tolerance_rate=2.0)
+    adjunct = {"drug": "bupivacaine", "dose": "12 mg/day"}
+    plan = PathwayPlan(years=2, adjunct=adjunct, drug_changes=True, hazards=False, mortality=False)
+    pw = _Pathway(p, plan, 2027, False, None, None)
+    pw.run(None)
+    assert pw.implant is not None
+    rec = pw.implant.record
+    worst = 0.0
+    for t0, t1, mg, drug in zip(rec.t0, rec.t1, rec.programmed_mg, rec.drug, strict=True):
+        if "+" in drug and t1 - t0 >= 3600.0:
+            ratio = dict(split(drug))["bupivacaine"]
+            worst = max(worst, mg / (t1 - t0) * DAY * ratio)
+    assert 0 < worst <= 20.0 + 1e-9

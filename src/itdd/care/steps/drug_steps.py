@@ -79,6 +79,19 @@ class DrugSteps(Visits):
                 return c
         return candidates[-1]
 
+    def ceiling(self) -> float:
+        """The policy's ceiling, and with a mixture in the reservoir also the primary dose at which
+        an added drug would reach its own hard daily limit (the programmer would refuse more)."""
+        c = super().ceiling()
+        if not self.adjuncts:
+            return c
+        for name in self.adjuncts:
+            r = self.adjunct_ratio(name)
+            hard = get_drug(name).daily_dose.hard_max
+            if r > 0 and hard is not None:
+                c = min(c, hard.value / r)
+        return c
+
     # ---- what the clinician sees ------------------------------------------------------------------
     def observe_clinic(self, t: float) -> Vitals:
         """Morphine alone: the bedside vitals.  Another drug or a mixture: the full observation
