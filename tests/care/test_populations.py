@@ -46,7 +46,7 @@ def test_cancer_death_hazard_by_hand() -> None:
     [
         (["--population", "martian"], "--population"),
         (["--policy", "aggressive"], "--policy"),
-        (["--drug", "ziconotide"], "--drug"),
+        (["--drug", "aspirin"], "--drug"),
     ],
 )
 def test_cohort_refuses_unknown_options(argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:

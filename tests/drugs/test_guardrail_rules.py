@@ -337,3 +337,27 @@ def test_classification_is_monotone_and_hard_contains_soft(dose: float) -> None:
     v = max(dose, 1.2)
     expected = "hard" if v > 30.0 else "soft" if v > 15.0 else "ok"
     assert lvl.level == expected
+
+
+# ---- mixtures (drugs/mixture.py): each added drug against its own limits ----------------------------
+
+
+def test_rule_component_limit_hard() -> None:
+    # morphine+bupivacaine@2.0: 2 mg of bupivacaine per mg of morphine.  11 mg/day of morphine is
+    # within morphine's limits (soft 15, hard 30 mg/day) but brings 2 x 11 = 22 mg/day of
+    # bupivacaine, above bupivacaine's own 20 mg/day hard limit (library.yaml, PACC 2017).
+    mix = get_drug("morphine+bupivacaine@2.0")
+    f = check_therapy(mix, 10.0, Therapy.simple(11.0), M20)
+    assert _only(f, "daily_dose").level == "ok"  # morphine itself is fine
+    err = _refused(f, "component_limit_hard")
+    assert err.field == "therapy.dose.bupivacaine"
+    assert "bupivacaine 22 mg/day exceeds the 20 mg/day hard limit" in err.message
+
+
+def test_rule_component_limit_soft() -> None:
+    # morphine+bupivacaine@1.6 at 10 mg/day: 16 mg/day of bupivacaine, above its 15 mg/day soft
+    # limit and below the 20 mg/day hard limit: allowed with a recorded reason.
+    mix = get_drug("morphine+bupivacaine@1.6")
+    f = check_therapy(mix, 10.0, Therapy.simple(10.0), M20)
+    assert _only(f, "component_limit_soft").reason == "bupivacaine 16 mg/day exceeds the 15 mg/day soft limit"
+    _soft_then_confirmed(f, "component_limit_soft")

@@ -53,7 +53,7 @@ def test_good_protocol_parses_and_builds_plans() -> None:
         ("endpoints.secondary", ["catheter_event_free_5_years"], "endpoints.secondary[0]"),  # needs 5 years
         ("arms.1.colour", "red", "arms[1].colour"),  # unknown arm field
         ("arms.1.drug", "unobtainium", "arms[1].drug"),
-        ("arms.1.drug", "hydromorphone", "arms[1].drug"),  # in the library, not in the pathway yet
+        ("arms.1.drug", "baclofen", "arms[1].drug"),  # in the library, not a pain pathway drug
         ("arms.1.policy", "whatever", "arms[1].policy"),
         ("arms.1.trial", {"method": "single_bolus", "doses": ["-1 mg"]}, "arms[1].trial.doses[0]"),
         ("arms.1.implant", {"pump_model": "x"}, "arms[1].implant.pump_model"),

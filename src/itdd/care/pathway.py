@@ -35,6 +35,7 @@ from .outcome import Complication, PatientOutcome, patient_reported
 from .plan import PathwayPlan
 from .series import SERIES_COLUMNS
 from .steps.complications import Complications
+from .steps.drug_steps import DrugSteps
 from .steps.operations import Operations
 from .steps.rules import DAY, RR_ALERT_PER_MIN
 from .steps.scheduling import Scheduling
@@ -53,7 +54,7 @@ class PathwayRun:
 # ---- the run ------------------------------------------------------------------------------------
 
 
-class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
+class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screening):
     """One patient's pathway while it runs: the steps (care/steps/) over one state."""
 
     # ---- the whole pathway ------------------------------------------------------------------------
@@ -158,6 +159,7 @@ class _Pathway(Visits, Complications, Operations, Scheduling, Screening):
             "responds_to_intrathecal_opioid_model_truth": p.responder,
             "contraindications": ", ".join(p.contraindications(self.plan.drug)) or "none",
         }
+        profile.update(self.drug_profile())  # other drugs and mixtures only (care/steps/drug_steps.py)
         series: dict[str, Any] = {"days": self.days, "origin": self.iso(self.start_s)}
         for c in SERIES_COLUMNS:
             series[c] = self.samples[c]

@@ -286,12 +286,83 @@ class PathwayEvent(Strict):
         return self
 
 
+#: Drugs that can go through the whole pathway (trial, implant, titration, refills): PACC 2012/2017
+#: first-line and second-line intrathecal analgesics [S2: Deer 2012/2017, via docs/drug-library.md].
+PathwayDrug = Literal["morphine", "hydromorphone", "fentanyl", "sufentanil", "ziconotide"]
+#: Drugs PACC adds to an opioid (or ziconotide) in the same reservoir.
+AdjunctDrug = Literal["bupivacaine", "clonidine"]
+#: The added drug's default daily dose at the start: PACC 2017 starting ranges [U, verify]
+#: bupivacaine 1-4 mg/day, clonidine 40-100 mcg/day (docs/drug-library.md); the low middle.
+ADJUNCT_START = {"bupivacaine": "2 mg/day", "clonidine": "50 mcg/day"}
+
+
+class AdjunctPlan(Strict):
+    """A drug added to the primary drug in the reservoir (a mixture, drugs/mixture.py)."""
+
+    drug: AdjunctDrug
+    dose: DoseRate | None = Field(
+        default=None, description="Its daily dose at the implant (default: bupivacaine 2 mg/day, clonidine 50 mcg/day)."
+    )
+
+    _PARSED = {"dose": q.parse_dose_rate_mg_per_day}
+
+    @property
+    def dose_mg_per_day(self) -> float:
+        d = self._parsed("dose")
+        return float(d) if d is not None else q.parse_dose_rate_mg_per_day(ADJUNCT_START[self.drug])
+
+    @model_validator(mode="after")
+    def _positive(self) -> AdjunctPlan:
+        if self.dose is not None and q.parse_dose_rate_mg_per_day(self.dose) <= 0:
+            raise ValueError("dose must be more than 0 mg/day")
+        return self
+
+
+def _drug_defaults(data: Any) -> Any:
+    """Trial doses for a drug other than morphine: the morphine defaults (0.5 mg then 1 mg; infusion
+    0.5 mg/day) divided by the drug's intrathecal potency (patient/parameters.py), unless given.
+    So hydromorphone (5:1) 0.1 then 0.2 mg, fentanyl (10:1) 50 then 100 mcg, ziconotide (200:1)
+    2.5 then 5 mcg (the Prialt/PACC bolus trial range is 1-5 mcg)."""
+    if not isinstance(data, dict) or data.get("drug", "morphine") == "morphine":
+        return data
+    from ..patient.parameters import DRUGS
+
+    pk = DRUGS.get(str(data.get("drug")))
+    if pk is None:
+        return data
+    potency = pk.it_potency.value
+    trial = data.get("trial", {})
+    if isinstance(trial, TrialPlan):
+        trial = {k: getattr(trial, k) for k in trial.model_fields_set}
+    if not isinstance(trial, dict):
+        return data
+    trial = dict(trial)
+    unit = "mcg" if potency >= 10 else "mg"
+    if "doses" not in trial:
+        base = [0.5] if trial.get("method") == "single_bolus" else [0.5, 1.0]
+        trial["doses"] = [q.fmt_amount(b / potency, unit) for b in base]
+    if "infusion" not in trial:
+        trial["infusion"] = q.fmt_dose_rate(0.5 / potency, unit)
+    return {**data, "trial": trial}
+
+
 class PathwayPlan(Strict):
     """A patient's care pathway: screening, trial, implant, titration and years of follow-up."""
 
     years: float = Field(default=1.0, gt=0, le=40, description="Follow-up after the implant, in years.")
     start: DateTime = Field(default="2026-01-05T08:00:00+00:00", description="Screening visit (UTC offset fixed).")
-    drug: Literal["morphine"] = "morphine"
+    drug: PathwayDrug = Field(default="morphine", description="The intrathecal drug (docs/drug-library.md).")
+    adjunct: AdjunctPlan | None = Field(
+        default=None, description="A drug added in the same reservoir (bupivacaine or clonidine; PACC)."
+    )
+    drug_changes: bool = Field(
+        default=False,
+        description="The clinician may switch the drug or add an adjunct (PACC; care/clinician/drug_change.py).",
+    )
+    ziconotide_schedule: Literal["pacc", "label"] = Field(
+        default="pacc",
+        description="Ziconotide titration: PACC's slow +1.2 mcg/day a week, or the label's +2.4 mcg/day.",
+    )
     trial: TrialPlan = TrialPlan()
     implant: ImplantPlan = ImplantPlan()
     titration: TitrationPlan = TitrationPlan()
@@ -312,6 +383,11 @@ class PathwayPlan(Strict):
     events: list[PathwayEvent] = Field(default_factory=list)
 
     _PARSED = {"start": q.parse_datetime}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_for_drug(cls, data: Any) -> Any:
+        return _drug_defaults(data)
 
     @property
     def start_s(self) -> float:
@@ -358,4 +434,4 @@ class PatientSpec(Strict):
         return "VP-reference" if self.reference else f"VP-{self.seed}-{self.index:04d}"
 
 
-__all__ = ["PathwayEvent", "PathwayPlan", "PatientSpec", "PtmPlan", "TitrationPlan", "TrialPlan"]
+__all__ = ["AdjunctPlan", "PathwayEvent", "PathwayPlan", "PatientSpec", "PtmPlan", "TitrationPlan", "TrialPlan"]

@@ -165,13 +165,25 @@ def _plan(args: argparse.Namespace) -> Any:
         population = get_population(getattr(args, "population", None) or "non_cancer").name
     except InputError as exc:
         raise InputError("--population", exc.message) from None
-    drug = getattr(args, "drug", None) or "morphine"
-    if drug != "morphine":
-        raise InputError(
-            "--drug",
-            f"'{drug}' cannot go through the care pathway yet (morphine only; other drugs: issue 10, docs/care.md)",
-        )
-    return PathwayPlan(policy=policy, population=population)
+    drug, adjunct = _drug(getattr(args, "drug", None) or "morphine")
+    return PathwayPlan(policy=policy, population=population, drug=drug, adjunct=adjunct)
+
+
+def _drug(text: str) -> tuple[str, dict[str, str] | None]:
+    """``--drug``: a pathway drug, or one with an added drug (``morphine+bupivacaine``)."""
+    from typing import get_args
+
+    from ..care.plan import AdjunctDrug, PathwayDrug
+
+    drugs, adjuncts = get_args(PathwayDrug), get_args(AdjunctDrug)
+    primary, plus, added = text.strip().partition("+")
+    if primary not in drugs:
+        raise InputError("--drug", f"'{primary}' is not one of {', '.join(drugs)} (optionally +{'/+'.join(adjuncts)})")
+    if not plus:
+        return primary, None
+    if added not in adjuncts:
+        raise InputError("--drug", f"'{added}' cannot be added to {primary} (one of {', '.join(adjuncts)})")
+    return primary, {"drug": added}
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
@@ -246,5 +258,11 @@ def register(sub: Any) -> None:
         default="non_cancer",
         help="who is sampled: non_cancer (default) or cancer (docs/patient-model.md)",
     )
-    p.add_argument("--drug", metavar="DRUG", default="morphine", help="intrathecal drug (morphine)")
+    p.add_argument(
+        "--drug",
+        metavar="DRUG",
+        default="morphine",
+        help="intrathecal drug: morphine (default), hydromorphone, fentanyl, sufentanil or ziconotide, optionally "
+        "with an added drug in the reservoir (morphine+bupivacaine, hydromorphone+clonidine; docs/drug-library.md)",
+    )
     p.set_defaults(func=cmd_cohort)

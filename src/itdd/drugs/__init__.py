@@ -81,6 +81,14 @@ class Drug:
     stability_days: Cited | None = None
     stability_days_undiluted: Cited | None = None
     trial_bolus: tuple[Cited, Cited] | None = None  # mg
+    #: a mixture (drugs/mixture.py): each added drug and its mg per mg of this (the primary) drug;
+    #: empty for a single drug.  The bounds above are the primary drug's.
+    components: tuple[tuple[Drug, float], ...] = ()
+
+    @property
+    def primary(self) -> str:
+        """The primary drug's name (the name itself for a single drug)."""
+        return self.name.split("+", 1)[0]
 
     @property
     def placebo(self) -> bool:
@@ -362,7 +370,13 @@ def sources() -> dict[str, str]:
 
 
 def get_drug(name: str, field: str = "drug") -> Drug:
+    """A library drug, or a mixture named as :mod:`itdd.drugs.mixture` writes it
+    (``morphine+bupivacaine@0.5``: 0.5 mg of bupivacaine per mg of morphine)."""
     lib = library()
+    if "+" in name and name not in lib:
+        from .mixture import mixture_drug
+
+        return mixture_drug(name, field)
     if name not in lib:
         raise InputError(field, f"'{name}' is not in the drug library (known: {', '.join(sorted(lib))})")
     return lib[name]

@@ -115,7 +115,57 @@ def check_drug(name: str, field: str = "drug") -> Drug:
         raise SafetyRefusal(field, exc.message, rule="unknown_drug") from None
 
 
+def _component(field: str, subject: str, value: float, bounds: Bounds | None, fmt: Callable[[float], str]) -> Finding:
+    """One added drug of a mixture against its own library limits (rules ``component_limit_*``)."""
+    return classify(
+        field,
+        "component_limit",
+        subject,
+        value,
+        bounds,
+        fmt,
+        hard_rule="component_limit_hard",
+        soft_rule="component_limit_soft",
+    )
+
+
+def check_components(drug: Drug, field: str, what: str, primary_value: float) -> list[Finding]:
+    """Every added drug of a mixture (``drug.components``) against its own limits: ``what`` is
+    ``concentration`` (mg/mL), ``daily_dose`` (mg/day) or ``bolus_dose`` (mg); the value of each
+    component is the primary's value times its ratio.  Fields are ``<field>.<drug>``.  Empty for a
+    single drug."""
+    out: list[Finding] = []
+    for comp, ratio in drug.components:
+        value = primary_value * ratio
+        if what == "concentration":
+            out.append(_component(f"{field}.{comp.name}", comp.name, value, comp.concentration, comp.fmt_concentration))
+        elif what == "daily_dose":
+            out.append(_component(f"{field}.{comp.name}", comp.name, value, comp.daily_dose, comp.fmt_dose_rate))
+        else:
+            out.append(
+                _component(f"{field}.{comp.name}", f"{comp.name} bolus", value, comp.bolus_dose, comp.fmt_amount)
+            )
+    return out
+
+
+def _worst(findings: list[Finding]) -> Finding:
+    for level in (HARD, SOFT):
+        for f in findings:
+            if f.level == level:
+                return f
+    return findings[0]
+
+
 def check_concentration(drug: Drug, conc_mg_per_ml: float, field: str = "concentration") -> Finding:
+    """The concentration against the library; for a mixture, the worst of the primary's and of every
+    added drug's own concentration (``<field>.<drug>``)."""
+    primary = _check_concentration(drug, conc_mg_per_ml, field)
+    if not drug.components:
+        return primary
+    return _worst([primary, *check_components(drug, field, "concentration", conc_mg_per_ml)])
+
+
+def _check_concentration(drug: Drug, conc_mg_per_ml: float, field: str) -> Finding:
     return classify(
         field,
         "concentration",
@@ -177,6 +227,7 @@ def check_therapy(
     daily = therapy.daily_dose_mg()
     dose_field = f"{field}.dose" if therapy.mode == "simple_continuous" else f"{field}.daily_dose"
     out.append(classify(dose_field, "daily_dose", drug.name, daily, drug.daily_dose, drug.fmt_dose_rate))
+    out += check_components(drug, dose_field, "daily_dose", daily)
     if therapy.mode == "flex":
         for i, (start, dose) in enumerate(therapy.flex_steps):
             f = f"{field}.steps[{i}].dose"
@@ -208,6 +259,7 @@ def check_bolus(
 ) -> list[Finding]:
     """A clinician bolus: its dose against the drug's bolus limits, its rate against the pump's."""
     out = [classify(f"{field}.dose", "bolus_dose", f"{drug.name} bolus", dose_mg, drug.bolus_dose, drug.fmt_amount)]
+    out += check_components(drug, f"{field}.dose", "bolus_dose", dose_mg)
     if duration_s > 0:
         out += _rate_findings(drug, conc_mg_per_ml, model, f"{field}.duration", "bolus: ", dose_mg / duration_s * DAY_S)
     return out
@@ -264,6 +316,7 @@ def check_ptm(
     if ptm.duration_s > 0:
         extra = ptm.dose_mg / ptm.duration_s * DAY_S
         out += _rate_findings(drug, conc_mg_per_ml, model, f"{field}.duration", "patient bolus: ", extra)
+    out += check_components(drug, f"{field}.dose", "bolus_dose", ptm.dose_mg)
     n = ptm_boluses_per_day(ptm, basal_daily_mg)
     worst = basal_daily_mg + n * ptm.dose_mg
     if ptm.max_daily_dose_mg is not None:
@@ -289,6 +342,7 @@ def check_ptm(
             drug.fmt_dose_rate,
         )
     )
+    out += check_components(drug, f"{field}.daily_maximum", "daily_dose", worst)
     return _merge_same_field(out)
 
 

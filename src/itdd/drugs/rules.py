@@ -74,6 +74,18 @@ GUARDRAIL_RULES: tuple[Rule, ...] = (
         "soft",
         "Starting a drug (from a stopped pump) above its starting-dose range needs confirmation.",
     ),
+    Rule(
+        "component_limit_hard",
+        "hard",
+        "A mixture whose added drug's concentration, daily dose or bolus is outside that drug's own hard limit "
+        "is refused (even when the primary drug's values are fine).",
+    ),
+    Rule(
+        "component_limit_soft",
+        "soft",
+        "A mixture whose added drug's concentration, daily dose or bolus is above that drug's own soft limit "
+        "needs confirmation.",
+    ),
     Rule("confirmation_needs_reason", "hard", "A soft-limit confirmation without a reason is refused."),
     Rule("confirmation_unneeded", "hard", "A confirmation for a value that is within its soft limits is refused."),
 )

@@ -37,6 +37,7 @@ from ..timeunits import SECONDS_PER_HOUR
 from . import parameters as P
 from . import pd
 from .linear import dot, propagate2
+from .mixtures import SEP, is_mixture, known, split_mixture, step_mix
 from .pk import ChainModel, PatientPK, build_it_chain, build_oral_chain
 from .population import PatientParams
 
@@ -491,6 +492,10 @@ class PatientSim:
             raise InputError("route", f"'{route}' is not one of {', '.join(ROUTES)}")
         if drug in NO_DRUG:
             return
+        if is_mixture(drug):  # each drug of a mixture by its ratio (patient/mixtures.py)
+            for part, ratio in split_mixture(drug):
+                self.dose(amount_mg * ratio, part, route)
+            return
         if drug not in P.DRUGS:
             raise InputError("drug", f"no patient model for '{drug}' (known: {', '.join(sorted(P.DRUGS))})")
         if route == "oral":
@@ -546,13 +551,18 @@ class PatientSim:
                 break
             if p.time_s < last:
                 raise InputError("record.points", f"point dose at {p.time_s} is earlier than {last}; out of order")
-            if p.drug not in NO_DRUG and p.drug not in P.DRUGS:
+            if p.drug not in NO_DRUG and p.drug not in P.DRUGS and not known(p.drug):
                 raise InputError("record.points", f"no patient model for '{p.drug}'")
             last = p.time_s
         for k in range(i, len(t0s)):
             if t0s[k] >= until_s:
                 break
-            if drugs[k] not in NO_DRUG and drugs[k] not in P.DRUGS and (csf[k] > 0.0 or tis[k] > 0.0):
+            if (
+                drugs[k] not in NO_DRUG
+                and drugs[k] not in P.DRUGS
+                and not known(drugs[k])
+                and (csf[k] > 0.0 or tis[k] > 0.0)
+            ):
                 raise InputError("record.drug", f"no patient model for '{drugs[k]}'")
         if oral_mme_per_day is not None:
             self.oral_mme_per_day = float(oral_mme_per_day)
@@ -595,6 +605,8 @@ class PatientSim:
                 seg_end = end if end < stop else stop
                 if drug in NO_DRUG or (r_csf <= 0.0 and r_tis <= 0.0):
                     self._step((seg_end - t) / SECONDS_PER_HOUR, "", 0.0, 0.0)
+                elif SEP in drug:  # a mixture (patient/mixtures.py)
+                    step_mix(self, (seg_end - t) / SECONDS_PER_HOUR, drug, r_csf, r_tis)
                 else:
                     self._step((seg_end - t) / SECONDS_PER_HOUR, drug, r_csf, r_tis)
             else:

@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..care.clinician import POLICIES as CLINICIAN_POLICIES
-from ..care.plan import ImplantPlan, PathwayEvent, PathwayPlan, PtmPlan, TitrationPlan, TrialPlan
+from ..care.plan import (
+    AdjunctPlan,
+    ImplantPlan,
+    PathwayDrug,
+    PathwayEvent,
+    PathwayPlan,
+    PtmPlan,
+    TitrationPlan,
+    TrialPlan,
+)
 from ..errors import InputError
 from .endpoints import ENDPOINTS, available_names
 
@@ -51,8 +60,8 @@ POLICIES: dict[str, tuple[bool, str]] = {name: (True, p.description) for name, p
 }
 #: populations (itdd.patient.population.POPULATIONS)
 PopulationKind = Literal["non_cancer", "cancer"]
-#: drugs the care pathway can run today (the plan's ``drug`` field)
-PATHWAY_DRUGS = ("morphine",)
+#: drugs the care pathway can run (the plan's ``drug`` field, care/plan.py PathwayDrug)
+PATHWAY_DRUGS = get_args(PathwayDrug)
 
 
 class _Strict(BaseModel):
@@ -94,7 +103,16 @@ class Arm(_Strict):
         default="conventional",
         description=f"Clinician policy: one of {', '.join(POLICIES)} (standard = conventional).",
     )
-    drug: str = Field(default="morphine", description="Intrathecal drug (the pathway runs: morphine).")
+    drug: str = Field(
+        default="morphine",
+        description=f"Intrathecal drug: one of {', '.join(PATHWAY_DRUGS)} (docs/care.md 'Drugs').",
+    )
+    adjunct: AdjunctPlan | None = Field(
+        default=None, description="A drug added in the same reservoir (bupivacaine or clonidine; docs/care.md)."
+    )
+    drug_changes: bool = Field(
+        default=False, description="The clinician may switch the drug or add an adjunct (PACC; docs/care.md)."
+    )
     catheter_tip: str | None = Field(
         default=None, min_length=2, max_length=4, description="Catheter tip level (shortcut for implant.catheter_tip)."
     )
@@ -119,6 +137,8 @@ class Arm(_Strict):
                 "population": population,
                 "policy": POLICY_ALIASES.get(self.policy, self.policy),
                 "drug": self.drug,
+                **({"adjunct": self.adjunct} if self.adjunct is not None else {}),
+                **({"drug_changes": True} if self.drug_changes else {}),
                 "trial": self.trial,
                 "implant": implant,
                 "titration": self.titration,
@@ -193,9 +213,11 @@ def _check_semantics(p: Protocol) -> None:
             if a.drug in known:
                 raise InputError(
                     f"arms[{i}].drug",
-                    f"'{a.drug}' is in the drug library but the care pathway runs only {', '.join(PATHWAY_DRUGS)} yet",
+                    f"'{a.drug}' is in the drug library but is not a pain pathway drug (the pathway runs: "
+                    f"{', '.join(PATHWAY_DRUGS)})",
                 )
-            raise InputError(f"arms[{i}].drug", f"unknown drug '{a.drug}' (the pathway runs: morphine)")
+            runs = ", ".join(PATHWAY_DRUGS)
+            raise InputError(f"arms[{i}].drug", f"unknown drug '{a.drug}' (the pathway runs: {runs})")
         try:
             a.plan(p.years, p.population_spec.kind)
         except ValidationError as exc:

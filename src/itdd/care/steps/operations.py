@@ -64,7 +64,7 @@ class Operations(PathwayState):
             model,
             t_s=t,
             offset_s=self.offset_s,
-            drug=self.plan.drug,
+            drug=self.pump_drug(conc, dose),
             conc_mg_per_ml=conc,
             fill_ml=model.reservoir_capacity_ml,
             low_reservoir_ml=low_ml,
@@ -89,7 +89,7 @@ class Operations(PathwayState):
             f"{int(model.reservoir_capacity_ml)} mL pump, catheter tip {ip.catheter_tip}, {q.fmt_length(length)}"
             if hasattr(q, "fmt_length")
             else f"{int(model.reservoir_capacity_ml)} mL pump, catheter tip {ip.catheter_tip}, {length:g} cm",
-            outcome=f"start {q.fmt_dose_rate(dose)} at {conc:g} mg/mL",
+            outcome=f"start {self.drug.fmt_dose_rate(dose)} at {conc:g} mg/mL",
             details=f"priming bolus {pp.volume_ml:.3f} mL over {q.fmt_duration(pp.duration_s)}",
         )
         if self.plan.surgical_complications:
@@ -193,7 +193,7 @@ class Operations(PathwayState):
                 old.model,
                 t_s=t,
                 offset_s=self.offset_s,
-                drug=old.hw.reservoir_drug if old.hw.reservoir_drug != "saline" else self.plan.drug,
+                drug=old.hw.reservoir_drug if old.hw.reservoir_drug != "saline" else self.pump_drug(fw.conc_mg_per_ml),
                 conc_mg_per_ml=fw.conc_mg_per_ml,
                 fill_ml=old.model.reservoir_capacity_ml,
                 low_reservoir_ml=fw.low_reservoir_ml,

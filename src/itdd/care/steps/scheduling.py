@@ -68,7 +68,7 @@ class Scheduling(PathwayState):
             t,
             dose_mg_per_day=self.dose if running else 0.0,
             conc_mg_per_ml=imp.hw.reservoir_conc_mg_per_ml,
-            drug=self.plan.drug if not self.saline else "saline",
+            drug=self.drug.name if not self.saline else "saline",
         )
         nxt = self.clock.next_event()
         item = self.hazard_item
@@ -101,12 +101,14 @@ class Scheduling(PathwayState):
         if m is None or self.death_s is not None or self.engine is None:
             return
         opioid = self.opioid_running()
-        if self.mort_booked and m.unchanged(dose_mg_per_day=self.dose, oral_mme_per_day=self.oral, opioid=opioid):
+        if self.mort_booked and m.unchanged(
+            dose_mg_per_day=self.dose * self.potency, oral_mme_per_day=self.oral, opioid=opioid
+        ):
             return  # nothing that drives the hazard changed: the booked death (or none) stands
         self.mort_booked = True
         m.set_state(
             t,
-            dose_mg_per_day=self.dose if opioid else 0.0,
+            dose_mg_per_day=self.dose * self.potency if opioid else 0.0,
             oral_mme_per_day=self.oral,
             opioid=opioid,
             benzodiazepine=self.params.benzodiazepine,

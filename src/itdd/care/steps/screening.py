@@ -187,7 +187,7 @@ class Screening(PathwayState):
             success = self.policy.trial_verdict(relief_fraction=best).action == "implant"
             effective = rate
             t = max(t_end, self.sim.t_s)
-            label = f"Continuous infusion {q.fmt_dose_rate(rate)} for {q.fmt_duration(dur)}"
+            label = f"Continuous infusion {self.drug.fmt_dose_rate(rate)} for {q.fmt_duration(dur)}"
         else:
             amounts = tp.bolus_doses_mg()
             for i, amount in enumerate(amounts):
@@ -207,10 +207,10 @@ class Screening(PathwayState):
                     break
                 if alerted:
                     break
-            given = ", then ".join(q.fmt_amount(a) for a in amounts[: len(doses)])
-            planned = ", ".join(q.fmt_amount(a) for a in amounts)
+            given = ", then ".join(self.drug.fmt_amount(a) for a in amounts[: len(doses)])
+            planned = ", ".join(self.drug.fmt_amount(a) for a in amounts)
             label = (
-                f"Single bolus {q.fmt_amount(amounts[0])}"
+                f"Single bolus {self.drug.fmt_amount(amounts[0])}"
                 if tp.method == "single_bolus"
                 else f"Bolus trial: {given} (planned {planned}, one a day until success)"
             )

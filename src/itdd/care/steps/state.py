@@ -21,6 +21,7 @@ from ...report.schema import PathwayStage, TrialInfo
 from ...sim.engine import Simulation
 from ...telemetry.local import LocalLink
 from ..clinician import ClinicianPolicy, get_policy
+from ..clinician.drug_change import with_drugs
 from ..hazard_clock import HazardClock
 from ..outcome import Complication
 from ..plan import PathwayEvent, PathwayPlan
@@ -106,6 +107,17 @@ class PathwayState:
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
         self.policy: ClinicianPolicy = policy if policy is not None else get_policy(plan.policy)
+        self.policy = with_drugs(
+            self.policy,
+            plan.drug,
+            mixture=plan.adjunct is not None,
+            changes=plan.drug_changes,
+            ziconotide_schedule=plan.ziconotide_schedule,
+        )
+        # drugs (care/steps/drug_steps.py): added drugs' daily doses, drugs tried, limit reached since
+        self.adjuncts: dict[str, float] = {plan.adjunct.drug: plan.adjunct.dose_mg_per_day} if plan.adjunct else {}
+        self.drugs_tried: list[str] = [plan.drug]
+        self.limit_since_s: float | None = None
         self.uncontrolled_since_s: float | None = None  # pain uncontrolled at the ceiling since
         self.ceiling_lifted = False  # the policy's ceiling abandoned after lack of effect
         self.saline_trial: tuple[float, float] | None = None  # running blinded saline trial: (start s, pain on drug)
@@ -150,7 +162,7 @@ class PathwayState:
     def advance(self, t_s: float, *, csf_mg_per_day: float = 0.0, grid_s: float = GRID_S) -> None:
         """Move the patient (no implant yet) to ``t_s``, sampling the grid on the way if recording."""
         sim = self.sim
-        drug = self.plan.drug if csf_mg_per_day > 0 else None
+        drug = self.drug.name if csf_mg_per_day > 0 else None
         if self.record:
             rc = self.recorder
             while rc.next_grid_s <= t_s:
@@ -298,6 +310,10 @@ class PathwayState:
 
     def choose_conc(self, dose: float, model: Any, usable_ml: float) -> float:
         raise NotImplementedError
+
+    def pump_drug(self, conc_mg_per_ml: float, dose_mg_per_day: float | None = None) -> str:
+        """The drug (or mixture) name for the reservoir (care/steps/drug_steps.py)."""
+        return self.drug.name
 
     def ptm_settings(self) -> PtmSettings | None:
         raise NotImplementedError

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ... import quantities as q
+from ...drugs.mixture import label as mixture_label
 from ...patient.mortality import overdose_death
 from ...patient.placebo import reported_pain
 from ...patient.sim import Vitals
@@ -277,7 +277,7 @@ class Visits(PathwayState):
         if new < dose:
             self.changed(t)
         if self.record:  # the label is report output only
-            self.stage("titration", t, f"{q.fmt_dose_rate(dose)} → {q.fmt_dose_rate(new)}", details=why)
+            self.stage("titration", t, f"{self.drug.fmt_dose_rate(dose)} → {self.drug.fmt_dose_rate(new)}", details=why)
         self.exposure(t)
         left = self.days_left(t)
         if left <= REFILL_MARGIN_DAYS and self.plan.late_refill_days == 0:
@@ -299,7 +299,7 @@ class Visits(PathwayState):
             cap = self.conc_cap_mg_per_ml
             if cap is not None and conc > cap and self.dose / cap <= model.max_rate_ml_per_day:
                 conc = cap  # lower concentration after a granuloma (more frequent refills)
-            d = self.plan.drug if not self.saline else "saline"
+            d = self.pump_drug(conc) if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
         record = refill(
             self.session(),
@@ -318,7 +318,9 @@ class Visits(PathwayState):
             self.changed(t)  # a new concentration or drug reaches the tip after the old one in the path
         self.conc = conc
         if self.record:
-            label = f"Refill {record.filled_ml:.0f} mL {d} {conc:g} mg/mL"
+            label = f"Refill {record.filled_ml:.0f} mL " + (
+                f"{d} {conc:g} mg/mL" if d in ("morphine", "saline") else mixture_label(d, conc)
+            )
             details = f"discrepancy {record.discrepancy_ml:+.2f} mL" + (" — flagged" if record.flag else "")
             self.stage("refill", t, label, details=details, outcome="flagged" if record.flag else None)
         self.exposure(t)
