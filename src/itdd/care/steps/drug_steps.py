@@ -127,10 +127,12 @@ class DrugSteps(Visits):
         return dict(split(drug)).get(name, 0.0)
 
     # ---- the clinician's change of drug -----------------------------------------------------------
-    def lack_of_effect(self, t: float, uncontrolled: bool) -> bool:
+    def lack_of_effect(self, t: float, uncontrolled: bool, pain: float) -> bool:
+        """A plan that allows drug changes asks :meth:`drug_change_visit` at every visit, before
+        the lack-of-effect ladder (visits.py), so the ladder's own drug-change rung sees none."""
         if self.plan.drug_changes and self.drug_change_visit(t, uncontrolled):
             return False
-        return super().lack_of_effect(t, uncontrolled)
+        return super().lack_of_effect(t, uncontrolled, pain)
 
     def drug_limit(self) -> float:
         """The dose the clinician will not pass before changing the drug: the drug's soft maximum

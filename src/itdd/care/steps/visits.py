@@ -173,7 +173,7 @@ class Visits(PathwayState):
                 since_implant_s=t - self.implant_s_or(t),
                 delivery_ruled_out=ruled_out,
                 ceiling_lifted=self.ceiling_lifted,
-                drug_change=None,  # the place for care/clinician/drug_change.py (the drugs helper's)
+                drug_change=None,  # asked before the ladder when the plan allows it (steps/drug_steps.py)
                 saline_trial_done=self.saline_effect is not None,
                 saline_showed_effect=self.saline_effect,
                 limited_survival=self.params.cancer,
