@@ -348,7 +348,7 @@ def test_a_switch_empties_the_reservoir_refills_it_with_the_new_drug_and_program
     from itdd.care.pathway import _Pathway
 
     plan = PathwayPlan(years=0.3, hazards=False, mortality=False, drug_changes=True)
-    pw = _Pathway(PatientParams.reference(), plan, 2, False, None, None)
+    pw = _Pathway(PatientParams.reference(), plan, 2, True, None, None)  # recorded: the refill rows are report output
     pw.run(None)
     imp = pw.implant
     assert imp is not None and pw.drug.name == "morphine"
