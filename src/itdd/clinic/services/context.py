@@ -132,7 +132,10 @@ def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
     """A pump of the actor's clinic (a patient: only their own).  ``lock``: take its row lock (PostgreSQL
     ``SELECT ... FOR UPDATE``; SQLite writers are already serialised) so that concurrent changes to the same
     pump queue up instead of failing; the version check still catches a state the user reviewed that changed."""
-    pump = _locked(ctx.db, ctx.db.get(Pump, pump_id), lock)
+    # locked: read fresh under the lock in one statement (SELECT ... FOR UPDATE, refreshing any earlier copy)
+    pump = (
+        ctx.db.get(Pump, pump_id, with_for_update=True, populate_existing=True) if lock else ctx.db.get(Pump, pump_id)
+    )
     a = ctx.actor
     if pump is None or pump.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != pump.patient_id):
         raise NotFound(f"no pump {pump_id} in your clinic", field="pump_id")
@@ -140,7 +143,17 @@ def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
 
 
 def active_pump(ctx: Ctx, patient: Patient) -> Pump | None:
-    return ctx.db.scalar(select(Pump).where(Pump.patient_id == patient.id, Pump.active.is_(True)).order_by(Pump.id))
+    """The patient's active pump (found once per transaction: a page asks for it from several views; no
+    transaction of the clinic implants or explants a pump)."""
+    found: dict[int, int] = ctx.db.info.setdefault("itdd_active_pump", {})
+    if patient.id in found:
+        pump = ctx.db.get(Pump, found[patient.id])  # the identity map: no query
+        if pump is not None and pump.active:
+            return pump
+    pump = ctx.db.scalar(select(Pump).where(Pump.patient_id == patient.id, Pump.active.is_(True)).order_by(Pump.id))
+    if pump is not None:
+        found[patient.id] = pump.id
+    return pump
 
 
 def get_refill(ctx: Ctx, refill_id: int, *, lock: bool = False) -> Refill:
