@@ -132,10 +132,7 @@ def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
     """A pump of the actor's clinic (a patient: only their own).  ``lock``: take its row lock (PostgreSQL
     ``SELECT ... FOR UPDATE``; SQLite writers are already serialised) so that concurrent changes to the same
     pump queue up instead of failing; the version check still catches a state the user reviewed that changed."""
-    # locked: read fresh under the lock in one statement (SELECT ... FOR UPDATE, refreshing any earlier copy)
-    pump = (
-        ctx.db.get(Pump, pump_id, with_for_update=True, populate_existing=True) if lock else ctx.db.get(Pump, pump_id)
-    )
+    pump = _locked(ctx.db, ctx.db.get(Pump, pump_id), lock)
     a = ctx.actor
     if pump is None or pump.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != pump.patient_id):
         raise NotFound(f"no pump {pump_id} in your clinic", field="pump_id")

@@ -42,9 +42,7 @@ def _own_pump(ctx: Ctx, *, lock: bool = False) -> Pump:
     if a.role != "patient" or a.patient_id is None:
         raise Forbidden("only the patient may use their therapy manager")
     q = select(Pump).where(Pump.patient_id == a.patient_id, Pump.active.is_(True))
-    if lock:  # read fresh under the lock in one statement (as services.get_pump)
-        q = q.with_for_update().execution_options(populate_existing=True)
-    pump = ctx.db.scalar(q)
+    pump = _locked(ctx.db, ctx.db.scalar(q), lock)
     if pump is None:
         raise NotFound("you have no active pump")
     return pump
