@@ -32,8 +32,8 @@ FORM_EXAMPLES = examples(25)  # per form (CI)
 CALL_TIMEOUT_S = 60
 
 # append-only or bookkeeping tables a refusal may legitimately touch (failed logins are counted on purpose;
-# refusals are audited — checked separately)
-UNCHECKED = {"audit_log", "login_attempts", "sessions"}
+# refusals are audited — checked separately; the audit entry of a refusal moves its clinic's change counter)
+UNCHECKED = {"audit_log", "login_attempts", "sessions", "change_counters"}
 # the columns that change in place on the tables that have them (everything else is insert-only)
 MUTABLE = {
     "clinics": "id, version, mode, clock_t_s",

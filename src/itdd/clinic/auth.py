@@ -100,11 +100,19 @@ def lookup(request: Request, bearer: str | None, cookie: str | None) -> Auth | N
     token, via = (bearer, "bearer") if bearer else (cookie, "cookie")
     auth = None
     if token:
-        with db_of(request).read() as s:
-            found = security.lookup_session(s, token, wall_of(request)())
-            if found is not None:
-                row, user = found
-                auth = Auth(_actor(user), row.id, row.csrf_token, via)
+        with db_of(request).connect() as conn:  # one statement, no ORM session (every request pays for this)
+            row = security.session_actor(conn, token, wall_of(request)())
+        if row is not None:
+            sid, csrf, user_id, username, role, clinic_id, patient_id, display_name = row
+            actor = Actor(
+                user_id=user_id,
+                username=username,
+                role=role,
+                clinic_id=clinic_id,
+                patient_id=patient_id,
+                display_name=display_name,
+            )
+            auth = Auth(actor, sid, csrf, via)
     request.state.auth = auth
     return auth
 

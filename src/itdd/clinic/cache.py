@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, func, select
 
 from ..quantities import SECONDS_PER_DAY
-from . import vpatient
+from . import stamps, vpatient
 from .models import Assessment, Clinic, PatientModelSample, Pump, VirtualPatient
 
 T = TypeVar("T")
@@ -83,10 +83,14 @@ class VersionedCache:
 FORECASTS = VersionedCache(2_000)
 SERIES = VersionedCache(2_000)
 WORSENING = VersionedCache(50_000)
+# whole answers, encoded (the dashboard's and chart data's JSON, a patient page's HTML), keyed on change stamps
+# (:mod:`itdd.clinic.stamps`): a patient page is ~100 kB, so fewer of them
+ANSWERS = VersionedCache(2_000)
+PAGES = VersionedCache(300)
 
 
 def clear_all() -> None:
-    for c in (FORECASTS, SERIES, WORSENING):
+    for c in (FORECASTS, SERIES, WORSENING, ANSWERS, PAGES):
         c.clear()
 
 
@@ -103,7 +107,7 @@ def patient_stamp(db: Any, patient_id: int) -> tuple[Any, ...]:
             select(func.max(Assessment.id)).where(Assessment.patient_id == patient_id).scalar_subquery(),
         )
     ).one()
-    return tuple(row)
+    return (stamps.ns(db), *row)
 
 
 # ---- the dashboard's worsening check, per patient --------------------------------------------------
@@ -123,7 +127,8 @@ def worsening(ctx: Any, clinic: Clinic) -> list[dict[str, Any]]:
             )
         )
     ).all()
-    keys = {pid: ("worsening", pid, vid, ver, now) for pid, vid, ver in rows}
+    ns = stamps.ns(ctx.db)
+    keys = {pid: ("worsening", ns, pid, vid, ver, now) for pid, vid, ver in rows}
     found: dict[int, Any] = {}
     missing: list[int] = []
     sentinel = object()
@@ -161,4 +166,15 @@ def window_stats(db: Any, patient_ids: list[int], since: float, now: float) -> t
     return lows, latest
 
 
-__all__ = ["FORECASTS", "SERIES", "WORSENING", "VersionedCache", "clear_all", "patient_stamp", "vpatient", "worsening"]
+__all__ = [
+    "ANSWERS",
+    "FORECASTS",
+    "PAGES",
+    "SERIES",
+    "WORSENING",
+    "VersionedCache",
+    "clear_all",
+    "patient_stamp",
+    "vpatient",
+    "worsening",
+]

@@ -8,6 +8,7 @@ COMMITTED; the optimistic-locking version columns make concurrent writers safe o
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -15,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,7 @@ DEFAULT_DATABASE_URL = "sqlite:///itdd-clinic.sqlite3"
 # no thread waits for a connection; PostgreSQL keeps pool_size + as many overflow per worker process (10 + 10 by
 # default: 2 workers stay well inside the server's default max_connections of 100)
 SQLITE_POOL_SIZE = 20
+_CACHE_NS = itertools.count(1)
 
 
 def normalise_url(url: str) -> str:
@@ -116,8 +118,14 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         write_bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(self.engine) else self.engine
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
+        # the in-process caches key on what this database says (versions, change stamps): a namespace per Database
+        # keeps two databases served by one process (tests) from ever sharing an entry
+        info = {"cache_ns": next(_CACHE_NS)}
+        self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
+        self._write = sessionmaker(bind=write_bind, expire_on_commit=False, info=info)
+        from . import stamps
+
+        stamps.install(self._write)  # every write transaction counts what it touched (the caches key on it)
         self._write_gate: Any = _Gate() if is_sqlite(self.engine) else nullcontext()
 
     @property
@@ -131,6 +139,12 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A pooled connection for a few Core reads (its transaction is rolled back on the way out)."""
+        with self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Session]:

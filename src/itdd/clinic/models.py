@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Double,
     ForeignKey,
@@ -341,6 +342,18 @@ class PatientModelSample(Base):
     spasticity: Mapped[float]  # Modified Ashworth 0-4
     oral_mme_per_day: Mapped[float]  # the oral opioids the model takes (an input)
     __table_args__ = (Index("ix_patient_model_samples_patient_t", "patient_id", "t_s"),)
+
+
+class ChangeCounter(Base):
+    """How many committed write transactions touched a scope (migration 0006; :mod:`itdd.clinic.stamps`):
+    ``g`` (anything no clinic could be found for), ``c:<clinic>`` (anything in the clinic), ``w:<clinic>`` (the
+    clinic itself or its staff: what every patient page of the clinic shows), ``p:<patient>`` (a patient's
+    records, pump and virtual patient).  Bumped at commit by the write that made the change; the read caches key
+    on them."""
+
+    __tablename__ = "change_counters"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 # indexes for a health system's size (migration 0005): the patient list pages by name within a clinic; the

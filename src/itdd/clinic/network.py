@@ -38,7 +38,7 @@ from ..pump.therapy import Therapy
 from ..quantities import SECONDS_PER_DAY, iso, start_of_local_day_s
 from ..telemetry.commands import therapy_to_args
 from ..timeunits import DAYS_PER_YEAR, SECONDS_PER_HOUR
-from . import twin, vpatient, workflows
+from . import stamps, twin, vpatient, workflows
 from .db import Database, normalise_url
 from .models import (
     Appointment,
@@ -163,6 +163,7 @@ def seed_network(db: Session, spec: NetworkSpec, *, wall_s: float) -> dict[str, 
         raise InputError("--database-url", "this database already holds a seeded network")
     seed_demo(db, wall_s=wall_s)
     db.flush()
+    stamps.touch(db)  # bulk Core inserts: every cached answer of a running server is out of date
     riverside = db.scalar(select(Clinic).order_by(Clinic.id))
     assert riverside is not None
     now = riverside.clock_t_s

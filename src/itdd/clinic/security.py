@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..timeunits import SECONDS_PER_HOUR
@@ -91,6 +92,35 @@ def lookup_session(db: Session, token: str | None, now_wall_s: float) -> tuple[U
     if user is None or not user.active:
         return None
     return row, user
+
+
+# who a session token belongs to, in one statement (the per-request path: no ORM session, no identity map)
+_SESSION_ACTOR = (
+    select(
+        UserSession.id,
+        UserSession.csrf_token,
+        User.id,
+        User.username,
+        User.role,
+        User.clinic_id,
+        User.patient_id,
+        User.display_name,
+    )
+    .join(User, User.id == UserSession.user_id)
+    .where(
+        UserSession.id == bindparam("sid"),
+        UserSession.expires_wall_s > bindparam("now"),
+        User.active.is_(True),
+    )
+)
+
+
+def session_actor(conn: Connection, token: str | None, now_wall_s: float) -> Any:
+    """:func:`lookup_session` as one statement on a connection: (session id, CSRF token, user id, username, role,
+    clinic id, patient id, display name) of a live session of an active user, or None."""
+    if not token or len(token) > 200:
+        return None
+    return conn.execute(_SESSION_ACTOR, {"sid": token_id(token), "now": now_wall_s}).first()
 
 
 def failures_in_window(db: Session, keys: list[str], now_wall_s: float) -> int:

@@ -15,6 +15,7 @@ Every change follows one pattern, inside one database transaction:
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -33,13 +34,23 @@ DAY_S = SECONDS_PER_DAY
 
 
 def clean(value: Any) -> Any:
-    """JSON-safe copy: infinities and NaN become None (PostgreSQL's JSON refuses them)."""
+    """JSON-safe copy: infinities and NaN become None (PostgreSQL's JSON refuses them).
+
+    A document that is JSON already (nearly always) is copied by the C encoder and decoder, which is several
+    times faster than the walk below and gives the same copy (string keys, lists, the same floats)."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (ValueError, TypeError):  # a non-finite number (or a value JSON does not know): walk it
+        return _clean(value)
+
+
+def _clean(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
+        return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
+        return [_clean(v) for v in value]
     return value
 
 

@@ -27,6 +27,7 @@ from ..patient import DRUGS, Observation, PatientParams, PatientSim
 from ..quantities import SECONDS_PER_DAY
 from ..thresholds import thresholds
 from ..timeunits import SECONDS_PER_HOUR
+from . import stamps
 from .models import Assessment, Patient, PatientModelSample, Pump, VirtualPatient
 
 DAY_S = SECONDS_PER_DAY
@@ -201,6 +202,7 @@ def follow(db: Session, pump: Pump, record: Any, t_end_s: float, offset_s: int) 
         rows.append(sample_row(patient_id, observe(sim), kind))
     if rows:
         db.execute(insert(PatientModelSample), rows)
+        stamps.touch(db, patient_id=patient_id)  # a Core insert: the flush does not see these rows
     save(row, sim)
     return sim
 

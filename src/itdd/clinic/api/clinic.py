@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, model_validator
 
 from ... import quantities as q
-from .. import services, views
+from .. import cache, services, stamps, views
 from ..auth import Auth, api_user, unit, write_retrying
 from ..inputs import Duration
 from ..records import ClockMove, ModeSwitch
-from .common import Strict, catch_up, parse_field
+from .common import Strict, catch_up, json_bytes, json_response, parse_field
 from .refills import DashboardRefillRow
 from .shapes import ClinicInfo, Out, PumpAlarm, PumpSummary, StaffMember
 
@@ -129,14 +129,24 @@ def api_mode(body: ModeIn, request: Request, auth: Auth = Depends(api_user("clin
     return write_retrying(request, auth, lambda ctx: services.set_mode(ctx, body.mode))
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_model=DashboardOut)
 def api_dashboard(
     request: Request,
     limit: int = Query(views.DASHBOARD_ROWS, ge=1, le=views.PATIENT_PAGE_MAX),
     auth: Auth = Depends(api_user("clinic.read")),
-) -> DashboardOut:
+) -> Response:
     """Refills due (most urgent first: days to the low-reservoir alarm), alarms, ERI, discrepancies; each list
     holds its ``limit`` most urgent rows and ``totals`` counts them all."""
+    with unit(request, auth, write=False) as ctx:
+        if ctx.clinic().mode != "live":  # training mode: no pump to bring to the wall clock
+            return json_response(_dashboard_json(ctx, limit))
     catch_up(request, auth)
     with unit(request, auth, write=False) as ctx:
-        return DashboardOut.of(views.dashboard(ctx, limit=limit))
+        return json_response(_dashboard_json(ctx, limit))
+
+
+def _dashboard_json(ctx: services.Ctx, limit: int) -> bytes:
+    """The dashboard, computed once per change of the clinic (its stamp) and instant, encoded once."""
+    clinic = ctx.clinic()
+    key = ("dashboard", clinic.id, stamps.clinic(ctx.db, clinic.id), ctx.now_s(), limit)
+    return cache.ANSWERS.get(key, lambda: json_bytes(DashboardOut.of(views.dashboard(ctx, limit=limit))))

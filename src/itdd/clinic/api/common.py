@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Path, Request
+from fastapi import Path, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ... import quantities as q
@@ -77,6 +77,15 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many failed logins; `Retry-After` says when to try again", **_problem}
 }
+
+
+def json_bytes(record: BaseModel, *, exclude_unset: bool = False) -> bytes:
+    """A declared answer encoded once (pydantic's encoder: a non-finite number becomes ``null``), to be cached."""
+    return record.model_dump_json(exclude_unset=exclude_unset).encode()
+
+
+def json_response(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def parse_field(field: str, fn: Callable[[str], T], text: str) -> T:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from .. import twin, views
+from .. import cache, services, stamps, twin, views
 from ..auth import Auth, api_user, unit
-from .common import Id
+from .common import Id, json_bytes, json_response
 from .shapes import JsonObject, Out, PumpSummary
 
 router = APIRouter(tags=["patients"])
@@ -124,19 +124,29 @@ def api_patient(patient_id: Id, request: Request, auth: Auth = Depends(api_user(
         return PatientOut.of(views.patient_detail(ctx, patient_id))
 
 
-@router.get("/patients/{patient_id}/chart", response_model_exclude_unset=True)
+@router.get("/patients/{patient_id}/chart", response_model=ChartOut, response_model_exclude_unset=True)
 def api_chart(
     patient_id: Id,
     request: Request,
     days: float = Query(180.0, gt=0, le=3650),
     forecast: bool = Query(False, description="add the virtual patient's forecast if nothing is done"),
     auth: Auth = Depends(api_user("patient.read")),
-) -> ChartOut:
+) -> Response:
     """Chart series: reservoir levels (pump estimate and simulator truth), per-day doses, refills, reported pain,
     and the virtual patient (``model``: pain while awake, withdrawal, breathing, sedation, spasticity, oral
     opioids taken; ``forecast`` on request)."""
     with unit(request, auth, write=False) as ctx:
-        return ChartOut.of(twin.clean(views.chart_series(ctx, patient_id, days=days, forecast=forecast)))
+        services.get_patient(ctx, patient_id)  # scope first: another clinic's patient does not exist (404)
+        clinic_id = ctx.actor.clinic_id
+        # computed once per change of the patient or the clinic (stamps) and instant, encoded once
+        key = ("chart", patient_id, stamps.patient(ctx.db, clinic_id, patient_id), ctx.now_s(), days, forecast)
+
+        def compute() -> bytes:
+            series = views.chart_series(ctx, patient_id, days=days, forecast=forecast)
+            return json_bytes(ChartOut.of(twin.clean(series)), exclude_unset=True)
+
+        body = cache.ANSWERS.get(key, compute)
+    return json_response(body)
 
 
 @router.get("/patients/{patient_id}/model")

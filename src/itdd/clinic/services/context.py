@@ -140,7 +140,17 @@ def get_pump(ctx: Ctx, pump_id: int, *, lock: bool = False) -> Pump:
 
 
 def active_pump(ctx: Ctx, patient: Patient) -> Pump | None:
-    return ctx.db.scalar(select(Pump).where(Pump.patient_id == patient.id, Pump.active.is_(True)).order_by(Pump.id))
+    """The patient's active pump (found once per transaction: a page asks for it from several views; no
+    transaction of the clinic implants or explants a pump)."""
+    found: dict[int, int] = ctx.db.info.setdefault("itdd_active_pump", {})
+    if patient.id in found:
+        pump = ctx.db.get(Pump, found[patient.id])  # the identity map: no query
+        if pump is not None and pump.active:
+            return pump
+    pump = ctx.db.scalar(select(Pump).where(Pump.patient_id == patient.id, Pump.active.is_(True)).order_by(Pump.id))
+    if pump is not None:
+        found[patient.id] = pump.id
+    return pump
 
 
 def get_refill(ctx: Ctx, refill_id: int, *, lock: bool = False) -> Refill:

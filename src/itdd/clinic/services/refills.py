@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ...errors import ItddError
 from ...pump.implant import Implant
-from .. import limits, twin, workflows
+from .. import cache, limits, stamps, twin, workflows
 from ..models import (
     Appointment,
     Prescription,
@@ -122,11 +122,19 @@ def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> RefillPlanOut:
     """Discrepancy and likely causes, bridge bolus, next refill and alarm dates — on a copy of the twin."""
     require_clinician(ctx)
     pump = get_pump(ctx, pump_id)
-    implant = peek_twin(ctx, pump)
-    limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)
-    plan = workflows.plan_refill(implant, clinician=ctx.actor.username, **_refill_args(implant, req))
-    out = _plan_out(plan, ctx.clinic().utc_offset_s)
-    return RefillPlanOut.of({**out, "pump_id": pump.id, "version": pump.version})
+    # the same preview of the same pump state at the same instant is computed once (a nurse edits and previews
+    # again; several look at one pump): keyed on the pump's version, the instant and everything entered
+    entered = (req.withdrawn_ml, req.fill_ml, req.drug, req.conc_mg_per_ml, req.bridge_bolus)
+    key = ("refill_preview", stamps.ns(ctx.db), pump.id, pump.version, ctx.now_s(), ctx.actor.username, entered)
+
+    def compute() -> RefillPlanOut:
+        implant = peek_twin(ctx, pump)
+        limits.check_withdrawn(req.withdrawn_ml, implant.model.reservoir_capacity_ml)
+        plan = workflows.plan_refill(implant, clinician=ctx.actor.username, **_refill_args(implant, req))
+        out = _plan_out(plan, ctx.clinic().utc_offset_s)
+        return RefillPlanOut.of({**out, "pump_id": pump.id, "version": pump.version})
+
+    return cache.ANSWERS.get(key, compute).model_copy(deep=True)
 
 
 def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> RefillDone:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ...pump.models import get_model
-from .. import cache, twin, vpatient
+from .. import cache, stamps, twin, vpatient
 from ..models import (
     Assessment,
     Patient,
@@ -154,7 +154,7 @@ def model_summary(ctx: Ctx, patient_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     now = ctx.now_s()
-    key = ("model", p.id, pump.id, pump.version, row.id, row.version, now)
+    key = ("model", stamps.ns(ctx.db), p.id, pump.id, pump.version, row.id, row.version, now)
     return dict(cache.FORECASTS.get(key, lambda: _model_summary(p, pump, row, now)))
 
 

@@ -7,11 +7,11 @@ import math
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ... import quantities as q
-from .. import charts, services, views
+from .. import cache, charts, services, stamps, views
 from ..auth import Auth, unit, write_retrying
 from ..problems import Invalid
 from .common import (
@@ -38,40 +38,65 @@ def patient_page(patient_id: int, request: Request, auth: Auth = page("patient.r
         days = 180.0
     days = min(max(days, 7.0), 730.0)
     with unit(request, auth, write=False) as ctx:
-        detail = views.patient_detail(ctx, patient_id)
-        clinic = ctx.clinic()
-        # the virtual patient's truth: always in a training clinic, behind "Show simulator truth" in live mode
-        show_model = truth or clinic.mode == "training"
-        series = views.chart_series(ctx, patient_id, days=days, forecast=show_model)
-        off = clinic.utc_offset_s
-        pump = services.active_pump(ctx, services.get_patient(ctx, patient_id))
-        model = views.model_summary(ctx, patient_id) if pump is not None else None
-        has_model = model is not None and show_model
-        model_keys = ["withdrawal", "resp_rate_per_min", "sedation", "oral_mme_per_day"]
-        if series.get("indication") == "spasticity":
-            model_keys.insert(0, "spasticity")
-        page_charts, model_charts = charts.page_charts(
-            series, off, has_pump=pump is not None, truth=truth, has_model=has_model, model_keys=model_keys
+        services.get_patient(ctx, patient_id)  # scope first: another clinic's patient does not exist (404)
+        # the page is rendered once per change of the patient or the clinic (stamps), instant and view, for this
+        # session (it carries the session's CSRF token and user)
+        key = (
+            "patient_page",
+            patient_id,
+            stamps.patient(ctx.db, ctx.actor.clinic_id, patient_id),
+            ctx.now_s(),
+            truth,
+            days,
+            request.query_params.get("ok", ""),
+            auth,
         )
-        data = {
-            **_shell(ctx),
-            "p": detail,
-            "truth": truth,
-            "days": days,
-            "model": model,
-            "show_model": has_model,
-            "model_charts": model_charts,
-            "charts": page_charts,
-            "events": views.events(ctx, patient_id, limit=60, include_hidden=truth),
-            "prescriptions": views.prescriptions(ctx, patient_id),
-            "refills": views.refills(ctx, patient_id),
-            "assessments": views.assessments(ctx, patient_id)[:12],
-            "adverse": views.adverse_events(ctx, patient_id),
-            "appointments": views.appointments(ctx, patient_id),
-            "interrogations": views.interrogations(ctx, pump) if pump is not None else [],
-            "nav": "patients",
-        }
-        return render(request, "patient.html", data, auth=auth)
+        body = cache.PAGES.peek(key)
+        if body is None:
+            response = _patient_page(request, auth, ctx, patient_id, truth, days)
+            body = bytes(response.body)
+            cache.PAGES.put(key, body)
+        return HTMLResponse(body)
+
+
+def _patient_page(
+    request: Request, auth: Auth, ctx: services.Ctx, patient_id: int, truth: bool, days: float
+) -> Response:
+    """The patient page, rendered (pump, charts with the model and its forecast, every record)."""
+    detail = views.patient_detail(ctx, patient_id)
+    clinic = ctx.clinic()
+    # the virtual patient's truth: always in a training clinic, behind "Show simulator truth" in live mode
+    show_model = truth or clinic.mode == "training"
+    series = views.chart_series(ctx, patient_id, days=days, forecast=show_model)
+    off = clinic.utc_offset_s
+    pump = services.active_pump(ctx, services.get_patient(ctx, patient_id))
+    model = views.model_summary(ctx, patient_id) if pump is not None else None
+    has_model = model is not None and show_model
+    model_keys = ["withdrawal", "resp_rate_per_min", "sedation", "oral_mme_per_day"]
+    if series.get("indication") == "spasticity":
+        model_keys.insert(0, "spasticity")
+    page_charts, model_charts = charts.page_charts(
+        series, off, has_pump=pump is not None, truth=truth, has_model=has_model, model_keys=model_keys
+    )
+    data = {
+        **_shell(ctx),
+        "p": detail,
+        "truth": truth,
+        "days": days,
+        "model": model,
+        "show_model": has_model,
+        "model_charts": model_charts,
+        "charts": page_charts,
+        "events": views.events(ctx, patient_id, limit=60, include_hidden=truth),
+        "prescriptions": views.prescriptions(ctx, patient_id),
+        "refills": views.refills(ctx, patient_id),
+        "assessments": views.assessments(ctx, patient_id)[:12],
+        "adverse": views.adverse_events(ctx, patient_id),
+        "appointments": views.appointments(ctx, patient_id),
+        "interrogations": views.interrogations(ctx, pump) if pump is not None else [],
+        "nav": "patients",
+    }
+    return render(request, "patient.html", data, auth=auth)
 
 
 @router.post("/patients/{patient_id}/assessments")
