@@ -356,7 +356,7 @@ class PathwayPlan(Strict):
         default=None, description="A drug added in the same reservoir (bupivacaine or clonidine; PACC)."
     )
     drug_changes: bool = Field(
-        default=False,
+        default=True,
         description="The clinician may switch the drug or add an adjunct (PACC; care/clinician/drug_change.py).",
     )
     ziconotide_schedule: Literal["pacc", "label"] = Field(
