@@ -43,6 +43,7 @@ def test_a_leak_hidden_by_titration_is_found_by_the_rising_dose() -> None:
     plan = PathwayPlan(
         years=2.5,
         hazards=False,
+        side_effect_reactions=False,
         surgical_complications=False,
         events=[{"after_implant": "456d", "type": "catheter_fault", "kind": "leak"}],
     )

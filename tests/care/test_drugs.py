@@ -267,7 +267,7 @@ def test_pathway_adds_bupivacaine_at_a_refill_then_switches() -> None:
     # 15 mg/day soft maximum; after 60 days there the clinician adds bupivacaine (a refill with the
     # mixture), which spares morphine.
     p = PatientParams.reference().with_(emax=0.6, ed50_mg_per_day=1.0, tolerance_rate=2.0)
-    plan = PathwayPlan(drug_changes=True, years=3, hazards=False, mortality=False)
+    plan = PathwayPlan(drug_changes=True, years=3, hazards=False, mortality=False, side_effect_reactions=False)
     run = run_pathway(p, plan, seed=1, record=True)
     res = run.result
     assert res is not None

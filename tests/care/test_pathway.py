@@ -376,6 +376,7 @@ def test_a_revision_while_the_motor_is_stalled_does_not_prime() -> None:
 
     protocol = load_protocol(ROOT / "examples" / "trials" / "refill-and-ptm.yaml")
     plan = protocol.arms[1].plan(protocol.years, population="non_cancer")
+    plan = plan.model_copy(update={"drug_changes": False})  # the course where it was found (drug changes were off)
     params = PatientParams.sample(protocol.seed, 376, population=population_of(protocol.population_spec))
     run = run_pathway(params, plan, seed=patient_seed(protocol.seed, 376), patient_id="VP-376", record=True)
     details = [str(s.get("details", "")) for s in run.events if s["stage"] == "revision"]

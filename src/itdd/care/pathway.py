@@ -40,6 +40,7 @@ from .steps.operations import Operations
 from .steps.rules import DAY, RR_ALERT_PER_MIN
 from .steps.scheduling import Scheduling
 from .steps.screening import Screening
+from .steps.side_effect_steps import SideEffectSteps
 from .steps.visits import Visits
 
 
@@ -54,7 +55,7 @@ class PathwayRun:
 # ---- the run ------------------------------------------------------------------------------------
 
 
-class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screening):
+class _Pathway(SideEffectSteps, DrugSteps, Visits, Complications, Operations, Scheduling, Screening):
     """One patient's pathway while it runs: the steps (care/steps/) over one state."""
 
     # ---- the whole pathway ------------------------------------------------------------------------
@@ -65,6 +66,9 @@ class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screeni
             success, effective = self.run_trial()
             if success:
                 self.do_implant(effective)
+                self.start_side_effects(
+                    self.implant_s_or(self.trial_end_s)
+                )  # thresholds drawn now (steps/side_effect_steps.py)
                 assert self.engine is not None
                 self.engine.run(progress)
                 self.sync(self.end_s)
@@ -87,7 +91,8 @@ class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screeni
         se: dict[str, Any] = {}
         if implanted:
             end = self.end_s
-            th_edema, th_hypo = float(self.rng_se.exponential()), float(self.rng_se.exponential())
+            th = self.se_thresholds  # drawn at the implant (steps/side_effect_steps.py)
+            th_edema, th_hypo = th["peripheral_edema"], th["hypogonadism"]
             log = self.exposure_log
             se["side_effects_modelled"] = True
             se["peripheral_edema_s"] = pro.onset_s(log, end, th_edema, pro.EDEMA, count_oral=False)
@@ -97,9 +102,14 @@ class _Pathway(DrugSteps, Visits, Complications, Operations, Scheduling, Screeni
                 se["odi_baseline"], se["odi_12_months"] = pro.odi_from_pain(self.baseline_pain, pain12_)
                 se["eq5d_baseline"] = pro.eq5d_from_pain(self.baseline_pain)
                 se["eq5d_12_months"] = pro.eq5d_from_pain(pain12_)
-            rng_later = self.rng_se.spawn(1)[0]  # its own stream: no earlier draw changes (outcomes_pro.py)
             later = pro.later_outcomes(
-                log, end, rng_later, baseline_pain=self.baseline_pain, pain_12=pain12_, age_y=self.params.age_y
+                log,
+                end,
+                self.rng_later,  # its own stream: no earlier draw changes (outcomes_pro.py)
+                baseline_pain=self.baseline_pain,
+                pain_12=pain12_,
+                age_y=self.params.age_y,
+                thresholds=tuple(th[k] for k in ("urinary_retention", "constipation", "sweating", "hypocortisolism")),
             )
             se.update(later)
             self.record_side_effects(se)  # the clinician's reaction at each onset (report output)

@@ -356,7 +356,7 @@ class PathwayPlan(Strict):
         default=None, description="A drug added in the same reservoir (bupivacaine or clonidine; PACC)."
     )
     drug_changes: bool = Field(
-        default=False,
+        default=True,
         description="The clinician may switch the drug or add an adjunct (PACC; care/clinician/drug_change.py).",
     )
     ziconotide_schedule: Literal["pacc", "label"] = Field(
@@ -368,6 +368,12 @@ class PathwayPlan(Strict):
     titration: TitrationPlan = TitrationPlan()
     late_refill_days: float = Field(default=0.0, ge=0, le=120, description="Refills happen this many days late.")
     hazards: bool = Field(default=True, description="Draw follow-up complications from the hazard models.")
+    side_effect_reactions: bool = Field(
+        default=True,
+        description="Side effects found at visits change the course: dose lowered, drug switched, explant "
+        "(care/steps/side_effect_steps.py); off: found only at the end of the follow-up. The explant at the "
+        "patient's wish comes with hazards.",
+    )
     population: Literal["non_cancer", "cancer"] = Field(
         default="non_cancer", description="Who cohorts sample (patient/population.py POPULATIONS)."
     )

@@ -4,9 +4,10 @@ interference, return to work, satisfaction).
 Pure functions: the pathway records the patient's opioid exposure (intrathecal dose and oral
 opioids, piecewise constant between changes) and, at the end of the follow-up, asks here when
 peripheral oedema, hypogonadism, urinary retention, constipation, sweating and hypocortisolism
-began and what the patient-reported outcomes were.  They do not feed back into the pathway: the
-clinician's reaction to each (care/clinician/side_effects.py) is recorded at its onset but does not
-change the course (docs/care.md says so).
+began and what the patient-reported outcomes were.  The pathway also asks the same onset functions
+at each clinic visit on the exposure so far (care/steps/side_effect_steps.py) and acts on the
+clinician's reaction (care/clinician/side_effects.py); an onset is cumulative, so both give the same
+time.
 
 * Onsets: exposure-driven hazards, exact: onset where the cumulative hazard (rate x exposure x
   time) crosses the patient's own Exp(1) threshold.
@@ -230,14 +231,19 @@ def later_outcomes(
     baseline_pain: float,
     pain_12: float | None,
     age_y: float,
+    thresholds: tuple[float, ...] | None = None,
 ) -> dict[str, Any]:
     """The issue-10 outcomes computed at the end of follow-up (PatientOutcome fields).
 
     ``rng`` is the patient's own stream for these: four Exp(1) onset thresholds (urinary retention,
     constipation, sweating, hypocortisolism) and two uniforms (not working at baseline, back at work),
     always all six in this order, so no other draw depends on them.  ``pain_12``: NRS pain at 12
-    months after the implant (None: not followed that long)."""
-    th_ur, th_con, th_sw, th_cort = (float(x) for x in rng.exponential(size=4))
+    months after the implant (None: not followed that long).  ``thresholds``: the four onset
+    thresholds already drawn from ``rng`` (the pathway draws them at the implant to find onsets
+    at visits, care/steps/side_effect_steps.py); then only the two uniforms are drawn here."""
+    if thresholds is None:
+        thresholds = tuple(float(x) for x in rng.exponential(size=4))
+    th_ur, th_con, th_sw, th_cort = thresholds
     u_work, u_back = (float(x) for x in rng.random(size=2))
     out: dict[str, Any] = {
         "urinary_retention_s": onset_s(exposure, end_s, th_ur, URINARY_RETENTION, count_oral=False),

@@ -111,7 +111,7 @@ class Arm(_Strict):
         default=None, description="A drug added in the same reservoir (bupivacaine or clonidine; docs/care.md)."
     )
     drug_changes: bool = Field(
-        default=False, description="The clinician may switch the drug or add an adjunct (PACC; docs/care.md)."
+        default=True, description="The clinician may switch the drug or add an adjunct (PACC; docs/care.md)."
     )
     catheter_tip: str | None = Field(
         default=None, min_length=2, max_length=4, description="Catheter tip level (shortcut for implant.catheter_tip)."
@@ -138,7 +138,7 @@ class Arm(_Strict):
                 "policy": POLICY_ALIASES.get(self.policy, self.policy),
                 "drug": self.drug,
                 **({"adjunct": self.adjunct} if self.adjunct is not None else {}),
-                **({"drug_changes": True} if self.drug_changes else {}),
+                "drug_changes": self.drug_changes,
                 "trial": self.trial,
                 "implant": implant,
                 "titration": self.titration,

@@ -17,8 +17,8 @@ specific treatment.  The numbers are assumptions [U].
 
 Where it acts: nausea, pruritus and sedation at clinic visits (care/clinician/decisions.py:
 ``titration_step`` lowers the dose); the onset-based side effects (patient/outcomes_pro.py) are
-computed at the end of the follow-up, so their reactions are recorded in the pathway's events at
-their onset (report) but do not yet change the course (docs/care.md).
+found at the first clinic visit after their onset and the reaction is acted on there, one rung up
+at each visit they persist (care/steps/side_effect_steps.py, docs/care.md).
 """
 
 from __future__ import annotations

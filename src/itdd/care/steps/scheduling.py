@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 from ... import quantities as q
+from ...patient.parameters import DRUGS
 from ...patient.placebo import reported_pain
 from ...sim.engine import Simulation
 from ..clinician.decisions import TARGET_REFILL_DAYS
@@ -240,7 +241,11 @@ class Scheduling(PathwayState):
             t = imp.t_s
             self.sync(t)
             running = imp.fw.therapy.running and not self.explanted and not self.saline
-            self.milestones[f"dose_{which}"] = self.dose if running else 0.0
+            dose = self.dose
+            if self.drug.name != self.plan.drug:  # after a switch: in the plan drug's units (IT potency)
+                pk = DRUGS.get(self.plan.drug)
+                dose = dose * self.potency / (pk.it_potency.value if pk is not None else 1.0)
+            self.milestones[f"dose_{which}"] = dose if running else 0.0
             self.milestones[f"pain_{which}"] = reported_pain(  # the placebo relief left (patient/placebo.py)
                 self.sim.pain(activity=1.0), self.params.placebo_relief, t - self.start_s
             )

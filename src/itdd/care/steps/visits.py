@@ -136,15 +136,15 @@ class Visits(PathwayState):
             self.do_refill("refill at a visit (reservoir low)")
 
     def record_side_effects(self, se: dict[str, Any]) -> None:
-        """Note each side effect at its onset with the clinician's reaction (care/clinician/side_effects.py).
-        The onsets are known only at the end of the follow-up (patient/outcomes_pro.py), so the
-        reaction is recorded (report output) and does not change the course."""
+        """Note each side effect whose onset came after the last visit (found only at the end of the
+        follow-up) with the clinician's first reaction (report output); the onsets found at visits
+        were acted on there (care/steps/side_effect_steps.py)."""
         if not self.record:
             return
         kinds = ("peripheral_edema", "hypogonadism", "urinary_retention", "constipation", "sweating", "hypocortisolism")
         for kind in kinds:
             t = se.get(f"{kind}_s")
-            if t is not None:
+            if t is not None and kind not in getattr(self, "se_found", {}):
                 d = react_to_side_effect(kind)
                 self.stage("side_effect", t, kind.replace("_", " ").capitalize(), details=d.reason)
 

@@ -1,0 +1,197 @@
+"""Side effects that change the course (issue 10): onsets found at clinic visits, the clinician's
+reaction acted on (treat, lower the dose, switch the opioid, explant), and the explant the patient
+asks for.
+
+At the implant the patient's onset thresholds are drawn from the side-effect stream in the order
+the end-of-follow-up computation used to draw them (``rng_se``: oedema, hypogonadism; its first
+spawned child: urinary retention, constipation, sweating, hypocortisolism), so no other draw moves
+and the onset of a side effect is the same whether it is computed at a visit on the exposure so
+far or at the end of the follow-up on the whole exposure (the onset functions of
+:mod:`itdd.patient.outcomes_pro` are cumulative: an onset before ``t`` depends only on the
+exposure before ``t``).
+
+At each clinic visit every side effect whose threshold was crossed since the last visit is found;
+:func:`~itdd.care.clinician.side_effects.react_to_side_effect` decides, the visit acts.  A side
+effect still there at the next visit moves one rung up its ladder.  When a side effect resolves is
+an assumption [U] (:data:`RESOLVES_AT_RUNG`).  The patient's wish to have the pump removed is an
+exponential waiting time at :data:`WISH_EXPLANT_PER_YEAR` from a stream of its own (the second
+spawned child of ``rng_se``, which then draws whether a urinary retention is refractory), acted on
+at the first visit after it.
+"""
+
+from __future__ import annotations
+
+from ...patient import outcomes_pro as pro
+from ...patient.parameters import U
+from ...pump.therapy import Therapy
+from ...timeunits import SECONDS_PER_YEAR
+from ..clinician import drug_change as dc
+from ..clinician.side_effects import DOSE_REDUCTION, react_to_side_effect
+from .drug_steps import DrugSteps
+from .rules import DAY
+
+__all__ = [
+    "ONSET_KINDS",
+    "RESOLVES_AT_RUNG",
+    "RETENTION_REFRACTORY",
+    "WISH_EXPLANT_PER_YEAR",
+    "SideEffectSteps",
+    "onsets_before",
+]
+
+#: the onset-based side effects, in the order their thresholds are drawn
+ONSET_KINDS = ("peripheral_edema", "hypogonadism", "urinary_retention", "constipation", "sweating", "hypocortisolism")
+
+#: the rung of the ladder (0: the first treatment; 1, 2: the persistent steps of
+#: care/clinician/side_effects.py) after which the side effect is taken as resolved (assumptions [U]):
+#: laxatives and hormone replacement control constipation, hypogonadism and hypocortisolism;
+#: sweating eases at a 20% lower dose; oedema needs the opioid switched (Aldrete 2000 reports it with
+#: morphine [S]; with drug changes off the rung lowers the dose again); urinary retention resolves
+#: after catheterisation and a lower dose unless it is refractory (:data:`RETENTION_REFRACTORY`).
+RESOLVES_AT_RUNG: dict[str, int | None] = {
+    "peripheral_edema": 2,
+    "hypogonadism": 0,
+    "urinary_retention": 1,
+    "constipation": 0,
+    "sweating": 1,
+    "hypocortisolism": 0,
+}
+
+RETENTION_REFRACTORY = U(
+    0.25,
+    "assumption: urinary retention persists after catheterisation and a 20% lower dose in 1 of 4, who "
+    "then need the pump removed (Anderson 1998: 2 of 11 explanted for bladder dysfunction, a small series; "
+    "with every onset ending in an explant the cohort explanted 27% for side effects by 3 years)",
+)
+
+WISH_EXPLANT_PER_YEAR = U(
+    0.01,
+    "assumption: explant at the patient's request about 1% a year; long-term IT series list 'patient "
+    "request' among explant reasons (Duarte 2012, Hamza 2012) but no rate was found in our sources",
+)
+
+
+def onsets_before(
+    exposure: list[tuple[float, float, float]], t_s: float, thresholds: dict[str, float]
+) -> dict[str, float | None]:
+    """Each side effect's onset on ``exposure`` up to ``t_s`` (None: not yet): the functions and
+    rates of the end-of-follow-up computation (pathway.py, outcomes_pro.later_outcomes)."""
+    th = thresholds
+    return {
+        "peripheral_edema": pro.onset_s(exposure, t_s, th["peripheral_edema"], pro.EDEMA, count_oral=False),
+        "hypogonadism": pro.onset_s(exposure, t_s, th["hypogonadism"], pro.HYPOGONADISM, count_oral=True),
+        "urinary_retention": pro.onset_s(
+            exposure, t_s, th["urinary_retention"], pro.URINARY_RETENTION, count_oral=False
+        ),
+        "constipation": pro.onset_weighted_s(
+            exposure,
+            t_s,
+            th["constipation"],
+            pro.CONSTIPATION,
+            it_weight=pro.IT_TO_SYSTEMIC_MME.value,
+            oral_weight=1.0,
+        ),
+        "sweating": pro.onset_s(exposure, t_s, th["sweating"], pro.SWEATING, count_oral=True),
+        "hypocortisolism": pro.onset_s(exposure, t_s, th["hypocortisolism"], pro.HYPOCORTISOLISM, count_oral=True),
+    }
+
+
+class SideEffectSteps(DrugSteps):
+    """Side effects found and acted on at visits; the patient's wish to have the pump removed."""
+
+    def start_side_effects(self, t: float) -> None:
+        """Draw the onset thresholds and the patient's wish (at the implant, ``t``)."""
+        th_edema, th_hypo = float(self.rng_se.exponential()), float(self.rng_se.exponential())
+        self.rng_later = self.rng_se.spawn(1)[0]
+        th_ur, th_con, th_sw, th_cort = (float(x) for x in self.rng_later.exponential(size=4))
+        self.se_thresholds = dict(zip(ONSET_KINDS, (th_edema, th_hypo, th_ur, th_con, th_sw, th_cort), strict=True))
+        self.se_found: dict[str, float] = {}  # kind -> onset found at a visit
+        self.se_active: dict[str, int] = {}  # kind -> the last rung tried
+        rng_own = self.rng_se.spawn(1)[0]  # the wish, then whether retention is refractory
+        self.wish_s = t + float(rng_own.exponential()) / WISH_EXPLANT_PER_YEAR.value * SECONDS_PER_YEAR
+        self.retention_refractory = float(rng_own.random()) < RETENTION_REFRACTORY.value
+
+    def visit(self, t: float, kind: str, why: str = "") -> None:
+        if self.side_effect_visit(t):
+            return
+        super().visit(t, kind, why)
+
+    def side_effect_visit(self, t: float) -> bool:
+        """Find and act on side effects and the patient's wish; True when the pump was removed."""
+        if not hasattr(self, "se_thresholds") or self.explanted:
+            return False
+        if t >= self.wish_s and self.plan.hazards:
+            self.stage("visit", t, "The patient asks for the pump to be removed")
+            self.do_explant(t, "patient's wish")
+            return True
+        if not self.therapy_on or self.saline or not self.plan.side_effect_reactions:
+            return False  # nothing to lower; onsets are found when the drug is back (the same times)
+        for k, rung in list(self.se_active.items()):  # still there: one rung up
+            if self.react(t, k, rung + 1):
+                return True
+        todo = [k for k in ONSET_KINDS if k not in self.se_found]
+        if not todo:
+            return False
+        found = onsets_before(self.exposure_log, t, self.se_thresholds)
+        for k in todo:
+            onset = found[k]
+            if onset is None:
+                continue
+            self.se_found[k] = onset
+            if self.react(t, k, 0, onset):
+                return True
+        return False
+
+    def react(self, t: float, kind: str, rung: int, onset: float | None = None) -> bool:
+        """Act on the clinician's reaction at ``rung``; True when the pump was removed."""
+        d = react_to_side_effect(kind, persistent_after=rung)
+        name = kind.replace("_", " ")
+        label = name.capitalize() + (f" since {self.iso(onset)[:10]}" if onset is not None and self.record else "")
+        self.stage("side_effect", t, label, details=d.reason)
+        if d.action == "explant":
+            self.do_explant(t, "side effects")
+            return True
+        if d.action == "switch_drug" and not self.switch_for(t, d.reason):
+            self.lower_dose(t, f"{name} persists (no drug change allowed or left): dose lowered")
+        elif d.action == "lower_dose":
+            self.lower_dose(t, d.reason)
+        resolves = RESOLVES_AT_RUNG[kind]
+        if kind == "urinary_retention" and self.retention_refractory:
+            resolves = None
+        done = d.action == "continue" or resolves == rung
+        if done:
+            self.se_active.pop(kind, None)
+        else:
+            self.se_active[kind] = rung
+        return False
+
+    def switch_for(self, t: float, why: str) -> bool:
+        """Switch to the next opioid not yet tried (PACC order) if the plan allows drug changes."""
+        if not self.plan.drug_changes or not self.is_opioid:
+            return False
+        order = tuple(d for d in dc.SWITCH_ORDER if d != "ziconotide")
+        new = next((d for d in order if d != self.drug.name and d not in self.drugs_tried), None)
+        if new is None:
+            return False
+        self.switch_drug(t, new, dc.convert_dose(self.drug.name, new, self.dose), why)
+        return True
+
+    def lower_dose(self, t: float, why: str) -> None:
+        """Lower the programmed dose by DOSE_REDUCTION, not below the pump's minimum rate at the
+        concentration in the reservoir (the guard of every dose change)."""
+        imp = self.implant
+        assert imp is not None
+        dose = self.dose
+        floor = imp.model.min_rate_ml_per_day * imp.fw.conc_mg_per_ml
+        new = max(dose * (1.0 - DOSE_REDUCTION.value), floor)
+        if new >= dose:
+            return
+        imp.program(Therapy.simple(new), details={"reason": f"side effect ({why})"})
+        self.dose = new
+        self.log_dose(t)
+        self.last_change_s = t
+        self.changed(t)
+        if self.record:
+            self.stage("titration", t, f"{self.drug.fmt_dose_rate(dose)} → {self.drug.fmt_dose_rate(new)}", details=why)
+        self.exposure(t)
+        self.schedule_refill(t, t + self.days_left(t) * DAY)
