@@ -19,7 +19,8 @@ time.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "HYPOGONADISM",
     "SWEATING",
     "URINARY_RETENTION",
+    "OnsetScan",
     "eq5d_from_pain",
     "interference_from_pain",
     "later_outcomes",
@@ -69,6 +71,17 @@ EDEMA = _rate(EDEMA_FRACTION.value, EDEMA_YEARS.value, EDEMA_REF_MG_PER_DAY.valu
 HYPOGONADISM = _rate(HYPOGONADISM_FRACTION.value, HYPOGONADISM_YEARS.value, HYPOGONADISM_REF_MG_PER_DAY.value)
 
 
+@dataclass
+class OnsetScan:
+    """Where a scan of a growing exposure log can resume (care/steps/side_effect_steps.py checks
+    onsets at every visit): rows before ``row`` are final (the next row's time is known and not
+    after the scan's end) and ``cum`` is their summed hazard, added in the same order as a scan
+    from the start, so a resumed scan gives the same onset to the last bit."""
+
+    row: int = 0
+    cum: float = 0.0
+
+
 def onset_s(
     exposure: Sequence[tuple[float, float, float]],
     end_s: float,
@@ -76,22 +89,46 @@ def onset_s(
     rate_per_mg_day_year: float,
     *,
     count_oral: bool,
+    scan: OnsetScan | None = None,
 ) -> float | None:
     """When a side effect begins: ``exposure`` is ``(t_s, IT-morphine mg/day, oral MME/day)``
     rows, each holding until the next (the last until ``end_s``); the hazard is ``rate x (IT
-    dose [+ oral / 300])``.  None: not before ``end_s``."""
-    cum = 0.0
-    for i, (t, it, oral) in enumerate(exposure):
-        t_next = exposure[i + 1][0] if i + 1 < len(exposure) else end_s
+    dose [+ oral / 300])``.  None: not before ``end_s``.  ``scan``: resume there and move it on
+    (:class:`OnsetScan`)."""
+    oral_to_it = ORAL_TO_IT.value
+    return _onset(
+        exposure,
+        end_s,
+        threshold,
+        lambda it, oral: rate_per_mg_day_year * (max(it, 0.0) + (max(oral, 0.0) / oral_to_it if count_oral else 0.0)),
+        scan,
+    )
+
+
+def _onset(
+    exposure: Sequence[tuple[float, float, float]],
+    end_s: float,
+    threshold: float,
+    rate_of: Callable[[float, float], float],
+    scan: OnsetScan | None,
+) -> float | None:
+    """The scan behind :func:`onset_s` and :func:`onset_weighted_s` (``rate_of(IT, oral)``: the
+    hazard per year of a row)."""
+    start, cum = (scan.row, scan.cum) if scan is not None else (0, 0.0)
+    n = len(exposure)
+    for i in range(start, n):
+        t, it, oral = exposure[i]
+        final = i + 1 < n and exposure[i + 1][0] <= end_s
+        t_next = exposure[i + 1][0] if i + 1 < n else end_s
         t_next = min(t_next, end_s)
-        if t_next <= t:
-            continue
-        level = max(it, 0.0) + (max(oral, 0.0) / ORAL_TO_IT.value if count_oral else 0.0)
-        rate = rate_per_mg_day_year * level
-        step = rate * (t_next - t) / YEAR_S
-        if rate > 0 and cum + step >= threshold:
-            return t + (threshold - cum) / rate * YEAR_S
-        cum += step
+        if t_next > t:
+            rate = rate_of(it, oral)
+            step = rate * (t_next - t) / YEAR_S
+            if rate > 0 and cum + step >= threshold:
+                return t + (threshold - cum) / rate * YEAR_S
+            cum += step
+        if scan is not None and final:
+            scan.row, scan.cum = i + 1, cum
     return None
 
 
@@ -164,21 +201,17 @@ def onset_weighted_s(
     *,
     it_weight: float,
     oral_weight: float,
+    scan: OnsetScan | None = None,
 ) -> float | None:
     """As :func:`onset_s` with the exposure ``it_weight x IT mg/day + oral_weight x oral MME/day``
     (constipation: systemic exposure in oral MME).  None: not before ``end_s``."""
-    cum = 0.0
-    for i, (t, it, oral) in enumerate(exposure):
-        t_next = exposure[i + 1][0] if i + 1 < len(exposure) else end_s
-        t_next = min(t_next, end_s)
-        if t_next <= t:
-            continue
-        rate = rate_per_unit_year * (it_weight * max(it, 0.0) + oral_weight * max(oral, 0.0))
-        step = rate * (t_next - t) / YEAR_S
-        if rate > 0 and cum + step >= threshold:
-            return t + (threshold - cum) / rate * YEAR_S
-        cum += step
-    return None
+    return _onset(
+        exposure,
+        end_s,
+        threshold,
+        lambda it, oral: rate_per_unit_year * (it_weight * max(it, 0.0) + oral_weight * max(oral, 0.0)),
+        scan,
+    )
 
 
 # ---- pain interference, satisfaction, return to work --------------------------------------------

@@ -94,10 +94,10 @@ class DrugSteps(Visits):
 
     # ---- what the clinician sees ------------------------------------------------------------------
     def observe_clinic(self, t: float) -> Vitals:
-        """Morphine alone: the bedside vitals.  Another drug or a mixture: the full observation
-        (confusion for ziconotide, blood pressure and heart rate for clonidine and bupivacaine),
-        which has every field of the vitals."""
-        if self.drug.name == "morphine" and not self.adjuncts and not self.plan.drug_changes:
+        """Morphine alone: the bedside vitals (all the morphine titration reads).  Another drug or a
+        mixture: the full observation (confusion for ziconotide, blood pressure and heart rate for
+        clonidine and bupivacaine), which has every field of the vitals."""
+        if self.drug.name == "morphine" and not self.adjuncts:
             return super().observe_clinic(t)
         self.sync(t)
         return cast(Vitals, self.sim.observe(activity=1.0))
@@ -147,8 +147,12 @@ class DrugSteps(Visits):
         imp = self.implant
         if imp is None or self.explanted or not self.therapy_on or self.saline:
             return False
-        o = self.sim.observe(activity=1.0)
-        fx = self.side_effects(o)
+        # the side effects matter only to a switch for intolerance (pain uncontrolled), to ziconotide
+        # and to an added drug: otherwise the full observation (the visit's costliest step) is skipped
+        if uncontrolled or self.adjuncts or self.drug.name == "ziconotide":
+            fx = self.side_effects(self.sim.observe(activity=1.0))
+        else:
+            fx = dc.SideEffects()
         limit = self.drug_limit()
         if self.dose >= 0.95 * limit:
             if self.limit_since_s is None:

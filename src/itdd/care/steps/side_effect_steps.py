@@ -72,28 +72,44 @@ WISH_EXPLANT_PER_YEAR = U(
 
 
 def onsets_before(
-    exposure: list[tuple[float, float, float]], t_s: float, thresholds: dict[str, float]
+    exposure: list[tuple[float, float, float]],
+    t_s: float,
+    thresholds: dict[str, float],
+    scans: dict[str, pro.OnsetScan] | None = None,
+    kinds: tuple[str, ...] = ONSET_KINDS,
 ) -> dict[str, float | None]:
-    """Each side effect's onset on ``exposure`` up to ``t_s`` (None: not yet): the functions and
-    rates of the end-of-follow-up computation (pathway.py, outcomes_pro.later_outcomes)."""
+    """Each side effect of ``kinds``: its onset on ``exposure`` up to ``t_s`` (None: not yet): the
+    functions and rates of the end-of-follow-up computation (pathway.py,
+    outcomes_pro.later_outcomes).  ``scans``: each kind's :class:`~itdd.patient.outcomes_pro.OnsetScan`,
+    so a visit scans only the rows since the last one (the same onsets to the last bit)."""
     th = thresholds
-    return {
-        "peripheral_edema": pro.onset_s(exposure, t_s, th["peripheral_edema"], pro.EDEMA, count_oral=False),
-        "hypogonadism": pro.onset_s(exposure, t_s, th["hypogonadism"], pro.HYPOGONADISM, count_oral=True),
-        "urinary_retention": pro.onset_s(
-            exposure, t_s, th["urinary_retention"], pro.URINARY_RETENTION, count_oral=False
-        ),
-        "constipation": pro.onset_weighted_s(
-            exposure,
-            t_s,
-            th["constipation"],
-            pro.CONSTIPATION,
-            it_weight=pro.IT_TO_SYSTEMIC_MME.value,
-            oral_weight=1.0,
-        ),
-        "sweating": pro.onset_s(exposure, t_s, th["sweating"], pro.SWEATING, count_oral=True),
-        "hypocortisolism": pro.onset_s(exposure, t_s, th["hypocortisolism"], pro.HYPOCORTISOLISM, count_oral=True),
-    }
+    sc = scans if scans is not None else {}
+    out: dict[str, float | None] = {}
+    for k in kinds:
+        if k == "constipation":
+            out[k] = pro.onset_weighted_s(
+                exposure,
+                t_s,
+                th[k],
+                pro.CONSTIPATION,
+                it_weight=pro.IT_TO_SYSTEMIC_MME.value,
+                oral_weight=1.0,
+                scan=sc.get(k),
+            )
+        else:
+            rate, oral = _ONSET_RATES[k]
+            out[k] = pro.onset_s(exposure, t_s, th[k], rate, count_oral=oral, scan=sc.get(k))
+    return out
+
+
+#: each onset-based side effect but constipation: (hazard rate, whether oral opioids count)
+_ONSET_RATES: dict[str, tuple[float, bool]] = {
+    "peripheral_edema": (pro.EDEMA, False),
+    "hypogonadism": (pro.HYPOGONADISM, True),
+    "urinary_retention": (pro.URINARY_RETENTION, False),
+    "sweating": (pro.SWEATING, True),
+    "hypocortisolism": (pro.HYPOCORTISOLISM, True),
+}
 
 
 class SideEffectSteps(DrugSteps):
@@ -107,6 +123,7 @@ class SideEffectSteps(DrugSteps):
         self.se_thresholds = dict(zip(ONSET_KINDS, (th_edema, th_hypo, th_ur, th_con, th_sw, th_cort), strict=True))
         self.se_found: dict[str, float] = {}  # kind -> onset found at a visit
         self.se_active: dict[str, int] = {}  # kind -> the last rung tried
+        self.se_scans = {k: pro.OnsetScan() for k in ONSET_KINDS}  # where each kind's scan resumes
         rng_own = self.rng_se.spawn(1)[0]  # the wish, then whether retention is refractory
         self.wish_s = t + float(rng_own.exponential()) / WISH_EXPLANT_PER_YEAR.value * SECONDS_PER_YEAR
         self.retention_refractory = float(rng_own.random()) < RETENTION_REFRACTORY.value
@@ -132,7 +149,7 @@ class SideEffectSteps(DrugSteps):
         todo = [k for k in ONSET_KINDS if k not in self.se_found]
         if not todo:
             return False
-        found = onsets_before(self.exposure_log, t, self.se_thresholds)
+        found = onsets_before(self.exposure_log, t, self.se_thresholds, self.se_scans, tuple(todo))
         for k in todo:
             onset = found[k]
             if onset is None:
