@@ -142,3 +142,28 @@ def test_pathway_outcome_carries_the_later_outcomes() -> None:
         assert onset is None or (o.implant_s is not None and o.implant_s <= onset <= o.implant_s + o.followed_s)
     # the same seed gives the same outcome, the new fields included
     assert run_pathway(p, plan, 1).outcome == o
+
+
+def test_a_resumed_onset_scan_finds_the_same_onset_to_the_last_bit() -> None:
+    # The pathway checks onsets at every visit on the exposure log so far, resuming where the last
+    # visit's scan stopped (OnsetScan).  A growing log checked at 40 instants must give, at every
+    # instant, exactly (==, not approx) the onset of a scan from the start, for both onset forms.
+    import random
+
+    from itdd.patient.outcomes_pro import OnsetScan, onset_s, onset_weighted_s
+
+    rnd = random.Random(7)
+    log: list[tuple[float, float, float]] = []
+    t = 0.0
+    plain, weighted = OnsetScan(), OnsetScan()
+    for _ in range(40):
+        log.append((t, rnd.choice([0.0, 2.0, 7.5, 12.0]), rnd.choice([0.0, 30.0, 90.0])))
+        t += rnd.uniform(1e5, 4e6)
+        th = 3.0  # high enough that most checks find nothing yet
+        a = onset_s(log, t, th, 0.05, count_oral=True)
+        b = onset_s(log, t, th, 0.05, count_oral=True, scan=plain)
+        assert a == b
+        c = onset_weighted_s(log, t, th, 0.002, it_weight=3.0, oral_weight=1.0)
+        d = onset_weighted_s(log, t, th, 0.002, it_weight=3.0, oral_weight=1.0, scan=weighted)
+        assert c == d
+    assert plain.row > 0 and weighted.row > 0  # the scans did resume
