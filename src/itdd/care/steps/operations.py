@@ -56,7 +56,8 @@ class Operations(PathwayState):
         if conc * model.min_rate_ml_per_day > dose or conc * model.max_rate_ml_per_day < dose:
             raise SafetyRefusal(
                 "pathway.implant.concentration",
-                f"{conc:g} mg/mL cannot deliver the starting dose {q.fmt_dose_rate(dose)} within the pump's "
+                f"{self.drug.fmt_concentration(conc)} cannot deliver the starting dose {self.drug.fmt_dose_rate(dose)} "
+                f"within the pump's "
                 f"{q.fmt_flow(model.min_rate_ml_per_day)}..{q.fmt_flow(model.max_rate_ml_per_day)}",
                 rule="min_rate",
             )
@@ -89,7 +90,8 @@ class Operations(PathwayState):
             f"{int(model.reservoir_capacity_ml)} mL pump, catheter tip {ip.catheter_tip}, {q.fmt_length(length)}"
             if hasattr(q, "fmt_length")
             else f"{int(model.reservoir_capacity_ml)} mL pump, catheter tip {ip.catheter_tip}, {length:g} cm",
-            outcome=f"start {self.drug.fmt_dose_rate(dose)} at {conc:g} mg/mL",
+            outcome=f"start {self.drug.fmt_dose_rate(dose)} at "
+            + (f"{conc:g} mg/mL" if self.drug.name == "morphine" else self.drug.fmt_concentration(conc)),
             details=f"priming bolus {pp.volume_ml:.3f} mL over {q.fmt_duration(pp.duration_s)}",
         )
         if self.plan.surgical_complications:
