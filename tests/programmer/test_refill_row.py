@@ -1,9 +1,9 @@
-"""refill_row writes the record's JSON once: it is the checksummed record's to_dict, and the
-LocalLink gives the same record as the wire path."""
+"""The refill record's checksum is computed from its checksummed fields only and equals the
+checksum of its JSON row; the LocalLink gives the same record as the wire path."""
 
 from __future__ import annotations
 
-from itdd.programmer.refill import RefillRequest, refill, refill_row
+from itdd.programmer.refill import RefillRequest, refill
 from itdd.programmer.refill_record import CHECKSUM_FIELDS, checksum
 from itdd.programmer.session import Session
 from itdd.telemetry.commands import DirectLink
@@ -19,9 +19,8 @@ def test_refill_row_is_the_records_json_and_the_local_link_changes_nothing() -> 
         imp.run_until(T0 + 10 * DAY)
     req = RefillRequest(fill_ml=20.0, conc_mg_per_ml=20.0)
     wire = refill(Session(DirectLink(a)), req, clinician="dr-a")
-    record, row = refill_row(Session(LocalLink(b)), req, clinician="dr-a")
-    assert row == record.to_dict()
-    assert list(row) == list(record.to_dict())  # the same key order (the JSON is written as ordered)
+    record = refill(Session(LocalLink(b)), req, clinician="dr-a")
+    row = record.to_dict()
     assert row["checksum"] == checksum(row) == record.checksum != ""
     assert record.checksum_payload() == {k: row[k] for k in CHECKSUM_FIELDS}
     assert record.with_checksum() == record

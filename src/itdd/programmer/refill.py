@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .. import quantities as q
 from ..drugs import Drug, device_limits
@@ -216,7 +215,7 @@ def refill(
 
     The record's checksum is computed from its numbers as :meth:`RefillRecord.to_dict` writes them
     (:meth:`RefillRecord.checksum_payload`), without writing the whole JSON: a caller that needs the
-    JSON too calls :func:`refill_row`."""
+    JSON too calls ``record.to_dict()``."""
     settings = settings or RefillSettings()
     if not clinician.strip():
         raise InputError("clinician", "a clinician id is required for a refill")
@@ -326,24 +325,3 @@ def refill(
     # dataclasses.replace would cost more than the checksum)
     object.__setattr__(record, "checksum", checksum(record.checksum_payload()))
     return record
-
-
-def refill_row(
-    session: Session,
-    req: RefillRequest,
-    *,
-    clinician: str,
-    confirmations: Mapping[str, str] | None = None,
-    settings: RefillSettings | None = None,
-    previous_reservoir: float | None = None,
-) -> tuple[RefillRecord, dict[str, Any]]:
-    """:func:`refill`, and the record's JSON form (``record.to_dict()``, written once)."""
-    record = refill(
-        session,
-        req,
-        clinician=clinician,
-        confirmations=confirmations,
-        settings=settings,
-        previous_reservoir=previous_reservoir,
-    )
-    return record, record.to_dict()
