@@ -210,12 +210,20 @@ def refill(
     confirmations: Mapping[str, str] | None = None,
     settings: RefillSettings | None = None,
     previous_reservoir: float | None = None,
+    numbers_only: bool = False,
 ) -> RefillRecord:
     """Run the refill workflow; returns the refill record (see the module docstring).
 
     The record's checksum is computed from its numbers as :meth:`RefillRecord.to_dict` writes them
     (:meth:`RefillRecord.checksum_payload`), without writing the whole JSON: a caller that needs the
-    JSON too calls ``record.to_dict()``."""
+    JSON too calls ``record.to_dict()``.
+
+    ``numbers_only=True`` is for a caller that reads the record's numbers (volumes, discrepancy and
+    its flag, the next refill) and never shows, stores or has it verified (the care pathway without
+    a report): the pump sees the same refill and every number is the same, but the record's id,
+    checksum and concentration label are left empty (``""``) and, unless guardrails are enforced,
+    its guardrail findings too (the checks are then not run: their findings would only be
+    recorded; an overfill is still refused)."""
     settings = settings or RefillSettings()
     if not clinician.strip():
         raise InputError("clinician", "a clinician id is required for a refill")
@@ -226,11 +234,13 @@ def refill(
     it = interrogate(session, LAST_SEQ_PROBE, side_effects=False)
     drug = check_drug(req.drug or it.drug.name)
     conc = it.conc_mg_per_ml if req.conc_mg_per_ml is None else req.conc_mg_per_ml
-    findings = check_refill(it, req, drug, conc)
+    full = settings.enforce_guardrails or not numbers_only
+    findings = check_refill(it, req, drug, conc) if full else []
     confirmed: list[Confirmation] = []
     if settings.enforce_guardrails:
         confirmed = enforce(findings, confirmations, clinician)
     elif req.fill_ml > it.model.reservoir_capacity_ml + 1e-9:
+        findings = findings or check_refill(it, req, drug, conc)
         raise SafetyRefusal("fill", next(f.reason for f in findings if f.rule == "overfill"), rule="overfill")
     # the whole log is read only when the caller does not know the previous refill's volume
     prev = previous_reservoir if previous_reservoir is not None else previous_reservoir_ml(session.log_since(0))
@@ -286,13 +296,15 @@ def refill(
         end_of_service_s=after.end_of_service_s,
     )
     record = RefillRecord(
-        record_id=f"refill-{int(t)}-{hashlib.sha256(q.iso(t, after.offset_s).encode()).hexdigest()[:6]}",
+        record_id=""
+        if numbers_only
+        else f"refill-{int(t)}-{hashlib.sha256(q.iso(t, after.offset_s).encode()).hexdigest()[:6]}",
         time_s=t,
         offset_s=after.offset_s,
         clinician=clinician.strip(),
         drug=drug.name,
         concentration_mg_per_ml=conc,
-        concentration_label=drug.fmt_concentration(conc),
+        concentration_label="" if numbers_only else drug.fmt_concentration(conc),
         previous_concentration_mg_per_ml=it.conc_mg_per_ml,
         expected_ml=expected,
         withdrawn_ml=withdrawn,
@@ -323,5 +335,6 @@ def refill(
     )
     # the record was built here and no one else holds it: set its checksum in place (a copy with
     # dataclasses.replace would cost more than the checksum)
-    object.__setattr__(record, "checksum", checksum(record.checksum_payload()))
+    if not numbers_only:
+        object.__setattr__(record, "checksum", checksum(record.checksum_payload()))
     return record

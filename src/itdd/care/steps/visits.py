@@ -307,6 +307,7 @@ class Visits(PathwayState):
             clinician="care-pathway",
             settings=RefillSettings(enforce_guardrails=False),
             previous_reservoir=self.prev_reservoir_ml,
+            numbers_only=not self.record,  # the id, checksum, label and findings are report output only
         )
         if self.record:  # the record's JSON row is report output only
             rec = record.to_dict()
