@@ -60,5 +60,6 @@ def test_progress_counts_every_patient_once() -> None:
     seen: list[tuple[int, int]] = []
     p = parse_protocol({**PROTOCOL, "patients_per_arm": 30, "years": 0.1, "endpoints": {"primary": "implant_rate"}})
     run_trial(p, workers=1, progress=lambda done, total: seen.append((done, total)))
-    # 2 arms x 30 patients in chunks of 25: 25, 30 (arm 1), then 55, 60
-    assert seen == [(25, 60), (30, 60), (55, 60), (60, 60)]
+    # paired: chunks of 25 patient-arms hold 25 // 2 = 12 patients in both arms (24 patient-arms):
+    # 24, 48, then the last 6 patients in both arms, 60
+    assert seen == [(24, 60), (48, 60), (60, 60)]

@@ -39,6 +39,8 @@ Drives are normalised so that pharmacodynamics is written in clinical units:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -279,8 +281,37 @@ def _dependence_weights(drug_class: str, norm: Normalisation, it_potency: float)
     return {}
 
 
+# Chains shared while one patient is followed in several arms (the trial runner: a paired trial).
+# A ChainModel is never changed after it is built (a simulation copies only its state vector), so
+# the same (drug, patient) answer is the same model; outside :func:`shared_chains` nothing is kept.
+_shared: dict[tuple[str, PatientPK], ChainModel] | None = None
+
+
+@contextmanager
+def shared_chains() -> Iterator[None]:
+    """Within the block, :func:`build_it_chain` and :func:`build_oral_chain` build each (drug,
+    patient) once and answer repeats with the same model (emptied when the block ends)."""
+    global _shared
+    outer = _shared
+    _shared = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared = outer
+
+
 def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
     """The exact linear model of one intrathecal drug in one patient."""
+    memo = _shared
+    if memo is None:
+        return _build_it_chain(drug, pt)
+    cm = memo.get((drug, pt))
+    if cm is None:
+        cm = memo[(drug, pt)] = _build_it_chain(drug, pt)
+    return cm
+
+
+def _build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
     pk = P.DRUGS[drug]
     cls = pk.drug_class
     norm = normalisation(drug)
@@ -394,6 +425,16 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
 
 def build_oral_chain(pt: PatientPK) -> ChainModel:
     """Oral opioids in morphine milligram equivalents: gut -> plasma morphine -> effect site."""
+    memo = _shared
+    if memo is None:
+        return _build_oral_chain(pt)
+    cm = memo.get(("", pt))
+    if cm is None:
+        cm = memo[("", pt)] = _build_oral_chain(pt)
+    return cm
+
+
+def _build_oral_chain(pt: PatientPK) -> ChainModel:
     norm = normalisation("morphine")
     vp = plasma_volume_ml("morphine", pt.weight_kg)
     k10 = plasma_clearance_ml_per_h("morphine", pt.weight_kg) / vp

@@ -8,8 +8,11 @@ whose rate depends on the dose may still fall at another time).  Unpaired, arm `
 ``k``-th block of ``patients_per_arm`` eligible patients, different people from the same
 population, as a parallel-group trial would.
 
-Work is cut into chunks of at most :data:`CHUNK` patients of one arm; results are put back in
-(arm, index) order, so the result is identical for one process, N processes or a Dask cluster
+Work is cut into chunks of at most :data:`CHUNK` patient-arms.  When every arm follows the same
+patients (paired), a chunk holds a block of patients in *every* arm: each patient is sampled once
+and followed arm after arm in the same process, which builds the patient's pharmacokinetic chains
+once for all arms (:func:`itdd.patient.pk.shared_chains`).  Results are put back in (arm, index)
+order, so the result is identical for one process, N processes or a Dask cluster
 (``tests/trial/test_scale.py``).
 """
 
@@ -29,7 +32,7 @@ from ..patient.population import DEFAULT_POPULATION, Population, get_population
 
 __all__ = ["CHUNK", "ArmRun", "enrol", "population_of", "run_arms"]
 
-CHUNK = 25  # patients per task: balances uneven patients, amortises the pickling
+CHUNK = 25  # patient-arms per task: balances uneven patients, amortises the pickling
 MAX_WORKERS = 256
 MAX_SCREEN_FACTOR = 50  # inclusion criteria may reject at most 49 of 50 sampled patients
 
@@ -95,22 +98,50 @@ def enrol(seed: int, needed: int, spec: Any) -> tuple[list[int], int]:
     return out, i
 
 
-def _run_chunk(job: tuple[int, int, list[int], Any, Population]) -> list[Row]:
-    """Worker: patients ``indices`` of cohort ``seed`` in arm ``arm`` (top-level: spawn- and Dask-safe)."""
+Job = tuple[int, tuple[int, ...], list[int], tuple[Any, ...], Population]  # seed, arms, indices, plans, population
+
+
+def _run_chunk(job: Job) -> list[Row]:
+    """Worker: patients ``indices`` of cohort ``seed``, each in every arm of ``arms`` (whose plans
+    are ``plans``), patient by patient (top-level: spawn- and Dask-safe)."""
     from ..care.cohort import patient_seed
     from ..care.pathway import run_pathway
     from ..patient import PatientParams
+    from ..patient.pk import shared_chains
 
-    seed, arm, indices, plan, population = job
+    seed, arms, indices, plans, population = job
     out: list[Row] = []
     for index in indices:
-        try:
-            params = PatientParams.sample(seed, index, population=population)
-            result = run_pathway(params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}")
-            out.append((arm, index, result.outcome, ""))
-        except Exception as exc:  # recorded and reported: one bad patient must not lose the trial
-            out.append((arm, index, None, f"patient {index}: {type(exc).__name__}: {exc}"))
+        params: Any = None
+        with shared_chains():  # one patient's chains, built once for all its arms
+            for arm, plan in zip(arms, plans, strict=True):
+                try:
+                    if params is None:
+                        params = PatientParams.sample(seed, index, population=population)
+                    result = run_pathway(
+                        params, plan, seed=patient_seed(seed, index), patient_id=f"VP-{seed}-{index:04d}"
+                    )
+                    out.append((arm, index, result.outcome, ""))
+                except Exception as exc:  # recorded and reported: one bad patient must not lose the trial
+                    out.append((arm, index, None, f"patient {index}: {type(exc).__name__}: {exc}"))
     return out
+
+
+def _jobs(
+    seed: int, plans: Sequence[Any], assignments: Sequence[Sequence[int]], population: Population, chunk: int
+) -> list[Job]:
+    """Paired (every arm the same patients): blocks of ``chunk // arms`` patients in every arm;
+    otherwise blocks of ``chunk`` patients of one arm."""
+    k = len(assignments)
+    if k > 1 and all(list(a) == list(assignments[0]) for a in assignments):
+        idx = list(assignments[0])
+        step = max(chunk // k, 1)
+        return [(seed, tuple(range(k)), idx[i : i + step], tuple(plans), population) for i in range(0, len(idx), step)]
+    return [
+        (seed, (j,), list(idx[i : i + chunk]), (plans[j],), population)
+        for j, idx in enumerate(assignments)
+        for i in range(0, len(idx), chunk)
+    ]
 
 
 def _warm_up() -> None:
@@ -148,11 +179,7 @@ def run_arms(
     """
     check_workers(workers)
     total = sum(len(a) for a in assignments)
-    jobs = [
-        (seed, k, list(idx[i : i + chunk]), plans[k], population)
-        for k, idx in enumerate(assignments)
-        for i in range(0, len(idx), chunk)
-    ]
+    jobs = _jobs(seed, plans, assignments, population, chunk)
     _warm_up()
     rows: list[Row] = []
     done = 0
@@ -170,11 +197,11 @@ def run_arms(
         if n_workers <= 1:
             for job in jobs:
                 rows.extend(_run_chunk(job))
-                tick(len(job[2]))
+                tick(_size(job))
         else:
             # gc.freeze: the modules a worker inherited are never rescanned by the cyclic collector
             with ProcessPoolExecutor(max_workers=n_workers, initializer=gc.freeze) as pool:
-                futures = {pool.submit(_run_chunk, job): len(job[2]) for job in jobs}
+                futures = {pool.submit(_run_chunk, job): _size(job) for job in jobs}
                 for fut in as_completed(futures):
                     rows.extend(fut.result())
                     tick(futures[fut])
@@ -192,7 +219,7 @@ def run_arms(
     return out
 
 
-def _run_dask(jobs: list[Any], dask: Any, workers: int | None, tick: Callable[[int], None]) -> list[Row]:
+def _run_dask(jobs: list[Job], dask: Any, workers: int | None, tick: Callable[[int], None]) -> list[Row]:
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
@@ -222,7 +249,7 @@ def _run_dask(jobs: list[Any], dask: Any, workers: int | None, tick: Callable[[i
     rows: list[Row] = []
     try:
         futures = [client.submit(_run_chunk, job, pure=False) for job in jobs]
-        sizes = {f.key: len(job[2]) for f, job in zip(futures, jobs, strict=True)}
+        sizes = {f.key: _size(job) for f, job in zip(futures, jobs, strict=True)}
         for fut in dask_completed(futures):
             rows.extend(fut.result())
             tick(sizes[fut.key])
@@ -233,6 +260,11 @@ def _run_dask(jobs: list[Any], dask: Any, workers: int | None, tick: Callable[[i
         if cluster is not None:
             cluster.close()
     return rows
+
+
+def _size(job: Job) -> int:
+    """Patient-arms in a job."""
+    return len(job[1]) * len(job[2])
 
 
 def chunk_count(total: int) -> int:
