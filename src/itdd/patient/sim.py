@@ -629,8 +629,38 @@ class PatientSim:
         return out
 
     # ---- observation ---------------------------------------------------------------------------
+    # The last full pool and the last observation, kept with the state vectors they were computed
+    # from: every change of state puts new lists in the chains (an exact step, a dose, a merge), so
+    # the same lists (compared by identity, and held here so they cannot be reused) mean the same
+    # state, and a second look at the same instant (a visit's vitals, then its full observation)
+    # gives the same values without summing again.
+    _pool_memo: tuple[tuple[list[float], ...], dict[str, float]] | None = None
+    _obs_memo: tuple[tuple[list[float], ...], tuple[Any, ...], Observation] | None = None
+
+    def _zs(self) -> tuple[list[float], ...]:
+        o = self._oral
+        if o is None:
+            return tuple([ch.z for ch in self._chains.values()])
+        return (o.z, *[ch.z for ch in self._chains.values()])
+
+    @staticmethod
+    def _same(a: tuple[list[float], ...], b: tuple[list[float], ...]) -> bool:
+        return len(a) == len(b) and all(x is y for x, y in zip(a, b))  # noqa: B905
+
     def _pool(self, pain_only: bool = False) -> dict[str, float]:
-        """Sum the linear drives over chains, by pharmacological pool (see ``pk._POOLS``)."""
+        """Sum the linear drives over chains, by pharmacological pool (see ``pk._POOLS``).  The
+        full pool is read, never changed, by its callers: the last one is kept (see above)."""
+        if pain_only:
+            return self._sum_pool(True)
+        zs = self._zs()
+        memo = self._pool_memo
+        if memo is not None and self._same(memo[0], zs):
+            return memo[1]
+        acc = self._sum_pool(False)
+        self._pool_memo = (zs, acc)
+        return acc
+
+    def _sum_pool(self, pain_only: bool) -> dict[str, float]:
         acc = dict.fromkeys(POOL_KEYS, 0.0)
         chains = self._chains.values() if self._oral is None else (self._oral, *self._chains.values())
         for ch in chains:
@@ -729,6 +759,16 @@ class PatientSim:
     def observe(self, activity: float | None = None) -> Observation:
         """What a clinician would see now.  ``activity`` (0 asleep .. 1 active) defaults to the
         patient's day-cycle in the sim's fixed UTC offset."""
+        zs = self._zs()
+        inputs = (self.t_s, activity, self.drug, self.oral_mme_per_day)
+        memo = self._obs_memo
+        if memo is not None and memo[1] == inputs and self._same(memo[0], zs):
+            return memo[2]  # the same state, instant and inputs: the same (immutable) observation
+        obs = self._observe(activity)
+        self._obs_memo = (zs, inputs, obs)
+        return obs
+
+    def _observe(self, activity: float | None) -> Observation:
         p = self.params
         acc = self._pool()
         pain, relief, w_op, f_sp = self._pain(acc, activity)
