@@ -314,7 +314,7 @@ def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
     if has_tol:
         names += ["L1", "L2"]
     dep_w = _dependence_weights(cls, norm, pk.it_potency.value)
-    u_sp = {"E": 1.0 / norm.e_ref}
+    u_sp = {"E": pk.analgesic_scale.value / norm.e_ref}  # 1.0 but for a drug calibrated apart (parameters.py)
     u_sys = {"Y": 1.0 / norm.y_ref} if math.isfinite(norm.y_ref) else {}
     s = {"B": 1.0 / norm.b50, "Y": 1.0 / norm.y50}
     ed50 = pt.ed50_mg_per_day if cls == P.OPIOID else pt.ed50_baclofen_mg_per_day
