@@ -23,7 +23,8 @@ wait for the next planned visit.  After every visit the onset of each symptomati
 yet found is computed under the exposure in place (the same exact onset functions, up to
 :data:`CALL_HORIZON_DAYS` ahead); the first one books an unscheduled visit (the pathway's
 "the patient called" visit) that many days after it.  Whatever changes the exposure later books
-again at the next visit, and a booking overtaken by another visit does nothing.  Hypogonadism and
+again at the next visit (cancelling the booking it replaces), and a booking overtaken by a visit
+that found the side effect does nothing.  Hypogonadism and
 hypocortisolism are found by laboratory tests at planned visits, so they prompt no call.
 """
 
@@ -178,6 +179,8 @@ class SideEffectSteps(DrugSteps):
         found = onsets_before(self.exposure_log, horizon, self.se_thresholds, self.se_scans, todo)
         calls = [(onset + CALL_DAYS[k] * DAY, k) for k, onset in found.items() if onset is not None and onset > t]
         self.se_call_token = getattr(self, "se_call_token", 0) + 1
+        Simulation.cancel(getattr(self, "se_call_item", None))  # superseded: the run does not stop there
+        self.se_call_item = None
         if not calls:
             return
         when, k = min(calls)
@@ -194,7 +197,7 @@ class SideEffectSteps(DrugSteps):
             self.stage("visit", self.implant.t_s, "Unscheduled visit", details=why)
             self._visit("unscheduled", why)(sim)
 
-        self.book(when, call, "side-effect call")
+        self.se_call_item = self.engine.schedule(when, call, label="side-effect call")
 
     def side_effect_visit(self, t: float) -> bool:
         """Find and act on side effects and the patient's wish; True when the pump was removed."""
