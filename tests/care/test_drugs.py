@@ -21,6 +21,7 @@ from itdd.drugs import get_drug
 from itdd.patient import PatientParams, PatientSim
 from itdd.patient import parameters as P
 from itdd.patient.sim import Vitals
+from itdd.patient.ziconotide import ziconotide_responder
 from itdd.pump.models import get_model
 
 DAY = 86400.0
@@ -80,7 +81,9 @@ def zic_responder(p: PatientParams) -> PatientParams:
     """A ziconotide responder: with ziconotide's drive calibrated to its trials (Rauck 2006,
     docs/care.md) a 2.5-5 mcg bolus trial passes only in the most sensitive patients, so the
     pathway tests of its titration take one (ED50 0.06 mg/day; 10 MME/day of oral opioid, as the
-    example journey-ziconotide.yaml)."""
+    example journey-ziconotide.yaml) whose own ziconotide draw is a responder (patient/ziconotide.py:
+    one patient in three; a non-responder gets no ziconotide analgesia at all)."""
+    assert p.seed is not None and p.index is not None and ziconotide_responder(p.seed, p.index)
     return dataclasses.replace(p, ed50_mg_per_day=0.06, oral_mme_per_day=10.0)
 
 
@@ -126,7 +129,7 @@ def test_ziconotide_confusion_halves_the_dose() -> None:
 
 def test_ziconotide_pathway_steps_are_at_most_1_2_mcg_and_56_hours_apart() -> None:
     plan = PathwayPlan(drug="ziconotide", years=0.5, hazards=False, mortality=False)
-    run = run_pathway(zic_responder(PatientParams.sample(11, 0)), plan, seed=0)
+    run = run_pathway(zic_responder(PatientParams.sample(11, 2)), plan, seed=0)  # (11, 2): a responder
     assert run.outcome.implanted
     steps = run.outcome.dose_steps
     assert len(steps) > 3 and steps[0][1] <= 2.4 * MCG  # started within the label's <= 2.4 mcg/day
