@@ -28,7 +28,7 @@ the earlier population-mean drive).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,7 +59,7 @@ ZICONOTIDE_RESPONDER_GAIN = U(
 _STREAM_KEY = 0x7A69636F  # "zico": the patient's own ziconotide stream
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: a long-running clinic sees many patients
 def _uniform(seed: int, index: int) -> float:
     ss = np.random.SeedSequence(entropy=seed, spawn_key=(index, _STREAM_KEY))
     return float(np.random.default_rng(ss).random())
