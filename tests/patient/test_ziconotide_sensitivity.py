@@ -93,3 +93,10 @@ def test_population_share_of_responders_and_the_responders_at_the_label_maximum(
     # responders, Ellis 2008 52.2% moderate to complete relief (between 35% and 65%)
     total = [1 - (1 - r) * (1 - p.placebo_relief) for r, p in zip(drug, ps, strict=True)]
     assert 0.35 < float(np.mean([t >= 0.30 for t in total])) < 0.65
+
+
+def test_the_sensitivity_survives_a_saved_and_restored_patient() -> None:
+    # the draw is a function of (seed, index), which the saved patient keeps: the same relief to the last bit
+    sim = PatientSim.at_steady_state(_hand_built(3, 1), 0.0, drug="ziconotide", csf_mg_per_day=RAUCK_DOSE_MG_PER_DAY)
+    back = PatientSim.from_dict(sim.to_dict())
+    assert back.vitals() == sim.vitals() and sim.vitals().relief > 0.5
