@@ -162,3 +162,38 @@ def test_the_cohort_counts_explants_for_side_effects_and_at_the_patients_wish() 
 
     by_reason = run_cohort(300, 3.0, 11, workers=1).metrics["explants_by_reason"]
     assert by_reason.get("side effects", 0) > 0 and by_reason.get("patient's wish", 0) > 0
+
+
+def test_a_side_effect_between_visits_brings_an_unscheduled_visit(hand_thresholds: dict[str, object]) -> None:
+    # Urinary retention at threshold 0.01: rate 0.0134/year per mg/day x a titrated few mg/day reaches
+    # it months after the implant, between two planned visits (which fall at 08:00).  The patient
+    # calls: the unscheduled visit is CALL_DAYS["urinary_retention"] = 1 day after the onset, where
+    # the retention is found and treated (catheterisation), not at the next planned visit.
+    # Hypogonadism (threshold 0.05) prompts no call: it is found at a planned visit (08:00).
+    hand_thresholds["thresholds"] = {"urinary_retention": 0.01, "hypogonadism": 0.05}
+    run = run_pathway(PatientParams.reference(), _plan(), seed=1, record=True)
+    onset = run.outcome.urinary_retention_s
+    assert onset is not None
+    rows = _rows(run, "Urinary retention")
+    assert rows[0]["start"] == iso(onset + 1.0 * DAY) and "catheterisation" in rows[0]["details"]
+    assert not rows[0]["start"].endswith("T08:00:00+00:00")  # not a planned visit
+    calls = [s for s in run.events if s["stage"] == "visit" and s["label"] == "Unscheduled visit"]
+    assert [c["start"] for c in calls] == [rows[0]["start"]]
+    assert calls[0]["details"] == "the patient called about urinary retention"
+    hypo = _rows(run, "Hypogonadism")
+    assert len(hypo) == 1 and hypo[0]["start"].endswith("T08:00:00+00:00")
+
+
+def test_without_calls_the_side_effect_waits_for_the_next_planned_visit(
+    hand_thresholds: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same patient with no call (CALL_DAYS empty): the retention is found at the next planned
+    # visit, 08:00 on a later day than onset + 1 day
+    monkeypatch.setattr(ses, "CALL_KINDS", ())
+    hand_thresholds["thresholds"] = {"urinary_retention": 0.01}
+    run = run_pathway(PatientParams.reference(), _plan(), seed=1, record=True)
+    onset = run.outcome.urinary_retention_s
+    assert onset is not None
+    rows = _rows(run, "Urinary retention")
+    assert rows[0]["start"].endswith("T08:00:00+00:00") and rows[0]["start"] > iso(onset + 1.0 * DAY)
+    assert not [s for s in run.events if s["stage"] == "visit" and s["label"] == "Unscheduled visit"]

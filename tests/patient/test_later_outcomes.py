@@ -20,8 +20,8 @@ YEAR = 365.25 * 86400.0
 class FixedDraws:
     """A stand-in for the patient's stream: the given thresholds and uniforms, in order."""
 
-    def __init__(self, thresholds: list[float], uniforms: list[float]) -> None:
-        self.thresholds, self.uniforms = thresholds, uniforms
+    def __init__(self, thresholds: list[float], uniforms: list[float], normal: float = 0.0) -> None:
+        self.thresholds, self.uniforms, self.normal = thresholds, uniforms, normal
 
     def exponential(self, size: int) -> list[float]:
         assert size == 4
@@ -30,6 +30,9 @@ class FixedDraws:
     def random(self, size: int) -> list[float]:
         assert size == 2
         return self.uniforms
+
+    def standard_normal(self) -> float:
+        return self.normal
 
 
 def test_rates_reproduce_their_sources() -> None:
@@ -78,8 +81,12 @@ def test_interference_satisfaction_and_return_to_work_by_hand() -> None:
     assert pro.interference_from_pain(8.0) == pytest.approx(7.2)
     assert pro.interference_from_pain(4.0) == pytest.approx(3.6)
     assert pro.interference_from_pain(12.0) == 10.0 and pro.interference_from_pain(-1.0) == 0.0
-    # satisfied when relief >= 30%: 8 -> 5.6 is exactly 30%; 8 -> 5.7 is 28.75%
+    # the average patient (z = 0) is satisfied when relief >= 30%: 8 -> 5.6 is exactly 30%; 8 -> 5.7 is 28.75%
     assert pro.satisfied(8.0, 5.6) and not pro.satisfied(8.0, 5.7) and not pro.satisfied(0.0, 0.0)
+    # a demanding patient (z = +1) needs 0.3 x 8 + 2.48 = 4.88 points: 8 -> 3.12 yes, 8 -> 3.2 (4.8) no
+    assert pro.satisfied(8.0, 3.12, 1.0) and not pro.satisfied(8.0, 3.2, 1.0)
+    # an easily satisfied one (z = -0.5) needs 2.4 - 1.24 = 1.16 points: 8 -> 6.84 yes, 8 -> 6.9 (1.1) no
+    assert pro.satisfied(8.0, 6.84, -0.5) and not pro.satisfied(8.0, 6.9, -0.5)
     # P(back at work) = 0.30 x relief: relief 0.5 -> 0.15; worse pain -> 0; no pain -> 0.30
     assert pro.return_to_work_probability(8.0, 4.0) == pytest.approx(0.15)
     assert pro.return_to_work_probability(8.0, 9.0) == 0.0
@@ -96,10 +103,15 @@ def test_later_outcomes_of_a_hand_built_patient() -> None:
     )  # type: ignore[arg-type]
     assert out["urinary_retention_s"] / YEAR == pytest.approx(3.73747, rel=1e-5)
     assert out["constipation_s"] is None and out["sweating_s"] is None and out["hypocortisolism_s"] is None
-    # interference 7.2 -> 3.6 (change -3.6); relief 0.5: satisfied
+    # interference 7.2 -> 3.6 (change -3.6); relief 0.5 (4 points) and z = 0 (needs 2.4): satisfied
     assert out["pain_interference_baseline"] == pytest.approx(7.2)
     assert out["pain_interference_12_months"] == pytest.approx(3.6)
     assert out["satisfied_12_months"] is True
+    # the same relief with z = 1 (needs 2.4 + 2.48 = 4.88 > 4 points): not satisfied
+    out2 = pro.later_outcomes(
+        log, 5 * YEAR, FixedDraws([big] * 4, [0.5, 0.1], 1.0), baseline_pain=8.0, pain_12=4.0, age_y=50.0
+    )  # type: ignore[arg-type]
+    assert out2["satisfied_12_months"] is False
     # age 50, u = 0.5 < 43/50 = 0.86: not working; P(back) = 0.15 > 0.1: back at work
     assert out["not_working_at_baseline"] is True and out["returned_to_work_12_months"] is True
     # u = 0.2 >= 0.15: not back
@@ -120,12 +132,13 @@ def test_later_outcomes_of_a_hand_built_patient() -> None:
     assert not {"satisfied_12_months", "pain_interference_12_months", "returned_to_work_12_months"} & set(out)
 
 
-def test_later_outcomes_draw_exactly_six_numbers_from_their_own_stream() -> None:
-    # 4 exponentials then 2 uniforms, whatever the patient: the stream is left exactly there
+def test_later_outcomes_draw_exactly_seven_numbers_from_their_own_stream() -> None:
+    # 4 exponentials, 2 uniforms, then 1 normal, whatever the patient: the stream is left exactly there
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     pro.later_outcomes([(0.0, 1.0, 0.0)], YEAR, a, baseline_pain=7.0, pain_12=None, age_y=80.0)
     b.exponential(size=4)
     b.random(size=2)
+    b.standard_normal()
     assert a.random() == b.random()
 
 
@@ -136,7 +149,7 @@ def test_pathway_outcome_carries_the_later_outcomes() -> None:
     assert o.implanted and o.relief_12_months is not None
     assert o.pain_interference_baseline == pytest.approx(0.9 * o.baseline_pain)
     assert o.pain_interference_12_months is not None
-    assert o.satisfied_12_months == (o.relief_12_months >= 0.3)
+    assert o.satisfied_12_months is not None  # its threshold is the patient's own draw (test above)
     assert (o.not_working_at_baseline is None) == (not 18 <= p.age_y < 65)
     for onset in (o.urinary_retention_s, o.constipation_s, o.sweating_s, o.hypocortisolism_s):
         assert onset is None or (o.implant_s is not None and o.implant_s <= onset <= o.implant_s + o.followed_s)
@@ -167,3 +180,17 @@ def test_a_resumed_onset_scan_finds_the_same_onset_to_the_last_bit() -> None:
         d = onset_weighted_s(log, t, th, 0.002, it_weight=3.0, oral_weight=1.0, scan=weighted)
         assert c == d
     assert plain.row > 0 and weighted.row > 0  # the scans did resume
+
+
+def test_satisfaction_share_follows_the_threshold_spread() -> None:
+    # every patient at 8 -> 4 (4 points): satisfied when 2.4 + 2.48 z <= 4, i.e. z <= 1.6 / 2.48 = 0.645;
+    # Phi(0.645) = 0.7406; 4,000 patients: SD = sqrt(0.7406 x 0.2594 / 4000) = 0.0069; 4 SD = 0.028
+    rng = np.random.default_rng(2026)
+    n = 4000
+    hits = sum(
+        pro.later_outcomes([(0.0, 1.0, 0.0)], YEAR, rng, baseline_pain=8.0, pain_12=4.0, age_y=70.0)[
+            "satisfied_12_months"
+        ]
+        for _ in range(n)
+    )
+    assert abs(hits / n - 0.7406) < 0.028

@@ -95,7 +95,11 @@ PUBLISHED_NEW: dict[str, tuple[float | None, str, str]] = {
         "Njee 2004: 5 of 19 back to their jobs (mean 54 months); Roberts 2001: no change",
         "fraction",
     ),
-    "satisfied_12_months": (0.80, "Deer 2004: 80% satisfied (Roberts 2001 88%, Winkelmuller 1996 92%)", "fraction"),
+    "satisfied_12_months": (
+        0.80,
+        "Deer 2004: 80% satisfied (Schultz 2025 80.7%, Kumar 2001 62.5%, Roberts 2001 88%, Winkelmuller 1996 92%)",
+        "fraction",
+    ),
 }
 
 

@@ -106,6 +106,11 @@ class DrugPK:
     oral_mme_factor: Sourced | None  # mg of oral morphine per mg of this drug taken orally
     validity: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The share of ``it_potency``'s analgesic drive the drug actually gives in the patient model
+    # (1: all of it).  ``it_potency`` also converts doses (trial doses, concentrations, switches:
+    # care/plan.py, care/clinician/drug_change.py), so a drug whose analgesia was calibrated to
+    # trials apart from those conversions (ziconotide) scales its drive here.
+    analgesic_scale: Sourced = field(default_factory=lambda: S(1.0, "the full drive of it_potency"))
 
 
 _BERNARDS_LIPO = "lipophilic opioids are cleared from CSF fast (Bernards; Ummenhofer 2000, pigs)"
@@ -236,6 +241,13 @@ DRUGS: dict[str, DrugPK] = {
         supraspinal_ref_iv_mg_per_day=U(100.0, "negligible systemic effect at IT doses"),
         oral_mme_factor=None,
         validity="adults; IT 0.5-19.2 mcg/day (label); no tolerance, no withdrawal (label)",
+        analgesic_scale=S2(
+            0.084,
+            "calibrated to Rauck 2006 (JPSM 31:393, 220 patients): at its mean dose 6.96 mcg/day after 3 weeks of "
+            "slow titration ziconotide improved pain 14.7% vs 7.2% on placebo; the model population's mean drug "
+            "relief at 6.96 mcg/day is that 7.5-point difference with 0.084 x 200 = 16.8 mg IT morphine-eq per mg "
+            "(docs/care.md 'Ziconotide: calibrated to its trials'; tests/patient/test_ziconotide_calibration.py)",
+        ),
     ),
     "baclofen": DrugPK(
         name="baclofen",

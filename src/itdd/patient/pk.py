@@ -208,6 +208,7 @@ class PatientPK:
     csf_lumbosacral_ml: float
     ed50_mg_per_day: float  # opioid/analgesic half-effect drive (tolerance is normalised by it)
     ed50_baclofen_mg_per_day: float
+    ziconotide_sensitivity: float = 1.0  # multiplies ziconotide's analgesic drive (patient/ziconotide.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +346,9 @@ def _build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
     if has_tol:
         names += ["L1", "L2"]
     dep_w = _dependence_weights(cls, norm, pk.it_potency.value)
-    u_sp = {"E": 1.0 / norm.e_ref}
+    u_sp = {"E": pk.analgesic_scale.value / norm.e_ref}  # 1.0 but for a drug calibrated apart (parameters.py)
+    if cls == P.N_TYPE_BLOCKER:  # each patient's ziconotide sensitivity (patient/ziconotide.py)
+        u_sp["E"] *= pt.ziconotide_sensitivity
     u_sys = {"Y": 1.0 / norm.y_ref} if math.isfinite(norm.y_ref) else {}
     s = {"B": 1.0 / norm.b50, "Y": 1.0 / norm.y50}
     ed50 = pt.ed50_mg_per_day if cls == P.OPIOID else pt.ed50_baclofen_mg_per_day

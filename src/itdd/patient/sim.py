@@ -40,6 +40,7 @@ from .linear import dot, propagate2
 from .mixtures import SEP, is_mixture, known, split_mixture, step_mix
 from .pk import ChainModel, PatientPK, build_it_chain, build_oral_chain
 from .population import PatientParams
+from .ziconotide import ziconotide_sensitivity
 
 H_PER_DAY = 24.0
 
@@ -208,7 +209,11 @@ class PatientSim:
         self.t_s = float(t_s)
         self.offset_s = int(offset_s)
         self._pt = PatientPK(
-            params.weight_kg, params.csf_lumbosacral_ml, params.ed50_mg_per_day, params.baclofen_ed50_mg_per_day
+            params.weight_kg,
+            params.csf_lumbosacral_ml,
+            params.ed50_mg_per_day,
+            params.baclofen_ed50_mg_per_day,
+            ziconotide_sensitivity(params),
         )
         # Oral opioids live in a small chain of their own until intrathecal morphine arrives; then
         # they move into the morphine chain, which shares their plasma (see pk.build_it_chain).

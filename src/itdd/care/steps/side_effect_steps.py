@@ -17,6 +17,15 @@ an assumption [U] (:data:`RESOLVES_AT_RUNG`).  The patient's wish to have the pu
 exponential waiting time at :data:`WISH_EXPLANT_PER_YEAR` from a stream of its own (the second
 spawned child of ``rng_se``, which then draws whether a urinary retention is refractory), acted on
 at the first visit after it.
+
+**Calls between visits** (:data:`CALL_DAYS`): a patient with a troublesome side effect does not
+wait for the next planned visit.  After every visit the onset of each symptomatic side effect not
+yet found is computed under the exposure in place (the same exact onset functions, up to
+:data:`CALL_HORIZON_DAYS` ahead); the first one books an unscheduled visit (the pathway's
+"the patient called" visit) that many days after it.  Whatever changes the exposure later books
+again at the next visit (cancelling the booking it replaces), and a booking overtaken by a visit
+that found the side effect does nothing.  Hypogonadism and
+hypocortisolism are found by laboratory tests at planned visits, so they prompt no call.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 from ...patient import outcomes_pro as pro
 from ...patient.parameters import U
 from ...pump.therapy import Therapy
+from ...sim.engine import Simulation
 from ...timeunits import SECONDS_PER_YEAR
 from ..clinician import drug_change as dc
 from ..clinician.side_effects import DOSE_REDUCTION, react_to_side_effect
@@ -31,6 +41,8 @@ from .drug_steps import DrugSteps
 from .rules import DAY
 
 __all__ = [
+    "CALL_DAYS",
+    "CALL_HORIZON_DAYS",
     "ONSET_KINDS",
     "RESOLVES_AT_RUNG",
     "RETENTION_REFRACTORY",
@@ -69,6 +81,22 @@ WISH_EXPLANT_PER_YEAR = U(
     "assumption: explant at the patient's request about 1% a year; long-term IT series list 'patient "
     "request' among explant reasons (Duarte 2012, Hamza 2012) but no rate was found in our sources",
 )
+
+
+#: days from the onset of a symptomatic side effect to the unscheduled visit the patient's call
+#: brings (assumptions [U]; no published delay was found): urinary retention is an emergency
+#: (catheterised within a day: the bladder cannot wait); oedema and constipation are seen within a
+#: week; sweating, a nuisance, within two.  The Infumorph and SynchroMed labelling tell patients to
+#: report such symptoms to their clinician [S2]; that every patient calls is an assumption [U].
+CALL_DAYS: dict[str, float] = {
+    "urinary_retention": 1.0,
+    "peripheral_edema": 7.0,
+    "constipation": 7.0,
+    "sweating": 14.0,
+}
+CALL_KINDS = tuple(k for k in ONSET_KINDS if k in CALL_DAYS)
+#: how far ahead of a visit an onset is looked for (beyond it, a later visit books the call) [U]
+CALL_HORIZON_DAYS = U(120.0, "assumption: longer than the longest planned interval between visits and refills")
 
 
 def onsets_before(
@@ -127,11 +155,49 @@ class SideEffectSteps(DrugSteps):
         rng_own = self.rng_se.spawn(1)[0]  # the wish, then whether retention is refractory
         self.wish_s = t + float(rng_own.exponential()) / WISH_EXPLANT_PER_YEAR.value * SECONDS_PER_YEAR
         self.retention_refractory = float(rng_own.random()) < RETENTION_REFRACTORY.value
+        self.se_calls = 0  # unscheduled visits brought by a side effect between visits
 
     def visit(self, t: float, kind: str, why: str = "") -> None:
         if self.side_effect_visit(t):
             return
         super().visit(t, kind, why)
+        self.book_side_effect_call(t)
+
+    def book_side_effect_call(self, t: float) -> None:
+        """After a visit at ``t``: book the unscheduled visit of the first symptomatic side effect
+        (:data:`CALL_KINDS`) whose onset under the exposure in place falls within
+        :data:`CALL_HORIZON_DAYS` (module docstring).  The scans move on exactly as at a visit (a
+        resumed scan finalises only rows that already have a successor), so no onset changes."""
+        if not hasattr(self, "se_thresholds") or self.explanted or self.engine is None:
+            return
+        if not self.therapy_on or self.saline or not self.plan.side_effect_reactions:
+            return
+        todo = tuple(k for k in CALL_KINDS if k not in self.se_found)
+        if not todo:
+            return
+        horizon = t + CALL_HORIZON_DAYS.value * DAY
+        found = onsets_before(self.exposure_log, horizon, self.se_thresholds, self.se_scans, todo)
+        calls = [(onset + CALL_DAYS[k] * DAY, k) for k, onset in found.items() if onset is not None and onset > t]
+        self.se_call_token = getattr(self, "se_call_token", 0) + 1
+        Simulation.cancel(getattr(self, "se_call_item", None))  # superseded: the run does not stop there
+        self.se_call_item = None
+        if not calls:
+            return
+        when, k = min(calls)
+        if when > self.end_s:
+            return
+        token = self.se_call_token
+
+        def call(sim: Simulation) -> None:
+            # superseded by a later booking, or the side effect was found at a visit meanwhile
+            if token != self.se_call_token or k in self.se_found or self.explanted or self.implant is None:
+                return
+            self.se_calls += 1
+            why = f"the patient called about {k.replace('_', ' ')}"
+            self.stage("visit", self.implant.t_s, "Unscheduled visit", details=why)
+            self._visit("unscheduled", why)(sim)
+
+        self.se_call_item = self.engine.schedule(when, call, label="side-effect call")
 
     def side_effect_visit(self, t: float) -> bool:
         """Find and act on side effects and the patient's wish; True when the pump was removed."""
