@@ -154,6 +154,7 @@ class _Pathway(SideEffectSteps, DrugSteps, Visits, Complications, Operations, Sc
             **se,
             reoperations_s=tuple(self.reoperations_s),
             dose_steps=tuple(self.dose_steps),
+            **self.cancer_outcome,  # cancer pain only (care/steps/cancer_steps.py)
         )
 
     # ---- the result for the report ----------------------------------------------------------------
