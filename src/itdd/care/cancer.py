@@ -102,6 +102,7 @@ class CancerEvent:
     kind: str
     rate_per_year: Sourced
     pain_step: Sourced  # added to the patient's baseline pain (NRS, capped at 10)
+    ed50_factor: Sourced  # multiplies the patient's opioid requirement (ED50)
     mri: bool  # neurological signs: an urgent MRI (the pump's motor stalls in the field)
     label: str
     details: str
@@ -118,11 +119,17 @@ EPIDURAL_METASTASIS_PER_YEAR = U(
     "(S2: Loblaw 2003, 2.5% of all cancer patients in their last 5 years of life; more with spinal "
     "bone metastases, common in IDDS cohorts)",
 )
+REQUIREMENT_FACTOR = U(
+    1.25,
+    "assumption: each new pain raises the opioid requirement by a quarter (cancer doses escalate with the "
+    "disease; no published rate of escalation per progression found)",
+)
 EVENTS: tuple[CancerEvent, ...] = (
     CancerEvent(
         kind="disease_progression",
         rate_per_year=PROGRESSION_PER_YEAR,
         pain_step=U(1.0, "assumption: a new site or growth adds one NRS point to the pain without treatment"),
+        ed50_factor=REQUIREMENT_FACTOR,
         mri=False,
         label="Cancer progression: new pain",
         details="new pain from the disease, not a pump fault",
@@ -131,6 +138,7 @@ EVENTS: tuple[CancerEvent, ...] = (
         kind="epidural_metastasis",
         rate_per_year=EPIDURAL_METASTASIS_PER_YEAR,
         pain_step=U(2.0, "assumption: radicular pain of a compression, two NRS points"),
+        ed50_factor=REQUIREMENT_FACTOR,
         mri=True,
         label="Epidural metastasis: new radicular pain and neurological signs",
         details="urgent MRI, radiotherapy; not a pump fault",

@@ -58,8 +58,12 @@ def _event(pw: PathwayState, ev: cx.CancerEvent) -> Callable[[Simulation], None]
             return
         t = imp.t_s
         pw.sync(t)
+        # more pain without treatment, and more drug needed for the same relief: the patient model
+        # (pain) and the clinician's titration target (ED50) both see it
         p = pw.sim.params
-        pw.sim.params = p.with_(baseline_pain=min(p.baseline_pain + ev.pain_step.value, 10.0))
+        ed50 = p.ed50_mg_per_day * ev.ed50_factor.value
+        pw.sim.params = p.with_(baseline_pain=min(p.baseline_pain + ev.pain_step.value, 10.0), ed50_mg_per_day=ed50)
+        pw.params = pw.params.with_(ed50_mg_per_day=ed50)
         pw.cancer_outcome["cancer_events"] = int(pw.cancer_outcome.get("cancer_events", 0)) + 1
         pw.stage("complication", t, ev.label, details=ev.details)
         if ev.mri:
