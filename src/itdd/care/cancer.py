@@ -220,6 +220,27 @@ def toxicity_score(*, sedation: float, nausea: float, pruritus: float, confusion
     return sedation * 10.0 / 3.0 + nausea + pruritus + confusion
 
 
+def cancer_reported(o: Any) -> dict[str, Any]:
+    """The result's outcome keys for a patient with cancer pain (``o``: a
+    :class:`~itdd.care.outcome.PatientOutcome`); empty for other patients, whose result is unchanged.
+    A return to work is not a goal at the end of life: its key is None."""
+    if o.pain_enrolment is None:
+        return {}
+    p0, p4, t0, t4 = o.pain_enrolment, o.pain_4_weeks, o.toxicity_enrolment, o.toxicity_4_weeks
+    measured = p4 is not None and t0 is not None and t4 is not None
+    return {
+        "pain_enrolment": p0,
+        "pain_4_weeks": p4,
+        "toxicity_enrolment": t0,
+        "toxicity_4_weeks": t4,
+        "clinical_success_4_weeks": (
+            clinical_success(pain_before=p0, pain_after=p4, toxicity_before=t0, toxicity_after=t4) if measured else None
+        ),
+        "cancer_new_pains": o.cancer_events,
+        "returned_to_work_12_months": None,
+    }
+
+
 def clinical_success(*, pain_before: float, pain_after: float, toxicity_before: float, toxicity_after: float) -> bool:
     """Smith 2002: pain >= 20% lower, or pain not higher with toxicity >= 20% lower."""
     r = SUCCESS_REDUCTION.value
