@@ -330,3 +330,22 @@ def test_cohort_cancer_json_has_the_cancer_figures(capsys: pytest.CaptureFixture
     assert out["cancer_reoperation_1_year"] is None  # horizon shorter than a year
     rc = main(["cohort", "--patients", "2", "--years", "0.6", "--seed", "3", "--json"])
     assert rc == 0 and not any(k.startswith("cancer_") for k in json.loads(capsys.readouterr().out))
+
+
+def test_the_report_shows_the_cancer_measures() -> None:
+    from itdd.report.outcome import outcome_rows
+
+    base = {"implanted": True, "followed_days": 100.0}
+    cancer = {
+        **base,
+        "pain_enrolment": 6.0,
+        "pain_4_weeks": 3.0,
+        "toxicity_enrolment": 5.0,
+        "toxicity_4_weeks": 6.0,
+        "clinical_success_4_weeks": True,  # 6 -> 3 is 50% less pain
+        "cancer_new_pains": 2,
+    }
+    rows = dict(outcome_rows(cancer))
+    assert rows["Cancer pain at 4 weeks (Smith 2002's measures)"].endswith("clinical success")
+    assert rows["New pain from the cancer (not a pump fault)"] == "2 time(s)"
+    assert not any("Cancer" in label for label, _ in outcome_rows(base))  # non-cancer rows unchanged

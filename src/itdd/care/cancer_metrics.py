@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..patient.parameters import S, Sourced
-from ..timeunits import SECONDS_PER_DAY, SECONDS_PER_MONTH
+from ..timeunits import DAYS_PER_YEAR, SECONDS_PER_DAY, SECONDS_PER_MONTH
 from .cancer import (
     SMITH_BOTH,
     SMITH_PAIN_REDUCTION,
@@ -67,7 +67,7 @@ PUBLISHED: dict[str, tuple[str, Sourced, str]] = {
 }
 CANCER_KEYS: tuple[str, ...] = (*PUBLISHED, "cancer_measured_4_weeks", "cancer_new_pains_per_patient")
 
-_YEAR_DAYS = 365.25
+_YEAR_DAYS = DAYS_PER_YEAR
 _SIX_MONTHS_DAYS = _YEAR_DAYS / 2
 
 
