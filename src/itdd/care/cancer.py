@@ -36,6 +36,7 @@ import numpy as np
 from ..patient.mortality import CANCER_PER_YEAR, SMITH_6_MONTH_SURVIVAL
 from ..patient.parameters import S2, S, Sourced, U
 from ..timeunits import SECONDS_PER_YEAR
+from .clinician.policies import Practice
 
 __all__ = [
     "BLEEDING_AT_IMPLANT",
@@ -189,8 +190,6 @@ def for_cancer(policy: Any, cancer: bool) -> Any:
     without weaning before the trial (refractory cancer pain is on >= 200 mg/day of oral morphine:
     Smith 2002).  Other patients, and policies that are not a
     :class:`~itdd.care.clinician.policies.Practice`, are returned unchanged (the same object)."""
-    from .clinician.policies import Practice
-
     if not cancer or not isinstance(policy, Practice):
         return policy
     if policy.ceiling is None and not policy.wean_before_trial:
