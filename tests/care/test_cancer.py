@@ -20,7 +20,7 @@ from itdd.care.plan import CancerPlan, PathwayPlan, PatientSpec
 from itdd.care.steps.rules import IMPLANT_COMPLICATIONS
 from itdd.cli import main
 from itdd.drugs import get_drug
-from itdd.patient import PatientParams
+from itdd.patient import PatientParams, PatientSim
 
 DAY = 86400.0
 YEAR = 365.25 * DAY
@@ -247,6 +247,49 @@ def test_four_week_measures_in_the_pathway() -> None:
     assert 0 <= o.pain_4_weeks < o.pain_enrolment <= 10  # intrathecal morphine relieves the pain
 
 
+def test_systemic_burden_by_hand() -> None:
+    # Smith-like home dose 250 MME/day, no pump: constipation 3.6 x 250 / (250 + 30) = 3.2143;
+    # fatigue 5 x 250 / (250 + 250) = 2.5
+    c, f = cx.systemic_burden(oral_mme_per_day=250.0)
+    assert c == pytest.approx(3.6 * 250 / 280) and c == pytest.approx(3.2143, abs=1e-4)
+    assert f == pytest.approx(2.5)
+    # weaned off, 10 mg/day IT morphine: the gut sees 3 x 10 = 30 MME -> 3.6 x 30 / 60 = 1.8; no fatigue
+    c, f = cx.systemic_burden(oral_mme_per_day=0.0, it_mg_per_day=10.0)
+    assert (c, f) == (pytest.approx(1.8), 0.0)
+    assert cx.systemic_burden(oral_mme_per_day=0.0) == (0.0, 0.0)
+    # a quarter of the home dose kept (62.5 MME) + 5 mg/day IT: gut 62.5 + 15 = 77.5
+    # -> 3.6 x 77.5 / 107.5 = 2.5953; fatigue 5 x 62.5 / 312.5 = 1.0
+    c, f = cx.systemic_burden(oral_mme_per_day=62.5, it_mg_per_day=5.0)
+    assert c == pytest.approx(2.5953, abs=1e-4) and f == pytest.approx(1.0)
+    # the toxicity sums them: 1.5 x 10/3 + 2 + 1 + 0 + 1.8 + 2.5 = 12.3
+    tox = cx.toxicity_score(sedation=1.5, nausea=2.0, pruritus=1.0, confusion=0.0, constipation=1.8, fatigue=2.5)
+    assert tox == pytest.approx(12.3)
+
+
+def test_weaning_the_home_opioids_lowers_the_systemic_burden(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[float, float]] = []
+    real = cx.systemic_burden
+
+    def spy(*, oral_mme_per_day: float, it_mg_per_day: float = 0.0) -> tuple[float, float]:
+        calls.append((oral_mme_per_day, it_mg_per_day))
+        return real(oral_mme_per_day=oral_mme_per_day, it_mg_per_day=it_mg_per_day)
+
+    monkeypatch.setattr(cx, "systemic_burden", spy)
+    params = cancer_patient()
+    pw = run(params, quiet())
+    o = pw.outcome  # type: ignore[attr-defined]
+    (oral0, it0), (oral4, it4) = calls  # enrolment, then 4 weeks
+    assert (oral0, it0) == (200.0, 0.0)  # the home dose, no pump yet
+    assert oral4 < 200.0 and it4 > 0.0  # weaned in part, on intrathecal morphine
+    # enrolment: the model's toxicity + constipation 3.6 x 200 / 230 = 3.1304 + fatigue 5 x 200 / 450 = 2.2222
+    obs = PatientSim(params, pw.start_s, offset_s=pw.offset_s).observe(activity=1.0)
+    model0 = cx.toxicity_score(sedation=obs.sedation, nausea=obs.nausea, pruritus=obs.pruritus, confusion=obs.confusion)
+    assert o.toxicity_enrolment == pytest.approx(model0 + 3.1304 + 2.2222, abs=1e-3)
+    c0, f0 = real(oral_mme_per_day=oral0)
+    c4, f4 = real(oral_mme_per_day=oral4, it_mg_per_day=it4)
+    assert c4 + f4 < c0 + f0  # the systemic burden falls with the weaning
+
+
 def outcome(i: int, **kw: object) -> PatientOutcome:
     base: dict[str, object] = {
         "patient_id": f"VP-{i}",
@@ -349,3 +392,33 @@ def test_the_report_shows_the_cancer_measures() -> None:
     assert rows["Cancer pain at 4 weeks (Smith 2002's measures)"].endswith("clinical success")
     assert rows["New pain from the cancer (not a pump fault)"] == "2 time(s)"
     assert not any("Cancer" in label for label, _ in outcome_rows(base))  # non-cancer rows unchanged
+
+
+# ---- the population: Smith 2002's entry criterion -------------------------------------------------
+
+
+def test_cancer_patients_meet_smith_entry_criterion() -> None:
+    from itdd.patient.population import CANCER_POPULATION, DEFAULT_POPULATION, enrolment_pain
+
+    assert CANCER_POPULATION.enrolment_min_pain is not None
+    assert CANCER_POPULATION.enrolment_min_pain.value == 5.0  # Smith 2002: VAS >= 5 despite the home opioids
+    assert DEFAULT_POPULATION.enrolment_min_pain is None  # non-cancer: no criterion, one draw as before
+    ps = [PatientParams.sample(2026, i, population=CANCER_POPULATION) for i in range(60)]
+    assert all(enrolment_pain(p) >= 5.0 for p in ps)
+    # a patient whose first draw meets it is that first draw (stream (index,)); one who fails it is
+    # drawn again from (index, 1), (index, 2)...: some of the 60 are redrawn (about 23% fail once)
+    first = [PatientParams._draw(2026, i, (i,), "pain", CANCER_POPULATION) for i in range(60)]
+    kept = [p == f for p, f in zip(ps, first, strict=True)]
+    assert all(k for k, f in zip(kept, first, strict=True) if enrolment_pain(f) >= 5.0)
+    assert 0 < kept.count(False) < 30
+    # non-cancer: the single draw of stream (index,)
+    one = [PatientParams._draw(11, i, (i,), "pain", DEFAULT_POPULATION) for i in range(20)]
+    assert [PatientParams.sample(11, i) for i in range(20)] == one
+
+
+def test_enrolment_pain_is_what_the_pathway_measures() -> None:
+    from itdd.patient.population import CANCER_POPULATION, enrolment_pain
+
+    p = PatientParams.sample(2026, 3, population=CANCER_POPULATION)
+    pw = run(p, quiet())
+    assert pw.outcome.pain_enrolment == pytest.approx(enrolment_pain(p))  # type: ignore[attr-defined]

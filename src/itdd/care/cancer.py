@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..patient.mortality import CANCER_PER_YEAR, SMITH_6_MONTH_SURVIVAL
+from ..patient.outcomes_pro import IT_TO_SYSTEMIC_MME
 from ..patient.parameters import S2, S, Sourced, U
 from ..timeunits import SECONDS_PER_YEAR
 from .clinician.policies import Practice
@@ -47,6 +48,7 @@ __all__ = [
     "clinical_success",
     "for_cancer",
     "implant_complications",
+    "systemic_burden",
     "toxicity_score",
 ]
 
@@ -209,14 +211,66 @@ SUCCESS_REDUCTION = S(0.20, "Smith 2002: clinical success = >= 20% less pain, or
 TOXICITY_SCALE = U(
     1.0,
     "assumption: the sum of the model's opioid toxicities on 0-10 scales (sedation x 10/3, nausea, "
-    "pruritus, confusion) stands for Smith's NCI Common Toxicity Criteria sum (fatigue, depressed "
-    "consciousness, confusion, nausea, constipation...); constipation has no severity in the model",
+    "pruritus, confusion) and of the systemic opioids' burden (constipation, fatigue: "
+    ":func:`systemic_burden`) stands for Smith's NCI Common Toxicity Criteria sum (fatigue, depressed "
+    "consciousness, confusion, nausea, constipation...)",
+)
+
+# ---- the systemic opioids' burden the patient model leaves out -----------------------------------
+# Smith 2002 found IDDS lowered toxicity mainly through fatigue and depressed consciousness (P < .05):
+# the implant let the systemic opioids be cut.  The patient model's sedation is small in tolerant
+# patients and it has no constipation or fatigue severity, so the toxicity measure adds both as a
+# function of the systemic dose (oral MME, plus intrathecal morphine reaching the circulation for
+# the gut: outcomes_pro.IT_TO_SYSTEMIC_MME, 1 mg = 3 oral MME [U]).
+
+CONSTIPATION_MAX = S2(
+    3.6,
+    "Droney 2008 (Support Care Cancer 16:453): 72% of 274 cancer patients on oral morphine constipated "
+    "(grade >= 1 of 0-3) despite laxatives; 0.72 x an assumed mean grade 1.5 of 3 [U] on a 0-10 scale = 3.6",
+)
+CONSTIPATION_HALF_MME = U(
+    30.0,
+    "assumption: constipation saturates at low systemic doses (Bennett 2003, Palliat Med 17:418: bowel "
+    "scores worse on opioids than without, but no relationship with the opioid dose among those on them; "
+    "Droney 2008: no dose effect found either); half the maximum at 30 MME/day",
+)
+FATIGUE_MAX = U(
+    5.0,
+    "assumption: opioid fatigue and depressed consciousness in tolerant patients, the toxicities Smith 2002 "
+    "found reduced with IDDS (P < .05); no dose-response found: 2.5 of 10 (NCI CTC grade 1 of 4, "
+    "'mild fatigue over baseline') at 250 MME/day, half of this maximum",
+)
+FATIGUE_HALF_MME = U(
+    250.0,
+    "assumption: half the maximum at Smith 2002's typical home dose (>= 200 mg/day oral morphine); "
+    "a central effect of systemic opioids, so intrathecal morphine is not counted (its own central effect "
+    "is the model's sedation)",
 )
 
 
-def toxicity_score(*, sedation: float, nausea: float, pruritus: float, confusion: float) -> float:
-    """Drug toxicity, 0-40: sedation (0-3, scaled to 0-10) + nausea + pruritus + confusion (0-10 each)."""
-    return sedation * 10.0 / 3.0 + nausea + pruritus + confusion
+def systemic_burden(*, oral_mme_per_day: float, it_mg_per_day: float = 0.0) -> tuple[float, float]:
+    """Constipation and fatigue (0-10 each) from the systemic opioids: constipation from the gut's
+    exposure (oral MME + 3 x intrathecal morphine mg/day), fatigue from the oral dose; each
+    ``max x dose / (dose + half)``."""
+    gut = max(oral_mme_per_day, 0.0) + IT_TO_SYSTEMIC_MME.value * max(it_mg_per_day, 0.0)
+    oral = max(oral_mme_per_day, 0.0)
+    constipation = CONSTIPATION_MAX.value * gut / (gut + CONSTIPATION_HALF_MME.value) if gut > 0 else 0.0
+    fatigue = FATIGUE_MAX.value * oral / (oral + FATIGUE_HALF_MME.value) if oral > 0 else 0.0
+    return constipation, fatigue
+
+
+def toxicity_score(
+    *,
+    sedation: float,
+    nausea: float,
+    pruritus: float,
+    confusion: float,
+    constipation: float = 0.0,
+    fatigue: float = 0.0,
+) -> float:
+    """Drug toxicity, 0-60: sedation (0-3, scaled to 0-10) + nausea + pruritus + confusion +
+    constipation + fatigue (0-10 each; the last two from :func:`systemic_burden`)."""
+    return sedation * 10.0 / 3.0 + nausea + pruritus + confusion + constipation + fatigue
 
 
 def cancer_reported(o: Any) -> dict[str, Any]:

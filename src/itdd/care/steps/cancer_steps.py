@@ -33,8 +33,14 @@ def start_cancer(pw: PathwayState, t: float) -> None:
         pw.visit_s.add(round(when))
     o = PatientSim(pw.params, pw.start_s, offset_s=pw.offset_s).observe(activity=1.0)
     pw.cancer_outcome["pain_enrolment"] = o.pain
+    constipation, fatigue = cx.systemic_burden(oral_mme_per_day=pw.params.oral_mme_per_day)  # home orals, no IT
     pw.cancer_outcome["toxicity_enrolment"] = cx.toxicity_score(
-        sedation=o.sedation, nausea=o.nausea, pruritus=o.pruritus, confusion=o.confusion
+        sedation=o.sedation,
+        nausea=o.nausea,
+        pruritus=o.pruritus,
+        confusion=o.confusion,
+        constipation=constipation,
+        fatigue=fatigue,
     )
     pw.engine.schedule(t + FOUR_WEEKS_S, _four_weeks(pw), priority=5, label="4 weeks")
     if not (cp.complications and pw.plan.hazards):
@@ -88,8 +94,17 @@ def _four_weeks(pw: PathwayState) -> Callable[[Simulation], None]:
         pw.sync(t)
         o = pw.sim.observe(activity=1.0)
         pw.cancer_outcome["pain_4_weeks"] = reported_pain(o.pain, pw.params.placebo_relief, t - pw.start_s)
+        # the systemic opioids now: what weaning left of the home dose, and the intrathecal opioid
+        # (IT-morphine equivalents) reaching the gut
+        it = pw.dose * pw.drug_potency() if pw.opioid_running() else 0.0
+        constipation, fatigue = cx.systemic_burden(oral_mme_per_day=pw.oral, it_mg_per_day=it)
         pw.cancer_outcome["toxicity_4_weeks"] = cx.toxicity_score(
-            sedation=o.sedation, nausea=o.nausea, pruritus=o.pruritus, confusion=o.confusion
+            sedation=o.sedation,
+            nausea=o.nausea,
+            pruritus=o.pruritus,
+            confusion=o.confusion,
+            constipation=constipation,
+            fatigue=fatigue,
         )
 
     return action
