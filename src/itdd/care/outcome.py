@@ -74,7 +74,7 @@ class PatientOutcome:
     eq5d_12_months: float | None = None
     # cancer pain (care/cancer.py, Smith 2002's measures; None: not cancer pain or not alive then)
     pain_enrolment: float | None = None  # NRS on the home oral opioids at enrolment
-    toxicity_enrolment: float | None = None  # care/cancer.py toxicity_score, 0-40
+    toxicity_enrolment: float | None = None  # care/cancer.py toxicity_score, 0-60
     pain_4_weeks: float | None = None  # 4 weeks after the implant
     toxicity_4_weeks: float | None = None
     cancer_events: int = 0  # new pains from the disease (progression, epidural metastasis)

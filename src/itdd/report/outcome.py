@@ -68,7 +68,7 @@ def outcome_rows(o: dict[str, Any] | None) -> list[tuple[str, str]]:
             (
                 "Cancer pain at 4 weeks (Smith 2002's measures)",
                 f"pain {num(o['pain_enrolment'], 2)} → {num(o['pain_4_weeks'], 2)}; drug toxicity "
-                f"{num(o.get('toxicity_enrolment'), 2)} → {num(o.get('toxicity_4_weeks'), 2)} (0-40); "
+                f"{num(o.get('toxicity_enrolment'), 2)} → {num(o.get('toxicity_4_weeks'), 2)} (0-60); "
                 + ("clinical success" if success else "no clinical success"),
             )
         )
