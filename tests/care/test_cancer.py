@@ -422,3 +422,16 @@ def test_enrolment_pain_is_what_the_pathway_measures() -> None:
     p = PatientParams.sample(2026, 3, population=CANCER_POPULATION)
     pw = run(p, quiet())
     assert pw.outcome.pain_enrolment == pytest.approx(enrolment_pain(p))  # type: ignore[attr-defined]
+
+
+def test_a_trial_arm_carries_its_cancer_block() -> None:
+    from itdd.trial.protocol import Arm
+
+    arm = Arm.model_validate({"name": "c", "cancer": {"titration_visits": ["2d", "4d"], "visit_interval": "30d"}})
+    plan = arm.plan(0.2, "cancer")
+    assert plan.population == "cancer"
+    # 0.2 year = 73.05 days: titration on days 2 and 4, then every 30 days from day 4: 34, 64 (94 is past the end)
+    days = [round(t / DAY) for t, _ in plan.cancer.visit_times_s(0.0, 0.2 * YEAR)]
+    assert days == [2, 4, 34, 64]
+    # no block: the default cancer schedule (3, 6, 9, 12, 15, 21, 28 days, then every 14)
+    assert Arm(name="d").plan(0.2, "cancer").cancer == CancerPlan()
