@@ -72,6 +72,12 @@ class PatientOutcome:
     odi_12_months: float | None = None
     eq5d_baseline: float | None = None  # EQ-5D utility (1 = full health) before the implant
     eq5d_12_months: float | None = None
+    # cancer pain (care/cancer.py, Smith 2002's measures; None: not cancer pain or not alive then)
+    pain_enrolment: float | None = None  # NRS on the home oral opioids at enrolment
+    toxicity_enrolment: float | None = None  # care/cancer.py toxicity_score, 0-60
+    pain_4_weeks: float | None = None  # 4 weeks after the implant
+    toxicity_4_weeks: float | None = None
+    cancer_events: int = 0  # new pains from the disease (progression, epidural metastasis)
 
     def days_after_implant(self, t_s: float | None) -> float | None:
         """Days from the implant to ``t_s`` (None if either is missing)."""

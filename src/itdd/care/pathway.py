@@ -29,6 +29,7 @@ from ..patient import PatientParams
 from ..patient import outcomes_pro as pro
 from ..report.schema import PathwayStage
 from ..sim.result import NoDevice, RunTrace, build_result
+from .cancer import cancer_reported
 from .clinician import ClinicianPolicy
 from .hazards import CATHETER_KINDS
 from .outcome import Complication, PatientOutcome, patient_reported
@@ -154,6 +155,7 @@ class _Pathway(SideEffectSteps, DrugSteps, Visits, Complications, Operations, Sc
             **se,
             reoperations_s=tuple(self.reoperations_s),
             dose_steps=tuple(self.dose_steps),
+            **self.cancer_outcome,  # cancer pain only (care/steps/cancer_steps.py)
         )
 
     # ---- the result for the report ----------------------------------------------------------------
@@ -261,6 +263,7 @@ def _outcome_dict(pw: _Pathway, o: PatientOutcome) -> dict[str, Any]:
         ],
     }
     d.update(patient_reported(o))  # care/outcome.py: side effects and what the patient reports (report)
+    d.update(cancer_reported(o))  # cancer pain only: Smith 2002's measures (care/cancer.py)
     return d
 
 

@@ -346,6 +346,53 @@ def _drug_defaults(data: Any) -> Any:
     return {**data, "trial": trial}
 
 
+class CancerPlan(Strict):
+    """Visits for a patient with cancer pain (the population's schedule, care/cancer.py): used instead
+    of ``titration``'s weekly visits and interval when the patient has cancer."""
+
+    titration_visits: list[Duration] = Field(
+        default_factory=lambda: ["3d", "6d", "9d", "12d", "15d", "21d", "28d"],
+        min_length=1,
+        max_length=30,
+        description=(
+            "Titration visits after the implant (default every 3 days for two weeks, then weekly to a month: "
+            "the drug library's 72 h between increases lets each visit take a 50% step)."
+        ),
+    )
+    visit_interval: Duration = Field(default="14d", description="Then a clinic visit this often (2-4 weeks usual).")
+    complications: bool = Field(
+        default=True, description="Cancer-specific complications and new pain from the disease (care/cancer.py)."
+    )
+
+    _PARSED = {
+        "visit_interval": q.parse_duration_s,
+        "titration_visits": lambda ds: tuple(q.parse_duration_s(d) for d in ds),
+    }
+
+    @property
+    def visit_interval_s(self) -> float:
+        return float(self._parsed("visit_interval"))
+
+    def visit_times_s(self, implant_s: float, end_s: float) -> list[tuple[float, str]]:
+        """Clinic visits from the implant to ``end_s``: ``(time s, "titration" | "follow-up")``."""
+        early = sorted(self._parsed("titration_visits"))
+        out = [(implant_s + a, "titration") for a in early if implant_s + a <= end_s]
+        tv = implant_s + early[-1] + self.visit_interval_s
+        while tv <= end_s:
+            out.append((tv, "follow-up"))
+            tv += self.visit_interval_s
+        return out
+
+    @model_validator(mode="after")
+    def _sane(self) -> CancerPlan:
+        if q.parse_duration_s(self.visit_interval) < q.SECONDS_PER_DAY:
+            raise ValueError("visit_interval must be at least 1 day")
+        for d in self.titration_visits:
+            if not 0 < q.parse_duration_s(d) <= 365 * q.SECONDS_PER_DAY:
+                raise ValueError("titration_visits must be after the implant and within a year")
+        return self
+
+
 class PathwayPlan(Strict):
     """A patient's care pathway: screening, trial, implant, titration and years of follow-up."""
 
@@ -376,6 +423,9 @@ class PathwayPlan(Strict):
     )
     population: Literal["non_cancer", "cancer"] = Field(
         default="non_cancer", description="Who cohorts sample (patient/population.py POPULATIONS)."
+    )
+    cancer: CancerPlan = Field(
+        default_factory=CancerPlan, description="Visits and complications for a patient with cancer pain."
     )
     policy: Literal["conventional", "low_dose"] = Field(
         default="conventional", description="Clinician policy (care/policy.py): titration targets, ceiling, weaning."
@@ -414,6 +464,9 @@ class PatientSpec(Strict):
     index: int = Field(default=0, ge=0, description="Patient number within the cohort.")
     id: str | None = None
     overrides: dict[str, Any] = Field(default_factory=dict, description="PatientParams fields to change.")
+    population: Literal["non_cancer", "cancer"] = Field(
+        default="non_cancer", description="Who a sampled patient is drawn from (patient/population.py POPULATIONS)."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> PatientSpec:
@@ -426,7 +479,14 @@ class PatientSpec(Strict):
         from ..patient import PatientParams
 
         try:
-            base = PatientParams.reference() if self.reference else PatientParams.sample(self.seed or 0, self.index)
+            if self.reference:
+                base = PatientParams.reference()
+            elif self.population != "non_cancer":
+                from ..patient import get_population
+
+                base = PatientParams.sample(self.seed or 0, self.index, population=get_population(self.population))
+            else:
+                base = PatientParams.sample(self.seed or 0, self.index)
             return base.with_(**self.overrides) if self.overrides else base
         except InputError as exc:
             f = exc.field if exc.field.startswith("patient") else f"patient.overrides.{exc.field}"
@@ -440,4 +500,13 @@ class PatientSpec(Strict):
         return "VP-reference" if self.reference else f"VP-{self.seed}-{self.index:04d}"
 
 
-__all__ = ["AdjunctPlan", "PathwayEvent", "PathwayPlan", "PatientSpec", "PtmPlan", "TitrationPlan", "TrialPlan"]
+__all__ = [
+    "AdjunctPlan",
+    "CancerPlan",
+    "PathwayEvent",
+    "PathwayPlan",
+    "PatientSpec",
+    "PtmPlan",
+    "TitrationPlan",
+    "TrialPlan",
+]

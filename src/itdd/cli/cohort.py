@@ -201,7 +201,13 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         raise InputError("--report", f"{args.report} is a directory; give a file name such as report.html")
     if report is not None and not report.parent.exists():
         raise InputError("--report", f"the folder {report.parent} does not exist")
-    summary = run_cohort(patients, years, seed, workers=workers, plan=_plan(args), progress=progress_bar(True))
+    plan = _plan(args)
+    summary = run_cohort(patients, years, seed, workers=workers, plan=plan, progress=progress_bar(True))
+    if plan.population == "cancer":  # Smith 2002's measures and other cancer figures (care/cancer_metrics.py)
+        from ..care.cancer_metrics import cancer_metrics, cancer_rows
+
+        summary.metrics.update(cancer_metrics(summary.outcomes, years))
+        summary.rows.extend(cancer_rows(summary.metrics, summary.rows))
     if summary.errors:
         print(
             f"itdd: warning: {len(summary.errors)} of {patients} patients could not be simulated and are left out "

@@ -118,9 +118,20 @@ class Population:
     stable_tolerance_factor: Sourced = _STABLE_TOLERANCE_FACTOR
     placebo_share: Sourced = PLACEBO_SHARE  # placebo responders (patient/placebo.py)
     keeps_systemic_share: Sourced = _KEEPS_SYSTEMIC_SHARE  # keep part of their systemic opioids (issue 10)
+    # entry criterion: pain (NRS, on the home oral opioids, active) at least this; None: no criterion
+    enrolment_min_pain: Sourced | None = None
 
 
 DEFAULT_POPULATION = Population()
+
+_CANCER_MIN_PAIN = S(
+    5.0,
+    "Smith 2002 (J Clin Oncol 20:4040): entry criterion VAS pain >= 5 of 10 despite >= 200 mg/day oral "
+    "morphine equivalents (refractory to comprehensive medical management)",
+)
+#: Redraws allowed for the entry criterion; after them the last draw is kept (about 23% of the cancer
+#: population's first draws fail it: 0.23**50 is nil).
+MAX_ENROLMENT_DRAWS = 50
 
 #: Cancer pain (issue 10): older, more pain, higher systemic opioid doses, limited survival.  The
 #: analgesic response parameters are those of the non-cancer population (no separate calibration
@@ -133,6 +144,7 @@ CANCER_POPULATION = Population(
     on_oral_opioids_rate=U(1.0, "Smith 2002: all on systemic opioids (refractory to comprehensive medical management)"),
     oral_mme_median=U(250.0, "assumption: Smith 2002 entry criterion >= 200 mg/day oral morphine equivalent"),
     responder_rate=U(0.9, "assumption: mixed nociceptive-neuropathic cancer pain responds somewhat less often"),
+    enrolment_min_pain=_CANCER_MIN_PAIN,
 )
 
 POPULATIONS: dict[str, Population] = {"non_cancer": DEFAULT_POPULATION, "cancer": CANCER_POPULATION}
@@ -221,12 +233,33 @@ class PatientParams:
         indication: str = "pain",
         population: Population = DEFAULT_POPULATION,
     ) -> PatientParams:
-        """Patient ``index`` of cohort ``seed`` (independent of any other patient or worker)."""
+        """Patient ``index`` of cohort ``seed`` (independent of any other patient or worker).
+
+        A population with an entry criterion (``enrolment_min_pain``: the cancer population's
+        Smith 2002 pain >= 5 despite the home opioids) draws patient ``index`` again, from stream
+        ``(index, attempt)``, until the pain on the home oral opioids meets it: the cohort is the
+        trial's enrolled patients, not every candidate.  Without one (non-cancer), one draw from
+        stream ``(index,)`` as before."""
         if indication not in INDICATIONS:
             raise InputError("indication", f"'{indication}' is not one of {', '.join(INDICATIONS)}")
         if seed < 0 or index < 0:
             raise InputError("seed" if seed < 0 else "index", "must not be negative")
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(index,)))
+        p = cls._draw(seed, index, (index,), indication, population)
+        min_pain = population.enrolment_min_pain
+        if min_pain is None or indication != "pain":
+            return p
+        for attempt in range(1, MAX_ENROLMENT_DRAWS):
+            if enrolment_pain(p) >= min_pain.value:
+                break
+            p = cls._draw(seed, index, (index, attempt), indication, population)
+        return p
+
+    @classmethod
+    def _draw(
+        cls, seed: int, index: int, spawn_key: tuple[int, ...], indication: str, population: Population
+    ) -> PatientParams:
+        """One draw of patient ``index`` from the stream ``spawn_key`` of cohort ``seed``."""
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=spawn_key))
         pop = population
         u = rng.random(8).tolist()  # Bernoulli draws, in a fixed order
         responder = bool(u[0] < pop.responder_rate.value)
@@ -367,6 +400,14 @@ class PatientParams:
 
     def with_(self, **changes: Any) -> PatientParams:
         return replace(self, **changes)
+
+
+def enrolment_pain(p: PatientParams) -> float:
+    """Pain (NRS) of patient ``p`` at enrolment: at steady state on the home oral opioids, active
+    (what care/steps/cancer_steps.py measures at the implant as Smith 2002's baseline)."""
+    from .sim import PatientSim  # sim.py builds on this module
+
+    return float(PatientSim(p, 0.0).observe(activity=1.0).pain)
 
 
 # Ranges a patient's parameters must lie in: (low, high) inclusive.

@@ -62,6 +62,18 @@ def outcome_rows(o: dict[str, Any] | None) -> list[tuple[str, str]]:
     if o.get("not_working_at_baseline") and o.get("returned_to_work_12_months") is not None:
         back = "back at work by 12 months" if o["returned_to_work_12_months"] else "not back at work at 12 months"
         rows.append(("Work", f"not working before the implant; {back}"))
+    if o.get("pain_4_weeks") is not None and o.get("pain_enrolment") is not None:  # cancer pain (care/cancer.py)
+        success = o.get("clinical_success_4_weeks")
+        rows.append(
+            (
+                "Cancer pain at 4 weeks (Smith 2002's measures)",
+                f"pain {num(o['pain_enrolment'], 2)} → {num(o['pain_4_weeks'], 2)}; drug toxicity "
+                f"{num(o.get('toxicity_enrolment'), 2)} → {num(o.get('toxicity_4_weeks'), 2)} (0-60); "
+                + ("clinical success" if success else "no clinical success"),
+            )
+        )
+    if o.get("cancer_new_pains"):
+        rows.append(("New pain from the cancer (not a pump fault)", f"{o['cancer_new_pains']} time(s)"))
     onsets = o.get("side_effect_onset_days") or {}
     if onsets:
         parts = [

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..care.clinician import POLICIES as CLINICIAN_POLICIES
 from ..care.plan import (
     AdjunctPlan,
+    CancerPlan,
     ImplantPlan,
     PathwayDrug,
     PathwayEvent,
@@ -126,6 +127,10 @@ class Arm(_Strict):
     surgical_complications: bool = True
     ptm: PtmPlan | None = Field(default=None, description="Patient-activated boluses (none when absent).")
     events: list[PathwayEvent] = Field(default_factory=list)
+    cancer: CancerPlan = Field(
+        default_factory=CancerPlan,
+        description="Visits and complications for patients with cancer pain (population cancer; docs/cohort.md).",
+    )
 
     def plan(self, years: float, population: str = "non_cancer") -> PathwayPlan:
         implant = self.implant
@@ -147,6 +152,7 @@ class Arm(_Strict):
                 "surgical_complications": self.surgical_complications,
                 "ptm": self.ptm,
                 "events": self.events,
+                "cancer": self.cancer,
             }
         )
 

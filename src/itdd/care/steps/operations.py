@@ -14,9 +14,11 @@ from ...pump.implant import Implant
 from ...pump.models import CATHETER_ML_PER_CM, get_model
 from ...pump.therapy import Therapy
 from ...sim.engine import Simulation
+from ..cancer import implant_complications
 from ..clinician import decisions as cd
 from ..hazard_clock import HazardClock
 from ..outcome import Complication
+from .cancer_steps import start_cancer
 from .rules import DAY, IMPLANT_COMPLICATIONS, MONTH, YEAR, H
 from .state import PathwayState
 
@@ -95,7 +97,7 @@ class Operations(PathwayState):
             details=f"priming bolus {pp.volume_ml:.3f} mL over {q.fmt_duration(pp.duration_s)}",
         )
         if self.plan.surgical_complications:
-            for kind, (p, src, reop) in IMPLANT_COMPLICATIONS.items():
+            for kind, (p, src, reop) in implant_complications(IMPLANT_COMPLICATIONS, self.params.cancer).items():
                 if self.rng_proc.random() < p:
                     when = t + (10 * DAY if kind == "wound_infection" else 2 * DAY)
                     self.complications.append(Complication(kind, "implant", when, when, reop, src))
@@ -118,13 +120,15 @@ class Operations(PathwayState):
             )
             self.mortality_changed(t)
         # visits
-        weekly = self.plan.titration.weekly_visits
+        if self.params.cancer:  # cancer pain: its own visits (care/steps/cancer_steps.py), complications, 4 weeks
+            start_cancer(self, t)
+        weekly = self.plan.titration.weekly_visits if not self.params.cancer else 0
         for k in range(1, weekly + 1):
             self.engine.schedule(t + k * 7 * DAY, self._visit("titration"), label="titration")
             self.visit_s.add(round(t + k * 7 * DAY))
         vi = self.plan.titration.visit_interval_s
         tv = t + weekly * 7 * DAY + vi
-        while tv <= self.end_s:
+        while tv <= self.end_s and not self.params.cancer:
             self.engine.schedule(tv, self._visit("follow-up"), label="visit")
             self.visit_s.add(round(tv))
             tv += vi

@@ -20,6 +20,7 @@ from ...pump.implant import Implant
 from ...report.schema import PathwayStage, TrialInfo
 from ...sim.engine import Simulation
 from ...telemetry.local import LocalLink
+from ..cancer import cancer_rng, for_cancer
 from ..clinician import ClinicianPolicy, get_policy
 from ..clinician.drug_change import with_drugs
 from ..hazard_clock import HazardClock
@@ -53,6 +54,8 @@ class PathwayState:
         # a third stream for deaths: the first two are those of spawn(2), so adding it changed nothing else
         streams = [np.random.default_rng(s) for s in ss.spawn(5)]
         self.rng_proc, self.rng_hazard, self.rng_death, self.rng_se, self.rng_mass = streams
+        self.rng_cancer = cancer_rng(seed) if params.cancer else None  # cancer pain only (care/cancer.py)
+        self.cancer_outcome: dict[str, Any] = {}  # pain and toxicity at enrolment and 4 weeks (cancer pain)
         self.offset_s = plan.utc_offset_s
         self.start_s = plan.start_s
         self.drug = get_drug(plan.drug)
@@ -106,7 +109,9 @@ class PathwayState:
         self.last_change_s = -math.inf
         self.dose_history: list[tuple[float, float]] = []
         self.failed_pump = False
-        self.policy: ClinicianPolicy = policy if policy is not None else get_policy(plan.policy)
+        self.policy: ClinicianPolicy = (
+            policy if policy is not None else for_cancer(get_policy(plan.policy), params.cancer)
+        )
         self.policy = with_drugs(
             self.policy,
             plan.drug,
