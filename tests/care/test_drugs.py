@@ -384,6 +384,30 @@ def test_a_switch_empties_the_reservoir_refills_it_with_the_new_drug_and_program
     assert 0 < pw.sim.delivered_csf_mg["hydromorphone"] <= 45.0 + 1e-6
 
 
+def test_a_switch_to_ziconotide_from_an_opioid_dose_it_cannot_run_stops_the_pump_first() -> None:
+    # The reference patient's morphine dose after 0.3 years is several mg/day; ziconotide is filled at
+    # a few mcg/mL, so the old dose at the new concentration would need far more than the pump's
+    # 24 mL/day (e.g. 2 mg/day / 0.005 mg/mL = 400 mL/day) and the pump refuses such a refill. The
+    # clinician stops the pump, empties and refills it, then programs ziconotide's starting dose.
+    from itdd.care.pathway import _Pathway
+    from itdd.care.steps.drug_steps import runs_at
+
+    plan = PathwayPlan(years=0.3, hazards=False, mortality=False, drug_changes=True)
+    pw = _Pathway(PatientParams.reference(), plan, 2, True, None, None)
+    pw.run(None)
+    imp = pw.implant
+    assert imp is not None and pw.drug.name == "morphine"
+    old = imp.fw.therapy
+    assert old.daily_dose_mg() > 24 * 0.005  # cannot run at 5 mcg/mL: the pump would refuse
+    assert not runs_at(old, 0.005, imp.model) and runs_at(old, pw.conc, imp.model)
+    t = imp.t_s
+    pw.switch_drug(t, "ziconotide", 0.0005, "test: intolerable opioid side effects")
+    assert imp.hw.reservoir_drug == "ziconotide"
+    assert imp.fw.therapy.daily_dose_mg() == pytest.approx(0.0005)  # 0.5 mcg/day, the starting dose
+    kinds = [(e.type, e.details.get("mode")) for e in imp.log.since(0) if e.time_s >= t]
+    assert kinds.index(("therapy_programmed", "stopped")) < [k for k, _ in kinds].index("refill")
+
+
 def test_ziconotide_label_schedule_steps_by_2_4_mcg() -> None:
     # the label's schedule: +2.4 mcg/day a step (weekly visits here), never above 19.2 mcg/day
     plan = PathwayPlan(drug="ziconotide", years=0.4, hazards=False, mortality=False, ziconotide_schedule="label")

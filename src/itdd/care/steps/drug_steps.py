@@ -14,9 +14,11 @@ from typing import Any, cast
 
 from ...drugs import get_drug
 from ...drugs.mixture import label, mixture_name
+from ...errors import SafetyRefusal
 from ...patient.parameters import DRUGS
 from ...patient.sim import Vitals
-from ...pump.therapy import Therapy
+from ...pump.models import PumpModel
+from ...pump.therapy import Therapy, check_rates
 from ..clinician import decisions as cd
 from ..clinician import drug_change as dc
 from .visits import Visits
@@ -228,6 +230,11 @@ class DrugSteps(Visits):
             f"Drug switch {old.name} {old.fmt_dose_rate(old_dose)} → {new} {self.drug.fmt_dose_rate(self.dose)}",
             details=why,
         )
+        if not runs_at(imp.fw.therapy, self.refill_conc(), imp.model):
+            # The old drug's dose cannot run on the new drug's concentration (fentanyl 0.75 mg/day
+            # on ziconotide 5 mcg/mL would need 150 mL/day): the pump refuses such a refill, so the
+            # clinician stops the pump before emptying it and programs the new dose after the fill.
+            imp.program(Therapy.stopped(), details={"reason": f"stopped for the drug switch to {new}"})
         self.do_refill(f"drug switch to {new}")
         self.changed(t)
         imp.program(Therapy.simple(self.dose), details={"reason": f"drug switch ({why})"})
@@ -260,3 +267,13 @@ class DrugSteps(Visits):
 
 
 __all__ = ["DrugSteps"]
+
+
+def runs_at(therapy: Therapy, conc_mg_per_ml: float, model: PumpModel) -> bool:
+    """Whether ``therapy`` stays within the pump's rates at ``conc_mg_per_ml`` (the pump's own
+    check of a refill, asked before the refill instead of refused by it)."""
+    try:
+        check_rates(therapy, conc_mg_per_ml, model)
+    except SafetyRefusal:
+        return False
+    return True

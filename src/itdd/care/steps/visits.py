@@ -291,14 +291,10 @@ class Visits(PathwayState):
         t = imp.t_s
         self.sync(t)
         model = imp.model
-        low = imp.fw.low_reservoir_ml
         if drug == "saline":
             conc, d = 0.0, "saline"
         else:
-            conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - low) if not self.saline else 0.0
-            cap = self.conc_cap_mg_per_ml
-            if cap is not None and conc > cap and self.dose / cap <= model.max_rate_ml_per_day:
-                conc = cap  # lower concentration after a granuloma (more frequent refills)
+            conc = self.refill_conc()
             d = self.pump_drug(conc) if not self.saline else "saline"
         req = RefillRequest(fill_ml=model.reservoir_capacity_ml, withdraw_ml=None, drug=d, conc_mg_per_ml=conc)
         record = refill(
@@ -333,6 +329,20 @@ class Visits(PathwayState):
         )
         if reaction.action == "catheter_study":
             self.catheter_study(t, reaction.trigger)
+
+    def refill_conc(self) -> float:
+        """The concentration the next refill fills (mg/mL of the primary drug; 0 on saline): the
+        clinician's choice for the programmed dose, lowered to the cap after a granuloma."""
+        if self.saline:
+            return 0.0
+        imp = self.implant
+        assert imp is not None
+        model = imp.model
+        conc = self.choose_conc(self.dose, model, model.reservoir_capacity_ml - imp.fw.low_reservoir_ml)
+        cap = self.conc_cap_mg_per_ml
+        if cap is not None and conc > cap and self.dose / cap <= model.max_rate_ml_per_day:
+            conc = cap  # lower concentration after a granuloma (more frequent refills)
+        return conc
 
     def catheter_study(self, t: float, how: str) -> bool:
         """Catheter-access-port aspiration and dye study; imaging for a mass at the tip."""
