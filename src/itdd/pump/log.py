@@ -67,18 +67,20 @@ class EventLog:
     def append(self, time_s: float, type_: str, **details: Any) -> LogEntry:
         if type_ not in EVENT_TYPES:
             raise ValueError(f"unknown log event type {type_!r}")
-        if self.history and time_s < self.history[-1].time_s - 1e-6:
+        history = self.history
+        if history and time_s < history[-1].time_s - 1e-6:
             raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
-        self._seq += 1
+        self._seq = seq = self._seq + 1
         entry = _new_entry(LogEntry)
-        _set_seq(entry, self._seq)
+        _set_seq(entry, seq)
         _set_time(entry, time_s)
         _set_type(entry, type_)
         _set_details(entry, details)
-        self.history.append(entry)
+        history.append(entry)
         if type_ not in DEVICE_INVISIBLE:  # LogEntry.device
             self.device.append(entry)
-            self.counters[type_] = self.counters.get(type_, 0) + 1
+            counters = self.counters
+            counters[type_] = counters.get(type_, 0) + 1
         return entry
 
     def since(self, seq: int) -> list[LogEntry]:
