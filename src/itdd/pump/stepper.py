@@ -363,14 +363,10 @@ def _plain(imp: Implant, t_end_s: float) -> str:
     whole = frac == 1.0
     rate, mg, conc = fw.rate_ml_per_day, fw.mg_per_day, fw.conc_mg_per_ml
     flow_accuracy = hw.flow_accuracy
-    q = rate * flow_accuracy
+    q = rate * flow_accuracy  # (> 0 only if both are: neither is ever negative)
     th = fw.therapy
     mode = th.mode
-    if (
-        not (rate > 0.0 and mg > 0.0 and conc > 0.0 and flow_accuracy > 0.0 and q > 0.0)
-        or mode == "periodic_bolus"
-        or mode == "stopped"
-    ):
+    if not (q > 0.0 and mg > 0.0 and conc > 0.0) or mode == "periodic_bolus" or mode == "stopped":
         return _GENERAL
     model = imp.model
     residual = model.residual_ml
@@ -378,7 +374,23 @@ def _plain(imp: Implant, t_end_s: float) -> str:
     res, est = hw.reservoir_ml, fw.estimate_ml
     low = fw.low_reservoir_ml
     low_floor = low + EPS_ML
-    if not (res > res_floor and est > res_floor) or (not est > low_floor and "low_reservoir" not in fw.alarms):
+    if not (res > res_floor and est > res_floor):
+        return _GENERAL
+    # The estimate's next alarm level (Firmware.next_change_s: the highest of the low-reservoir
+    # level, the residual and zero that the estimate is above) and the estimate at which
+    # Firmware.on_time has something to do (the level of an alarm not raised yet).  With both
+    # levels >= 0 and the estimate above the residual's: the low level's if the estimate is
+    # above it and it is the higher; otherwise the residual's.
+    if est > low_floor:
+        if residual > low:
+            level, est_floor = residual, res_floor
+        else:
+            level, est_floor = low, low_floor
+    elif "low_reservoir" in fw.alarms:
+        level, est_floor = residual, res_floor
+    else:
+        return _GENERAL
+    if not (low >= 0.0 and residual >= 0.0):
         return _GENERAL
     segs = hw.path.segments
     if len(segs) != 1:
@@ -392,27 +404,21 @@ def _plain(imp: Implant, t_end_s: float) -> str:
     drain = drain_day + drain_ml * rate
     eri_pending = fw.eri_s is None
     bat = hw.battery_to_eri
-    # the estimate's next alarm level, as Firmware.next_change_s finds it, and the estimate at
-    # which Firmware.on_time has something to do: the levels of the alarms not raised yet
-    level = -1.0
-    if est > low_floor and low > level:
-        level = low
-    if est > res_floor and residual > level:
-        level = residual
-    if est > EPS_ML and level < 0.0:
-        level = 0.0
-    est_floor = low_floor if est > low_floor and low_floor > res_floor else res_floor
     lim = fw.recover_at_s
     if fw.eos_at_s < lim:
         lim = fw.eos_at_s
     steps = th.steps
-    lengths = fw.step_lengths_s()
+    lengths = fw._lengths  # Firmware.step_lengths_s(), its cache read in place
+    if fw._lengths_of is not th or fw._lengths_drift != fw.clock_drift:
+        lengths = fw.step_lengths_s()
     n = len(lengths)
     idx, nstep = fw.step_idx, fw.next_step_s
     p = fw.ptm_bolus
     p_end = INF if p is None else p.end_s
     history = fw.history
-    terms = fw.history_terms()
+    terms = fw._terms  # Firmware.history_terms(), its cache read in place
+    if fw._terms_of is not history or len(terms) != len(history):
+        terms = fw.history_terms()
     if history:
         h_first, h_end, h_mg = history[-1]
     else:
