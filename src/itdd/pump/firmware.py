@@ -93,6 +93,9 @@ class Firmware:
     # each history entry's amount, kept beside the history (see history_terms)
     _terms: deque[float] = deque()  # noqa: RUF012 - never written: replaced on first use
     _terms_of: deque[tuple[float, float, float]] | None = None
+    # the highest step dose of a therapy (itdd.pump.stepper's safe horizon), kept per therapy
+    _max_dose_of: Therapy | None = None
+    _max_dose = 0.0
 
     def __init__(
         self,

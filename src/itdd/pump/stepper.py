@@ -426,6 +426,34 @@ def _plain(imp: Implant, t_end_s: float) -> str:
     (a_t0, a_t1, a_pumped, a_csf_ml, a_csf_mg, a_tissue, a_prog, a_res, a_est, a_cmd, a_drug, a_state) = (
         imp.record.appenders
     )
+    # The safe horizon: before it no amount can reach a threshold.  No rate in this call exceeds
+    # rate_max (a step's dose over the concentration plus the patient bolus running now: none
+    # starts inside a call), so the estimate, the reservoir and the battery fall at most at
+    # rate_max, rate_max * flow_accuracy and the drain at rate_max; each reaches its threshold
+    # (the one its breakpoint aims at, and the one its due check reads) no earlier than its
+    # amount above it over that rate, less 60 s and a millionth (far more than every rounding
+    # of the amounts and instants).  So until the next breakpoint passes it, their candidate
+    # breakpoints are later than the other ones (and skipping them leaves the minimum as it is),
+    # and until an interval ends after it, their due checks are false.
+    max_dose = fw._max_dose
+    if fw._max_dose_of is not th:
+        fw._max_dose = max_dose = max(st.dose_mg_per_day for st in steps)
+        fw._max_dose_of = th
+    rate_max = max_dose / conc
+    if p is not None:
+        rate_max += p.rate_ml_per_day
+    if rate > rate_max:
+        rate_max = rate
+    rate_max *= 1.000001
+    span = DAY_S * 0.999999
+    safe = t0 + (est - est_floor) / rate_max * span - 60.0
+    x = t0 + (res - res_floor) / (rate_max * flow_accuracy) * span - 60.0
+    if x < safe:
+        safe = x
+    if eri_pending:
+        x = t0 + (bat - 1e-12) / (drain_day + drain_ml * rate_max) * span - 60.0
+        if x < safe:
+            safe = x
     code = _DONE
     try:
         while t0 < t_end_s:
@@ -435,16 +463,17 @@ def _plain(imp: Implant, t_end_s: float) -> str:
                 nxt = lim
             if p_end < nxt:
                 nxt = p_end
-            x = t0 + (est - level) / rate * DAY_S
-            if x < nxt:
-                nxt = x
-            x = t0 + (res - residual) / q * DAY_S
-            if x < nxt:
-                nxt = x
-            if eri_pending:
-                x = t0 + bat / drain * DAY_S
+            if nxt > safe:
+                x = t0 + (est - level) / rate * DAY_S
                 if x < nxt:
                     nxt = x
+                x = t0 + (res - residual) / q * DAY_S
+                if x < nxt:
+                    nxt = x
+                if eri_pending:
+                    x = t0 + bat / drain * DAY_S
+                    if x < nxt:
+                        nxt = x
             t1 = nxt if nxt < t_end_s else t_end_s
             if t1 <= t0:
                 code = _GENERAL  # a threshold due now: the general loop's edge handling
@@ -499,7 +528,9 @@ def _plain(imp: Implant, t_end_s: float) -> str:
             t0 = t1
             # ---- what is due at t1 -----------------------------------------------------------
             due = t1 + EPS_S
-            if res <= res_floor or est <= est_floor or lim <= due or (eri_pending and bat <= 1e-12):
+            if lim <= due or (
+                t1 > safe and (res <= res_floor or est <= est_floor or (eri_pending and bat <= 1e-12))
+            ):
                 code = _ON_TIME
                 break
             changed = False
