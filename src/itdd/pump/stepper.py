@@ -528,9 +528,7 @@ def _plain(imp: Implant, t_end_s: float) -> str:
             t0 = t1
             # ---- what is due at t1 -----------------------------------------------------------
             due = t1 + EPS_S
-            if lim <= due or (
-                t1 > safe and (res <= res_floor or est <= est_floor or (eri_pending and bat <= 1e-12))
-            ):
+            if lim <= due or (t1 > safe and (res <= res_floor or est <= est_floor or (eri_pending and bat <= 1e-12))):
                 code = _ON_TIME
                 break
             changed = False
