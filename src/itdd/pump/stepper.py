@@ -29,6 +29,16 @@ whole implant state).  Only what is provably a no-op is skipped:
 
 Everything rarer — a bolus ending, an alarm threshold, the battery's ERI, a magnetic field, the
 floating-point edge of a breakpoint due now — goes through the reference methods themselves.
+
+Two loops share this.  :func:`_plain` runs the **plain regime** (:func:`_plain_ok`: a flex or
+simple day cycle with at most a patient bolus on it, the fluid path one segment of the
+reservoir's own fluid, no alarm level reached that is not raised yet) with every amount in a
+local name, written back to the implant whenever it returns; there the state's name is
+``infusing`` and a rate change is a step's dose over the concentration plus the patient bolus,
+and the threshold breakpoints and due checks are skipped before a *safe horizon* that no amount
+can reach a threshold by, at the highest rate the call can command (with 60 s of margin).
+:func:`_general` handles every other case, as described above, and hands back to the plain
+regime as soon as it holds again.
 """
 
 from __future__ import annotations
