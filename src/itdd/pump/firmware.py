@@ -836,7 +836,7 @@ class Firmware:
             t_s=t_s,
             state=self.state,
             therapy_running=self.therapy.running,
-            grants=tuple(grants),
+            grants=grants,  # read only (decide_ptm takes any sequence): no copy
             running_end_s=None if running is None else running.end_s,
             delivered_mg_between=self.delivered_mg_between,
             planned_basal_mg=self.planned_basal_mg,
