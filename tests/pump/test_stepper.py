@@ -159,3 +159,65 @@ def test_a_copied_record_appends_to_its_own_columns() -> None:
         other.appenders[0](2.0)
         assert other.t0 == [0.0, 2.0]
         assert rec.t0 == [0.0]
+
+
+def _flex_ptm_implant(fill_ml: float, battery: float, low_ml: float) -> Implant:
+    return Implant(
+        get_model("synchromed-ii-20"),
+        t_s=T0,
+        offset_s=3600,
+        drug="morphine",
+        conc_mg_per_ml=1.0,
+        fill_ml=fill_ml,
+        low_reservoir_ml=low_ml,
+        therapy=Therapy.flex([(0, 1.0), (6 * 3600, 2.0), (9 * 3600, 2.0), (13 * 3600, 1.5), (22 * 3600, 1.0)]),
+        ptm=PtmSettings(0.25, 600.0, 3 * 3600.0, 4, 8.0),
+        battery_to_eri=battery,
+    )
+
+
+@pytest.mark.parametrize(("fill_ml", "battery", "low_ml"), [(6.0, 1.0, 2.0), (20.0, 0.0004, 2.0), (3.0, 1.0, 3.5)])
+def test_the_plain_regime_reaches_every_threshold_as_the_reference_loop(
+    fill_ml: float, battery: float, low_ml: float
+) -> None:
+    """The hot loop's plain regime (a day cycle with patient boluses) watches the reservoir, the
+    estimate's alarm levels and the battery only past its safe horizon: run a flex pump with four
+    patient boluses a day through the low-reservoir alarm, depletion and ERI (and, in the last
+    case, starting below the low level), in steps of every size, and compare with the reference."""
+
+    def run(run_until: Callable[[Implant, float], None]) -> tuple[object, ...]:
+        imp = _flex_ptm_implant(fill_ml, battery, low_ml)
+        r = random.Random(7)
+        outcomes: list[object] = []
+        t = T0
+        while t < T0 + 12 * DAY:
+            t += r.choice([6 * 3600.0, 7 * 3600.0, 600.0, 1e-4, 2 * DAY])
+            run_until(imp, t)
+            outcomes.append(imp.ptm_request().reason)
+        return (*_state(imp), tuple(outcomes))
+
+    assert run(Implant.run_until) == run(Implant.run_until_stepwise)
+
+
+def test_the_predictive_maximum_adds_each_entry_in_time_order() -> None:
+    """``Firmware.delivered_mg_between`` (bisection, then each whole entry's amount) gives the
+    same float, to the last bit, as adding every entry's part inside [a, b] in time order."""
+    from itdd.pump.therapy import DAY_S
+
+    r = random.Random(11)
+    imp = _flex_ptm_implant(20.0, 1.0, 2.0)
+    fw = imp.fw
+    t = T0
+    for _ in range(40):  # a history of steps and patient boluses
+        t += r.uniform(600.0, 8 * 3600.0)
+        imp.run_until(t)
+        imp.ptm_request()
+    for _ in range(500):
+        a = r.uniform(T0 - DAY, t + 3600.0)
+        b = a + r.choice([r.uniform(0.0, DAY), DAY, 2 * DAY])
+        want = 0.0
+        for t0, t1, mg in fw.history:
+            lo, hi = max(t0, a), min(t1, b)
+            if hi > lo:
+                want += mg * (hi - lo) / DAY_S
+        assert fw.delivered_mg_between(a, b) == want, (a, b)

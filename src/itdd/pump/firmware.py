@@ -27,9 +27,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, replace
-from functools import reduce
 from itertools import islice
-from operator import add, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from ..errors import SafetyRefusal
@@ -94,6 +93,9 @@ class Firmware:
     # each history entry's amount, kept beside the history (see history_terms)
     _terms: deque[float] = deque()  # noqa: RUF012 - never written: replaced on first use
     _terms_of: deque[tuple[float, float, float]] | None = None
+    # the highest step dose of a therapy (itdd.pump.stepper's safe horizon), kept per therapy
+    _max_dose_of: Therapy | None = None
+    _max_dose = 0.0
 
     def __init__(
         self,
@@ -723,8 +725,10 @@ class Firmware:
         The sum, in time order, of each entry's part inside [a, b]: ``mg * (hi - lo) / DAY_S``.
         The history is in time order and its entries do not overlap, so only the first entry
         that ends after a and the one that holds b can be cut; every entry between lies wholly
-        inside, and its part is exactly its amount (:meth:`history_terms`), added by ``reduce``
-        in the same order, one ``+`` at a time, as the loop would."""
+        inside, and its part is exactly its amount (:meth:`history_terms`), added in the same
+        order, one ``+`` at a time, as the loop would (not ``sum``: from Python 3.12 on it
+        compensates the rounding of floats; ``reduce(add, ...)`` adds the same but calls
+        ``operator.add`` for each term)."""
         h = self.history
         n = len(h)
         i = bisect_right(h, a_s, key=_END_S)  # the first entry that ends after a
@@ -742,7 +746,11 @@ class Firmware:
             return total
         j = bisect_right(h, b_s, key=_END_S, lo=i + 1)  # entries i+1 .. j-1 end by b
         # (an entry of zero length adds 0.0 here and nothing in the loop: the same total)
-        total = reduce(add, islice(self.history_terms(), i + 1, j), total)
+        terms = self._terms
+        if self._terms_of is not h or len(terms) != n:
+            terms = self.history_terms()
+        for term in islice(terms, i + 1, j):
+            total += term
         if j < n:
             t0, t1, mg = h[j]
             if t0 < b_s:  # the entry that holds b (it starts after a: after entry i's end)
@@ -767,8 +775,11 @@ class Firmware:
             return total
         if self.min_rate_mode:
             return total + self.model.min_rate_ml_per_day * self.conc_mg_per_ml * (until_s - t) / DAY_S
-        lengths = self.step_lengths_s()
-        steps, n = th.steps, len(th.steps)
+        lengths = self._lengths
+        if self._lengths_of is not th or self._lengths_drift != self.clock_drift:
+            lengths = self.step_lengths_s()
+        steps = th.steps
+        n = len(steps)
         idx, nxt = self.step_idx, self.next_step_s
         while nxt <= t:  # a clinician bolus may outlast step boundaries
             idx = (idx + 1) % n
@@ -790,15 +801,17 @@ class Firmware:
             mg_per_day = p.dose_mg / p.duration_s * DAY_S
             rate = mg_per_day / self.conc_mg_per_ml
             self.ptm_grants.append(t_s)
-            self.ptm_bolus = ActiveBolus("ptm", t_s, t_s + p.duration_s, rate, mg_per_day, p.dose_mg)
-            self.log.append(
+            dose, duration = p.dose_mg, p.duration_s
+            self.ptm_bolus = ActiveBolus("ptm", t_s, t_s + duration, rate, mg_per_day, dose)
+            log = self.log
+            log.append(
                 t_s,
                 "ptm_bolus_granted",
-                dose_mg=p.dose_mg,
-                duration_s=p.duration_s,
+                dose_mg=dose,
+                duration_s=duration,
                 boluses_left_24h=decision.boluses_left_24h,
             )
-            self.log.append(t_s, "bolus_started", kind="ptm", dose_mg=p.dose_mg, duration_s=p.duration_s)
+            log.append(t_s, "bolus_started", kind="ptm", dose_mg=dose, duration_s=duration)
             self._recompute()
         else:
             self.log.append(
@@ -812,9 +825,10 @@ class Firmware:
 
     def _decide_ptm(self, t_s: float) -> PtmDecision:
         p = self.ptm
+        grants = self.ptm_grants
         if p is not None and p.enabled:
-            grants = self.ptm_grants
-            while grants and grants[0] <= t_s - DAY_S:
+            horizon = t_s - DAY_S
+            while grants and grants[0] <= horizon:
                 grants.popleft()
         running = self.ptm_bolus
         return decide_ptm(
@@ -822,7 +836,7 @@ class Firmware:
             t_s=t_s,
             state=self.state,
             therapy_running=self.therapy.running,
-            grants=tuple(self.ptm_grants),
+            grants=grants,  # read only (decide_ptm takes any sequence): no copy
             running_end_s=None if running is None else running.end_s,
             delivered_mg_between=self.delivered_mg_between,
             planned_basal_mg=self.planned_basal_mg,

@@ -269,9 +269,12 @@ class Implant:
     def ptm_request(self) -> PtmDecision:
         """A patient's bolus request: the myPTM interrogates the pump first (which releases a
         stall that waits for an interrogation, [S] TGA), then asks for the bolus."""
-        self.ptm_connect()
-        decision = self.fw.request_ptm_bolus(self.t_s)
-        self._sync()
+        fw = self.fw
+        if fw.motor_stalled:  # (Firmware.stall_needs_interrogation needs a stall)
+            self.ptm_connect()
+        decision = fw.request_ptm_bolus(self.t_s)
+        if self.hw.field_present:  # (Implant._sync acts only in a field)
+            self._sync()
         return decision
 
     def ptm_connect(self) -> None:

@@ -13,8 +13,7 @@ Two views of one history:
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InputError
 from .events import DEVICE_INVISIBLE as DEVICE_INVISIBLE  # the vocabulary: itdd.pump.events
@@ -22,12 +21,15 @@ from .events import EVENT_TYPES as EVENT_TYPES
 from .models import DEVICE_LOG_CAPACITY
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(NamedTuple):
+    """One entry: a named tuple (immutable, compared field by field, the same ``repr`` as the frozen
+    dataclass it was) because the log builds ~4,400 of them a pump-year of workload (b) and a tuple
+    is built in one call (docs/benchmarks.md, the engine's fourth round)."""
+
     seq: int
     time_s: float
     type: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any]
 
     @property
     def device(self) -> bool:
@@ -45,13 +47,7 @@ class LogEntry:
         return float(v)
 
 
-# LogEntry is frozen: its dataclass __init__ sets each field through object.__setattr__, several
-# times the cost of the slots' own setters, which EventLog.append uses (the same entry, built for
-# every bolus, alarm and command of a run: ~4,400 a pump-year of workload (b), docs/benchmarks.md).
-_new_entry = object.__new__
-_set_seq, _set_time, _set_type, _set_details = (
-    LogEntry.__dict__[name].__set__ for name in ("seq", "time_s", "type", "details")
-)
+_new_entry = tuple.__new__  # LogEntry's own __new__ without its keyword handling: EventLog.append
 
 
 class EventLog:
@@ -67,18 +63,16 @@ class EventLog:
     def append(self, time_s: float, type_: str, **details: Any) -> LogEntry:
         if type_ not in EVENT_TYPES:
             raise ValueError(f"unknown log event type {type_!r}")
-        if self.history and time_s < self.history[-1].time_s - 1e-6:
+        history = self.history
+        if history and time_s < history[-1].time_s - 1e-6:
             raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
-        self._seq += 1
-        entry = _new_entry(LogEntry)
-        _set_seq(entry, self._seq)
-        _set_time(entry, time_s)
-        _set_type(entry, type_)
-        _set_details(entry, details)
-        self.history.append(entry)
+        self._seq = seq = self._seq + 1
+        entry: LogEntry = _new_entry(LogEntry, (seq, time_s, type_, details))
+        history.append(entry)
         if type_ not in DEVICE_INVISIBLE:  # LogEntry.device
             self.device.append(entry)
-            self.counters[type_] = self.counters.get(type_, 0) + 1
+            counters = self.counters
+            counters[type_] = counters.get(type_, 0) + 1
         return entry
 
     def since(self, seq: int) -> list[LogEntry]:

@@ -77,7 +77,9 @@ def decide_ptm(
     """
     if p is None or not p.enabled:
         return PtmDecision(False, "not_enabled", t_s, None, None, "patient boluses are not enabled on this pump")
-    left = max(p.max_per_day - len(grants), 0)
+    left = p.max_per_day - len(grants)
+    if left < 0:  # max(left, 0) without the call: ~1,460 requests a pump-year of workload (b)
+        left = 0
     if not therapy_running and state != "motor_stalled" and state != "end_of_service":
         # a clinician bolus on a stopped pump does not make it infusing: a patient bolus would
         # outlast it and pump while the therapy is stopped (found by the stateful soak)
@@ -95,10 +97,10 @@ def decide_ptm(
     if running_end_s is not None or (last is not None and t_s - last < p.lockout_s):
         # the next request can be granted once the lockout has passed AND the running
         # bolus has ended (a bolus longer than its lockout): never an instant in the past
-        nxt = max(
-            last + p.lockout_s if last is not None else t_s,
-            running_end_s if running_end_s is not None else t_s,
-        )
+        nxt = last + p.lockout_s if last is not None else t_s
+        end_s = running_end_s if running_end_s is not None else t_s
+        if end_s > nxt:  # max(nxt, end_s) without the call: the same value (the first if equal)
+            nxt = end_s
         return PtmDecision(False, "lockout", t_s, nxt, left, "lockout: the last patient bolus was too recent")
     if len(grants) >= p.max_per_day:
         nxt = grants[len(grants) - p.max_per_day] + DAY_S

@@ -29,6 +29,16 @@ whole implant state).  Only what is provably a no-op is skipped:
 
 Everything rarer — a bolus ending, an alarm threshold, the battery's ERI, a magnetic field, the
 floating-point edge of a breakpoint due now — goes through the reference methods themselves.
+
+Two loops share this.  :func:`itdd.pump.plain.run_plain` (its own module) runs the **plain
+regime** (:func:`~itdd.pump.plain.plain_ok`: a flex or simple day cycle with at most a patient
+bolus on it, the fluid path one segment of the reservoir's own fluid, no alarm level reached
+that is not raised yet) with every amount in a local name, written back to the implant whenever
+it returns; there the state's name is ``infusing``, a rate change is a step's dose over the
+concentration plus the patient bolus, and the threshold breakpoints and due checks are skipped
+before a *safe horizon* that no amount can reach a threshold by, at the highest rate the call can
+command (with 60 s of margin).  :func:`_general` handles every other case, as described above,
+and hands back to the plain regime as soon as it holds again.
 """
 
 from __future__ import annotations
@@ -36,17 +46,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .firmware import EPS_ML, EPS_S, INF
+from .plain import GENERAL, ON_TIME, TWO_DAYS_S, plain_ok, run_plain
 from .therapy import DAY_S
 
 if TYPE_CHECKING:
     from .implant import Implant
 
-TWO_DAYS_S = 2 * DAY_S
 MAX_STEPS_PER_RUN = 50_000_000
 
 
 def run_until(imp: Implant, t_end_s: float) -> None:
     """Move ``imp`` exactly to ``t_end_s`` (see the module's docstring for why this is exact)."""
+    while imp.t_s < t_end_s:
+        code = run_plain(imp, t_end_s)
+        if code is ON_TIME:
+            imp._on_time()
+        elif code is GENERAL:
+            _general(imp, t_end_s)
+
+
+def _general(imp: Implant, t_end_s: float) -> None:
+    """Every case: from ``imp.t_s`` to ``t_end_s``, or until the plain regime holds again."""
     t0 = imp.t_s
     if not t0 < t_end_s:
         return
@@ -87,6 +107,8 @@ def run_until(imp: Implant, t_end_s: float) -> None:
         steps += 1
         if steps > MAX_STEPS_PER_RUN:  # pragma: no cover - a bug guard, never expected
             raise RuntimeError("the engine made no progress")
+        if steps > 1 and plain_ok(imp):
+            return
         # ---- the next breakpoint (Implant.next_change_s and Firmware.next_change_s) ----------
         nxt = fw.next_step_s
         x = fw.recover_at_s

@@ -72,8 +72,9 @@ class Simulation:
         # self.implant is read at every step: an action may replace the implant (pump replacement).
         span = max(self.end_s - self.start_s, 1e-9)
         heap = self._heap
+        pop = heapq.heappop
         while heap and heap[0][0] <= self.end_s:
-            item = heapq.heappop(heap)[3]
+            item = pop(heap)[3]
             if item.cancelled:
                 continue
             self.implant.run_until(item.time_s)
