@@ -141,6 +141,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
     _install_errors(app, templates)
+    from .front import FrontDoor
+
+    # the front door runs inside the security headers (the middleware added last is the outermost)
+    app.add_middleware(FrontDoor, db=db, wall=wall, state=app.state)
     app.add_middleware(SecurityHeaders)
 
     from .api import router as api_router

@@ -121,6 +121,7 @@ class Database:
         # the in-process caches key on what this database says (versions, change stamps): a namespace per Database
         # keeps two databases served by one process (tests) from ever sharing an entry
         info = {"cache_ns": next(_CACHE_NS)}
+        self.cache_ns: int = info["cache_ns"]
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False, info=info)
         from . import stamps

@@ -5,7 +5,7 @@ the clinic's instant, close)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -58,11 +58,15 @@ class Ctx:
     db: Session
     actor: Actor
     wall: WallClock
+    # the clinic row, held for the unit of work: the session's identity map holds rows only weakly, so without
+    # this every ``clinic()`` after the row was dropped read it again (several statements per request)
+    _clinic: Clinic | None = field(default=None, repr=False, compare=False)
 
     def clinic(self) -> Clinic:
         clinic = self.db.get(Clinic, self.actor.clinic_id)
         if clinic is None:  # pragma: no cover - a user always belongs to a clinic
             raise NotFound("clinic not found")
+        self._clinic = clinic
         return clinic
 
     def now_s(self) -> float:
