@@ -149,3 +149,20 @@ def test_odd_parameters_and_live_mode_go_to_the_route(clinic: Clinic) -> None:
         assert c.get("/api/v1/dashboard", NURSE).status_code == 200
         assert c.get(f"/patients/{patient_id}", NURSE).status_code == 200
     assert _served(c) == served
+
+
+def test_a_refill_preview_is_cached_encoded_and_never_older_than_the_pump(clinic: Clinic) -> None:
+    c = clinic
+    _, pump_id = _linda(c)
+    version = c.get(f"/api/v1/pumps/{pump_id}", NURSE).json()["version"]
+    body = {"version": version, "withdrawn": "2 mL", "fill": "18 mL"}
+    path = f"/api/v1/pumps/{pump_id}/refill/preview"
+    first = c.post(path, NURSE, json=body)
+    assert first.status_code == 200, first.text
+    assert c.post(path, NURSE, json=body).content == first.content  # the cached bytes
+    assert first.json()["version"] == version
+    assert c.post("/api/v1/my/bolus", "linda.park").status_code == 200  # the pump moves on
+    after = c.post(path, NURSE, json=body)
+    assert after.json()["version"] > version
+    cache.clear_all()
+    assert c.post(path, NURSE, json=body).content == after.content  # what the pump says now, computed afresh
