@@ -52,6 +52,18 @@ def _inline_threadpool() -> None:
             mod.run_in_threadpool = inline  # type: ignore[attr-defined]
 
 
+def _report(prof: cProfile.Profile) -> str:
+    s = io.StringIO()
+    pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(60)
+    focus = os.environ.get("CLINIC_CPU_CALLEES")
+    if focus:
+        s.write("\n---- callees ----\n")
+        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_callees(focus)
+    s.write("\n---- by own time ----\n")
+    pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(40)
+    return s.getvalue()
+
+
 async def _measure(url: str, n: int, profile: str | None, kinds: list[str], mixed: bool) -> dict[str, Any]:
     import httpx
 
@@ -102,16 +114,24 @@ async def _measure(url: str, n: int, profile: str | None, kinds: list[str], mixe
             spent = dict.fromkeys(kinds, 0.0)
             count = dict.fromkeys(kinds, 0)
             pick = random.Random(2)
+            mixprof = cProfile.Profile() if profile else None
             for _ in range(n * len(kinds)):
                 kind = pick.choices(kinds, weights)[0]
+                on = mixprof is not None and kind == profile
                 t0 = time.process_time()
+                if on:
+                    mixprof.enable()  # type: ignore[union-attr]
                 resp = await request(kind)
+                if on:
+                    mixprof.disable()  # type: ignore[union-attr]
                 spent[kind] += time.process_time() - t0
                 count[kind] += 1
                 statuses.setdefault(kind, {}).setdefault(resp.status_code, 0)
                 statuses[kind][resp.status_code] += 1
             cpu = {k: spent[k] / max(count[k], 1) * 1000 for k in kinds}
             kinds = []
+            if mixprof is not None:
+                out["profile"] = _report(mixprof)
         for kind in kinds:
             prof = cProfile.Profile() if profile == kind else None
             st: dict[int, int] = {}
@@ -126,15 +146,7 @@ async def _measure(url: str, n: int, profile: str | None, kinds: list[str], mixe
             cpu[kind] = (time.process_time() - t0) / n * 1000
             statuses[kind] = st
             if prof:
-                s = io.StringIO()
-                pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(60)
-                focus = os.environ.get("CLINIC_CPU_CALLEES")
-                if focus:
-                    s.write("\n---- callees ----\n")
-                    pstats.Stats(prof, stream=s).sort_stats("cumulative").print_callees(focus)
-                s.write("\n---- by own time ----\n")
-                pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(40)
-                out["profile"] = s.getvalue()
+                out["profile"] = _report(prof)
         out["cpu_ms"] = cpu
         out["statuses"] = statuses
         if all(k in cpu for k in MIX):

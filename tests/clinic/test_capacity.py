@@ -314,3 +314,34 @@ def test_serve_refuses_a_bad_worker_count() -> None:
     )
     assert r.returncode == 2
     assert "--workers" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_refuses_a_bad_thread_count() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "itdd.cli", "serve", "--threads", "0"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert r.returncode == 2
+    assert "--threads" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_server_process_is_tuned_at_start() -> None:
+    """``itdd serve``'s lifespan sets the handler threads and freezes the start-up objects (tests keep defaults)."""
+    import gc
+
+    import anyio
+    import anyio.to_thread
+
+    from itdd.clinic.serving import GC_THRESHOLD, tune_process
+
+    before = gc.get_threshold()
+
+    async def run() -> float:
+        tune_process(threads=3, tune_gc=True)
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    try:
+        assert anyio.run(run) == 3
+        assert gc.get_threshold() == GC_THRESHOLD and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

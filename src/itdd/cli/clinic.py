@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from .. import DISCLAIMER
-from ..clinic.db import DEFAULT_DATABASE_URL, normalise_url
+from ..clinic.db import DEFAULT_DATABASE_URL, DEFAULT_THREADS, normalise_url
 from ..errors import InputError
 
 
@@ -26,18 +26,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from ..clinic.app import Settings, create_app, fault_from_env
-    from ..clinic.serving import WORKERS_MAX, prepare, worker_env
+    from ..clinic.serving import THREADS_MAX, WORKERS_MAX, prepare, worker_env
 
     url = normalise_url(args.database_url)
     proxies = tuple(a.strip() for a in (args.forwarded_allow_ips or "").split(",") if a.strip())
     workers = args.workers
     if not 1 <= workers <= WORKERS_MAX:
         raise InputError("--workers", f"must be 1 to {WORKERS_MAX} (got {workers})")
+    if not 1 <= args.threads <= THREADS_MAX:
+        raise InputError("--threads", f"must be 1 to {THREADS_MAX} (got {args.threads})")
     settings = Settings(
         secure_cookies=args.secure_cookies,
         seed_demo=not args.no_demo,
         fault=fault_from_env(),
         trusted_proxies=proxies,
+        threads=args.threads,
+        tune_gc=True,
     )
     try:
         if workers == 1:
@@ -62,7 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if workers == 1:
         uvicorn.run(app, **common)
     else:
-        os.environ.update(worker_env(url, secure_cookies=args.secure_cookies, trusted_proxies=proxies))
+        env = worker_env(url, secure_cookies=args.secure_cookies, trusted_proxies=proxies, threads=args.threads)
+        os.environ.update(env)
         uvicorn.run("itdd.clinic.serving:worker_app", factory=True, workers=workers, **common)
     return 0
 
@@ -103,6 +108,12 @@ def register(sub: Any) -> None:
         type=int,
         default=1,
         help="server processes behind the one port (default 1; use about one per core, on PostgreSQL or SQLite)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("ITDD_SERVE_THREADS") or DEFAULT_THREADS),
+        help=f"threads per server process for the request handlers (default {DEFAULT_THREADS}; $ITDD_SERVE_THREADS)",
     )
     p.set_defaults(func=cmd_serve)
     register_clinic(sub)

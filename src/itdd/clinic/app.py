@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,6 +48,10 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     seed_demo: bool = True
     fault: Callable[[str], None] | None = None  # crash-test hook (see fault_from_env)
+    # the server (``itdd serve``) only: threads for the sync handlers per process (None: anyio's 40), and a
+    # collector tuned for a long-running server (see serving.tune_process)
+    threads: int | None = None
+    tune_gc: bool = False
 
 
 class LoginRedirect(Exception):
@@ -129,6 +134,7 @@ def create_app(
         default_response_class=SafeJSONResponse,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan(settings),
     )
     app.state.db = db
     app.state.wall = wall
@@ -141,6 +147,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
     _install_errors(app, templates)
+    from .front import FrontDoor
+
+    # the front door runs inside the security headers (the middleware added last is the outermost)
+    app.add_middleware(FrontDoor, db=db, wall=wall, state=app.state)
     app.add_middleware(SecurityHeaders)
 
     from .api import router as api_router
@@ -159,6 +169,17 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def _lifespan(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from .serving import tune_process
+
+        tune_process(threads=settings.threads, tune_gc=settings.tune_gc)
+        yield
+
+    return lifespan
 
 
 def _install_openapi(app: FastAPI) -> None:

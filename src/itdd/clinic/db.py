@@ -28,6 +28,11 @@ DEFAULT_DATABASE_URL = "sqlite:///itdd-clinic.sqlite3"
 # no thread waits for a connection; PostgreSQL keeps pool_size + as many overflow per worker process (10 + 10 by
 # default: 2 workers stay well inside the server's default max_connections of 100)
 SQLITE_POOL_SIZE = 20
+# ``itdd serve``'s threads per process for the sync handlers (``--threads``).  Assumption, measured
+# (docs/benchmarks.md "Clinic capacity"): the handlers are CPU-bound Python that waits for the database only
+# briefly, so a few threads keep a process's core busy; anyio's default of 40 has 40 threads take turns at the
+# one interpreter lock, so every request's latency grows with all of them.  Each thread gets a pooled connection.
+DEFAULT_THREADS = 8
 _CACHE_NS = itertools.count(1)
 
 
@@ -121,6 +126,7 @@ class Database:
         # the in-process caches key on what this database says (versions, change stamps): a namespace per Database
         # keeps two databases served by one process (tests) from ever sharing an entry
         info = {"cache_ns": next(_CACHE_NS)}
+        self.cache_ns: int = info["cache_ns"]
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False, info=info)
         from . import stamps

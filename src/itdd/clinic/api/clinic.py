@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, model_validator
 
 from ... import quantities as q
-from .. import cache, services, stamps, views
+from .. import cache, front, services, stamps, views
 from ..auth import Auth, api_user, unit, write_retrying
 from ..inputs import Duration
 from ..records import ClockMove, ModeSwitch
@@ -148,5 +148,5 @@ def api_dashboard(
 def _dashboard_json(ctx: services.Ctx, limit: int) -> bytes:
     """The dashboard, computed once per change of the clinic (its stamp) and instant, encoded once."""
     clinic = ctx.clinic()
-    key = ("dashboard", clinic.id, stamps.clinic(ctx.db, clinic.id), ctx.now_s(), limit)
+    key = front.dashboard_key(clinic.id, stamps.clinic(ctx.db, clinic.id), ctx.now_s(), limit)
     return cache.ANSWERS.get(key, lambda: json_bytes(DashboardOut.of(views.dashboard(ctx, limit=limit))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from .. import cache, services, stamps, twin, views
+from .. import cache, front, services, stamps, twin, views
 from ..auth import Auth, api_user, unit
 from .common import Id, json_bytes, json_response
 from .shapes import JsonObject, Out, PumpSummary
@@ -139,7 +139,9 @@ def api_chart(
         services.get_patient(ctx, patient_id)  # scope first: another clinic's patient does not exist (404)
         clinic_id = ctx.actor.clinic_id
         # computed once per change of the patient or the clinic (stamps) and instant, encoded once
-        key = ("chart", patient_id, stamps.patient(ctx.db, clinic_id, patient_id), ctx.now_s(), days, forecast)
+        key = front.chart_key(
+            clinic_id, patient_id, stamps.patient(ctx.db, clinic_id, patient_id), ctx.now_s(), days, forecast
+        )
 
         def compute() -> bytes:
             series = views.chart_series(ctx, patient_id, days=days, forecast=forecast)

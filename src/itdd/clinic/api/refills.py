@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, Field
 
 from ... import quantities as q
@@ -16,7 +16,7 @@ from ..auth import Auth, api_user, unit
 from ..inputs import Concentration, Volume
 from ..problems import from_itdd
 from ..records import AspirateReading, RefillDone, RefillPlanOut, Resolved, Verified
-from .common import MAX_ID, Confirmations, Id, Name, Strict, Text, _no_nul, write_or_log_refusal
+from .common import MAX_ID, Confirmations, Id, Name, Strict, Text, _no_nul, json_response, write_or_log_refusal
 from .shapes import Out
 
 router = APIRouter(tags=["refills"])
@@ -114,14 +114,14 @@ def api_aspirate(pump_id: Id, request: Request, auth: Auth = Depends(api_user("p
         return services.aspirate_reading(ctx, pump_id)
 
 
-@router.post("/pumps/{pump_id}/refill/preview")
+@router.post("/pumps/{pump_id}/refill/preview", response_model=RefillPlanOut)
 def api_refill_preview(
     pump_id: Id, body: RefillIn, request: Request, auth: Auth = Depends(api_user("pump.refill"))
-) -> RefillPlanOut:
+) -> Response:
     """Discrepancy and likely causes, bridge bolus, next refill and alarm dates; changes nothing."""
     req = refill_request(body)
     with unit(request, auth, write=False) as ctx:
-        return services.preview_refill(ctx, pump_id, req)
+        return json_response(services.preview_refill_json(ctx, pump_id, req))
 
 
 @router.post("/pumps/{pump_id}/refill", status_code=201)

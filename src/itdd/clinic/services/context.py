@@ -5,7 +5,7 @@ the clinic's instant, close)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -58,11 +58,16 @@ class Ctx:
     db: Session
     actor: Actor
     wall: WallClock
+    # the clinic row, held for the unit of work: the session's identity map holds rows only weakly, so without
+    # this every ``clinic()`` after the row was dropped read it again (several statements per request)
+    _clinic: Clinic | None = field(default=None, repr=False, compare=False)
+    _held: dict[int, Patient] = field(default_factory=dict, repr=False, compare=False)  # the patients asked for
 
     def clinic(self) -> Clinic:
         clinic = self.db.get(Clinic, self.actor.clinic_id)
         if clinic is None:  # pragma: no cover - a user always belongs to a clinic
             raise NotFound("clinic not found")
+        self._clinic = clinic
         return clinic
 
     def now_s(self) -> float:
@@ -110,6 +115,7 @@ def get_patient(ctx: Ctx, patient_id: int) -> Patient:
     a = ctx.actor
     if p is None or p.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != p.id):
         raise NotFound(f"no patient {patient_id} in your clinic", field="patient_id")
+    ctx._held[p.id] = p  # held for the unit of work, like the clinic (a page's views ask for it a dozen times)
     return p
 
 

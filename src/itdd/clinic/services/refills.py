@@ -137,6 +137,15 @@ def preview_refill(ctx: Ctx, pump_id: int, req: RefillRequest) -> RefillPlanOut:
     return cache.ANSWERS.get(key, compute).model_copy(deep=True)
 
 
+def preview_refill_json(ctx: Ctx, pump_id: int, req: RefillRequest) -> bytes:
+    """:func:`preview_refill` encoded, cached encoded under the same key (the API sends these bytes as they are)."""
+    require_clinician(ctx)
+    pump = get_pump(ctx, pump_id)
+    entered = (req.withdrawn_ml, req.fill_ml, req.drug, req.conc_mg_per_ml, req.bridge_bolus)
+    key = ("refill_preview.json", stamps.ns(ctx.db), pump.id, pump.version, ctx.now_s(), ctx.actor.username, entered)
+    return cache.ANSWERS.get(key, lambda: preview_refill(ctx, pump_id, req).model_dump_json().encode())
+
+
 def refill(ctx: Ctx, pump_id: int, req: RefillRequest, *, fault: Any = None) -> RefillDone:
     """The whole refill in one transaction: the twin, the refill record, events, levels, the audit entry."""
     require_clinician(ctx)

@@ -3,7 +3,6 @@ the second clinician's verification of a refill and the closing of a discrepancy
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import Request
@@ -11,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ... import quantities as q
-from .. import cache, charts, services, stamps, views
+from .. import cache, charts, front, services, stamps, views
 from ..auth import Auth, unit, write_retrying
 from ..problems import Invalid
 from .common import (
@@ -29,28 +28,13 @@ from .common import (
 @router.get("/patients/{patient_id}")
 def patient_page(patient_id: int, request: Request, auth: Auth = page("patient.read")) -> Response:
     _id(patient_id)
-    truth = request.query_params.get("truth") == "1"
-    try:
-        days = float(request.query_params.get("days", "180"))
-    except ValueError:
-        days = 180.0
-    if not math.isfinite(days):  # nan, inf: min/max would pass nan through
-        days = 180.0
-    days = min(max(days, 7.0), 730.0)
+    truth, days, ok = front.page_params(request.query_params)
     with unit(request, auth, write=False) as ctx:
         services.get_patient(ctx, patient_id)  # scope first: another clinic's patient does not exist (404)
         # the page is rendered once per change of the patient or the clinic (stamps), instant and view, for this
         # session (it carries the session's CSRF token and user)
-        key = (
-            "patient_page",
-            patient_id,
-            stamps.patient(ctx.db, ctx.actor.clinic_id, patient_id),
-            ctx.now_s(),
-            truth,
-            days,
-            request.query_params.get("ok", ""),
-            auth,
-        )
+        stamp = stamps.patient(ctx.db, ctx.actor.clinic_id, patient_id)
+        key = front.page_key(patient_id, stamp, ctx.now_s(), truth, days, ok, auth)
         body = cache.PAGES.peek(key)
         if body is None:
             response = _patient_page(request, auth, ctx, patient_id, truth, days)
