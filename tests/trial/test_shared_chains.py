@@ -24,8 +24,35 @@ def test_chains_are_shared_only_inside_the_block() -> None:
         assert build_it_chain("morphine", PT) is a and build_oral_chain(PT) is o
         assert build_it_chain("morphine", replace(PT, weight_kg=71.0)) is not a  # another patient
         assert build_it_chain("baclofen", PT) is not a  # another drug
-    assert pk._shared is None
+    assert pk._memo() is None
     assert build_it_chain("morphine", PT) is not a
+
+
+def test_each_thread_has_its_own_shared_chains() -> None:
+    # Two threads entering and leaving their blocks interleaved (a Dask worker with threads):
+    # A enters, B enters, A leaves, B leaves. With one module-wide memo B would restore A's dict
+    # on leaving and chains would stay shared after both blocks; per thread nothing outlives them.
+    import threading
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a() -> None:
+        with shared_chains():
+            a_in.set()
+            b_in.wait()
+        a_out.set()
+
+    def b() -> None:
+        a_in.wait()
+        with shared_chains():
+            b_in.set()
+            a_out.wait()
+
+    ta, tb = threading.Thread(target=a), threading.Thread(target=b)
+    ta.start(), tb.start()
+    ta.join(), tb.join()
+    assert pk._memo() is None
+    assert build_it_chain("morphine", PT) is not build_it_chain("morphine", PT)
 
 
 def test_a_paired_chunk_gives_the_outcomes_of_separate_runs() -> None:

@@ -39,6 +39,7 @@ Drives are normalised so that pharmacodynamics is written in clinical units:
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -285,25 +286,32 @@ def _dependence_weights(drug_class: str, norm: Normalisation, it_potency: float)
 # Chains shared while one patient is followed in several arms (the trial runner: a paired trial).
 # A ChainModel is never changed after it is built (a simulation copies only its state vector), so
 # the same (drug, patient) answer is the same model; outside :func:`shared_chains` nothing is kept.
-_shared: dict[tuple[str, PatientPK], ChainModel] | None = None
+# Per thread: a Dask worker may run chunks in threads of one process (processes=False), and a
+# module-wide memo would then be entered and left by interleaved blocks and outlive them.
+_local = threading.local()
 
 
 @contextmanager
 def shared_chains() -> Iterator[None]:
-    """Within the block, :func:`build_it_chain` and :func:`build_oral_chain` build each (drug,
-    patient) once and answer repeats with the same model (emptied when the block ends)."""
-    global _shared
-    outer = _shared
-    _shared = {} if outer is None else outer
+    """Within the block (in this thread), :func:`build_it_chain` and :func:`build_oral_chain`
+    build each (drug, patient) once and answer repeats with the same model (emptied when the
+    block ends)."""
+    outer: dict[tuple[str, PatientPK], ChainModel] | None = getattr(_local, "memo", None)
+    _local.memo = {} if outer is None else outer
     try:
         yield
     finally:
-        _shared = outer
+        _local.memo = outer
+
+
+def _memo() -> dict[tuple[str, PatientPK], ChainModel] | None:
+    memo: dict[tuple[str, PatientPK], ChainModel] | None = getattr(_local, "memo", None)
+    return memo
 
 
 def build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
     """The exact linear model of one intrathecal drug in one patient."""
-    memo = _shared
+    memo = _memo()
     if memo is None:
         return _build_it_chain(drug, pt)
     cm = memo.get((drug, pt))
@@ -428,7 +436,7 @@ def _build_it_chain(drug: str, pt: PatientPK) -> ChainModel:
 
 def build_oral_chain(pt: PatientPK) -> ChainModel:
     """Oral opioids in morphine milligram equivalents: gut -> plasma morphine -> effect site."""
-    memo = _shared
+    memo = _memo()
     if memo is None:
         return _build_oral_chain(pt)
     cm = memo.get(("", pt))
