@@ -41,3 +41,16 @@ def test_outcome_rows_for_a_death_and_for_no_implant() -> None:
     assert rows["Side effects (onset after the implant)"] == "none while followed"
     assert outcome_rows({"implanted": False}) == []
     assert outcome_rows(None) == []
+
+
+def test_the_summary_names_a_mixture_drug_by_drug() -> None:
+    # The reservoir's internal name "morphine+bupivacaine@0.55+clonidine@0.0055" at 20 mg/mL of
+    # morphine holds bupivacaine at 20 x 0.55 = 11 mg/mL and clonidine at 20 x 0.0055 = 0.11 mg/mL
+    # = 110 mcg/mL; a name the library does not know is shown as stored.
+    from itdd.report.render import drug_row
+    from itdd.report.text import DrugUnits
+
+    mix = "morphine+bupivacaine@0.55+clonidine@0.0055"
+    assert drug_row(mix, 20.0, DrugUnits(mix)) == "morphine 20 mg/mL + bupivacaine 11 mg/mL + clonidine 110 mcg/mL"
+    assert drug_row("morphine", 20.0, DrugUnits("morphine")) == "morphine 20 mg/mL"
+    assert drug_row("nosuch+bupivacaine@1", 5.0, DrugUnits(None)) == "nosuch+bupivacaine@1 5 mg/mL"

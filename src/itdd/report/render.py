@@ -22,6 +22,8 @@ import jinja2
 from markupsafe import Markup
 
 from .. import DISCLAIMER, __version__
+from ..drugs.mixture import is_mixture, label
+from ..errors import ItddError
 from ..pump.events import CATEGORY_LABELS, event_label
 from ..timeunits import SECONDS_PER_DAY
 from .findings import (
@@ -61,6 +63,17 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 MAX_EVENT_ROWS = 2000
 
 
+def drug_row(drug: Any, conc: Any, units: DrugUnits) -> str:
+    """The pump's drug as a reader names it: a mixture as each drug at its own concentration
+    (``morphine 20 mg/mL + bupivacaine 11 mg/mL``), not the reservoir's internal name."""
+    if isinstance(drug, str) and is_mixture(drug) and isinstance(conc, int | float):
+        try:
+            return label(drug, float(conc))
+        except ItddError:  # a name the library does not know: shown as stored
+            pass
+    return f"{drug if drug is not None else '—'} {units.conc(conc)}"
+
+
 def summary_rows(result: dict[str, Any], tz: timezone, inp: ReportInput) -> list[tuple[str, str]]:
     s = result.get("scenario") or {}
     p = result.get("pump") or {}
@@ -73,7 +86,7 @@ def summary_rows(result: dict[str, Any], tz: timezone, inp: ReportInput) -> list
         rows.append(("Period", f"{fmt_time(s.get('start'), tz)} to {fmt_time(s.get('end'), tz)}{span}"))
     if p:
         rows.append(("Pump", f"{p.get('model', '—')}; state at the end: {str(p.get('state', '—')).replace('_', ' ')}"))
-        rows.append(("Drug", f"{p.get('drug', '—')} {units.conc(p.get('concentration_mg_per_ml'))}"))
+        rows.append(("Drug", drug_row(p.get("drug"), p.get("concentration_mg_per_ml"), units)))
         th = p.get("therapy") or {}
         therapy = units.text(th.get("description") or th.get("mode") or "—")
         if th.get("daily_dose_mg") is not None and th.get("mode") != "simple_continuous":
