@@ -75,7 +75,7 @@ def test_bleeding_at_implant_is_drawn_from_the_cancer_stream(monkeypatch: pytest
 
 def test_non_cancer_patient_has_no_cancer_stream_or_measures() -> None:
     pw = run(PatientParams.reference(oral_mme_per_day=200.0), quiet())
-    assert pw.rng_cancer is None and pw.cancer_outcome == {}
+    assert pw.rng_cancer is None and pw.cancer_outcome == cx.CancerMeasures()
     o = pw.outcome  # type: ignore[attr-defined]
     assert o.pain_enrolment is None and o.pain_4_weeks is None and o.cancer_events == 0
 

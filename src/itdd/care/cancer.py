@@ -98,6 +98,20 @@ def implant_complications(
 # ---- the disease: new pain that is not a pump fault ------------------------------------------------
 
 
+@dataclass
+class CancerMeasures:
+    """What a cancer patient's pathway measures for its outcome (Smith 2002's pain and toxicity at
+    enrolment and 4 weeks after the implant, and the new pains from the disease); the
+    :class:`~itdd.care.outcome.PatientOutcome` fields of the same names, whose defaults these are
+    (so a patient without cancer pain gets the outcome it always had)."""
+
+    pain_enrolment: float | None = None
+    toxicity_enrolment: float | None = None
+    pain_4_weeks: float | None = None
+    toxicity_4_weeks: float | None = None
+    cancer_events: int = 0
+
+
 @dataclass(frozen=True)
 class CancerEvent:
     """New pain from the cancer itself, at a constant rate per year while followed."""

@@ -21,7 +21,7 @@ constant names its source or says "assumption".
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import DISCLAIMER, __version__
@@ -155,7 +155,7 @@ class _Pathway(SideEffectSteps, DrugSteps, Visits, Complications, Operations, Sc
             **se,
             reoperations_s=tuple(self.reoperations_s),
             dose_steps=tuple(self.dose_steps),
-            **self.cancer_outcome,  # cancer pain only (care/steps/cancer_steps.py)
+            **asdict(self.cancer_outcome),  # cancer pain only (care/steps/cancer_steps.py)
         )
 
     # ---- the result for the report ----------------------------------------------------------------

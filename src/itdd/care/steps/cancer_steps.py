@@ -32,9 +32,9 @@ def start_cancer(pw: PathwayState, t: float) -> None:
         pw.engine.schedule(when, pw._visit(kind), label="titration" if kind == "titration" else "visit")
         pw.visit_s.add(round(when))
     o = PatientSim(pw.params, pw.start_s, offset_s=pw.offset_s).observe(activity=1.0)
-    pw.cancer_outcome["pain_enrolment"] = o.pain
+    pw.cancer_outcome.pain_enrolment = o.pain
     constipation, fatigue = cx.systemic_burden(oral_mme_per_day=pw.params.oral_mme_per_day)  # home orals, no IT
-    pw.cancer_outcome["toxicity_enrolment"] = cx.toxicity_score(
+    pw.cancer_outcome.toxicity_enrolment = cx.toxicity_score(
         sedation=o.sedation,
         nausea=o.nausea,
         pruritus=o.pruritus,
@@ -70,7 +70,7 @@ def _event(pw: PathwayState, ev: cx.CancerEvent) -> Callable[[Simulation], None]
         ed50 = p.ed50_mg_per_day * ev.ed50_factor.value
         pw.sim.params = p.with_(baseline_pain=min(p.baseline_pain + ev.pain_step.value, 10.0), ed50_mg_per_day=ed50)
         pw.params = pw.params.with_(ed50_mg_per_day=ed50)
-        pw.cancer_outcome["cancer_events"] = int(pw.cancer_outcome.get("cancer_events", 0)) + 1
+        pw.cancer_outcome.cancer_events += 1
         pw.stage("complication", t, ev.label, details=ev.details)
         if ev.mri:
             imp.magnetic_field_on()  # the urgent MRI stalls the pump's motor for the scan
@@ -93,12 +93,12 @@ def _four_weeks(pw: PathwayState) -> Callable[[Simulation], None]:
         t = imp.t_s
         pw.sync(t)
         o = pw.sim.observe(activity=1.0)
-        pw.cancer_outcome["pain_4_weeks"] = reported_pain(o.pain, pw.params.placebo_relief, t - pw.start_s)
+        pw.cancer_outcome.pain_4_weeks = reported_pain(o.pain, pw.params.placebo_relief, t - pw.start_s)
         # the systemic opioids now: what weaning left of the home dose, and the intrathecal opioid
         # (IT-morphine equivalents) reaching the gut
         it = pw.dose * pw.drug_potency() if pw.opioid_running() else 0.0
         constipation, fatigue = cx.systemic_burden(oral_mme_per_day=pw.oral, it_mg_per_day=it)
-        pw.cancer_outcome["toxicity_4_weeks"] = cx.toxicity_score(
+        pw.cancer_outcome.toxicity_4_weeks = cx.toxicity_score(
             sedation=o.sedation,
             nausea=o.nausea,
             pruritus=o.pruritus,

@@ -20,7 +20,7 @@ from ...pump.implant import Implant
 from ...report.schema import PathwayStage, TrialInfo
 from ...sim.engine import Simulation
 from ...telemetry.local import LocalLink
-from ..cancer import cancer_rng, for_cancer
+from ..cancer import CancerMeasures, cancer_rng, for_cancer
 from ..clinician import ClinicianPolicy, get_policy
 from ..clinician.drug_change import with_drugs
 from ..hazard_clock import HazardClock
@@ -55,7 +55,7 @@ class PathwayState:
         streams = [np.random.default_rng(s) for s in ss.spawn(5)]
         self.rng_proc, self.rng_hazard, self.rng_death, self.rng_se, self.rng_mass = streams
         self.rng_cancer = cancer_rng(seed) if params.cancer else None  # cancer pain only (care/cancer.py)
-        self.cancer_outcome: dict[str, Any] = {}  # pain and toxicity at enrolment and 4 weeks (cancer pain)
+        self.cancer_outcome = CancerMeasures()  # pain and toxicity at enrolment and 4 weeks (cancer pain)
         self.offset_s = plan.utc_offset_s
         self.start_s = plan.start_s
         self.drug = get_drug(plan.drug)
