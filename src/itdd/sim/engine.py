@@ -34,6 +34,9 @@ class _Item:
     cancelled: bool = False
 
 
+Scheduled = _Item  # what :meth:`Simulation.schedule` returns: a handle for :meth:`Simulation.cancel`
+
+
 class Simulation:
     def __init__(self, implant: Clocked, start_s: float, end_s: float) -> None:
         self.implant = implant

@@ -33,7 +33,7 @@ from __future__ import annotations
 from ...patient import outcomes_pro as pro
 from ...patient.parameters import U
 from ...pump.therapy import Therapy
-from ...sim.engine import Simulation
+from ...sim.engine import Scheduled, Simulation
 from ...timeunits import SECONDS_PER_YEAR
 from ..clinician import drug_change as dc
 from ..clinician.side_effects import DOSE_REDUCTION, react_to_side_effect
@@ -156,6 +156,7 @@ class SideEffectSteps(DrugSteps):
         self.wish_s = t + float(rng_own.exponential()) / WISH_EXPLANT_PER_YEAR.value * SECONDS_PER_YEAR
         self.retention_refractory = float(rng_own.random()) < RETENTION_REFRACTORY.value
         self.se_calls = 0  # unscheduled visits brought by a side effect between visits
+        self.se_call_item: Scheduled | None = None  # the booked call (cancelled when a later visit books another)
 
     def visit(self, t: float, kind: str, why: str = "") -> None:
         if self.side_effect_visit(t):
@@ -178,19 +179,17 @@ class SideEffectSteps(DrugSteps):
         horizon = t + CALL_HORIZON_DAYS.value * DAY
         found = onsets_before(self.exposure_log, horizon, self.se_thresholds, self.se_scans, todo)
         calls = [(onset + CALL_DAYS[k] * DAY, k) for k, onset in found.items() if onset is not None and onset > t]
-        self.se_call_token = getattr(self, "se_call_token", 0) + 1
-        Simulation.cancel(getattr(self, "se_call_item", None))  # superseded: the run does not stop there
+        Simulation.cancel(self.se_call_item)  # superseded: it will not run, nor stop the run
         self.se_call_item = None
         if not calls:
             return
         when, k = min(calls)
         if when > self.end_s:
             return
-        token = self.se_call_token
 
         def call(sim: Simulation) -> None:
-            # superseded by a later booking, or the side effect was found at a visit meanwhile
-            if token != self.se_call_token or k in self.se_found or self.explanted or self.implant is None:
+            # the side effect was found at a visit meanwhile (a superseded booking is cancelled)
+            if k in self.se_found or self.explanted or self.implant is None:
                 return
             self.se_calls += 1
             why = f"the patient called about {k.replace('_', ' ')}"
