@@ -95,14 +95,59 @@ def onset_s(
     rows, each holding until the next (the last until ``end_s``); the hazard is ``rate x (IT
     dose [+ oral / 300])``.  None: not before ``end_s``.  ``scan``: resume there and move it on
     (:class:`OnsetScan`)."""
-    oral_to_it = ORAL_TO_IT.value
-    return _onset(
-        exposure,
-        end_s,
-        threshold,
-        lambda it, oral: rate_per_mg_day_year * (max(it, 0.0) + (max(oral, 0.0) / oral_to_it if count_oral else 0.0)),
-        scan,
-    )
+    if count_oral:
+        return scan_onset(exposure, end_s, threshold, rate_per_mg_day_year, CENTRAL, ORAL_TO_IT.value, 0.0, scan)
+    return scan_onset(exposure, end_s, threshold, rate_per_mg_day_year, IT_ONLY, 0.0, 0.0, scan)
+
+
+#: the forms of a row's hazard in :func:`scan_onset` (``a``, ``b`` its numbers):
+IT_ONLY = 0  # rate x (IT + 0.0): onset_s without oral opioids
+CENTRAL = 1  # rate x (IT + oral / a): onset_s with oral opioids (a = ORAL_TO_IT)
+WEIGHTED = 2  # rate x (a x IT + b x oral): onset_weighted_s
+
+
+def scan_onset(
+    exposure: Sequence[tuple[float, float, float]],
+    end_s: float,
+    threshold: float,
+    rate: float,
+    form: int,
+    a: float,
+    b: float,
+    scan: OnsetScan | None,
+) -> float | None:
+    """The scan behind :func:`onset_s` and :func:`onset_weighted_s`, with a row's hazard per year
+    written out for each ``form`` (the same operations in the same order as :func:`_onset` with
+    their rate functions, so the same onset to the last bit; ``0.0 if x < 0.0 else x`` is
+    ``max(x, 0.0)``).  Visits call it for every side effect twice
+    (care/steps/side_effect_steps.py): written out, it needs no function call per row."""
+    start, cum = (scan.row, scan.cum) if scan is not None else (0, 0.0)
+    n = len(exposure)
+    for i in range(start, n):
+        t, it, oral = exposure[i]
+        if i + 1 < n:
+            t_next = exposure[i + 1][0]
+            final = t_next <= end_s
+            if end_s < t_next:  # min(t_next, end_s)
+                t_next = end_s
+        else:
+            final = False
+            t_next = end_s
+        if t_next > t:
+            itp = 0.0 if it < 0.0 else it
+            if form == IT_ONLY:
+                r = rate * (itp + 0.0)
+            elif form == CENTRAL:
+                r = rate * (itp + (0.0 if oral < 0.0 else oral) / a)
+            else:
+                r = rate * (a * itp + b * (0.0 if oral < 0.0 else oral))
+            step = r * (t_next - t) / YEAR_S
+            if r > 0 and cum + step >= threshold:
+                return t + (threshold - cum) / r * YEAR_S
+            cum += step
+        if scan is not None and final:
+            scan.row, scan.cum = i + 1, cum
+    return None
 
 
 def _onset(
@@ -205,13 +250,7 @@ def onset_weighted_s(
 ) -> float | None:
     """As :func:`onset_s` with the exposure ``it_weight x IT mg/day + oral_weight x oral MME/day``
     (constipation: systemic exposure in oral MME).  None: not before ``end_s``."""
-    return _onset(
-        exposure,
-        end_s,
-        threshold,
-        lambda it, oral: rate_per_unit_year * (it_weight * max(it, 0.0) + oral_weight * max(oral, 0.0)),
-        scan,
-    )
+    return scan_onset(exposure, end_s, threshold, rate_per_unit_year, WEIGHTED, it_weight, oral_weight, scan)
 
 
 # ---- pain interference, satisfaction, return to work --------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from ...drugs import Bounds, Cited, Drug, get_drug
@@ -37,6 +38,7 @@ __all__ = [
     "SideEffects",
     "adjunct_effects",
     "adjunct_step",
+    "change_possible",
     "convert_dose",
     "drug_change",
     "equianalgesic_ratio",
@@ -171,6 +173,30 @@ def ziconotide_step(
 # ---- the policy wrapper ----------------------------------------------------------------------------
 
 
+#: the questions :class:`DrugAwarePolicy` hands to the wrapped policy unchanged: bound once, at
+#: construction, as attributes of the wrapper (a visit asks several; ``__getattr__`` is the fallback)
+DELEGATED = (
+    "trial_verdict",
+    "starting_dose",
+    "wean",
+    "pain_uncontrolled",
+    "pain_is_back",
+    "returning_pain",
+    "escalation",
+    "refill_discrepancy",
+    "lack_of_effect",
+    "battery_eri",
+    "failure_ladder",
+    "saline_verdict",
+)
+
+
+@cache
+def primary_of(name: str) -> str:
+    """The primary drug of a drug or mixture name (``Drug.primary``, parsed once per name)."""
+    return name.split("+", 1)[0]
+
+
 class DrugAwarePolicy:
     """Any :class:`~itdd.care.clinician.ClinicianPolicy` made to titrate every drug (see the module
     docstring); every other question goes to the wrapped policy unchanged."""
@@ -178,19 +204,24 @@ class DrugAwarePolicy:
     def __init__(self, inner: Any, ziconotide_step_mg_per_day: float = ZICONOTIDE_PACC_STEP_MG_PER_DAY.value) -> None:
         self.inner = inner
         self.ziconotide_step_mg_per_day = ziconotide_step_mg_per_day
+        self._scaled: tuple[Drug, float, Drug] | None = None  # the last drug scaled to morphine equivalents
+        for name in DELEGATED:  # the wrapped policy's own methods, without a lookup per question
+            method = getattr(inner, name, None)
+            if method is not None:
+                setattr(self, name, method)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def ceiling_mg_per_day(self, *, drug: Drug, it_potency: float, lifted: bool) -> float:
         c = float(self.inner.ceiling_mg_per_day(drug=drug, it_potency=it_potency, lifted=lifted))
-        if drug.primary == "ziconotide":
+        if primary_of(drug.name) == "ziconotide":
             return min(c, ZICONOTIDE_MAX_MG_PER_DAY.value)
         return c
 
     def titration_step(self, o: Vitals, **kw: Any) -> Decision:
         drug: Drug = kw["drug"]
-        name = drug.primary
+        name = primary_of(drug.name)
         if name == "morphine":
             return self.inner.titration_step(o, **kw)
         if name == "ziconotide":
@@ -209,7 +240,10 @@ class DrugAwarePolicy:
             )
         p = morphine_equivalent(name)
         me = dict(kw)
-        me["drug"] = scaled_drug(drug, p)
+        last = self._scaled
+        if last is None or last[0] is not drug or last[1] != p:
+            last = self._scaled = (drug, p, scaled_drug(drug, p))  # the same drug visit after visit: built once
+        me["drug"] = last[2]
         for k in ("dose_mg_per_day", "ceiling_mg_per_day", "conc_mg_per_ml"):
             me[k] = kw[k] * p
         d = self.inner.titration_step(o, **me)
@@ -365,6 +399,29 @@ def drug_change(
                 trigger=new,
             )
     return Decision("keep", "no change of drug")
+
+
+def change_possible(
+    *,
+    drug: str,
+    dose_mg_per_day: float,
+    limit_mg_per_day: float,
+    at_limit_since_s: float | None,
+    uncontrolled: bool,
+    now_s: float,
+    has_adjuncts: bool,
+) -> bool:
+    """Whether a visit's change of drug can be anything but ``keep``, from what the pathway has
+    without observing the patient: False only when :func:`drug_change` keeps whatever the side
+    effects, and no added drug needs its :func:`adjunct_step` (the cheap test the pathway makes
+    first; tests/care/test_drug_change_fast.py checks it against the full decision)."""
+    if has_adjuncts or uncontrolled or drug == "ziconotide":
+        return True
+    return (
+        dose_mg_per_day >= 0.95 * limit_mg_per_day
+        and at_limit_since_s is not None
+        and now_s - at_limit_since_s >= CHANGE_AFTER_S.value
+    )
 
 
 def adjunct_step(

@@ -13,7 +13,7 @@ import math
 from typing import Any, cast
 
 from ...drugs import get_drug
-from ...drugs.mixture import label, mixture_name
+from ...drugs.mixture import label, mixture_name, split
 from ...errors import SafetyRefusal
 from ...patient.parameters import DRUGS
 from ...patient.sim import Vitals
@@ -22,6 +22,9 @@ from ...pump.therapy import Therapy, check_rates
 from ..clinician import decisions as cd
 from ..clinician import drug_change as dc
 from .visits import Visits
+
+#: what a visit passes for the side effects when none can matter to the decision
+NO_EFFECTS = dc.SideEffects()
 
 
 def _round_sig(x: float, digits: int = 2) -> float:
@@ -81,9 +84,29 @@ class DrugSteps(Visits):
                 return c
         return candidates[-1]
 
+    #: the last ceiling and what it was computed from (drug, potency, lifted, reservoir, adjuncts):
+    #: a visit asks twice (titration, drug limit) and the inputs rarely change between visits
+    _ceiling_memo: tuple[tuple[Any, ...], float] | None = None
+
     def ceiling(self) -> float:
         """The policy's ceiling, and with a mixture in the reservoir also the primary dose at which
         an added drug would reach its own hard daily limit (the programmer would refuse more)."""
+        adjuncts = self.adjuncts
+        imp = self.implant
+        key = (
+            self.drug,
+            self.potency,
+            self.ceiling_lifted,
+            (imp.hw.reservoir_drug if imp is not None else None, tuple(adjuncts)) if adjuncts else None,
+        )
+        memo = self._ceiling_memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        c = self._ceiling()
+        self._ceiling_memo = (key, c)
+        return c
+
+    def _ceiling(self) -> float:
         c = super().ceiling()
         if not self.adjuncts:
             return c
@@ -121,12 +144,13 @@ class DrugSteps(Visits):
 
     def adjunct_ratio(self, name: str) -> float:
         """mg of ``name`` per mg of the primary drug in the reservoir now (0 if absent)."""
-        from ...drugs.mixture import split
-
         drug = self.implant.hw.reservoir_drug if self.implant is not None else self.drug.name
         if "+" not in drug:
             return 0.0
-        return dict(split(drug)).get(name, 0.0)
+        for d, r in split(drug):
+            if d == name:
+                return r
+        return 0.0
 
     # ---- the clinician's change of drug -----------------------------------------------------------
     def lack_of_effect(self, t: float, uncontrolled: bool, pain: float) -> bool:
@@ -149,18 +173,33 @@ class DrugSteps(Visits):
         imp = self.implant
         if imp is None or self.explanted or not self.therapy_on or self.saline:
             return False
-        # the side effects matter only to a switch for intolerance (pain uncontrolled), to ziconotide
-        # and to an added drug: otherwise the full observation (the visit's costliest step) is skipped
-        if uncontrolled or self.adjuncts or self.drug.name == "ziconotide":
-            fx = self.side_effects(self.sim.observe(activity=1.0))
-        else:
-            fx = dc.SideEffects()
         limit = self.drug_limit()
         if self.dose >= 0.95 * limit:
             if self.limit_since_s is None:
                 self.limit_since_s = t
         else:
             self.limit_since_s = None
+        adjuncts = self.adjuncts
+        if not dc.change_possible(
+            drug=self.drug.name,
+            dose_mg_per_day=self.dose,
+            limit_mg_per_day=limit,
+            at_limit_since_s=self.limit_since_s,
+            uncontrolled=uncontrolled,
+            now_s=t,
+            has_adjuncts=bool(adjuncts),
+        ):
+            return False  # the decision below would keep (most visits): nothing observed or built
+        # the side effects matter only to a switch for intolerance (pain uncontrolled), to ziconotide
+        # and to an added drug: otherwise the full observation (the visit's costliest step) is skipped;
+        # bupivacaine's own effects come from its dose, not from the observation
+        if uncontrolled or self.drug.name == "ziconotide" or any(a != "bupivacaine" for a in adjuncts):
+            fx = self.side_effects(self.sim.observe(activity=1.0))
+        elif adjuncts:
+            block, retention = dc.adjunct_effects(self.dose * self.adjunct_ratio("bupivacaine"))
+            fx = dc.SideEffects(sensory_motor_block=block, urinary_retention=retention)
+        else:
+            fx = NO_EFFECTS
         d = dc.drug_change(
             drug=self.drug.name,
             dose_mg_per_day=self.dose,

@@ -113,20 +113,11 @@ def onsets_before(
     th = thresholds
     sc = scans if scans is not None else {}
     out: dict[str, float | None] = {}
+    scan_onset = pro.scan_onset
     for k in kinds:
-        if k == "constipation":
-            out[k] = pro.onset_weighted_s(
-                exposure,
-                t_s,
-                th[k],
-                pro.CONSTIPATION,
-                it_weight=pro.IT_TO_SYSTEMIC_MME.value,
-                oral_weight=1.0,
-                scan=sc.get(k),
-            )
-        else:
-            rate, oral = _ONSET_RATES[k]
-            out[k] = pro.onset_s(exposure, t_s, th[k], rate, count_oral=oral, scan=sc.get(k))
+        # pro.onset_weighted_s (constipation) and pro.onset_s, called without their wrappers
+        rate, form, a, b = _ONSET_FORMS[k]
+        out[k] = scan_onset(exposure, t_s, th[k], rate, form, a, b, sc.get(k))
     return out
 
 
@@ -137,6 +128,18 @@ _ONSET_RATES: dict[str, tuple[float, bool]] = {
     "urinary_retention": (pro.URINARY_RETENTION, False),
     "sweating": (pro.SWEATING, True),
     "hypocortisolism": (pro.HYPOCORTISOLISM, True),
+}
+
+
+#: each onset-based side effect's hazard as :func:`~itdd.patient.outcomes_pro.scan_onset` takes it:
+#: (rate, form, a, b), the arguments :func:`~itdd.patient.outcomes_pro.onset_s` and
+#: :func:`~itdd.patient.outcomes_pro.onset_weighted_s` pass it
+_ONSET_FORMS: dict[str, tuple[float, int, float, float]] = {
+    **{
+        k: (rate, pro.CENTRAL, pro.ORAL_TO_IT.value, 0.0) if oral else (rate, pro.IT_ONLY, 0.0, 0.0)
+        for k, (rate, oral) in _ONSET_RATES.items()
+    },
+    "constipation": (pro.CONSTIPATION, pro.WEIGHTED, pro.IT_TO_SYSTEMIC_MME.value, 1.0),
 }
 
 

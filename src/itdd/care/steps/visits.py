@@ -21,6 +21,26 @@ from .rules import DAY, IMAGING_S, REFILL_MARGIN_DAYS, REVISION_DELAY_S, H
 from .state import PathwayState
 
 
+def with_pain(o: Vitals, pain: float) -> Vitals:
+    """``dataclasses.replace(o, pain=pain)``, built directly for the bedside :class:`Vitals` (a
+    placebo responder's every visit; tests/care/test_drug_change_fast.py checks they are equal)."""
+    if type(o) is Vitals:
+        return Vitals(
+            o.t_s,
+            pain,
+            o.relief,
+            o.resp_rate_per_min,
+            o.spo2_pct,
+            o.sedation,
+            o.pruritus,
+            o.withdrawal,
+            o.withdrawal_opioid,
+            o.analgesic_drive_mg_per_day,
+            o.opioid_tolerance,
+        )
+    return replace(o, pain=pain)
+
+
 class Visits(PathwayState):
     """Clinic visits: the clinician policy decides (titration, weaning, workups, lack of effect); the visit acts."""
 
@@ -37,7 +57,7 @@ class Visits(PathwayState):
         assert imp is not None
         o = self.observe_clinic(t)
         if self.params.placebo_relief > 0:  # what the patient reports: the placebo relief left
-            o = replace(o, pain=reported_pain(o.pain, self.params.placebo_relief, t - self.start_s))
+            o = with_pain(o, reported_pain(o.pain, self.params.placebo_relief, t - self.start_s))
         status = imp.interrogate()
         self.keep_failed(imp)
         # ERI found at interrogation: book a replacement before end of service
