@@ -1,4 +1,5 @@
-"""One patient-year of the full care pathway: with ``record=True`` (the report) and without (cohorts).
+"""One patient-year of the full care pathway: with ``record=True`` (the report) and without (cohorts);
+and 3-year pathways with the PACC drug changes on and off (issue 10's speed bound).
 
 Each sampled patient runs screening, trial, implant, titration and one year of follow-up under
 the standard plan (``PathwayPlan()``: hazards on).  Non-implanted patients cost little, so the
@@ -27,6 +28,10 @@ from itdd.care.plan import PathwayPlan  # noqa: E402
 from itdd.patient import PatientParams  # noqa: E402
 
 AIM_MS_PER_PATIENT_YEAR = 4.0  # issue 4: 1,000 patient-years in < 5 s on this VM's 2 workers
+#: issue 10: the pathway (PACC drug changes on, the default) within 25% of the cost per patient-year
+#: before issue 10 (commit da195c2); the drug-change machinery's own share is the ratio of the two
+#: rows below (drug changes on / off), measured in one process, alternating
+DRUG_CHANGES_LIMIT_RATIO = 1.25
 
 
 def _measure(patients: list[PatientParams], record: bool, repeat: int) -> tuple[float, int]:
@@ -40,6 +45,31 @@ def _measure(patients: list[PatientParams], record: bool, repeat: int) -> tuple[
             implanted += run_pathway(p, plan, i, record=record).outcome.implanted
         best = min(best, time.process_time() - t)
     return best, implanted
+
+
+def _drug_change_rows(patients: list[PatientParams], repeat: int) -> list[dict[str, Any]]:
+    """3-year pathways with the PACC drug changes on (the default) and off, alternating run by run
+    (their difference is issue 10's drug-change machinery: the check at every visit, mixtures'
+    own PK chains and full observations, switches)."""
+    plans = {True: PathwayPlan(years=3.0), False: PathwayPlan(years=3.0, drug_changes=False)}
+    best = {True: float("inf"), False: float("inf")}
+    for _ in range(repeat):
+        for on, plan in plans.items():
+            t = time.process_time()
+            for i, p in enumerate(patients):
+                run_pathway(p, plan, i, record=False)
+            best[on] = min(best[on], time.process_time() - t)
+    py = 3.0 * len(patients)
+    return [
+        {
+            "benchmark": f"care pathway: 3 years, record=False, drug_changes={on}",
+            "patients": len(patients),
+            "ms_per_patient_year": best[on] * 1000 / py,
+            "ratio_on_to_off": best[True] / best[False] if on else None,
+            "limit_ratio_to_da195c2": DRUG_CHANGES_LIMIT_RATIO if on else None,
+        }
+        for on in (True, False)
+    ]
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -61,6 +91,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 "aim_ms_per_patient_year": AIM_MS_PER_PATIENT_YEAR if not record else None,
             }
         )
+    rows += _drug_change_rows(patients[: 20 if quick else 60], repeat)
     return rows
 
 

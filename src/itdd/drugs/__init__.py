@@ -23,6 +23,7 @@ import yaml
 
 from .. import quantities as q
 from ..errors import InputError
+from .mixture import mixture_drug as _mixture_drug  # mixture.py imports this package only inside functions
 
 CONFIDENCE = ("S", "S2", "U", "assumption")
 MAX_STABILITY_DAYS = 180  # [S] patient FAQ: refill every 6 to 26 weeks (180 days)
@@ -374,9 +375,7 @@ def get_drug(name: str, field: str = "drug") -> Drug:
     (``morphine+bupivacaine@0.5``: 0.5 mg of bupivacaine per mg of morphine)."""
     lib = library()
     if "+" in name and name not in lib:
-        from .mixture import mixture_drug
-
-        return mixture_drug(name, field)
+        return _mixture_drug(name, field)
     if name not in lib:
         raise InputError(field, f"'{name}' is not in the drug library (known: {', '.join(sorted(lib))})")
     return lib[name]

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SEP, AT = "+", "@"
 H_PER_DAY = 24.0
+_NO_FORCING = (0.0, 0.0)
 
 
 def is_mixture(name: str) -> bool:
@@ -52,6 +53,7 @@ def split_mixture(name: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+@cache
 def known(name: str) -> bool:
     """A single drug with a patient model, or a well-formed mixture of such drugs."""
     if SEP not in name:
@@ -69,12 +71,12 @@ def step_mix(sim: PatientSim, dt_h: float, name: str, r_csf: float, r_tis: float
     if dt_h <= 0.0:
         return
     parts = split_mixture(name)
-    forcing: dict[int, tuple[float, float]] = {}
+    forcing: dict[object, tuple[float, float]] = {}  # by chain (hashed by identity, as id() was)
     for drug, ratio in parts:
         ch = sim._chains.get(drug)
         if ch is None:
             ch = sim._chain(drug)
-        forcing[id(ch)] = (r_csf * ratio, r_tis * ratio)
+        forcing[ch] = (r_csf * ratio, r_tis * ratio)
         dc = sim.delivered_csf_mg
         dc[drug] = dc.get(drug, 0.0) + r_csf * ratio * dt_h
         if r_tis:
@@ -84,7 +86,7 @@ def step_mix(sim: PatientSim, dt_h: float, name: str, r_csf: float, r_tis: float
     host = sim._host
     r_oral = sim.oral_mme_per_day / H_PER_DAY
     for ch in sim._chains.values():
-        rc, rt = forcing.get(id(ch), (0.0, 0.0))
+        rc, rt = forcing.get(ch, _NO_FORCING)
         ro = r_oral if ch is host else 0.0
         if rc or rt or ro:
             qo = ch.q_oral if ro else ch.q_in
