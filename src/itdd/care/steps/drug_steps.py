@@ -119,10 +119,12 @@ class DrugSteps(Visits):
 
     # ---- what the clinician sees ------------------------------------------------------------------
     def observe_clinic(self, t: float) -> Vitals:
-        """Morphine alone: the bedside vitals (all the morphine titration reads).  Another drug or a
-        mixture: the full observation (confusion for ziconotide, blood pressure and heart rate for
-        clonidine and bupivacaine), which has every field of the vitals."""
-        if self.drug.name == "morphine" and not self.adjuncts:
+        """The bedside vitals (all an opioid's titration reads, in morphine equivalents for another
+        opioid), or the full observation, which has every field of the vitals with the same values,
+        when the visit reads more: confusion for ziconotide's own titration, blood pressure and heart
+        rate for an added clonidine (:meth:`drug_change_visit` would observe the patient anyway;
+        bupivacaine's block and retention come from its dose)."""
+        if self.drug.name != "ziconotide" and all(a == "bupivacaine" for a in self.adjuncts):
             return super().observe_clinic(t)
         self.sync(t)
         return cast(Vitals, self.sim.observe(activity=1.0))
@@ -233,12 +235,13 @@ class DrugSteps(Visits):
             )
             if a.action != "keep" and a.dose_mg_per_day is not None:
                 self.adjuncts[name] = a.dose_mg_per_day
-                self.stage(
-                    "visit",
-                    t,
-                    f"{name} {adj.fmt_dose_rate(target)} → {adj.fmt_dose_rate(a.dose_mg_per_day)}",
-                    details=a.reason,
-                )
+                if self.record:  # the label is report output only
+                    self.stage(
+                        "visit",
+                        t,
+                        f"{name} {adj.fmt_dose_rate(target)} → {adj.fmt_dose_rate(a.dose_mg_per_day)}",
+                        details=a.reason,
+                    )
                 if a.action == "reduce":
                     self.do_refill(f"{name} reduced ({a.reason})")
                     return True
