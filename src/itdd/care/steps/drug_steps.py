@@ -124,7 +124,8 @@ class DrugSteps(Visits):
         when the visit reads more: confusion for ziconotide's own titration, blood pressure and heart
         rate for an added clonidine (:meth:`drug_change_visit` would observe the patient anyway;
         bupivacaine's block and retention come from its dose)."""
-        if self.drug.name != "ziconotide" and all(a == "bupivacaine" for a in self.adjuncts):
+        adjuncts = self.adjuncts
+        if self.drug.name != "ziconotide" and (not adjuncts or all(a == "bupivacaine" for a in adjuncts)):
             return super().observe_clinic(t)
         self.sync(t)
         return cast(Vitals, self.sim.observe(activity=1.0))
@@ -195,7 +196,7 @@ class DrugSteps(Visits):
         # the side effects matter only to a switch for intolerance (pain uncontrolled), to ziconotide
         # and to an added drug: otherwise the full observation (the visit's costliest step) is skipped;
         # bupivacaine's own effects come from its dose, not from the observation
-        if uncontrolled or self.drug.name == "ziconotide" or any(a != "bupivacaine" for a in adjuncts):
+        if uncontrolled or self.drug.name == "ziconotide" or (adjuncts and any(a != "bupivacaine" for a in adjuncts)):
             fx = self.side_effects(self.sim.observe(activity=1.0))
         elif adjuncts:
             block, retention = dc.adjunct_effects(self.dose * self.adjunct_ratio("bupivacaine"))
