@@ -330,29 +330,48 @@ class MortalityClock:
     def _piece(self, t_s: float) -> tuple[float, float]:
         """``(self._breakpoints(t_s), self._total(t_s))`` in one call: the same expressions in the
         same order (the age and its year computed once for both), for the two scans below."""
+        # min(a, b) and max(a, b) written as the comparisons they make (b if b < a else a; b if
+        # b > a else a) and _rd written out: the next death is scanned piece by piece at every change
         age_y = self.age_y
         year = math.floor(age_y + (t_s - self.implant_s) / SECONDS_PER_YEAR)
         nxt = self.implant_s + (year + 1 - age_y) * SECONDS_PER_YEAR
         after = t_s + 1e-6
         for e in self._edges:
             if e > after:
-                nxt = min(nxt, e)
+                if e < nxt:
+                    nxt = e
                 break
-        for end, _ in self.increases:
-            if end > after:
-                nxt = min(nxt, end)
-        nxt = max(nxt, t_s + 1e-3)
+        increases = self.increases
+        for end, _ in increases:
+            if end > after and end < nxt:
+                nxt = end
+        lo = t_s + 1e-3
+        if lo > nxt:
+            nxt = lo
         bg = self._bg.get(year)
         if bg is None:
             bg = self._bg[year] = CHRONIC_PAIN_EXCESS.value * life_table().hazard_per_year(year, self.female)
-        return nxt, bg + self._rd(t_s) + (CANCER_PER_YEAR if self.cancer else 0.0)
+        if not self.therapy_related or not self.opioid:  # _rd
+            rd = 0.0
+        else:
+            rate = self._late
+            for a, b, r in self._windows:
+                if a <= t_s < b:
+                    rate = r
+                    break
+            if t_s < self._first_end_s:
+                rate *= self.start_factor
+            if increases:
+                rate += sum(x for end, x in increases if t_s < end)
+            rd = rate * self._rr
+        return nxt, bg + rd + (CANCER_PER_YEAR if self.cancer else 0.0)
 
     def _integrate(self, t0: float, t1: float) -> float:
         h = 0.0
         t = t0
         while t < t1:
             bp, total = self._piece(t)
-            nxt = min(bp, t1)
+            nxt = t1 if t1 < bp else bp  # min(bp, t1)
             h += total * (nxt - t) / SECONDS_PER_YEAR
             t = nxt
         return h
@@ -393,7 +412,7 @@ class MortalityClock:
         t = self.t_s
         while t < horizon_s:
             bp, rate = self._piece(t)
-            nxt = min(bp, horizon_s)
+            nxt = horizon_s if horizon_s < bp else bp  # min(bp, horizon_s)
             step = rate * (nxt - t) / SECONDS_PER_YEAR
             if cum + step >= self.threshold and rate > 0:
                 return t + (self.threshold - cum) / rate * SECONDS_PER_YEAR
