@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .delivered import SCALE, TWO_DAYS_S
 from .firmware import EPS_ML, EPS_S, INF
 from .therapy import DAY_S
 
 if TYPE_CHECKING:
     from .implant import Implant
-
-TWO_DAYS_S = 2 * DAY_S
 
 # What run_plain returns: run Implant._on_time() at the implant's instant, then go on; or run the
 # general loop from it; or the implant is at the end.
@@ -155,13 +154,16 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
     p = fw.ptm_bolus
     p_end = INF if p is None else p.end_s
     history = fw.history
-    terms = fw._terms  # Firmware.history_terms(), its cache read in place
-    if fw._terms_of is not history or len(terms) != len(history):
-        terms = fw.history_terms()
+    cums = fw._cums  # Firmware.history_cums(), its cache read in place
+    if fw._cums_of is not history or len(cums) != len(history) + 1:
+        cums = fw.history_cums()
+    cum = cums[-1]
     if history:
         h_first, h_end, h_mg = history[-1]
+        cum_prev = cums[-2]
     else:
         h_first = h_end = h_mg = -1.0
+        cum_prev = 0
     (a_t0, a_t1, a_pumped, a_csf_ml, a_csf_mg, a_tissue, a_prog, a_res, a_est, a_cmd, a_drug, a_state) = (
         imp.record.appenders
     )
@@ -238,18 +240,22 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
                 est = 0.0
             if p is not None:
                 p.given_mg += p.mg_per_day * days
+            # itdd.pump.delivered.record, inline (its running count too)
             if h_mg == mg and abs(h_end - t0) < EPS_S:
                 history[-1] = (h_first, t1, mg)
-                terms[-1] = mg * (t1 - h_first) / DAY_S
+                cum = cum_prev + int(mg * (t1 - h_first) / DAY_S * SCALE) + 1
+                cums[-1] = cum
             else:
                 history.append((t0, t1, mg))
-                terms.append(mg * (t1 - t0) / DAY_S)
+                cum_prev = cum
+                cum += int(mg * (t1 - t0) / DAY_S * SCALE) + 1
+                cums.append(cum)
                 h_first, h_mg = t0, mg
             h_end = t1
             horizon = t1 - TWO_DAYS_S
             while history[0][1] < horizon:
                 history.popleft()
-                terms.popleft()
+                cums.popleft()
             if eri_pending:
                 bat -= drain * days
             a_t0(t0)

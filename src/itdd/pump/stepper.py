@@ -45,8 +45,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .delivered import record as record_delivery
 from .firmware import EPS_ML, EPS_S, INF
-from .plain import GENERAL, ON_TIME, TWO_DAYS_S, plain_ok, run_plain
+from .plain import GENERAL, ON_TIME, plain_ok, run_plain
 from .therapy import DAY_S
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def _general(imp: Implant, t_end_s: float) -> None:
     fw, hw, model = imp.fw, imp.hw, imp.model
     path = hw.path
     history = fw.history
-    terms = fw.history_terms()
+    cums = fw.history_cums()
     residual = model.residual_ml
     res_floor = residual + EPS_ML
     drain_day, drain_ml = model.battery_drain_per_day, model.battery_drain_per_ml
@@ -223,18 +224,7 @@ def _general(imp: Implant, t_end_s: float) -> None:
                 if pr is not None and b is None and not fw.min_rate_mode:
                     pr.given_mg += pr.mg_per_day * days
             if mg > 0.0:
-                last = history[-1] if history else None
-                if last is not None and last[2] == mg and abs(last[1] - t0) < EPS_S:
-                    first = last[0]
-                    history[-1] = (first, t1, mg)
-                    terms[-1] = mg * (t1 - first) / DAY_S
-                else:
-                    history.append((t0, t1, mg))
-                    terms.append(mg * (t1 - t0) / DAY_S)
-                horizon = t1 - TWO_DAYS_S
-                while history[0][1] < horizon:  # (not empty: an entry ending at t1 was just added)
-                    history.popleft()
-                    terms.popleft()
+                record_delivery(history, cums, t0, t1, mg)
         if eri_pending:
             hw.battery_to_eri -= drain * days
         a_t0(t0)
