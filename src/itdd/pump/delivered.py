@@ -35,7 +35,11 @@ from .therapy import DAY_S
 
 EPS_S = 1e-6  # itdd.pump.firmware.EPS_S (that module imports this one): two entries this close are one
 SCALE = 2.0**40  # running-count units per mg: 2**-40 mg (~1e-12 mg) each
-TWO_DAYS_S = 2 * DAY_S
+# DAY_S (an int) as a float, for the hot loops: a float and an int are combined by converting the
+# int to the same double (86,400 is exact), so the results are the same bit for bit, but the
+# interpreter's float-only fast paths apply
+DAY_F = float(DAY_S)
+TWO_DAYS_S = 2.0 * DAY_S
 Entry = tuple[float, float, float]
 END_S = itemgetter(1)  # of an entry (its end)
 

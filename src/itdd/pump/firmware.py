@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_dose_rate, fmt_flow, fmt_volume
-from .delivered import END_S, SCALE, cumulative, delivered_mg_between
+from .delivered import DAY_F, END_S, SCALE, cumulative, delivered_mg_between
 from .delivered import record as record_delivery
 from .events import ALARMS as ALARM_KINDS
 from .limits import RANGES, check_ptm, check_range
@@ -382,7 +382,7 @@ class Firmware:
         otherwise ``bolus_ended_short`` with the dose actually given and why."""
         # (a drifting clock shortens a scheduled window by its drift: not a cut-short bolus)
         if given_mg >= dose_mg * (1.0 - COMPLETE_REL - abs(self.clock_drift)) - COMPLETE_ABS_MG:
-            self.log.append(t_s, "bolus_completed", kind=kind, dose_mg=dose_mg)
+            self.log.add(t_s, "bolus_completed", {"kind": kind, "dose_mg": dose_mg})
         else:
             self.log.append(
                 t_s,
@@ -787,28 +787,28 @@ class Firmware:
         if decision.granted:
             p = self.ptm
             assert p is not None
-            mg_per_day = p.dose_mg / p.duration_s * DAY_S
+            mg_per_day = p.dose_mg / p.duration_s * DAY_F  # (DAY_F: DAY_S as a float, the same product)
             rate = mg_per_day / self.conc_mg_per_ml
             self.ptm_grants.append(t_s)
             dose, duration = p.dose_mg, p.duration_s
             self.ptm_bolus = ActiveBolus("ptm", t_s, t_s + duration, rate, mg_per_day, dose)
             log = self.log
-            log.append(
+            log.add(
                 t_s,
                 "ptm_bolus_granted",
-                dose_mg=dose,
-                duration_s=duration,
-                boluses_left_24h=decision.boluses_left_24h,
+                {"dose_mg": dose, "duration_s": duration, "boluses_left_24h": decision.boluses_left_24h},
             )
-            log.append(t_s, "bolus_started", kind="ptm", dose_mg=dose, duration_s=duration)
+            log.add(t_s, "bolus_started", {"kind": "ptm", "dose_mg": dose, "duration_s": duration})
             self._recompute()
         else:
-            self.log.append(
+            self.log.add(
                 t_s,
                 "ptm_bolus_denied",
-                reason=decision.reason,
-                message=decision.message,
-                next_allowed_at_s=decision.next_allowed_s,
+                {
+                    "reason": decision.reason,
+                    "message": decision.message,
+                    "next_allowed_at_s": decision.next_allowed_s,
+                },
             )
         return decision
 
@@ -824,7 +824,7 @@ class Firmware:
             p,
             t_s=t_s,
             state=self.state,
-            therapy_running=self.therapy.running,
+            therapy_running=self.therapy.mode != "stopped",  # (Therapy.running, without the call)
             grants=grants,  # read only (decide_ptm takes any sequence): no copy
             running_end_s=None if running is None else running.end_s,
             delivered_mg_between=self.delivered_mg_between,

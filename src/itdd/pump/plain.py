@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .delivered import SCALE, TWO_DAYS_S
+from .delivered import DAY_F, SCALE, TWO_DAYS_S
 from .firmware import EPS_ML, EPS_S, INF
-from .therapy import DAY_S
 
 if TYPE_CHECKING:
     from .implant import Implant
@@ -186,7 +185,7 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
     if rate > rate_max:
         rate_max = rate
     rate_max *= 1.000001
-    span = DAY_S * 0.999999
+    span = DAY_F * 0.999999
     safe = t0 + (est - est_floor) / rate_max * span - 60.0
     x = t0 + (res - res_floor) / (rate_max * flow_accuracy) * span - 60.0
     if x < safe:
@@ -205,14 +204,14 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
             if p_end < nxt:
                 nxt = p_end
             if nxt > safe:
-                x = t0 + (est - level) / rate * DAY_S
+                x = t0 + (est - level) / rate * DAY_F
                 if x < nxt:
                     nxt = x
-                x = t0 + (res - residual) / q * DAY_S
+                x = t0 + (res - residual) / q * DAY_F
                 if x < nxt:
                     nxt = x
                 if eri_pending:
-                    x = t0 + bat / drain * DAY_S
+                    x = t0 + bat / drain * DAY_F
                     if x < nxt:
                         nxt = x
             t1 = nxt if nxt < t_end_s else t_end_s
@@ -220,7 +219,7 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
                 code = GENERAL  # a threshold due now: the general loop's edge handling
                 break
             # ---- move exactly to t1 ----------------------------------------------------------
-            days = (t1 - t0) / DAY_S
+            days = (t1 - t0) / DAY_F
             pumped = q * days
             res0 = res
             res = res0 - pumped
@@ -243,12 +242,12 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
             # itdd.pump.delivered.record, inline (its running count too)
             if h_mg == mg and abs(h_end - t0) < EPS_S:
                 history[-1] = (h_first, t1, mg)
-                cum = cum_prev + int(mg * (t1 - h_first) / DAY_S * SCALE) + 1
+                cum = cum_prev + int(mg * (t1 - h_first) / DAY_F * SCALE) + 1
                 cums[-1] = cum
             else:
                 history.append((t0, t1, mg))
                 cum_prev = cum
-                cum += int(mg * (t1 - t0) / DAY_S * SCALE) + 1
+                cum += int(mg * (t1 - t0) / DAY_F * SCALE) + 1
                 cums.append(cum)
                 h_first, h_mg = t0, mg
             h_end = t1

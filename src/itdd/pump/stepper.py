@@ -58,12 +58,14 @@ MAX_STEPS_PER_RUN = 50_000_000
 
 def run_until(imp: Implant, t_end_s: float) -> None:
     """Move ``imp`` exactly to ``t_end_s`` (see the module's docstring for why this is exact)."""
-    while imp.t_s < t_end_s:
+    while True:
         code = run_plain(imp, t_end_s)
         if code is ON_TIME:
             imp._on_time()
         elif code is GENERAL:
             _general(imp, t_end_s)
+        else:  # DONE: the implant is at t_end_s (or was past it)
+            return
 
 
 def _general(imp: Implant, t_end_s: float) -> None:
