@@ -10,6 +10,7 @@ import pytest
 
 from itdd.errors import SafetyRefusal
 from itdd.pump import persist
+from itdd.pump.delivered import cumulative
 from itdd.pump.firmware import PtmSettings
 from itdd.pump.implant import Implant
 from itdd.pump.models import get_model
@@ -133,7 +134,17 @@ def _run(seed: int, run_until: Callable[[Implant, float], None]) -> tuple[object
                 run_until(imp, imp.t_s + r.uniform(DAY, 20 * DAY))
         except SafetyRefusal as e:
             outcomes.append(str(e))
+        _check_running_count(imp)
     return (*_state(imp), tuple(outcomes))
+
+
+def _check_running_count(imp: Implant) -> None:
+    """The history's integer running count (what the predictive maximum's shortcut reads) is the
+    count of the history itself, whichever loop and command wrote it (itdd.pump.delivered)."""
+    fw = imp.fw
+    cums = fw._cums
+    if fw._cums_of is fw.history and len(cums) == len(fw.history) + 1:  # (else rebuilt on use)
+        assert [c - cums[0] for c in cums] == list(cumulative(fw.history))
 
 
 @pytest.mark.parametrize("block", range(4))

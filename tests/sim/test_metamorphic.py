@@ -12,7 +12,6 @@ The fourth property, agreement with the fixed-step oracle per hour, is in test_o
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import json
 import math
@@ -195,14 +194,7 @@ def _run_in_pieces(data: dict[str, Any], cuts: list[float]) -> tuple[Run, list[A
     records = []
     for frac in sorted(cuts):
         t_cut = run.start_s + frac * (run.end_s - run.start_s)
-        heap = sim._heap
-        while heap and heap[0][0] <= t_cut:
-            item = heapq.heappop(heap)[3]
-            if item.cancelled:
-                continue
-            run.implant.run_until(item.time_s)
-            item.action(sim)
-        run.implant.run_until(t_cut)
+        sim.advance(t_cut)
         records.append(run.implant.record)
         restored = persist.load(json.loads(json.dumps(persist.dump(run.implant))))
         run.implant = sim.implant = restored

@@ -27,12 +27,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, replace
-from itertools import islice
-from operator import itemgetter
 from typing import Any
 
 from ..errors import SafetyRefusal
 from ..quantities import fmt_dose_rate, fmt_flow, fmt_volume
+from .delivered import DAY_F, END_S, SCALE, cumulative, delivered_mg_between
+from .delivered import record as record_delivery
 from .events import ALARMS as ALARM_KINDS
 from .limits import RANGES, check_ptm, check_range
 from .log import EventLog
@@ -47,7 +47,6 @@ from .therapy import DAY_S, Therapy, check_rates
 EPS_S = 1e-6
 EPS_ML = 1e-9
 INF = float("inf")
-_END_S = itemgetter(1)  # of a history entry (t0, t1, mg_per_day)
 
 
 # alarm type -> (log event, severity).  Tones per clinical-facts [S]: critical = 3 s two-tone,
@@ -90,9 +89,9 @@ class Firmware:
     _lengths: tuple[float, ...] = ()
     _lengths_of: Therapy | None = None
     _lengths_drift = 0.0
-    # each history entry's amount, kept beside the history (see history_terms)
-    _terms: deque[float] = deque()  # noqa: RUF012 - never written: replaced on first use
-    _terms_of: deque[tuple[float, float, float]] | None = None
+    # the history's running count (itdd.pump.delivered), kept beside it (see history_cums)
+    _cums: deque[int] = deque()  # noqa: RUF012 - never written: replaced on first use
+    _cums_of: deque[tuple[float, float, float]] | None = None
     # the highest step dose of a therapy (itdd.pump.stepper's safe horizon), kept per therapy
     _max_dose_of: Therapy | None = None
     _max_dose = 0.0
@@ -308,19 +307,7 @@ class Firmware:
             if pr is not None and b is None and not self.min_rate_mode:
                 pr.given_mg += pr.mg_per_day * days
         if mg > 0.0:
-            h = self.history
-            terms = self.history_terms()
-            if h and h[-1][2] == mg and abs(h[-1][1] - t0_s) < EPS_S:
-                first = h[-1][0]
-                h[-1] = (first, t1_s, mg)
-                terms[-1] = mg * (t1_s - first) / DAY_S
-            else:
-                h.append((t0_s, t1_s, mg))
-                terms.append(mg * (t1_s - t0_s) / DAY_S)
-            horizon = t1_s - 2 * DAY_S
-            while h and h[0][1] < horizon:
-                h.popleft()
-                terms.popleft()
+            record_delivery(self.history, self.history_cums(), t0_s, t1_s, mg)
 
     def on_time(self, t_s: float) -> None:
         """Handle everything due at ``t_s`` (timers, schedule boundaries, reservoir thresholds)."""
@@ -395,7 +382,7 @@ class Firmware:
         otherwise ``bolus_ended_short`` with the dose actually given and why."""
         # (a drifting clock shortens a scheduled window by its drift: not a cut-short bolus)
         if given_mg >= dose_mg * (1.0 - COMPLETE_REL - abs(self.clock_drift)) - COMPLETE_ABS_MG:
-            self.log.append(t_s, "bolus_completed", kind=kind, dose_mg=dose_mg)
+            self.log.add(t_s, "bolus_completed", {"kind": kind, "dose_mg": dose_mg})
         else:
             self.log.append(
                 t_s,
@@ -706,58 +693,60 @@ class Firmware:
         return self.motor_stalled and self.stall_latched and not field_present
 
     # ---- patient-activated bolus ---------------------------------------------------------------
-    def history_terms(self) -> deque[float]:
-        """Each history entry's amount, ``mg_per_day * (t1 - t0) / DAY_S``, in the history's order.
-
-        ``consume`` keeps it beside the history (an entry's amount is computed once, when the
-        entry is appended or extended); a history set from elsewhere (a loaded state) gets its
-        amounts computed here on first use."""
+    def history_cums(self) -> deque[int]:
+        """The history's running count (:mod:`itdd.pump.delivered`), kept beside it by
+        :func:`~itdd.pump.delivered.record`; a history set from elsewhere (the seeding, a loaded
+        state) gets its count here on first use."""
         h = self.history
-        terms = self._terms
-        if self._terms_of is not h or len(terms) != len(h):
-            terms = self._terms = deque(mg * (t1 - t0) / DAY_S for t0, t1, mg in h)
-            self._terms_of = h
-        return terms
+        cums = self._cums
+        if self._cums_of is not h or len(cums) != len(h) + 1:
+            cums = self._cums = cumulative(h)
+            self._cums_of = h
+        return cums
 
     def delivered_mg_between(self, a_s: float, b_s: float) -> float:
-        """What the firmware believes it delivered in [a, b] (its own commanded record).
+        """What the firmware believes it delivered in [a, b] (its own commanded record; the sum,
+        in time order, of each entry's part inside [a, b]: :func:`itdd.pump.delivered.delivered_mg_between`)."""
+        return delivered_mg_between(self.history, a_s, b_s)
 
-        The sum, in time order, of each entry's part inside [a, b]: ``mg * (hi - lo) / DAY_S``.
-        The history is in time order and its entries do not overlap, so only the first entry
-        that ends after a and the one that holds b can be cut; every entry between lies wholly
-        inside, and its part is exactly its amount (:meth:`history_terms`), added in the same
-        order, one ``+`` at a time, as the loop would (not ``sum``: from Python 3.12 on it
-        compensates the rounding of floats; ``reduce(add, ...)`` adds the same but calls
-        ``operator.add`` for each term)."""
+    def ptm_upper_bound_mg(self, a_s: float, t_s: float, until_s: float) -> float | None:
+        """A number no smaller than ``delivered_mg_between(a, t) + planned_basal_mg(t, until)`` as
+        those compute it, cheaply: the predictive maximum grants a patient bolus whose bound plus
+        its dose is within the limit without the two sums (:func:`itdd.pump.ptm.decide_ptm`).
+        None (no bound: the exact sums) outside the common case (a clinician, priming or bridge
+        bolus, the minimum rate, end of service, a bolus longer than a day, a huge history).
+
+        Why it bounds them (``t`` is the present: the history ends by it).  *Delivered*: the exact
+        sum adds, for the entries that end after ``a``, a part of each no larger than its term
+        (``hi - lo <= t1 - t0``, and rounding is monotone), ``n`` nonnegative floats: at most
+        their real sum times ``1 + 1.01 n u`` (``u = 2**-53``); that sum is less than
+        :func:`~itdd.pump.delivered.bound_since`'s integer quotient, computed within ``u``.
+        *Planned*: without a bolus the plan adds, for each step piece of [t, until], its dose (at
+        most the therapy's highest step dose) times the piece's length; the lengths add up to
+        ``until - t`` (each rounded), and a day holds at most ``m = len(steps) + 2`` pieces: at
+        most ``max_dose * (until - t) / DAY_S`` times ``1 + 1.01 (m + 4) u``.  With ``n + m`` below
+        10**6, the exact sum is below this bound's ``past + ahead`` times ``1 + 2e-10``; the bound
+        is that times ``1 + 1e-9``.  Where the bound plus the dose is within the limit (``fl(bound + dose) <=
+        limit``), the exact total, rounded the same way and no larger at each step, is too: the
+        decision, its reason and its message are the exact sums' (a grant's message has no number)."""
+        if self.eos or self.bolus is not None or self.min_rate_mode or not until_s - t_s <= DAY_S:
+            return None
         h = self.history
-        n = len(h)
-        i = bisect_right(h, a_s, key=_END_S)  # the first entry that ends after a
-        if i >= n:
-            return 0.0
-        t0, t1, mg = h[i]
-        if t0 >= b_s:
-            return 0.0
-        total = 0.0
-        lo = t0 if t0 > a_s else a_s
-        hi = t1 if t1 < b_s else b_s
-        if hi > lo:
-            total += mg * (hi - lo) / DAY_S
-        if t1 >= b_s:
-            return total
-        j = bisect_right(h, b_s, key=_END_S, lo=i + 1)  # entries i+1 .. j-1 end by b
-        # (an entry of zero length adds 0.0 here and nothing in the loop: the same total)
-        terms = self._terms
-        if self._terms_of is not h or len(terms) != n:
-            terms = self.history_terms()
-        for term in islice(terms, i + 1, j):
-            total += term
-        if j < n:
-            t0, t1, mg = h[j]
-            if t0 < b_s:  # the entry that holds b (it starts after a: after entry i's end)
-                lo = t0 if t0 > a_s else a_s
-                if b_s > lo:
-                    total += mg * (b_s - lo) / DAY_S
-        return total
+        th = self.therapy
+        steps = th.steps
+        if len(h) + len(steps) >= 1_000_000:
+            return None
+        cums = self._cums
+        if self._cums_of is not h or len(cums) != len(h) + 1:
+            cums = self.history_cums()
+        past = (cums[-1] - cums[bisect_right(h, a_s, key=END_S)]) / SCALE  # delivered.bound_since
+        if until_s > t_s and th.mode != "stopped":  # (Therapy.running)
+            max_dose = self._max_dose
+            if self._max_dose_of is not th:
+                self._max_dose = max_dose = max(st.dose_mg_per_day for st in steps)
+                self._max_dose_of = th
+            past += max_dose * (until_s - t_s) / DAY_S
+        return past * (1.0 + 1e-9)
 
     def planned_basal_mg(self, t_s: float, until_s: float) -> float:
         """Drug the current program will deliver in [t, until] apart from patient boluses."""
@@ -798,28 +787,28 @@ class Firmware:
         if decision.granted:
             p = self.ptm
             assert p is not None
-            mg_per_day = p.dose_mg / p.duration_s * DAY_S
+            mg_per_day = p.dose_mg / p.duration_s * DAY_F  # (DAY_F: DAY_S as a float, the same product)
             rate = mg_per_day / self.conc_mg_per_ml
             self.ptm_grants.append(t_s)
             dose, duration = p.dose_mg, p.duration_s
             self.ptm_bolus = ActiveBolus("ptm", t_s, t_s + duration, rate, mg_per_day, dose)
             log = self.log
-            log.append(
+            log.add(
                 t_s,
                 "ptm_bolus_granted",
-                dose_mg=dose,
-                duration_s=duration,
-                boluses_left_24h=decision.boluses_left_24h,
+                {"dose_mg": dose, "duration_s": duration, "boluses_left_24h": decision.boluses_left_24h},
             )
-            log.append(t_s, "bolus_started", kind="ptm", dose_mg=dose, duration_s=duration)
+            log.add(t_s, "bolus_started", {"kind": "ptm", "dose_mg": dose, "duration_s": duration})
             self._recompute()
         else:
-            self.log.append(
+            self.log.add(
                 t_s,
                 "ptm_bolus_denied",
-                reason=decision.reason,
-                message=decision.message,
-                next_allowed_at_s=decision.next_allowed_s,
+                {
+                    "reason": decision.reason,
+                    "message": decision.message,
+                    "next_allowed_at_s": decision.next_allowed_s,
+                },
             )
         return decision
 
@@ -835,11 +824,12 @@ class Firmware:
             p,
             t_s=t_s,
             state=self.state,
-            therapy_running=self.therapy.running,
+            therapy_running=self.therapy.mode != "stopped",  # (Therapy.running, without the call)
             grants=grants,  # read only (decide_ptm takes any sequence): no copy
             running_end_s=None if running is None else running.end_s,
             delivered_mg_between=self.delivered_mg_between,
             planned_basal_mg=self.planned_basal_mg,
+            upper_bound_mg=self.ptm_upper_bound_mg,
         )
 
     # ---- reporting -----------------------------------------------------------------------------

@@ -47,7 +47,8 @@ class LogEntry(NamedTuple):
         return float(v)
 
 
-_new_entry = tuple.__new__  # LogEntry's own __new__ without its keyword handling: EventLog.append
+_new_entry = tuple.__new__  # LogEntry's own __new__ without its keyword handling: EventLog.add
+DEVICE_TYPES = EVENT_TYPES - DEVICE_INVISIBLE  # the types LogEntry.device is True for
 
 
 class EventLog:
@@ -61,18 +62,35 @@ class EventLog:
         self._seq = 0
 
     def append(self, time_s: float, type_: str, **details: Any) -> LogEntry:
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"unknown log event type {type_!r}")
+        """Log ``type_`` at ``time_s`` with ``details`` (an unknown type or a time before the last
+        entry's is an error)."""
+        return self.add(time_s, type_, details)
+
+    def add(self, time_s: float, type_: str, details: dict[str, Any]) -> LogEntry:
+        """:meth:`append` with the details as a dict (the hot paths build it as a literal: a
+        positional call, no keyword handling).  The same checks in the same order: the type, then
+        the time."""
         history = self.history
-        if history and time_s < history[-1].time_s - 1e-6:
-            raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
-        self._seq = seq = self._seq + 1
-        entry: LogEntry = _new_entry(LogEntry, (seq, time_s, type_, details))
-        history.append(entry)
-        if type_ not in DEVICE_INVISIBLE:  # LogEntry.device
+        if type_ in DEVICE_TYPES:  # (a known type the device sees: the common case)
+            if history and time_s < history[-1][1] - 1e-6:  # (its time_s, read by index)
+                raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
+            self._seq = seq = self._seq + 1
+            entry: LogEntry = _new_entry(LogEntry, (seq, time_s, type_, details))
+            history.append(entry)
             self.device.append(entry)
             counters = self.counters
-            counters[type_] = counters.get(type_, 0) + 1
+            try:
+                counters[type_] += 1
+            except KeyError:  # (the first of its type)
+                counters[type_] = 1
+            return entry
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown log event type {type_!r}")
+        if history and time_s < history[-1][1] - 1e-6:
+            raise ValueError(f"log entry {type_} at {time_s} is earlier than the last entry")
+        self._seq = seq = self._seq + 1
+        entry = _new_entry(LogEntry, (seq, time_s, type_, details))
+        history.append(entry)  # (LogEntry.device is False: the full history only)
         return entry
 
     def since(self, seq: int) -> list[LogEntry]:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .delivered import DAY_F, SCALE, TWO_DAYS_S
 from .firmware import EPS_ML, EPS_S, INF
-from .therapy import DAY_S
 
 if TYPE_CHECKING:
     from .implant import Implant
-
-TWO_DAYS_S = 2 * DAY_S
 
 # What run_plain returns: run Implant._on_time() at the implant's instant, then go on; or run the
 # general loop from it; or the implant is at the end.
@@ -155,13 +153,16 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
     p = fw.ptm_bolus
     p_end = INF if p is None else p.end_s
     history = fw.history
-    terms = fw._terms  # Firmware.history_terms(), its cache read in place
-    if fw._terms_of is not history or len(terms) != len(history):
-        terms = fw.history_terms()
+    cums = fw._cums  # Firmware.history_cums(), its cache read in place
+    if fw._cums_of is not history or len(cums) != len(history) + 1:
+        cums = fw.history_cums()
+    cum = cums[-1]
     if history:
         h_first, h_end, h_mg = history[-1]
+        cum_prev = cums[-2]
     else:
         h_first = h_end = h_mg = -1.0
+        cum_prev = 0
     (a_t0, a_t1, a_pumped, a_csf_ml, a_csf_mg, a_tissue, a_prog, a_res, a_est, a_cmd, a_drug, a_state) = (
         imp.record.appenders
     )
@@ -184,7 +185,7 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
     if rate > rate_max:
         rate_max = rate
     rate_max *= 1.000001
-    span = DAY_S * 0.999999
+    span = DAY_F * 0.999999
     safe = t0 + (est - est_floor) / rate_max * span - 60.0
     x = t0 + (res - res_floor) / (rate_max * flow_accuracy) * span - 60.0
     if x < safe:
@@ -203,14 +204,14 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
             if p_end < nxt:
                 nxt = p_end
             if nxt > safe:
-                x = t0 + (est - level) / rate * DAY_S
+                x = t0 + (est - level) / rate * DAY_F
                 if x < nxt:
                     nxt = x
-                x = t0 + (res - residual) / q * DAY_S
+                x = t0 + (res - residual) / q * DAY_F
                 if x < nxt:
                     nxt = x
                 if eri_pending:
-                    x = t0 + bat / drain * DAY_S
+                    x = t0 + bat / drain * DAY_F
                     if x < nxt:
                         nxt = x
             t1 = nxt if nxt < t_end_s else t_end_s
@@ -218,7 +219,7 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
                 code = GENERAL  # a threshold due now: the general loop's edge handling
                 break
             # ---- move exactly to t1 ----------------------------------------------------------
-            days = (t1 - t0) / DAY_S
+            days = (t1 - t0) / DAY_F
             pumped = q * days
             res0 = res
             res = res0 - pumped
@@ -238,18 +239,22 @@ def run_plain(imp: Implant, t_end_s: float) -> str:
                 est = 0.0
             if p is not None:
                 p.given_mg += p.mg_per_day * days
+            # itdd.pump.delivered.record, inline (its running count too)
             if h_mg == mg and abs(h_end - t0) < EPS_S:
                 history[-1] = (h_first, t1, mg)
-                terms[-1] = mg * (t1 - h_first) / DAY_S
+                cum = cum_prev + int(mg * (t1 - h_first) / DAY_F * SCALE) + 1
+                cums[-1] = cum
             else:
                 history.append((t0, t1, mg))
-                terms.append(mg * (t1 - t0) / DAY_S)
+                cum_prev = cum
+                cum += int(mg * (t1 - t0) / DAY_F * SCALE) + 1
+                cums.append(cum)
                 h_first, h_mg = t0, mg
             h_end = t1
             horizon = t1 - TWO_DAYS_S
             while history[0][1] < horizon:
                 history.popleft()
-                terms.popleft()
+                cums.popleft()
             if eri_pending:
                 bat -= drain * days
             a_t0(t0)

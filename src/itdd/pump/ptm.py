@@ -67,13 +67,17 @@ def decide_ptm(
     running_end_s: float | None,
     delivered_mg_between: Callable[[float, float], float],
     planned_basal_mg: Callable[[float, float], float],
+    upper_bound_mg: Callable[[float, float, float], float | None] | None = None,
 ) -> PtmDecision:
     """Grant or deny one patient bolus request at ``t_s``.
 
     ``grants``: the grant instants of the last 24 h, oldest first; ``running_end_s``: the end of a
     patient bolus still running (None: none); ``delivered_mg_between(a, b)`` and
     ``planned_basal_mg(t, until)``: the firmware's read-only record of what it delivered and will
-    deliver (used only for the predictive 24 h maximum).
+    deliver (used only for the predictive 24 h maximum); ``upper_bound_mg(a, t, until)``: a
+    number no smaller than ``delivered_mg_between(a, t) + planned_basal_mg(t, until)``, or None
+    (``Firmware.ptm_upper_bound_mg``): a bolus whose bound plus its dose is within the maximum is
+    within it by the exact sums too (rounding is monotone), and is granted without them.
     """
     if p is None or not p.enabled:
         return PtmDecision(False, "not_enabled", t_s, None, None, "patient boluses are not enabled on this pump")
@@ -112,19 +116,22 @@ def decide_ptm(
             0,
             f"daily limit: {p.max_per_day} patient boluses in the last 24 h",
         )
-    if p.max_daily_dose_mg is not None:
+    limit = p.max_daily_dose_mg
+    if limit is not None:
         end = t_s + p.duration_s
-        past = delivered_mg_between(end - DAY_S, t_s)
-        ahead = planned_basal_mg(t_s, end)
-        total = past + ahead + p.dose_mg
-        if total > p.max_daily_dose_mg + 1e-12:
-            return PtmDecision(
-                False,
-                "max_dose",
-                t_s,
-                None,
-                left,
-                f"maximum dose: {total:.4g} mg in 24 h (delivered {past:.4g} + basal during "
-                f"bolus {ahead:.4g} + bolus {p.dose_mg:.4g}) would exceed {p.max_daily_dose_mg:.4g} mg",
-            )
+        bound = None if upper_bound_mg is None else upper_bound_mg(end - DAY_S, t_s, end)
+        if bound is None or not bound + p.dose_mg <= limit:  # (not within by the bound: the exact sums)
+            past = delivered_mg_between(end - DAY_S, t_s)
+            ahead = planned_basal_mg(t_s, end)
+            total = past + ahead + p.dose_mg
+            if total > limit + 1e-12:
+                return PtmDecision(
+                    False,
+                    "max_dose",
+                    t_s,
+                    None,
+                    left,
+                    f"maximum dose: {total:.4g} mg in 24 h (delivered {past:.4g} + basal during "
+                    f"bolus {ahead:.4g} + bolus {p.dose_mg:.4g}) would exceed {limit:.4g} mg",
+                )
     return PtmDecision(True, None, t_s, t_s + max(p.lockout_s, p.duration_s), left - 1, "bolus granted")

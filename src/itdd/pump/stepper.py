@@ -45,8 +45,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .delivered import record as record_delivery
 from .firmware import EPS_ML, EPS_S, INF
-from .plain import GENERAL, ON_TIME, TWO_DAYS_S, plain_ok, run_plain
+from .plain import GENERAL, ON_TIME, plain_ok, run_plain
 from .therapy import DAY_S
 
 if TYPE_CHECKING:
@@ -57,12 +58,14 @@ MAX_STEPS_PER_RUN = 50_000_000
 
 def run_until(imp: Implant, t_end_s: float) -> None:
     """Move ``imp`` exactly to ``t_end_s`` (see the module's docstring for why this is exact)."""
-    while imp.t_s < t_end_s:
+    while True:
         code = run_plain(imp, t_end_s)
         if code is ON_TIME:
             imp._on_time()
         elif code is GENERAL:
             _general(imp, t_end_s)
+        else:  # DONE: the implant is at t_end_s (or was past it)
+            return
 
 
 def _general(imp: Implant, t_end_s: float) -> None:
@@ -73,7 +76,7 @@ def _general(imp: Implant, t_end_s: float) -> None:
     fw, hw, model = imp.fw, imp.hw, imp.model
     path = hw.path
     history = fw.history
-    terms = fw.history_terms()
+    cums = fw.history_cums()
     residual = model.residual_ml
     res_floor = residual + EPS_ML
     drain_day, drain_ml = model.battery_drain_per_day, model.battery_drain_per_ml
@@ -223,18 +226,7 @@ def _general(imp: Implant, t_end_s: float) -> None:
                 if pr is not None and b is None and not fw.min_rate_mode:
                     pr.given_mg += pr.mg_per_day * days
             if mg > 0.0:
-                last = history[-1] if history else None
-                if last is not None and last[2] == mg and abs(last[1] - t0) < EPS_S:
-                    first = last[0]
-                    history[-1] = (first, t1, mg)
-                    terms[-1] = mg * (t1 - first) / DAY_S
-                else:
-                    history.append((t0, t1, mg))
-                    terms.append(mg * (t1 - t0) / DAY_S)
-                horizon = t1 - TWO_DAYS_S
-                while history[0][1] < horizon:  # (not empty: an entry ending at t1 was just added)
-                    history.popleft()
-                    terms.popleft()
+                record_delivery(history, cums, t0, t1, mg)
         if eri_pending:
             hw.battery_to_eri -= drain * days
         a_t0(t0)
