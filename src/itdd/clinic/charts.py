@@ -205,8 +205,10 @@ def _thin(f: _Frame, pts: list[tuple[float, float]]) -> list[tuple[float, float]
 def _extremes(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if len(bucket) <= 2:
         return bucket
-    lo = min(range(len(bucket)), key=lambda i: bucket[i][1])
-    hi = max(range(len(bucket)), key=lambda i: bucket[i][1])
+    # the first lowest and the first highest point: min/max keep the first of equal values, and index finds the
+    # first value equal to it (or the very object, for a nan)
+    values = [p[1] for p in bucket]
+    lo, hi = values.index(min(values)), values.index(max(values))
     return [bucket[i] for i in sorted({lo, hi})]
 
 
