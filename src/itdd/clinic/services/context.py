@@ -253,4 +253,4 @@ def user_names(db: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    return {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(wanted)))}
+    return {i: name for i, name in db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))}
