@@ -128,7 +128,14 @@ class Database:
         # keeps two databases served by one process (tests) from ever sharing an entry
         info = {"cache_ns": next(_CACHE_NS)}
         self.cache_ns: int = info["cache_ns"]
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
+        # PostgreSQL reads in autocommit mode: at READ COMMITTED every statement of a transaction reads its own
+        # snapshot anyway, so BEGIN and ROLLBACK (two round trips a read) bought nothing; and psycopg forgets its
+        # prepared statements at every ROLLBACK, so without them a repeated statement is prepared once per
+        # connection.  SQLite keeps its read transaction (one snapshot for the whole read, in WAL mode).
+        read_bind = (
+            self.engine if is_sqlite(self.engine) else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = sessionmaker(bind=read_bind, expire_on_commit=False, info=info)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False, info=info)
         from . import stamps
 
