@@ -22,6 +22,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).with_name("clinic_locustfile.py")
@@ -55,6 +57,7 @@ def _env(src: Path | None) -> dict[str, str]:
 class _Server:
     def __init__(self, url: str, log: Path, *, workers: int, src: Path | None) -> None:
         self.port = _free_port()
+        self.db_name = make_url(url).database if url.startswith("postgres") else None
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         args = [sys.executable, "-m", "itdd.cli", "serve", "--port", str(self.port), "--database-url", url]
@@ -71,6 +74,42 @@ class _Server:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("the server did not start")
+
+    def cpu_s(self) -> float:
+        """CPU seconds used so far by the server and its worker processes (user + system)."""
+        import psutil
+
+        try:
+            top = psutil.Process(self.proc.pid)
+            procs = [top, *top.children(recursive=True)]
+        except psutil.Error:
+            return 0.0
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        return total
+
+    def db_cpu(self) -> dict[int, float]:
+        """CPU seconds so far of each PostgreSQL backend serving this server's database (its processes are
+        named after the database); empty on SQLite (it runs inside the server)."""
+        import psutil
+
+        name = self.db_name
+        if not name:
+            return {}
+        out = {}
+        for p in psutil.process_iter(["cmdline", "cpu_times"]):
+            try:
+                cmd = " ".join(p.info["cmdline"] or [])
+                if cmd.startswith("postgres:") and f" {name} " in f"{cmd} ":
+                    out[p.pid] = p.info["cpu_times"].user + p.info["cpu_times"].system
+            except (psutil.Error, TypeError):
+                continue
+        return out
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -96,13 +135,20 @@ def _seed(url: str, patients: int, src: Path | None, log: Path) -> float:
     return time.perf_counter() - t
 
 
-def _locust(base: str, users: int, duration_s: int, tmp: Path) -> dict[str, Any]:
+def _locust(base: str, users: int, duration_s: int, tmp: Path, server: _Server | None = None) -> dict[str, Any]:
     prefix = tmp / f"locust_{users}"
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base]
     cmd += ["-u", str(users), "-r", str(max(users, 1)), "-t", f"{duration_s}s", "--csv", str(prefix)]
     cmd += ["--only-summary", "--reset-stats", "--stop-timeout", "10", "--loglevel", "WARNING"]
+    server_cpu0 = server.cpu_s() if server is not None else 0.0
+    db_cpu0 = server.db_cpu() if server is not None else {}
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(tmp / "locust.log", "ab") as out:
         subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=duration_s + 240, check=False)
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = (server.cpu_s() - server_cpu0) if server is not None else 0.0
+    db_cpu = sum(t - db_cpu0.get(pid, 0.0) for pid, t in (server.db_cpu() if server is not None else {}).items())
+    locust_cpu = (children1.ru_utime - children0.ru_utime) + (children1.ru_stime - children0.ru_stime)
     rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))  # noqa: SIM115
     agg = next(r for r in rows if r["Name"] == "Aggregated")
     kinds = {r["Name"]: r for r in rows if r["Name"] != "Aggregated"}
@@ -116,6 +162,13 @@ def _locust(base: str, users: int, duration_s: int, tmp: Path) -> dict[str, Any]
         "p99_ms": float(agg["99%"]),
         "max_ms": float(agg["Max Response Time"]),
         "by_kind_p50_ms": {k: float(v["50%"]) for k, v in kinds.items()},
+        # CPU over the whole locust run (its start-up and the login included; the stats count the measured part)
+        "server_cpu_s": server_cpu,
+        "locust_cpu_s": locust_cpu,
+        "server_cpu_ms_per_request": server_cpu / max(n, 1) * 1000,
+        "db_cpu_s": db_cpu,
+        "db_cpu_ms_per_request": db_cpu / max(n, 1) * 1000,
+        "locust_cpu_ms_per_request": locust_cpu / max(n, 1) * 1000,
     }
 
 
@@ -130,7 +183,7 @@ def load(
         for n in users:
             server = _Server(url, tmp / "server.log", workers=workers, src=src)
             try:
-                row = _locust(server.base, n, duration_s, tmp)
+                row = _locust(server.base, n, duration_s, tmp, server)
             finally:
                 server.stop()
             row["seed_s"] = seed_s
@@ -206,17 +259,20 @@ def markdown(rows: list[dict[str, Any]], note: str) -> str:
         DOC_BEGIN,
         note,
         "",
-        "| database | size | workers | users | requests/s | p50 (ms) | p99 (ms) | errors / requests |",
-        "|---|---|---|---|---|---|---|---|",
+        "| database | size | workers | users | requests/s | p50 (ms) | p99 (ms) | errors / requests "
+        "| CPU / request (ms): server | PostgreSQL | locust |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['benchmark']} | skipped: {r['skipped']} | | | | | | |")
+            lines.append(f"| {r['benchmark']} | skipped: {r['skipped']} | | | | | | | | | |")
             continue
         size = r["benchmark"].split(", ", 2)[2]
         lines.append(
             f"| {r['db']} | {size} | {r['workers']} | {r['users']} | {r['throughput_rps']:.0f} | "
-            f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} / {r['requests']:,} |"
+            f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} / {r['requests']:,} | "
+            f"{r.get('server_cpu_ms_per_request', 0.0):.1f} | {r.get('db_cpu_ms_per_request', 0.0):.1f} | "
+            f"{r.get('locust_cpu_ms_per_request', 0.0):.1f} |"
         )
     lines.append(DOC_END)
     return "\n".join(lines)

@@ -166,3 +166,48 @@ def test_a_refill_preview_is_cached_encoded_and_never_older_than_the_pump(clinic
     assert after.json()["version"] > version
     cache.clear_all()
     assert c.post(path, NURSE, json=body).content == after.content  # what the pump says now, computed afresh
+
+
+def test_a_write_formats_only_its_own_pump_row_of_the_dashboard_again(clinic: Clinic) -> None:
+    """The dashboard's pump rows are cached per pump version (itdd.clinic.views.dashboard): after an interrogation
+    of one listed pump, the next dashboard formats that row again and takes every other row from the cache, and
+    the whole answer is the one computed afresh."""
+    c = clinic
+    first = c.get("/api/v1/dashboard", NURSE).json()
+    listed = {r["pump_id"] for r in first["refills_due"] + first["approaching_eri"]}
+    assert len(listed) >= 2  # the demo lists Margaret Holt's overdue refill, George Whitfield's ERI, ...
+    pump_id = min(listed)
+    misses = cache.ROWS.misses
+    assert c.post(f"/api/v1/pumps/{pump_id}/interrogate", NURSE).status_code == 200
+    got = c.get("/api/v1/dashboard", NURSE)
+    # one pump's row, listed once or twice (due and ERI): computed once, then the second listing is a hit
+    assert cache.ROWS.misses == misses + 1
+    assert (got.status_code, got.content) == _fresh(c, "/api/v1/dashboard")
+
+
+def test_a_dropped_database_connection_does_not_fail_a_one_statement_read(clinic: Clinic) -> None:
+    """Authentication and the front door read in one statement on PostgreSQL's autocommit pool, which skips the
+    pre-ping: a connection the server has closed is replaced and the statement run again (no error reaches the
+    user).  On SQLite there is no server to close it; the reads still answer."""
+    c = clinic
+    patient_id, _ = _linda(c)
+    for _ in range(2):
+        assert c.get("/api/v1/dashboard", NURSE).status_code == 200
+    if c.db.dialect == "postgresql":
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(c.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            killed = conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        admin.dispose()
+        assert killed  # the pools' connections are gone
+    served = _served(c)
+    assert c.get("/api/v1/dashboard", NURSE).status_code == 200
+    assert _served(c) == served + 1  # from the front door, on a new connection
+    assert c.get(f"/patients/{patient_id}", NURSE).status_code == 200
+    assert c.post("/api/v1/my/bolus", "linda.park").status_code == 200  # a POST: authentication, then the app

@@ -100,8 +100,7 @@ def lookup(request: Request, bearer: str | None, cookie: str | None) -> Auth | N
     token, via = (bearer, "bearer") if bearer else (cookie, "cookie")
     auth = None
     if token:
-        with db_of(request).connect() as conn:  # one statement, no ORM session (every request pays for this)
-            row = security.session_actor(conn, token, wall_of(request)())
+        row = security.session_actor(db_of(request), token, wall_of(request)())  # one statement, no ORM session
         if row is not None:
             sid, csrf, user_id, username, role, clinic_id, patient_id, display_name = row
             actor = Actor(

@@ -87,10 +87,12 @@ WORSENING = VersionedCache(50_000)
 # (:mod:`itdd.clinic.stamps`): a patient page is ~100 kB, so fewer of them
 ANSWERS = VersionedCache(2_000)
 PAGES = VersionedCache(300)
+# the dashboard's pump rows, formatted, per pump version (itdd.clinic.views.dashboard): a few hundred bytes each
+ROWS = VersionedCache(20_000)
 
 
 def clear_all() -> None:
-    for c in (FORECASTS, SERIES, WORSENING, ANSWERS, PAGES):
+    for c in (FORECASTS, SERIES, WORSENING, ANSWERS, PAGES, ROWS):
         c.clear()
 
 
@@ -170,6 +172,7 @@ __all__ = [
     "ANSWERS",
     "FORECASTS",
     "PAGES",
+    "ROWS",
     "SERIES",
     "WORSENING",
     "VersionedCache",

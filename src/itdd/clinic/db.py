@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import InputError
@@ -127,12 +128,27 @@ class Database:
         # keeps two databases served by one process (tests) from ever sharing an entry
         info = {"cache_ns": next(_CACHE_NS)}
         self.cache_ns: int = info["cache_ns"]
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
+        # PostgreSQL reads in autocommit mode: at READ COMMITTED every statement of a transaction reads its own
+        # snapshot anyway, so BEGIN and ROLLBACK (two round trips a read) bought nothing; and psycopg forgets its
+        # prepared statements at every ROLLBACK, so without them a repeated statement is prepared once per
+        # connection.  SQLite keeps its read transaction (one snapshot for the whole read, in WAL mode).
+        read_bind = (
+            self.engine if is_sqlite(self.engine) else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = sessionmaker(bind=read_bind, expire_on_commit=False, info=info)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False, info=info)
         from . import stamps
 
         stamps.install(self._write)  # every write transaction counts what it touched (the caches key on it)
         self._write_gate: Any = _Gate() if is_sqlite(self.engine) else nullcontext()
+        # single-statement reads (authentication, the front door): see first()
+        self._quick: Engine | None = (
+            None
+            if is_sqlite(self.engine)
+            else create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
+            )
+        )
 
     @property
     def dialect(self) -> str:
@@ -152,6 +168,27 @@ class Database:
         with self.engine.connect() as conn:
             yield conn
 
+    def first(self, statement: Any, params: dict[str, Any]) -> Any:
+        """The first row of one read statement, outside any transaction (a single statement reads one snapshot).
+
+        PostgreSQL: on a pool of its own in autocommit mode and without the pre-ping, so the statement is one round
+        trip instead of four (ping, BEGIN, the statement, ROLLBACK); a connection the server has closed in the
+        meantime is replaced and the statement run once more.  SQLite: the main engine (no round trips)."""
+        if self._quick is None:
+            return self._first(self.engine, statement, params)
+        for attempt in (1, 2):
+            try:
+                return self._first(self._quick, statement, params)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _first(engine: Engine, statement: Any, params: dict[str, Any]) -> Any:
+        with engine.connect() as conn:
+            return conn.execute(statement, params).first()
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls everything back on any error.
@@ -167,6 +204,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._quick is not None:
+            self._quick.dispose()
 
 
 def _alembic_config(engine: Engine) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..timeunits import SECONDS_PER_HOUR
@@ -115,12 +115,12 @@ _SESSION_ACTOR = (
 )
 
 
-def session_actor(conn: Connection, token: str | None, now_wall_s: float) -> Any:
-    """:func:`lookup_session` as one statement on a connection: (session id, CSRF token, user id, username, role,
-    clinic id, patient id, display name) of a live session of an active user, or None."""
+def session_actor(db: Any, token: str | None, now_wall_s: float) -> Any:
+    """:func:`lookup_session` as one statement (``Database.first``): (session id, CSRF token, user id, username,
+    role, clinic id, patient id, display name) of a live session of an active user, or None."""
     if not token or len(token) > 200:
         return None
-    return conn.execute(_SESSION_ACTOR, {"sid": token_id(token), "now": now_wall_s}).first()
+    return db.first(_SESSION_ACTOR, {"sid": token_id(token), "now": now_wall_s})
 
 
 def failures_in_window(db: Session, keys: list[str], now_wall_s: float) -> int:

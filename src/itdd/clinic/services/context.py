@@ -64,6 +64,8 @@ class Ctx:
     _held: dict[int, Patient] = field(default_factory=dict, repr=False, compare=False)  # the patients asked for
 
     def clinic(self) -> Clinic:
+        if self._clinic is not None:  # held: the same object the session's identity map would give
+            return self._clinic
         clinic = self.db.get(Clinic, self.actor.clinic_id)
         if clinic is None:  # pragma: no cover - a user always belongs to a clinic
             raise NotFound("clinic not found")
@@ -111,7 +113,7 @@ def require_clinician(ctx: Ctx) -> None:
 
 def get_patient(ctx: Ctx, patient_id: int) -> Patient:
     """A patient of the actor's clinic; a patient user may only see themself.  Others do not exist (404)."""
-    p = ctx.db.get(Patient, patient_id)
+    p = ctx._held.get(patient_id) or ctx.db.get(Patient, patient_id)
     a = ctx.actor
     if p is None or p.clinic_id != a.clinic_id or (a.role == "patient" and a.patient_id != p.id):
         raise NotFound(f"no patient {patient_id} in your clinic", field="patient_id")
@@ -251,4 +253,4 @@ def user_names(db: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    return {u.id: u.display_name for u in db.scalars(select(User).where(User.id.in_(wanted)))}
+    return {i: name for i, name in db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))}

@@ -3,27 +3,28 @@ discrepancies, appointments, worsening virtual patients); the query count does n
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, func, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Text, and_, bindparam, case, cast, func, or_, select
 
 from ...thresholds import thresholds
-from .. import cache, vpatient
+from .. import cache, stamps, vpatient
 from ..models import (
     Appointment,
+    Clinic,
     Patient,
     Pump,
     Refill,
+    User,
 )
-from ..services import Ctx, user_names
+from ..services import Ctx
 from .common import (
     ALARM_LABELS,
     CRITICAL_FIRST,
     DAY_S,
     ERI_WINDOW_DAYS,
     REFILL_WINDOW_DAYS,
-    _patients_by_id,
     at,
     clinic_info,
     pump_summary,
@@ -36,31 +37,92 @@ DASHBOARD_ROWS = 50  # assumption: each dashboard list shows its 50 most urgent 
 _NEVER = 1e300  # sorts after every real instant (a pump with no such date)
 
 
-def _firmware(db: Session, pump_ids: set[int]) -> dict[int, dict[str, Any]]:
-    """The firmware part of the twins' state, for the listed pumps only (one query; the state is ~10 kB a pump,
-    so lists never load it for pumps they do not show)."""
-    if not pump_ids:
-        return {}
-    therapy, ptm = Pump.state[("firmware", "therapy")], Pump.state[("firmware", "ptm")]  # JSON paths, in SQL
-    rows = db.execute(select(Pump.id, therapy, ptm).where(Pump.id.in_(pump_ids)))
-    return {pid: {"therapy": t, "ptm": p} for pid, t, p in rows}
+_P, _PT, _R, _A, _U = (
+    Pump.__table__,
+    Patient.__table__,
+    Refill.__table__,
+    Appointment.__table__,
+    User.__table__,
+)
 
 
-def _pumps(db: Session, *where: Any, order: Any = None, limit: int | None = None) -> list[Pump]:
-    """Active pumps matching ``where`` (summary columns only), the first ``limit`` in ``order``."""
-    q = select(Pump).options(defer(Pump.state)).where(Pump.active.is_(True), *where)
-    if order is not None:
-        q = q.order_by(*order)
-    return list(db.scalars(q.limit(limit)))
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """The dashboard's statements, built once (SQLAlchemy Core on the tables, bound parameters): a dashboard
+    after a write runs these instead of building ORM queries and loading ORM objects each time (most of a miss's
+    cost was building the expressions, their cache keys and the objects, not the database)."""
+    clinic_id: Any = bindparam("clinic_id")
+    soon: Any = bindparam("soon")
+    eri_until: Any = bindparam("eri_until")
+    limit: Any = bindparam("limit")
+    day_end: Any = bindparam("day_end")
+    active = and_(_P.c.clinic_id == clinic_id, _P.c.active.is_(True))
+    due_where = or_(_P.c.next_refill_t_s <= soon, _P.c.low_alarm_t_s <= soon)
+    eri_where = or_(_P.c.eri_t_s.is_not(None), _P.c.projected_eri_t_s <= eri_until)
+    alarm_at = func.coalesce(_P.c.low_alarm_t_s, _NEVER)
+    refill_at = func.coalesce(_P.c.next_refill_t_s, _NEVER)
+    # most urgent first: days to the low-reservoir alarm (a refill due for drug stability sorts by its own date)
+    urgency = case((alarm_at < refill_at, alarm_at), else_=refill_at)
+    eri_key = func.coalesce(_P.c.projected_eri_t_s, _P.c.eri_t_s)
+    firmware = (
+        _P.c.state[("firmware", "therapy")].label("fw_therapy"),  # JSON paths, in SQL: never the ~10 kB state
+        _P.c.state[("firmware", "ptm")].label("fw_ptm"),
+    )
+    pump_cols = [c for c in _P.c if c.name != "state"]
+    named = (_PT.c.name.label("patient_name"), _PT.c.mrn.label("patient_mrn"))
+    pumps_from = _P.join(_PT, _PT.c.id == _P.c.patient_id)
+    listed = select(*pump_cols, *named, *firmware).select_from(pumps_from)
+    in_clinic_refill = _R.c.pump_id.in_(select(_P.c.id).where(active))
+    open_where = (in_clinic_refill, _R.c.discrepancy_flag.is_(True), _R.c.discrepancy_resolved.is_(False))
+    unver_where = (in_clinic_refill, _R.c.verified_by_id.is_(None))
+    refills = select(*[c for c in _R.c if c.name != "details"], *named).select_from(
+        _R.join(_PT, _PT.c.id == _R.c.patient_id)
+    )
+    appt_where = (
+        _A.c.patient_id.in_(select(_PT.c.id).where(_PT.c.clinic_id == clinic_id)),
+        _A.c.status == "scheduled",
+        _A.c.t_s < day_end,
+    )
+
+    def count(expr: Any, *cond: Any) -> Any:
+        return select(func.count(expr)).where(*cond).scalar_subquery()
+
+    return {
+        "due": listed.where(active, due_where).order_by(urgency, _P.c.id).limit(limit),
+        "eri": listed.where(active, eri_where).order_by(eri_key, _P.c.id).limit(limit),
+        # pumps with an alarm: the summary column is a JSON list, "[]" when there is none
+        "alarm": select(_P.c.id, _P.c.patient_id, _P.c.serial, _P.c.alarms, *named)
+        .select_from(pumps_from)
+        .where(active, func.length(cast(_P.c.alarms, Text)) > 2),
+        "open": refills.where(*open_where).order_by(_R.c.t_s, _R.c.id).limit(limit),
+        "unverified": refills.where(*unver_where).order_by(_R.c.t_s, _R.c.id).limit(limit),
+        "appointments": select(_A.c.id, _A.c.patient_id, _A.c.t_s, _A.c.kind, _A.c.notes, _PT.c.name)
+        .select_from(_A.join(_PT, _PT.c.id == _A.c.patient_id))
+        .where(*appt_where)
+        .order_by(_A.c.t_s, _A.c.id)
+        .limit(limit),
+        "totals": select(
+            count(_P.c.id, active, due_where),
+            count(_P.c.id, active, eri_where),
+            count(_P.c.id, active),
+            count(func.distinct(_P.c.patient_id), active),
+            count(_R.c.id, *open_where),
+            count(_R.c.id, *unver_where),
+            count(_A.c.id, *appt_where),
+        ),
+        "users": select(_U.c.id, _U.c.display_name).where(_U.c.id.in_(bindparam("ids", expanding=True))),
+        "patients": select(_PT.c.id, _PT.c.name, _PT.c.mrn).where(_PT.c.id.in_(bindparam("ids", expanding=True))),
+    }
 
 
-def _counts(db: Session, **where: tuple[Any, Any]) -> dict[str, int]:
-    """Several counts in one statement: ``name=(counted expression, where clause)``."""
-    names = list(where)
-    row = db.execute(
-        select(*[select(func.count(expr)).where(cond).scalar_subquery() for expr, cond in where.values()])
-    ).one()
-    return {n: int(v or 0) for n, v in zip(names, row, strict=True)}
+def _summary(ns: int, p: Any, clinic: Clinic, now: float) -> dict[str, Any]:
+    """A listed pump's row, cached per pump under its version (and the instant and the clinic's offset): a write
+    changes its own pump's version, so a dashboard after it formats only that row again."""
+    key = ("dashboard_row", ns, p.id, p.version, now, clinic.utc_offset_s)
+    firmware = {"therapy": p.fw_therapy, "ptm": p.fw_ptm}
+    s = dict(cache.ROWS.get(key, lambda: pump_summary(p, clinic, now, firmware=firmware)))
+    s.update({"patient_id": p.patient_id, "patient_name": p.patient_name, "mrn": p.patient_mrn})
+    return s
 
 
 def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
@@ -69,20 +131,18 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     ``totals`` counts every row)."""
     db, clinic = ctx.db, ctx.clinic()
     now = ctx.now_s()
-    in_clinic = Pump.clinic_id == clinic.id
-    soon = now + REFILL_WINDOW_DAYS * DAY_S
-    alarm_at = func.coalesce(Pump.low_alarm_t_s, _NEVER)
-    refill_at = func.coalesce(Pump.next_refill_t_s, _NEVER)
-    # most urgent first: days to the low-reservoir alarm (a refill due for drug stability sorts by its own date)
-    urgency = case((alarm_at < refill_at, alarm_at), else_=refill_at)
-    due_where = or_(Pump.next_refill_t_s <= soon, Pump.low_alarm_t_s <= soon)
-    due_p = _pumps(db, in_clinic, due_where, order=(urgency, Pump.id), limit=limit)
-    eri_key = func.coalesce(Pump.projected_eri_t_s, Pump.eri_t_s)
-    eri_where = or_(Pump.eri_t_s.is_not(None), Pump.projected_eri_t_s <= now + ERI_WINDOW_DAYS * DAY_S)
-    eri_p = _pumps(db, in_clinic, eri_where, order=(eri_key, Pump.id), limit=limit)
-    # pumps with an alarm: the summary column is a JSON list, "[]" when there is none
-    alarm_p = _pumps(db, in_clinic, func.length(cast(Pump.alarms, Text)) > 2)
-    active = and_(in_clinic, Pump.active.is_(True))
+    st = _statements()
+    conn = db.connection()  # the read transaction's own connection: Core statements, no ORM objects
+    params = {
+        "clinic_id": clinic.id,
+        "soon": now + REFILL_WINDOW_DAYS * DAY_S,
+        "eri_until": now + ERI_WINDOW_DAYS * DAY_S,
+        "day_end": now + DAY_S + 6 * DAY_S,
+        "limit": limit,
+    }
+    due_p = conn.execute(st["due"], params).all()
+    eri_p = conn.execute(st["eri"], params).all()
+    alarm_p = conn.execute(st["alarm"], params).all()
 
     raw = [(a, p) for p in alarm_p for a in p.alarms]
     raw.sort(key=lambda ap: (CRITICAL_FIRST.get(ap[0]["severity"], 2), ap[0].get("raised_s") or 0.0, ap[1].id))
@@ -96,73 +156,60 @@ def dashboard(ctx: Ctx, *, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
             "patient_id": p.patient_id,
             "pump_id": p.id,
             "serial": p.serial,
+            "patient_name": p.patient_name,
+            "mrn": p.patient_mrn,
         }
         for a, p in raw[:limit]
     ]
-
-    in_clinic_refill = Refill.pump_id.in_(select(Pump.id).where(in_clinic, Pump.active.is_(True)))
-    open_where = (in_clinic_refill, Refill.discrepancy_flag.is_(True), Refill.discrepancy_resolved.is_(False))
-    unver_where = (in_clinic_refill, Refill.verified_by_id.is_(None))
-    open_disc = list(db.scalars(select(Refill).where(*open_where).order_by(Refill.t_s, Refill.id).limit(limit)))
-    unverified = list(db.scalars(select(Refill).where(*unver_where).order_by(Refill.t_s, Refill.id).limit(limit)))
-    names = user_names(db, {r.performed_by_id for r in open_disc + unverified})
-    day_end = now + DAY_S
-    appt_where = (
-        Appointment.patient_id.in_(select(Patient.id).where(Patient.clinic_id == clinic.id)),
-        Appointment.status == "scheduled",
-        Appointment.t_s < day_end + 6 * DAY_S,
-    )
-    appts = list(
-        db.scalars(select(Appointment).where(*appt_where).order_by(Appointment.t_s, Appointment.id).limit(limit))
-    )
-    totals = _counts(
-        db,
-        refills_due=(Pump.id, and_(active, due_where)),
-        approaching_eri=(Pump.id, and_(active, eri_where)),
-        pumps=(Pump.id, active),
-        patients=(func.distinct(Pump.patient_id), active),
-        open_discrepancies=(Refill.id, and_(*open_where)),
-        awaiting_verification=(Refill.id, and_(*unver_where)),
-        appointments=(Appointment.id, and_(*appt_where)),
+    open_disc = conn.execute(st["open"], params).all()
+    unverified = conn.execute(st["unverified"], params).all()
+    performers = sorted({r.performed_by_id for r in [*open_disc, *unverified]} - {None})
+    names: dict[int, str] = {i: n for i, n in conn.execute(st["users"], {"ids": performers})} if performers else {}
+    appts = conn.execute(st["appointments"], params).all()
+    t = conn.execute(st["totals"], params).one()
+    totals = dict(
+        zip(
+            (
+                "refills_due",
+                "approaching_eri",
+                "pumps",
+                "patients",
+                "open_discrepancies",
+                "awaiting_verification",
+                "appointments",
+            ),
+            (int(v or 0) for v in t),
+            strict=True,
+        )
     )
     worse_all = cache.worsening(ctx, clinic) if clinic.mode == "training" else []
     worse = [dict(w) for w in worse_all[:limit]]
+    if worse:
+        ids = sorted({w["patient_id"] for w in worse})
+        pts = {i: (name, mrn) for i, name, mrn in conn.execute(st["patients"], {"ids": ids})}
+        for w in worse:
+            name, mrn = pts[w["patient_id"]]
+            w.update({"patient_name": name, "mrn": mrn})
 
-    listed = due_p + eri_p
-    pts = _patients_by_id(
-        db,
-        {p.patient_id for p in listed + alarm_p}
-        | {r.patient_id for r in open_disc + unverified}
-        | {a.patient_id for a in appts}
-        | {w["patient_id"] for w in worse},
-    )
-    fws = _firmware(db, {p.id for p in listed})
+    def refill(r: Any) -> dict[str, Any]:
+        out = refill_row(r, clinic, names)
+        out.update({"patient_id": r.patient_id, "patient_name": r.patient_name, "mrn": r.patient_mrn})
+        return out
 
-    def row(p: Pump) -> dict[str, Any]:
-        s = pump_summary(p, clinic, now, firmware=fws.get(p.id, {}))
-        pt = pts[p.patient_id]
-        s.update({"patient_id": pt.id, "patient_name": pt.name, "mrn": pt.mrn})
-        return s
-
-    for a in alarms:
-        pt = pts[a["patient_id"]]
-        a.update({"patient_name": pt.name, "mrn": pt.mrn})
-    for w in worse:
-        pt = pts[w["patient_id"]]
-        w.update({"patient_name": pt.name, "mrn": pt.mrn})
+    ns = stamps.ns(db)
     return {
         "clinic": clinic_info(ctx),
         "worsening": worse,
-        "refills_due": [row(p) for p in due_p],
+        "refills_due": [_summary(ns, p, clinic, now) for p in due_p],
         "alarms": alarms,
-        "approaching_eri": [row(p) for p in eri_p],
-        "open_discrepancies": [refill_row(r, clinic, names, pts[r.patient_id]) for r in open_disc],
-        "awaiting_verification": [refill_row(r, clinic, names, pts[r.patient_id]) for r in unverified],
+        "approaching_eri": [_summary(ns, p, clinic, now) for p in eri_p],
+        "open_discrepancies": [refill(r) for r in open_disc],
+        "awaiting_verification": [refill(r) for r in unverified],
         "appointments": [
             {
                 "id": a.id,
                 "patient_id": a.patient_id,
-                "patient_name": pts[a.patient_id].name,
+                "patient_name": a.name,
                 "at": at(a.t_s, clinic),
                 "kind": a.kind,
                 "notes": a.notes,

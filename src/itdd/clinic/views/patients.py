@@ -32,6 +32,17 @@ PATIENT_PAGE_ROWS = 50  # assumption: the patient list shows 50 patients a page 
 PATIENT_PAGE_MAX = 500  # the API's largest page
 
 
+def _cols(model: Any, *leave_out: str) -> list[Any]:
+    """A table's columns (but ``leave_out``): selected as Core rows, whose attributes are named as the model's."""
+    return [c for c in model.__table__.c if c.name not in leave_out]
+
+
+def _rows(ctx: Ctx, statement: Any) -> list[Any]:
+    """A page's record lists as Core rows on the transaction's connection: no ORM object per row (a page reads
+    every record of the patient; the rows are only formatted)."""
+    return list(ctx.db.connection().execute(statement))
+
+
 def _patient_filter(clinic_id: int, search: str | None) -> list[Any]:
     where: list[Any] = [Patient.clinic_id == clinic_id]
     text = (search or "").strip().lower()
@@ -113,12 +124,11 @@ def patient_detail(ctx: Ctx, patient_id: int) -> dict[str, Any]:
 def prescriptions(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
     p = get_patient(ctx, patient_id)
     clinic = ctx.clinic()
-    rows = list(
-        ctx.db.scalars(
-            select(Prescription)
-            .where(Prescription.patient_id == p.id)
-            .order_by(Prescription.t_s.desc(), Prescription.id.desc())
-        )
+    rows = _rows(
+        ctx,
+        select(*_cols(Prescription))
+        .where(Prescription.patient_id == p.id)
+        .order_by(Prescription.t_s.desc(), Prescription.id.desc()),
     )
     names = user_names(ctx.db, {r.prescribed_by_id for r in rows})
     return [
@@ -146,8 +156,11 @@ def prescriptions(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
 def refills(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
     p = get_patient(ctx, patient_id)
     clinic = ctx.clinic()
-    rows = list(
-        ctx.db.scalars(select(Refill).where(Refill.patient_id == p.id).order_by(Refill.t_s.desc(), Refill.id.desc()))
+    rows = _rows(
+        ctx,
+        select(*_cols(Refill, "details"))
+        .where(Refill.patient_id == p.id)
+        .order_by(Refill.t_s.desc(), Refill.id.desc()),
     )
     names = user_names(ctx.db, {r.performed_by_id for r in rows} | {r.verified_by_id for r in rows})
     return [refill_row(r, clinic, names) for r in rows]
@@ -156,12 +169,11 @@ def refills(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
 def assessments(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
     p = get_patient(ctx, patient_id)
     clinic = ctx.clinic()
-    rows = list(
-        ctx.db.scalars(
-            select(Assessment)
-            .where(Assessment.patient_id == p.id)
-            .order_by(Assessment.t_s.desc(), Assessment.id.desc())
-        )
+    rows = _rows(
+        ctx,
+        select(*_cols(Assessment))
+        .where(Assessment.patient_id == p.id)
+        .order_by(Assessment.t_s.desc(), Assessment.id.desc()),
     )
     names = user_names(ctx.db, {r.recorded_by_id for r in rows})
     return [
@@ -182,7 +194,9 @@ def assessments(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
 def adverse_events(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
     p = get_patient(ctx, patient_id)
     clinic = ctx.clinic()
-    rows = ctx.db.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == p.id).order_by(AdverseEvent.t_s.desc()))
+    rows = _rows(
+        ctx, select(*_cols(AdverseEvent)).where(AdverseEvent.patient_id == p.id).order_by(AdverseEvent.t_s.desc())
+    )
     return [
         {
             "adverse_event_id": r.id,
@@ -199,7 +213,9 @@ def adverse_events(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
 def appointments(ctx: Ctx, patient_id: int) -> list[dict[str, Any]]:
     p = get_patient(ctx, patient_id)
     clinic = ctx.clinic()
-    rows = ctx.db.scalars(select(Appointment).where(Appointment.patient_id == p.id).order_by(Appointment.t_s.desc()))
+    rows = _rows(
+        ctx, select(*_cols(Appointment)).where(Appointment.patient_id == p.id).order_by(Appointment.t_s.desc())
+    )
     return [
         {"appointment_id": r.id, "at": at(r.t_s, clinic), "kind": r.kind, "status": r.status, "notes": r.notes}
         for r in rows
@@ -212,10 +228,10 @@ def events(ctx: Ctx, patient_id: int, *, limit: int = 100, include_hidden: bool 
     pump = active_pump(ctx, p)
     if pump is None:
         return []
-    q = select(PumpEvent).where(PumpEvent.pump_id == pump.id)
+    q = select(*_cols(PumpEvent)).where(PumpEvent.pump_id == pump.id)
     if not include_hidden:
         q = q.where(PumpEvent.device.is_(True))
-    rows = ctx.db.scalars(q.order_by(PumpEvent.seq.desc()).limit(limit))
+    rows = _rows(ctx, q.order_by(PumpEvent.seq.desc()).limit(limit))
     return [
         {"seq": e.seq, "at": at(e.t_s, clinic), "t_s": e.t_s, "type": e.type, "details": e.details, "device": e.device}
         for e in rows
@@ -224,13 +240,12 @@ def events(ctx: Ctx, patient_id: int, *, limit: int = 100, include_hidden: bool 
 
 def interrogations(ctx: Ctx, pump: Pump, limit: int = 5) -> list[dict[str, Any]]:
     clinic = ctx.clinic()
-    rows = list(
-        ctx.db.scalars(
-            select(Interrogation)
-            .where(Interrogation.pump_id == pump.id)
-            .order_by(Interrogation.t_s.desc())
-            .limit(limit)
-        )
+    rows = _rows(
+        ctx,
+        select(*_cols(Interrogation))
+        .where(Interrogation.pump_id == pump.id)
+        .order_by(Interrogation.t_s.desc())
+        .limit(limit),
     )
     names = user_names(ctx.db, {r.user_id for r in rows})
     return [{"at": at(r.t_s, clinic), "by": names.get(r.user_id or -1), "state": r.status.get("state")} for r in rows]

@@ -3,10 +3,11 @@ forecast; cached per change) and the virtual patient now."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ...pump.models import get_model
 from .. import cache, stamps, twin, vpatient
@@ -25,6 +26,30 @@ from .common import (
     DAY_S,
     dose_unit,
 )
+
+
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """The series' statements on the tables, built once (bound parameters)."""
+    S, D, R, A = PumpSample.__table__, PumpDay.__table__, Refill.__table__, Assessment.__table__
+    pump_id: Any = bindparam("pump_id")
+    since: Any = bindparam("since")
+    now: Any = bindparam("now")
+    day_since: Any = bindparam("day_since")
+    return {
+        "reservoir": select(S.c.t_s, S.c.kind, S.c.reservoir_ml, S.c.estimate_ml)
+        .where(S.c.pump_id == pump_id, S.c.t_s >= since, S.c.t_s <= now)
+        .order_by(S.c.t_s, S.c.id),
+        "days": select(D.c.date, D.c.day_start_t_s, D.c.programmed_mg, D.c.delivered_mg, D.c.lost_mg, D.c.pumped_ml)
+        .where(D.c.pump_id == pump_id, D.c.day_start_t_s >= day_since, D.c.day_start_t_s <= now)
+        .order_by(D.c.day_start_t_s),
+        "refills": select(R.c.t_s, R.c.expected_ml, R.c.withdrawn_ml, R.c.discrepancy_flag)
+        .where(R.c.pump_id == pump_id, R.c.t_s >= since, R.c.t_s <= now)
+        .order_by(R.c.t_s),
+        "pain": select(A.c.t_s, A.c.pain_nrs, A.c.oral_opioid_mme_mg_per_day)
+        .where(A.c.patient_id == bindparam("patient_id"), A.c.t_s >= since, A.c.t_s <= now)
+        .order_by(A.c.t_s),
+    }
 
 
 class Series(dict[str, Any]):
@@ -68,43 +93,33 @@ def _chart_series(ctx: Ctx, p: Patient, pump: Pump | None, now: float, days: flo
         out["low_reservoir_alarm_ml"] = pump.low_reservoir_ml
         out["drug"] = pump.drug
         out["dose_unit"] = dose_unit(pump.drug)
+        conn, st = ctx.db.connection(), _statements()  # Core rows: no ORM object per sample
+        bounds = {"pump_id": pump.id, "since": since, "now": now}
         out["reservoir"] = [
-            {"t_s": s.t_s, "kind": s.kind, "actual_ml": s.reservoir_ml, "estimate_ml": s.estimate_ml}
-            for s in ctx.db.scalars(
-                select(PumpSample)
-                .where(PumpSample.pump_id == pump.id, PumpSample.t_s >= since, PumpSample.t_s <= now)
-                .order_by(PumpSample.t_s, PumpSample.id)
-            )
+            {"t_s": t_s, "kind": kind, "actual_ml": actual, "estimate_ml": estimate}
+            for t_s, kind, actual, estimate in conn.execute(st["reservoir"], bounds)
         ]
         out["days"] = [
             {
-                "date": d.date,
-                "t_s": d.day_start_t_s,
-                "programmed_mg": d.programmed_mg,
-                "delivered_mg": d.delivered_mg,
-                "lost_mg": d.lost_mg,
-                "pumped_ml": d.pumped_ml,
+                "date": date,
+                "t_s": t_s,
+                "programmed_mg": programmed,
+                "delivered_mg": delivered,
+                "lost_mg": lost,
+                "pumped_ml": pumped,
             }
-            for d in ctx.db.scalars(
-                select(PumpDay)
-                .where(PumpDay.pump_id == pump.id, PumpDay.day_start_t_s >= since - DAY_S, PumpDay.day_start_t_s <= now)
-                .order_by(PumpDay.day_start_t_s)
+            for date, t_s, programmed, delivered, lost, pumped in conn.execute(
+                st["days"], {**bounds, "day_since": since - DAY_S}
             )
         ]
         out["refills"] = [
-            {"t_s": r.t_s, "expected_ml": r.expected_ml, "withdrawn_ml": r.withdrawn_ml, "flag": r.discrepancy_flag}
-            for r in ctx.db.scalars(
-                select(Refill)
-                .where(Refill.pump_id == pump.id, Refill.t_s >= since, Refill.t_s <= now)
-                .order_by(Refill.t_s)
-            )
+            {"t_s": t_s, "expected_ml": expected, "withdrawn_ml": withdrawn, "flag": flag}
+            for t_s, expected, withdrawn, flag in conn.execute(st["refills"], bounds)
         ]
     out["pain"] = [
-        {"t_s": a.t_s, "pain_nrs": a.pain_nrs, "oral_mme": a.oral_opioid_mme_mg_per_day}
-        for a in ctx.db.scalars(
-            select(Assessment)
-            .where(Assessment.patient_id == p.id, Assessment.t_s >= since, Assessment.t_s <= now)
-            .order_by(Assessment.t_s)
+        {"t_s": t_s, "pain_nrs": pain, "oral_mme": mme}
+        for t_s, pain, mme in ctx.db.connection().execute(
+            _statements()["pain"], {"patient_id": p.id, "since": since, "now": now}
         )
     ]
     out["indication"] = vpatient.indication_for(p.indication, pump.drug if pump is not None else "")
@@ -115,7 +130,7 @@ def _chart_series(ctx: Ctx, p: Patient, pump: Pump | None, now: float, days: flo
         .where(PatientModelSample.patient_id == p.id, PatientModelSample.t_s >= since, PatientModelSample.t_s <= now)
         .order_by(PatientModelSample.t_s, PatientModelSample.id)
     ).all()
-    rows = [r for r in rows if _finite_row(r)]
+    rows = [r for r in rows if _finite_floats(r)]
     out["model"] = {k: [r[i] for r in rows] for i, k in enumerate(keys)}
     out["forecast"] = {k: [] for k in keys}
     out["forecast_end_t_s"] = None
@@ -129,6 +144,17 @@ def _chart_series(ctx: Ctx, p: Patient, pump: Pump | None, now: float, days: flo
 
 def _finite_row(values: Any) -> bool:
     return all(math.isfinite(v) for v in values if isinstance(v, float))
+
+
+def _finite_floats(row: Any) -> bool:
+    """:func:`_finite_row` for a row of numbers (and ``kind`` last), faster: a finite sum means every term is
+    finite (an inf or a nan makes the sum inf or nan); otherwise, or if the sum cannot be taken, the exact test."""
+    try:
+        if math.isfinite(sum(row[:-1])):
+            return True
+    except (TypeError, OverflowError):
+        pass
+    return _finite_row(row)
 
 
 def model_forecast(ctx: Ctx, pump: Pump) -> tuple[dict[str, list[Any]], float | None]:
