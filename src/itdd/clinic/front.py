@@ -95,14 +95,7 @@ def _scoped(prefix: str) -> Any:
 
 
 _WHO = (
-    UserSession.id,
-    UserSession.csrf_token,
-    User.id,
-    User.username,
-    User.role,
-    User.clinic_id,
-    User.patient_id,
-    User.display_name,
+    *security.ACTOR_COLUMNS,
     Clinic.mode,
     Clinic.clock_t_s,
     _counter(GLOBAL),

@@ -95,17 +95,18 @@ def lookup_session(db: Session, token: str | None, now_wall_s: float) -> tuple[U
 
 
 # who a session token belongs to, in one statement (the per-request path: no ORM session, no identity map)
+ACTOR_COLUMNS = (
+    UserSession.id,
+    UserSession.csrf_token,
+    User.id,
+    User.username,
+    User.role,
+    User.clinic_id,
+    User.patient_id,
+    User.display_name,
+)
 _SESSION_ACTOR = (
-    select(
-        UserSession.id,
-        UserSession.csrf_token,
-        User.id,
-        User.username,
-        User.role,
-        User.clinic_id,
-        User.patient_id,
-        User.display_name,
-    )
+    select(*ACTOR_COLUMNS)
     .join(User, User.id == UserSession.user_id)
     .where(
         UserSession.id == bindparam("sid"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, case, cast, func, or_, select
+from sqlalchemy import Select, Text, and_, bindparam, case, cast, func, or_, select
 
 from ...thresholds import thresholds
 from .. import cache, stamps, vpatient
@@ -47,7 +47,7 @@ _P, _PT, _R, _A, _U = (
 
 
 @functools.cache
-def _statements() -> dict[str, Any]:
+def _statements() -> dict[str, Select[Any]]:
     """The dashboard's statements, built once (SQLAlchemy Core on the tables, bound parameters): a dashboard
     after a write runs these instead of building ORM queries and loading ORM objects each time (most of a miss's
     cost was building the expressions, their cache keys and the objects, not the database)."""

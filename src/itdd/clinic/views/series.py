@@ -7,7 +7,7 @@ import functools
 import math
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from ...pump.models import get_model
 from .. import cache, stamps, twin, vpatient
@@ -29,7 +29,7 @@ from .common import (
 
 
 @functools.cache
-def _statements() -> dict[str, Any]:
+def _statements() -> dict[str, Select[Any]]:
     """The series' statements on the tables, built once (bound parameters)."""
     S, D, R, A = PumpSample.__table__, PumpDay.__table__, Refill.__table__, Assessment.__table__
     pump_id: Any = bindparam("pump_id")
